@@ -1,0 +1,215 @@
+//! `plugin.toml`: what a plugin is, which contract it implements, what it
+//! needs (capabilities) and how much (limits). This is the plugin's key of
+//! the two-key capability model; the tenant's grant is the other.
+
+use crate::limits::LimitSpec;
+use crate::version::{Kind, WorldVersion};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A parsed, checked `plugin.toml` of a packaged plugin.
+#[derive(Debug, Clone)]
+pub struct PluginManifest {
+    /// Lower-case id, `a-z 0-9 -`.
+    pub id: String,
+    /// The plugin's own version (semver).
+    pub version: String,
+    /// Which world it implements.
+    pub kind: Kind,
+    /// Which version of that world.
+    pub world: WorldVersion,
+    /// Hex sha256 of the component file.
+    pub sha256: String,
+    /// The component file, resolved against the manifest's folder.
+    pub component: PathBuf,
+    /// Human description.
+    pub description: String,
+    /// Asset folders the plugin needs to read.
+    pub assets: Vec<String>,
+    /// Limits the plugin asks for.
+    pub limits: LimitSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    id: String,
+    version: String,
+    kind: String,
+    world: String,
+    sha256: Option<String>,
+    component: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    capabilities: RawCapabilities,
+    #[serde(default)]
+    limits: LimitSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCapabilities {
+    #[serde(default)]
+    assets: Vec<String>,
+}
+
+/// A `plugin.toml` that cannot be used, with the file and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ManifestError {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// What is wrong (with line:column for syntax errors).
+    pub message: String,
+}
+
+impl PluginManifest {
+    /// Reads `plugin.toml` from a package folder.
+    pub fn read(package_dir: &Path) -> Result<PluginManifest, ManifestError> {
+        let path = package_dir.join("plugin.toml");
+        let fail = |message: String| ManifestError { path: path.clone(), message };
+        let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let raw: RawManifest = toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
+        if !is_id(&raw.id) {
+            return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", raw.id)));
+        }
+        if !is_semver(&raw.version) {
+            return Err(fail(format!("version `{}` is not MAJOR.MINOR.PATCH", raw.version)));
+        }
+        let kind: Kind = raw.kind.parse().map_err(fail)?;
+        let world: WorldVersion = raw.world.parse().map_err(fail)?;
+        if world.kind != kind {
+            return Err(fail(format!("kind is `{kind}` but world is `{world}`")));
+        }
+        let sha256 = raw.sha256.ok_or_else(|| fail("no `sha256`: package the plugin with its build first".into()))?;
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(fail("`sha256` must be 64 hex digits".into()));
+        }
+        let component = raw.component.ok_or_else(|| fail("no `component` file named".into()))?;
+        if component.contains('/') || component.contains('\\') || component.starts_with('.') {
+            return Err(fail(format!("component `{component}` must be a file name inside the package folder")));
+        }
+        for asset in &raw.capabilities.assets {
+            if !is_id(asset) {
+                return Err(fail(format!("capabilities.assets entry `{asset}` must be a folder name (a-z 0-9 -)")));
+            }
+        }
+        Ok(PluginManifest {
+            id: raw.id,
+            version: raw.version,
+            kind,
+            world,
+            sha256: sha256.to_ascii_lowercase(),
+            component: package_dir.join(component),
+            description: raw.description,
+            assets: raw.capabilities.assets,
+            limits: raw.limits,
+        })
+    }
+}
+
+/// `id@version`, the way every message names a plugin.
+pub struct PluginName<'a>(pub &'a str, pub &'a str);
+
+impl fmt::Display for PluginName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.0, self.1)
+    }
+}
+
+/// Lower-case letters, digits and inner dashes.
+pub fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_semver(s: &str) -> bool {
+    let core = s.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A TOML error as `line:col: message`.
+pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            format!("{line}:{col}: {}", e.message())
+        }
+        None => e.message().to_owned(),
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) {
+        std::fs::write(dir.join("plugin.toml"), text).unwrap();
+    }
+
+    const GOOD: &str = r#"
+component = "x.wasm"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+id = "x"
+version = "1.2.3"
+kind = "fragment"
+world = "fragment@0.1.0"
+[limits]
+fuel = 5
+"#;
+
+    #[test]
+    fn reads_a_packaged_manifest() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), GOOD);
+        let m = PluginManifest::read(d.path()).unwrap();
+        assert_eq!(m.kind, Kind::Fragment);
+        assert_eq!(m.world.to_string(), "fragment@0.1.0");
+        assert_eq!(m.limits.fuel, Some(5));
+        assert_eq!(m.component, d.path().join("x.wasm"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "id = \"x\"\nversion = 1.2.3.4\n");
+        let e = PluginManifest::read(d.path()).unwrap_err();
+        assert!(e.message.starts_with("2:"), "{e}");
+    }
+
+    #[test]
+    fn world_must_match_kind() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), &GOOD.replace("kind = \"fragment\"", "kind = \"formatter\""));
+        let e = PluginManifest::read(d.path()).unwrap_err();
+        assert!(e.message.contains("kind is `formatter` but world is `fragment@0.1.0`"), "{e}");
+    }
+
+    #[test]
+    fn unpackaged_manifest_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), &GOOD.replace("sha256 = ", "# sha256 = "));
+        assert!(PluginManifest::read(d.path()).unwrap_err().message.contains("no `sha256`"));
+    }
+
+    #[test]
+    fn component_must_stay_in_the_package() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), &GOOD.replace("\"x.wasm\"", "\"../x.wasm\""));
+        assert!(PluginManifest::read(d.path()).unwrap_err().message.contains("inside the package folder"));
+    }
+}

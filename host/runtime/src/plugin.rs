@@ -1,0 +1,530 @@
+//! Loading a plugin for a tenant, and calling it.
+//!
+//! Loading checks, in order: the manifest; that the host runs the manifest's
+//! contract version; the component's digest against the package's manifest
+//! and the tenant's pin; each declared capability against the tenant's
+//! grant; the requested limits against the tenant's and host's ceilings;
+//! then compiles (or loads from the cache), checks the contract version the
+//! component really exports, and links it once into an `InstancePre`.
+//!
+//! Every call then gets a fresh `Store` and instance (no state survives from
+//! one recipient to the next), armed with the plugin's fuel budget, epoch
+//! deadline and memory cap; the result is checked against the output cap.
+
+use crate::bindings::{formatter, fragment, translator, types};
+use crate::cache::CompileSource;
+use crate::engine::{EPOCH_TICK, Runtime};
+use crate::error::{CallUsage, FaultKind, LoadError, PluginFault};
+use crate::grant::PluginGrant;
+use crate::limits::Limits;
+use crate::manifest::PluginManifest;
+use crate::sandbox::{AssetGrants, CallContext, Identity, Sandbox};
+use crate::version::{HOST_CONTRACT, Kind, WorldVersion, exported_version, host_supports};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use translator::exports::tessera::plugin::translate::Outcome as WitOutcome;
+use wasmtime::component::{Component, ResourceAny};
+use wasmtime::{Engine, Store, Trap};
+
+/// What to load, for whom.
+pub struct LoadRequest<'a> {
+    /// Tenant id, for messages.
+    pub tenant: &'a str,
+    /// The package folder (`plugin.toml` + component).
+    pub package_dir: &'a Path,
+    /// The tenant's grant for this plugin.
+    pub grant: &'a PluginGrant,
+    /// The tenant's asset folder; granted asset folders are inside it.
+    pub assets_root: Option<&'a Path>,
+}
+
+enum Pre {
+    Translator(translator::TranslatorPre<Sandbox>),
+    Fragment(fragment::FragmentPre<Sandbox>),
+    Formatter(formatter::FormatterPre<Sandbox>),
+}
+
+/// A plugin loaded for one tenant, ready to be called from any thread.
+pub struct Plugin {
+    manifest: PluginManifest,
+    identity: Arc<Identity>,
+    limits: Limits,
+    engine: Engine,
+    pre: Pre,
+    compile_source: CompileSource,
+}
+
+/// A rendered fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// HTML rendition.
+    pub html: String,
+    /// Text rendition.
+    pub text: String,
+}
+
+/// A composed document handed to a formatter.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentInput {
+    /// Channel name.
+    pub channel: String,
+    /// Document id.
+    pub document_id: String,
+    /// HTML rendition.
+    pub html: String,
+    /// Text rendition.
+    pub text: String,
+    /// Subject, if any.
+    pub subject: Option<String>,
+    /// Metadata pairs.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// A formatter's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Formatted {
+    /// File bytes.
+    pub bytes: Vec<u8>,
+    /// Media type.
+    pub media_type: String,
+    /// File extension without the dot.
+    pub extension: String,
+}
+
+/// Where in a source a translator located something.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SourceLocation {
+    /// Source name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// Field or JSON path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.source {
+            parts.push(s.clone());
+        }
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => parts.push(format!("{l}:{c}")),
+            (Some(l), None) => parts.push(format!("{l}")),
+            _ => {}
+        }
+        let mut text = parts.join(":");
+        if let Some(field) = &self.field {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&format!("field {field}"));
+        }
+        f.write_str(&text)
+    }
+}
+
+/// What one source record became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TranslateOutcome {
+    /// A CDM record (JSON text, not yet validated).
+    Record {
+        /// The CDM JSON.
+        cdm: String,
+        /// Where it starts in the source.
+        location: Option<SourceLocation>,
+    },
+    /// A source record the translator rejected.
+    Rejected {
+        /// Error code.
+        code: String,
+        /// The translator's message.
+        message: String,
+        /// Where.
+        location: Option<SourceLocation>,
+    },
+}
+
+impl Runtime {
+    /// Loads a plugin package for a tenant; see the module docs for the checks.
+    pub fn load(&self, req: LoadRequest<'_>) -> Result<Plugin, LoadError> {
+        let manifest = PluginManifest::read(req.package_dir)?;
+        let name = format!("{}@{}", manifest.id, manifest.version);
+        let component_err = |what: &'static str, reason: String| LoadError::Component { plugin: name.clone(), what, reason };
+        if manifest.id != req.grant.id || manifest.version != req.grant.version {
+            return Err(component_err(
+                "wrong package",
+                format!("tenant `{}` grants {}@{}", req.tenant, req.grant.id, req.grant.version),
+            ));
+        }
+        if !host_supports(manifest.world.version) {
+            return Err(LoadError::UnsupportedWorld {
+                plugin: name,
+                world: manifest.world,
+                wanted: manifest.world.version.to_string(),
+                host: HOST_CONTRACT.to_string(),
+            });
+        }
+        let bytes = std::fs::read(&manifest.component)
+            .map_err(|e| component_err("cannot read the component", format!("{}: {e}", manifest.component.display())))?;
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != manifest.sha256 {
+            return Err(LoadError::PackageDigest {
+                plugin: name,
+                recorded: manifest.sha256.clone(),
+                actual,
+                file: manifest.component.clone(),
+            });
+        }
+        if actual != req.grant.sha256.to_ascii_lowercase() {
+            return Err(LoadError::PinMismatch {
+                plugin: name,
+                tenant: req.tenant.to_owned(),
+                pinned: req.grant.sha256.clone(),
+                actual,
+                file: manifest.component.clone(),
+            });
+        }
+        let mut assets = AssetGrants::default();
+        for asset in &manifest.assets {
+            if !req.grant.assets.contains(asset) {
+                return Err(LoadError::CapabilityNotGranted {
+                    plugin: name,
+                    tenant: req.tenant.to_owned(),
+                    asset: asset.clone(),
+                });
+            }
+            let path = req.assets_root.map(|r| r.join(asset)).unwrap_or_else(|| asset.into());
+            let dir = cap_std::fs::Dir::open_ambient_dir(&path, cap_std::ambient_authority()).map_err(|e| {
+                LoadError::AssetFolder { plugin: name.clone(), asset: asset.clone(), path: path.clone(), reason: e.to_string() }
+            })?;
+            assets.insert(asset.clone(), dir);
+        }
+        let limits = Limits::resolve(&manifest.limits, &req.grant.limits).map_err(|r| LoadError::LimitRefused {
+            plugin: name.clone(),
+            limit: r.limit,
+            requested: r.requested,
+            allowed: r.allowed,
+            by: r.by,
+        })?;
+        let (component, compile_source) = self
+            .cache
+            .load(&self.engine, &actual, &bytes)
+            .map_err(|e| component_err("not a valid WebAssembly component", format!("{e:#}")))?;
+        check_exports(&self.engine, &component, manifest.world, &name)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            component_err("imports something this host does not provide", format!("{e:#}"))
+        })?;
+        let typed = |e: wasmtime::Error| component_err("does not match its world", format!("{e:#}"));
+        let pre = match manifest.kind {
+            Kind::Translator => Pre::Translator(translator::TranslatorPre::new(instance_pre).map_err(typed)?),
+            Kind::Fragment => Pre::Fragment(fragment::FragmentPre::new(instance_pre).map_err(typed)?),
+            Kind::Formatter => Pre::Formatter(formatter::FormatterPre::new(instance_pre).map_err(typed)?),
+        };
+        let identity = Arc::new(Identity {
+            name,
+            log_cap: limits.log_bytes,
+            assets: Arc::new(assets),
+            memory_limit: limits.memory_bytes,
+        });
+        Ok(Plugin { manifest, identity, limits, engine: self.engine.clone(), pre, compile_source })
+    }
+}
+
+/// The component must export the world's interface at the manifest's version.
+fn check_exports(engine: &Engine, component: &Component, declared: WorldVersion, name: &str) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+    let mut found = None;
+    for export in &exports {
+        if let Some(version) = exported_version(export, declared.kind) {
+            match version {
+                Ok(v) if v == declared.version => return Ok(()),
+                _ => found = Some(export.clone()),
+            }
+        }
+    }
+    let found = match found {
+        Some(export) => format!("exports {export}"),
+        None => format!(
+            "exports no tessera:plugin/{} interface (it exports: {})",
+            declared.kind.export_interface(),
+            if exports.is_empty() { "nothing".into() } else { exports.join(", ") }
+        ),
+    };
+    Err(LoadError::WorldMismatch { plugin: name.to_owned(), declared, found })
+}
+
+impl Plugin {
+    /// Plugin id.
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+    /// Plugin version.
+    pub fn version(&self) -> &str {
+        &self.manifest.version
+    }
+    /// `id@version`.
+    pub fn name(&self) -> &str {
+        &self.identity.name
+    }
+    /// World kind.
+    pub fn kind(&self) -> Kind {
+        self.manifest.kind
+    }
+    /// World and contract version.
+    pub fn world(&self) -> WorldVersion {
+        self.manifest.world
+    }
+    /// sha256 of the component.
+    pub fn sha256(&self) -> &str {
+        &self.manifest.sha256
+    }
+    /// The limits it runs with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    /// Whether loading compiled the component or took it from the cache.
+    pub fn compile_source(&self) -> CompileSource {
+        self.compile_source
+    }
+
+    fn new_store(&self, ctx: &CallContext) -> Store<Sandbox> {
+        let mut store = Store::new(&self.engine, Sandbox::new(Arc::clone(&self.identity), ctx));
+        store.limiter(|s| &mut s.limiter);
+        store
+    }
+
+    /// Fuel, deadline and log budget for the next call.
+    fn arm(&self, store: &mut Store<Sandbox>) {
+        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
+        let ticks = (self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.data_mut().reset_log_budget();
+    }
+
+    fn usage(&self, store: &Store<Sandbox>, started: Instant) -> CallUsage {
+        CallUsage {
+            fuel: self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            peak_memory: store.data().limiter.peak,
+            elapsed: started.elapsed(),
+            log_dropped: store.data().log_dropped,
+        }
+    }
+
+    fn fault(&self, kind: FaultKind, usage: CallUsage) -> PluginFault {
+        PluginFault { plugin: self.identity.name.clone(), world: self.manifest.world, kind, usage }
+    }
+
+    /// Names the real cause of a failed call.
+    fn classify(&self, err: &wasmtime::Error, store: &Store<Sandbox>) -> FaultKind {
+        if store.data().limiter.denied {
+            return FaultKind::MemoryCap { limit: self.limits.memory_bytes };
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => FaultKind::FuelExhausted { budget: self.limits.fuel },
+            Some(Trap::Interrupt) => FaultKind::Deadline { timeout: self.limits.timeout },
+            Some(Trap::UnreachableCodeReached) => FaultKind::Trap {
+                message: "reached `unreachable` (the plugin panicked or aborted)".into(),
+            },
+            Some(trap) => FaultKind::Trap { message: trap.to_string() },
+            None => FaultKind::Trap { message: format!("{err:#}") },
+        }
+    }
+
+    fn check_output(&self, size: usize) -> Result<(), FaultKind> {
+        if size as u64 > self.limits.output_bytes {
+            return Err(FaultKind::OutputCap { size: size as u64, limit: self.limits.output_bytes });
+        }
+        Ok(())
+    }
+
+    fn wrong_kind(&self, wanted: Kind) -> PluginFault {
+        self.fault(
+            FaultKind::Host { message: format!("called as a {wanted}, but it is a {}", self.manifest.kind) },
+            CallUsage::default(),
+        )
+    }
+
+    /// Calls a fragment plugin in a fresh instance.
+    pub fn render(
+        &self,
+        ctx: &CallContext,
+        name: &str,
+        params: &[(String, String)],
+        context_json: &str,
+    ) -> Result<(Rendered, CallUsage), PluginFault> {
+        let Pre::Fragment(pre) = &self.pre else { return Err(self.wrong_kind(Kind::Fragment)) };
+        let started = Instant::now();
+        let mut store = self.new_store(ctx);
+        self.arm(&mut store);
+        let params: Vec<types::Entry> =
+            params.iter().map(|(n, v)| types::Entry { name: n.clone(), value: v.clone() }).collect();
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.tessera_plugin_render().call_render(&mut store, name, &params, context_json));
+        let usage = self.usage(&store, started);
+        match result {
+            Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
+            Ok(Err(e)) => Err(self.fault(reported(e), usage)),
+            Ok(Ok(r)) => {
+                self.check_output(r.html.len() + r.text.len()).map_err(|k| self.fault(k, usage))?;
+                Ok((Rendered { html: r.html, text: r.text }, usage))
+            }
+        }
+    }
+
+    /// Calls a formatter plugin in a fresh instance.
+    pub fn format(&self, ctx: &CallContext, doc: &DocumentInput) -> Result<(Formatted, CallUsage), PluginFault> {
+        let Pre::Formatter(pre) = &self.pre else { return Err(self.wrong_kind(Kind::Formatter)) };
+        use formatter::exports::tessera::plugin::format::Document;
+        let started = Instant::now();
+        let mut store = self.new_store(ctx);
+        self.arm(&mut store);
+        let input = Document {
+            channel: doc.channel.clone(),
+            document_id: doc.document_id.clone(),
+            html: doc.html.clone(),
+            text: doc.text.clone(),
+            subject: doc.subject.clone(),
+            metadata: doc.metadata.iter().map(|(n, v)| types::Entry { name: n.clone(), value: v.clone() }).collect(),
+        };
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.tessera_plugin_format().call_format(&mut store, &input));
+        let usage = self.usage(&store, started);
+        match result {
+            Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
+            Ok(Err(e)) => Err(self.fault(reported(e), usage)),
+            Ok(Ok(f)) => {
+                self.check_output(f.bytes.len()).map_err(|k| self.fault(k, usage))?;
+                Ok((Formatted { bytes: f.bytes, media_type: f.media_type, extension: f.extension }, usage))
+            }
+        }
+    }
+
+    /// Starts translating one source in a fresh instance that lives for the
+    /// whole source; each `feed`/`finish` call gets the full per-call budget.
+    pub fn translate(&self, ctx: &CallContext, source_name: &str) -> Result<TranslateSession<'_>, PluginFault> {
+        let Pre::Translator(pre) = &self.pre else { return Err(self.wrong_kind(Kind::Translator)) };
+        let started = Instant::now();
+        let mut store = self.new_store(ctx);
+        self.arm(&mut store);
+        let result = pre.instantiate(&mut store).and_then(|instance| {
+            let session = instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
+            Ok((instance, session))
+        });
+        let usage = self.usage(&store, started);
+        match result {
+            Ok((instance, session)) => Ok(TranslateSession { plugin: self, store, instance, session, usage, dead: false }),
+            Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
+        }
+    }
+}
+
+/// One source being translated by one instance.
+pub struct TranslateSession<'p> {
+    plugin: &'p Plugin,
+    store: Store<Sandbox>,
+    instance: translator::Translator,
+    session: ResourceAny,
+    usage: CallUsage,
+    dead: bool,
+}
+
+impl TranslateSession<'_> {
+    /// Feeds a chunk; returns the records it completed.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
+        self.call(|instance, session, store| instance.tessera_plugin_translate().session().call_feed(store, session, chunk))
+    }
+
+    /// Ends the source; returns the remaining records.
+    pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
+        let out =
+            self.call(|instance, session, store| instance.tessera_plugin_translate().session().call_finish(store, session))?;
+        let _ = self.session.resource_drop(&mut self.store);
+        Ok((out, self.usage))
+    }
+
+    /// Fuel, memory and time used so far.
+    pub fn usage(&self) -> CallUsage {
+        self.usage
+    }
+
+    fn call(
+        &mut self,
+        f: impl FnOnce(&translator::Translator, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<WitOutcome>>,
+    ) -> Result<Vec<TranslateOutcome>, PluginFault> {
+        let plugin = self.plugin;
+        if self.dead {
+            return Err(plugin.fault(FaultKind::Host { message: "the session already failed".into() }, self.usage));
+        }
+        let started = Instant::now();
+        plugin.arm(&mut self.store);
+        let result = f(&self.instance, self.session, &mut self.store);
+        let store = &self.store;
+        let usage = plugin.usage(store, started);
+        self.usage.absorb(usage);
+        let outcome = match result {
+            Err(e) => Err(plugin.classify(&e, store)),
+            Ok(outcomes) => {
+                let size: usize = outcomes
+                    .iter()
+                    .map(|o| match o {
+                        WitOutcome::Translated(e) => e.cdm.len(),
+                        WitOutcome::Rejected(e) => e.message.len(),
+                    })
+                    .sum();
+                plugin.check_output(size).map(|()| outcomes)
+            }
+        };
+        match outcome {
+            Ok(outcomes) => Ok(outcomes.into_iter().map(convert_outcome).collect()),
+            Err(kind) => {
+                self.dead = true;
+                Err(plugin.fault(kind, usage))
+            }
+        }
+    }
+}
+
+fn convert_outcome(o: WitOutcome) -> TranslateOutcome {
+    match o {
+        WitOutcome::Translated(e) => TranslateOutcome::Record { cdm: e.cdm, location: e.location.map(location) },
+        WitOutcome::Rejected(e) => TranslateOutcome::Rejected {
+            code: code_name(e.code).into(),
+            message: e.message,
+            location: e.location.map(location),
+        },
+    }
+}
+
+fn location(l: types::Location) -> SourceLocation {
+    SourceLocation { source: l.source, line: l.line, column: l.column, field: l.field }
+}
+
+fn code_name(code: types::ErrorCode) -> &'static str {
+    match code {
+        types::ErrorCode::InvalidInput => "invalid-input",
+        types::ErrorCode::MissingData => "missing-data",
+        types::ErrorCode::Unsupported => "unsupported",
+        types::ErrorCode::Denied => "denied",
+        types::ErrorCode::Internal => "internal",
+    }
+}
+
+fn reported(e: types::PluginError) -> FaultKind {
+    FaultKind::Reported {
+        code: code_name(e.code).into(),
+        message: e.message,
+        location: e.location.map(|l| location(l).to_string()).filter(|s| !s.is_empty()),
+    }
+}

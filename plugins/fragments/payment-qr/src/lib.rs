@@ -1,0 +1,104 @@
+//! `payment-qr`: a tessera fragment that renders an EPC069-12 SEPA credit
+//! transfer QR code ("scan to pay") as inline SVG.
+//!
+//! Call it from a template as
+//! `{{ fragment("payment-qr", name=label.sender.name, iban=label.payment.iban) }}`.
+//! The amount, currency and reference come from the record's
+//! `content.payment`; parameters `amount`, `reference`, `bic`, `caption` and
+//! `size_mm` override or add to them. A record with nothing to pay (a credit
+//! note) renders an empty fragment.
+
+mod epc;
+mod svg;
+
+use serde_json::Value;
+
+wit_bindgen::generate!({
+    world: "fragment",
+    path: "../../../wit/v0.1",
+});
+
+use exports::tessera::plugin::render::{Guest, Rendered};
+use tessera::plugin::types::{Entry, ErrorCode, Location, PluginError};
+
+struct PaymentQr;
+
+impl Guest for PaymentQr {
+    fn render(name: String, params: Vec<Entry>, context: String) -> Result<Rendered, PluginError> {
+        if name != "payment-qr" {
+            return Err(error(ErrorCode::Unsupported, format!("this plugin renders `payment-qr`, not `{name}`"), None));
+        }
+        let record: Value = serde_json::from_str(&context)
+            .map_err(|e| error(ErrorCode::InvalidInput, format!("context is not JSON: {e}"), None))?;
+        let param = |key: &str| params.iter().find(|e| e.name == key).map(|e| e.value.as_str());
+        let payment = &record["content"]["payment"];
+        let from_record = |key: &str| payment[key].as_str();
+
+        if payment["credit"].as_bool() == Some(true) {
+            return Ok(Rendered { html: String::new(), text: String::new() });
+        }
+        let currency = from_record("currency").unwrap_or("EUR");
+        if currency != "EUR" {
+            return Err(error(
+                ErrorCode::Unsupported,
+                format!("SEPA QR codes are for euro payments; this record is in {currency}"),
+                Some("content.payment.currency"),
+            ));
+        }
+        let iban = param("iban").ok_or_else(|| missing("iban", "params.iban"))?;
+        let creditor = param("name").ok_or_else(|| missing("name", "params.name"))?;
+        let amount = param("amount")
+            .or(from_record("amount"))
+            .ok_or_else(|| missing("amount", "content.payment.amount"))?;
+        let reference = param("reference").or(from_record("reference")).unwrap_or("");
+        let transfer = epc::Transfer { name: creditor, iban, bic: param("bic"), amount, reference };
+        let payload = epc::payload(&transfer).map_err(|e| {
+            error(ErrorCode::InvalidInput, format!("{}: {}", e.field, e.message), Some(e.field))
+        })?;
+        let size_mm: u32 = match param("size_mm") {
+            None => 30,
+            Some(s) => s.parse().ok().filter(|v| (15..=80).contains(v)).ok_or_else(|| {
+                error(ErrorCode::InvalidInput, format!("size_mm `{s}` is not a whole number from 15 to 80"), Some("size_mm"))
+            })?,
+        };
+        let caption = param("caption").unwrap_or("Scan with your banking app to pay");
+        let svg = svg::qr_svg(&payload, size_mm, "SEPA payment QR code")
+            .map_err(|e| error(ErrorCode::Internal, format!("QR encoding failed: {e}"), None))?;
+        let iban_display = epc::normalise_iban(iban).unwrap_or_default();
+        let html = format!(
+            r#"<figure class="payment-qr">{svg}<figcaption>{}</figcaption></figure>"#,
+            escape(caption)
+        );
+        let text = format!("{caption}: EUR {amount} to {iban_display}, reference {reference}");
+        Ok(Rendered { html, text })
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn missing(key: &str, path: &str) -> PluginError {
+    error(ErrorCode::MissingData, format!("no `{key}`: pass it as a parameter or set {path}"), Some(path))
+}
+
+fn error(code: ErrorCode, message: String, field: Option<&str>) -> PluginError {
+    PluginError {
+        code,
+        message,
+        location: field.map(|f| Location { source: None, line: None, column: None, field: Some(f.to_owned()) }),
+    }
+}
+
+export!(PaymentQr);

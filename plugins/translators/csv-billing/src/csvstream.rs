@@ -1,0 +1,190 @@
+//! A push-style CSV row reader: bytes go in in chunks of any size, complete
+//! rows come out with the line they started on.
+//!
+//! It strips a UTF-8 byte-order mark, detects the delimiter (`,` or `;`) from
+//! the header line, and checks that every field is valid UTF-8, reporting the
+//! 1-based line and field number when it is not.
+
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+
+/// One CSV row, fields decoded.
+pub struct Row {
+    /// Line the row starts on (1-based).
+    pub line: u32,
+    /// The fields, in order.
+    pub fields: Vec<String>,
+}
+
+/// A row that could not be decoded.
+pub struct RowError {
+    /// Line the row starts on (1-based).
+    pub line: u32,
+    /// 1-based field number the problem is in.
+    pub field: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The longest header line we buffer while looking for the delimiter.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The longest row we accept; a longer one is almost certainly a broken quote.
+const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+enum State {
+    /// Still looking at the first bytes (BOM, header line).
+    Sniffing(Vec<u8>),
+    /// Delimiter known; parsing.
+    Parsing(Reader),
+}
+
+/// The streaming reader.
+pub struct CsvStream {
+    state: State,
+    row: RowBuffer,
+    /// Number of `\n` consumed before the current row started.
+    row_start_line: u64,
+}
+
+/// The unescaped bytes and field ends of the row being read.
+struct RowBuffer {
+    out: Vec<u8>,
+    out_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+    /// Set when the current row grew past `MAX_ROW_BYTES`; the rest of it is skipped.
+    oversized: bool,
+}
+
+impl CsvStream {
+    /// A reader that has seen no bytes yet.
+    pub fn new() -> Self {
+        CsvStream {
+            state: State::Sniffing(Vec::new()),
+            row: RowBuffer { out: vec![0; 4096], out_len: 0, ends: vec![0; 64], ends_len: 0, oversized: false },
+            row_start_line: 0,
+        }
+    }
+
+    /// Feeds a chunk (or, with `eof`, the end of the source) and pushes every
+    /// row the chunk completed into `rows`.
+    pub fn push(&mut self, chunk: &[u8], eof: bool, rows: &mut Vec<Result<Row, RowError>>) {
+        if let State::Sniffing(buf) = &mut self.state {
+            buf.extend_from_slice(chunk);
+            let has_header_line = buf.contains(&b'\n');
+            if !has_header_line && !eof && buf.len() < MAX_HEADER_BYTES {
+                return;
+            }
+            let buffered = std::mem::take(buf);
+            let body = buffered.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buffered);
+            let reader = ReaderBuilder::new().delimiter(sniff_delimiter(body)).build();
+            self.state = State::Parsing(reader);
+            self.parse(body, rows);
+        } else {
+            self.parse(chunk, rows);
+        }
+        if eof {
+            // An empty input tells csv-core the data has ended.
+            self.parse(&[], rows);
+        }
+    }
+
+    fn parse(&mut self, mut input: &[u8], rows: &mut Vec<Result<Row, RowError>>) {
+        let State::Parsing(reader) = &mut self.state else { return };
+        let at_end = input.is_empty();
+        let buf = &mut self.row;
+        loop {
+            let (result, nin, nout, nend) = reader.read_record(
+                input,
+                &mut buf.out[buf.out_len..],
+                &mut buf.ends[buf.ends_len..],
+            );
+            input = &input[nin..];
+            buf.out_len += nout;
+            buf.ends_len += nend;
+            match result {
+                ReadRecordResult::InputEmpty => {
+                    if !at_end {
+                        return;
+                    }
+                }
+                ReadRecordResult::OutputFull => {
+                    if buf.out.len() >= MAX_ROW_BYTES {
+                        // Keep parsing (to find the row's end) but drop its bytes.
+                        buf.oversized = true;
+                        buf.out_len = 0;
+                    } else {
+                        let len = buf.out.len() * 2;
+                        buf.out.resize(len, 0);
+                    }
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let len = buf.ends.len() * 2;
+                    buf.ends.resize(len, 0);
+                }
+                ReadRecordResult::Record => {
+                    let line = (self.row_start_line + 1) as u32;
+                    if let Some(row) = buf.take_row(line) {
+                        rows.push(row);
+                    }
+                    self.row_start_line = reader.line();
+                }
+                ReadRecordResult::End => return,
+            }
+        }
+    }
+
+}
+
+impl RowBuffer {
+    fn take_row(&mut self, line: u32) -> Option<Result<Row, RowError>> {
+        let out_len = std::mem::take(&mut self.out_len);
+        let ends_len = std::mem::take(&mut self.ends_len);
+        if std::mem::take(&mut self.oversized) {
+            return Some(Err(RowError {
+                line,
+                field: 1,
+                message: format!("row is longer than {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
+            }));
+        }
+        let bytes = &self.out[..out_len];
+        let ends = &self.ends[..ends_len];
+        let mut fields = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for (i, &end) in ends.iter().enumerate() {
+            match std::str::from_utf8(&bytes[start..end]) {
+                Ok(text) => fields.push(text.to_owned()),
+                Err(e) => {
+                    return Some(Err(RowError {
+                        line,
+                        field: i + 1,
+                        message: format!(
+                            "field is not valid UTF-8 (invalid byte at offset {})",
+                            e.valid_up_to()
+                        ),
+                    }));
+                }
+            }
+            start = end;
+        }
+        // Blank lines come out as one empty field: not a record.
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            return None;
+        }
+        Some(Ok(Row { line, fields }))
+    }
+}
+
+/// `;` when the header line has more semicolons than commas outside quotes.
+fn sniff_delimiter(body: &[u8]) -> u8 {
+    let header = body.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
+    for &b in header {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas { b';' } else { b',' }
+}

@@ -1,0 +1,195 @@
+//! `csv-billing`: a tessera translator for billing-system CSV exports.
+//!
+//! The export has a header row and one row per invoice line; consecutive
+//! rows with the same `document_id` form one document, which becomes one CDM
+//! 1.0 record. Either `,` or `;` separates fields (detected from the header),
+//! fields may be quoted, the file is UTF-8 with or without a byte-order mark,
+//! and decimals may use `.` or `,`. A bad row rejects its document with the
+//! row's line number and column name; the rest of the file goes on.
+
+mod csvstream;
+mod decimal;
+mod document;
+
+use csvstream::{CsvStream, Row, RowError};
+use document::{Columns, LineRow, Pending, Problem, Seen};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+wit_bindgen::generate!({
+    world: "translator",
+    path: "../../../wit/v0.1",
+});
+
+use exports::tessera::plugin::translate::{Emitted, Guest, GuestSession, Outcome};
+use tessera::plugin::types::{ErrorCode, Location, PluginError};
+
+struct CsvBilling;
+
+impl Guest for CsvBilling {
+    type Session = Session;
+}
+
+/// One CSV source being translated.
+pub struct Session {
+    inner: RefCell<Inner>,
+}
+
+struct Inner {
+    source: String,
+    reader: CsvStream,
+    columns: Option<Result<Rc<Columns>, String>>,
+    pending: Option<Pending>,
+    seen: Seen,
+}
+
+impl GuestSession for Session {
+    fn new(source_name: String) -> Self {
+        Session {
+            inner: RefCell::new(Inner {
+                source: source_name,
+                reader: CsvStream::new(),
+                columns: None,
+                pending: None,
+                seen: Seen::default(),
+            }),
+        }
+    }
+
+    fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
+        self.inner.borrow_mut().push(&chunk, false)
+    }
+
+    fn finish(&self) -> Vec<Outcome> {
+        self.inner.borrow_mut().push(&[], true)
+    }
+}
+
+impl Inner {
+    fn push(&mut self, chunk: &[u8], eof: bool) -> Vec<Outcome> {
+        let mut rows = Vec::new();
+        self.reader.push(chunk, eof, &mut rows);
+        let mut out = Vec::new();
+        for row in rows {
+            match row {
+                Ok(row) => self.row(row, &mut out),
+                Err(e) => self.undecodable(e, &mut out),
+            }
+        }
+        if eof {
+            if let Some(pending) = self.pending.take() {
+                out.push(self.complete(pending));
+            }
+            if self.columns.is_none() {
+                out.push(Outcome::Rejected(error(&self.source, 1, None, "the source is empty: no header row".into())));
+            }
+        }
+        out
+    }
+
+    fn row(&mut self, row: Row, out: &mut Vec<Outcome>) {
+        let columns = match &self.columns {
+            None => {
+                self.columns = Some(Columns::from_header(&row.fields, row.line).map(Rc::new).map_err(|p| p.message));
+                if let Some(Err(message)) = &self.columns {
+                    out.push(Outcome::Rejected(error(&self.source, row.line, None, format!("invalid header: {message}"))));
+                }
+                return;
+            }
+            Some(Err(message)) => {
+                let message = format!("row not read: the header (line 1) is invalid: {message}");
+                out.push(Outcome::Rejected(error(&self.source, row.line, None, message)));
+                return;
+            }
+            Some(Ok(columns)) => Rc::clone(columns),
+        };
+        let line = match LineRow::new(&columns, &row.fields, row.line) {
+            Ok(line) => line,
+            Err(problem) => {
+                // A row we cannot trust: it rejects the document it names, if
+                // it names one, so that no invoice is sent with a line missing.
+                let id = columns.position("document_id").and_then(|i| row.fields.get(i)).map(|s| s.trim().to_owned());
+                self.fail_row(id, problem, out);
+                return;
+            }
+        };
+        let id = line.document_id().to_owned();
+        if id.is_empty() {
+            out.push(Outcome::Rejected(problem_error(&self.source, line.problem("document_id", "is empty".into()))));
+            return;
+        }
+        match &mut self.pending {
+            Some(p) if p.document_id == id => p.add_line(&line),
+            _ => {
+                if let Some(done) = self.pending.take() {
+                    out.push(self.complete(done));
+                }
+                let mut pending = Pending::start(&line);
+                if !self.seen.insert(&id) {
+                    pending.problem.get_or_insert(line.problem(
+                        "document_id",
+                        "appears again after other documents; the rows of a document must be consecutive".into(),
+                    ));
+                }
+                self.pending = Some(pending);
+            }
+        }
+    }
+
+    fn fail_row(&mut self, id: Option<String>, problem: Problem, out: &mut Vec<Outcome>) {
+        match (id, &mut self.pending) {
+            (Some(id), Some(p)) if p.document_id == id => {
+                p.problem.get_or_insert(problem);
+            }
+            _ => out.push(Outcome::Rejected(problem_error(&self.source, problem))),
+        }
+    }
+
+    fn undecodable(&mut self, e: RowError, out: &mut Vec<Outcome>) {
+        let problem = Problem { line: e.line, column: Some(format!("field {}", e.field)), message: e.message };
+        // We cannot read the row's document id reliably; it stands on its own,
+        // and the document being assembled is rejected too if the row was in it.
+        if let Some(p) = &mut self.pending {
+            p.problem.get_or_insert(Problem {
+                line: problem.line,
+                column: problem.column.clone(),
+                message: format!("a row of this document may be unreadable: {}", problem.message),
+            });
+        }
+        out.push(Outcome::Rejected(problem_error(&self.source, problem)));
+    }
+
+    fn complete(&mut self, pending: Pending) -> Outcome {
+        let id = pending.document_id.clone();
+        let line = pending.line;
+        match pending.finish(&self.source) {
+            Ok(record) => Outcome::Translated(Emitted {
+                cdm: record.to_string(),
+                location: Some(Location { source: Some(self.source.clone()), line: Some(line), column: None, field: None }),
+            }),
+            Err(problem) => {
+                let mut e = problem_error(&self.source, problem);
+                e.message = format!("document {id}: {}", e.message);
+                Outcome::Rejected(e)
+            }
+        }
+    }
+}
+
+fn problem_error(source: &str, p: Problem) -> PluginError {
+    let message = match &p.column {
+        Some(c) => format!("line {}, column {c}: {}", p.line, p.message),
+        None => format!("line {}: {}", p.line, p.message),
+    };
+    error(source, p.line, p.column, message)
+}
+
+fn error(source: &str, line: u32, field: Option<String>, message: String) -> PluginError {
+    PluginError {
+        code: ErrorCode::InvalidInput,
+        message,
+        location: Some(Location { source: Some(source.to_owned()), line: Some(line), column: None, field }),
+    }
+}
+
+export!(CsvBilling);

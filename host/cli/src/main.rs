@@ -1,1 +1,111 @@
-fn main() {}
+//! `tessera`: the command-line entry point. Parses arguments, sets up
+//! logging and the plugin runtime, and hands over to one module per command.
+//! This is the only place `anyhow` is used: errors are printed for people.
+
+mod bench;
+mod commands;
+mod paths;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// tessera — an open composition host for customer communications.
+#[derive(Parser)]
+#[command(name = "tessera", version, about)]
+struct Cli {
+    /// Folder with compiled components (default: $TESSERA_CACHE_DIR, else ~/.cache/tessera).
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    /// Plugin folder to search first (repeatable); the built sample plugins are always searched last.
+    #[arg(long = "plugins", global = true)]
+    plugin_dirs: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render every sample tenant's sample input into out/demo/<tenant>/.
+    Demo {
+        /// Output folder.
+        #[arg(long, default_value = "out/demo")]
+        out: PathBuf,
+        /// Folder of sample tenants.
+        #[arg(long)]
+        samples: Option<PathBuf>,
+    },
+    /// Render one source file for one tenant.
+    Batch {
+        /// Tenant folder (with tenant.toml).
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Source file.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Translator plugin id (default: the tenant's job.translator).
+        #[arg(long)]
+        translator: Option<String>,
+        /// As-of date YYYY-MM-DD (default: the tenant's job.as_of, else today).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with plugin packages.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Benchmarks (human output; one JSON object with --json).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// List packaged plugins with their digests (for pinning in tenant.toml).
+    List,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
+    let result = match cli.command {
+        Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
+        Command::Batch {
+            tenant,
+            input,
+            out,
+            translator,
+            as_of,
+            json,
+        } => commands::batch(
+            &ctx,
+            &tenant,
+            &input,
+            &out,
+            translator.as_deref(),
+            as_of.as_deref(),
+            json,
+        ),
+        Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
+        Command::Bench(b) => bench::run(&ctx, b),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,29 @@
-//! placeholder
+//! # tessera-pipeline: from source records to documents
+//!
+//! ```text
+//! source ─► translator plugin ─► CDM record ─► check ─► compose (Tera + fragment plugins + label)
+//!        ─► outputs: HTML, formatter plugins ─► files (atomic) + manifest.jsonl + report.json
+//! ```
+//!
+//! Every input record ends as its outputs or as a line of `rejected.jsonl`
+//! naming the stage, the record (customer reference only) or its source
+//! position, and a reason a person can act on; `report.json` checks
+//! `records_in = delivered + rejected`.
+
+mod batch;
+mod cdm;
+mod compose;
+mod filters;
+mod output;
+mod report;
+mod store;
+mod tenant;
+
+pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, parse_as_of, run_batch};
+pub use cdm::{CdmError, CdmRecord};
+pub use compose::{ComposeError, Composed, Composer, FragmentPlugins};
+pub use filters::{format_long_date, format_money};
+pub use output::{sha256_hex, write_atomic};
+pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
+pub use store::{default_roots, describe as describe_roots, find_package};
+pub use tenant::{FormatterOutput, JobDefaults, Outputs, Tenant, TenantConfig, TenantError};

@@ -31,7 +31,9 @@ pub enum LoadError {
         file: PathBuf,
     },
     /// The package's own manifest disagrees with its component.
-    #[error("plugin {plugin}: plugin.toml records sha256 {recorded}, but {file} has sha256 {actual}; the package is damaged or was altered")]
+    #[error(
+        "plugin {plugin}: plugin.toml records sha256 {recorded}, but {file} has sha256 {actual}; the package is damaged or was altered"
+    )]
     PackageDigest {
         /// `id@version`.
         plugin: String,
@@ -57,7 +59,9 @@ pub enum LoadError {
         host: String,
     },
     /// `plugin.toml` and the component disagree on the contract.
-    #[error("plugin {plugin}: plugin.toml declares world {declared}, but the component {found}; refused by the host")]
+    #[error(
+        "plugin {plugin}: plugin.toml declares world {declared}, but the component {found}; refused by the host"
+    )]
     WorldMismatch {
         /// `id@version`.
         plugin: String,
@@ -67,7 +71,9 @@ pub enum LoadError {
         found: String,
     },
     /// The plugin needs a capability the tenant did not grant.
-    #[error("plugin {plugin}: plugin.toml declares capability assets:{asset}, which tenant `{tenant}` does not grant; refused by the tenant")]
+    #[error(
+        "plugin {plugin}: plugin.toml declares capability assets:{asset}, which tenant `{tenant}` does not grant; refused by the tenant"
+    )]
     CapabilityNotGranted {
         /// `id@version`.
         plugin: String,
@@ -77,7 +83,9 @@ pub enum LoadError {
         asset: String,
     },
     /// The plugin asks for more than allowed.
-    #[error("plugin {plugin}: plugin.toml asks for {limit} = {requested}, above the {by}'s limit of {allowed}; refused by the {by}")]
+    #[error(
+        "plugin {plugin}: plugin.toml asks for {limit} = {requested}, above the {by}'s limit of {allowed}; refused by the {by}"
+    )]
     LimitRefused {
         /// `id@version`.
         plugin: String,
@@ -199,14 +207,31 @@ impl FaultKind {
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FaultKind::FuelExhausted { budget } => write!(f, "fuel limit hit: used its whole budget of {budget} fuel"),
-            FaultKind::Deadline { timeout } => write!(f, "timeout limit hit: still running after {} ms", timeout.as_millis()),
-            FaultKind::MemoryCap { limit } => write!(f, "memory limit hit: tried to grow past {} MiB", limit >> 20),
+            FaultKind::FuelExhausted { budget } => {
+                write!(f, "fuel limit hit: used its whole budget of {budget} fuel")
+            }
+            FaultKind::Deadline { timeout } => write!(
+                f,
+                "timeout limit hit: still running after {} ms",
+                timeout.as_millis()
+            ),
+            FaultKind::MemoryCap { limit } => write!(
+                f,
+                "memory limit hit: tried to grow past {} MiB",
+                limit >> 20
+            ),
             FaultKind::OutputCap { size, limit } => {
-                write!(f, "output limit hit: returned {size} bytes, the cap is {limit} bytes")
+                write!(
+                    f,
+                    "output limit hit: returned {size} bytes, the cap is {limit} bytes"
+                )
             }
             FaultKind::Trap { message } => write!(f, "trapped: {message}"),
-            FaultKind::Reported { code, message, location } => match location {
+            FaultKind::Reported {
+                code,
+                message,
+                location,
+            } => match location {
                 Some(l) => write!(f, "{code} at {l}: {message}"),
                 None => write!(f, "{code}: {message}"),
             },

@@ -2,13 +2,14 @@
 //! transfer QR code ("scan to pay") as inline SVG.
 //!
 //! Call it from a template as
-//! `{{ fragment("payment-qr", name=label.sender.name, iban=label.payment.iban) }}`.
+//! `{{ fragment(name="payment-qr", creditor=label.payment.creditor, iban=label.payment.iban) }}`.
 //! The amount, currency and reference come from the record's
 //! `content.payment`; parameters `amount`, `reference`, `bic`, `caption` and
 //! `size_mm` override or add to them. A record with nothing to pay (a credit
 //! note) renders an empty fragment.
 
 mod epc;
+mod qr;
 mod svg;
 
 use serde_json::Value;
@@ -46,7 +47,7 @@ impl Guest for PaymentQr {
             ));
         }
         let iban = param("iban").ok_or_else(|| missing("iban", "params.iban"))?;
-        let creditor = param("name").ok_or_else(|| missing("name", "params.name"))?;
+        let creditor = param("creditor").ok_or_else(|| missing("creditor", "params.creditor"))?;
         let amount = param("amount")
             .or(from_record("amount"))
             .ok_or_else(|| missing("amount", "content.payment.amount"))?;

@@ -3,28 +3,28 @@
 //! Each row's runs of dark modules become one rectangle in the path, so a
 //! version-10 code is a few kilobytes instead of one `<rect>` per module.
 
-use qrcode::{Color, EcLevel, QrCode};
+use crate::qr;
 
 /// Modules of white border the QR specification asks for.
 const QUIET_ZONE: usize = 4;
 
 /// Encodes `data` at error-correction level M and returns the `<svg>` element.
 pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
-    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| e.to_string())?;
-    let width = code.width();
-    let colors = code.to_colors();
+    use std::fmt::Write as _;
+    let symbol = qr::encode(data.as_bytes())?;
+    let width = symbol.width;
     let side = width + 2 * QUIET_ZONE;
     let mut path = String::with_capacity(width * width / 2);
-    for (y, row) in colors.chunks(width).enumerate() {
+    for (y, row) in symbol.dark.chunks(width).enumerate() {
         let mut x = 0;
         while x < width {
-            if row[x] == Color::Dark {
+            if row[x] {
                 let start = x;
-                while x < width && row[x] == Color::Dark {
+                while x < width && row[x] {
                     x += 1;
                 }
                 let run = x - start;
-                path.push_str(&format!("M{} {}h{run}v1h-{run}z", start + QUIET_ZONE, y + QUIET_ZONE));
+                let _ = write!(path, "M{} {}h{run}v1h-{run}z", start + QUIET_ZONE, y + QUIET_ZONE);
             } else {
                 x += 1;
             }

@@ -1,0 +1,229 @@
+//! `tessera bench …`: performance checks on this machine. Human output by
+//! default, one JSON object with `--json`. Figures are medians over several
+//! runs, because the machines here are shared and noisy.
+
+use crate::paths::{Context, samples_dir};
+use anyhow::{Context as _, anyhow};
+use clap::Subcommand;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tessera_pipeline::{BatchJob, LoadedTenant, parse_as_of, run_batch};
+use tessera_runtime::CallContext;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Warm fresh-instance instantiate+call of the payment-qr fragment, and
+    /// the demo tenant's documents/s through the whole pipeline.
+    PluginCall {
+        /// Calls per run.
+        #[arg(long, default_value_t = 10_000)]
+        calls: usize,
+        /// Runs (the report gives medians).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Invoices generated for the pipeline throughput run.
+        #[arg(long, default_value_t = 2_000)]
+        docs: usize,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::PluginCall {
+            calls,
+            runs,
+            docs,
+            json,
+        } => plugin_call(ctx, calls, runs.max(1), docs, json),
+    }
+}
+
+#[derive(Serialize)]
+struct PluginCallReport {
+    bench: &'static str,
+    plugin: String,
+    calls: usize,
+    runs: usize,
+    /// Instantiate + render, per call: medians over runs of each run's percentile.
+    p50_us: f64,
+    p99_us: f64,
+    /// Fresh store + instantiate only (the host's fixed cost per call).
+    instantiate_p50_us: f64,
+    instantiate_p99_us: f64,
+    /// Fuel one render uses.
+    fuel_per_call: u64,
+    allocation: String,
+    /// Whole pipeline (translate, compose with payment-qr, HTML + print-asa, write), median over runs.
+    html_docs_per_sec: f64,
+    pipeline_docs: usize,
+    target_p50_us: f64,
+    target_p99_us: f64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx].as_secs_f64() * 1e6
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn plugin_call(
+    ctx: &Context,
+    calls: usize,
+    runs: usize,
+    docs: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let runtime = ctx.runtime()?;
+    let tenant_dir = samples_dir(None).join("acme-energy");
+    let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
+    let plugin = loaded
+        .plugins
+        .get("payment-qr")
+        .ok_or_else(|| anyhow!("acme-energy does not grant payment-qr"))?;
+    let label = loaded
+        .composer
+        .label("acme")
+        .ok_or_else(|| anyhow!("no label acme"))?;
+    let payment = label
+        .payment
+        .clone()
+        .ok_or_else(|| anyhow!("label acme has no payment account"))?;
+    let call = CallContext {
+        as_of: Arc::from("2026-11-01"),
+        as_of_unix: parse_as_of("2026-11-01")?,
+        seed: 7,
+    };
+    let params = vec![
+        ("creditor".to_owned(), payment.creditor.clone()),
+        ("iban".to_owned(), payment.iban.clone()),
+    ];
+    let context = r#"{"cdm":"1.0","reference":{"customer_ref":"C-1","document_id":"INV-1"},"content":{"payment":{"amount":"123.45","currency":"EUR","reference":"RF18539007547034","credit":false}}}"#;
+
+    let (_, usage) = plugin
+        .render(&call, "payment-qr", &params, context)
+        .map_err(|e| anyhow!("{e}"))?;
+    for _ in 0..500 {
+        plugin
+            .render(&call, "payment-qr", &params, context)
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    let (mut p50s, mut p99s, mut ip50s, mut ip99s) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..runs {
+        let mut times = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let t = Instant::now();
+            plugin
+                .render(&call, "payment-qr", &params, context)
+                .map_err(|e| anyhow!("{e}"))?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        p50s.push(percentile(&times, 0.50));
+        p99s.push(percentile(&times, 0.99));
+        let mut inst = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            inst.push(plugin.instantiate_only(&call).map_err(|e| anyhow!("{e}"))?);
+        }
+        inst.sort();
+        ip50s.push(percentile(&inst, 0.50));
+        ip99s.push(percentile(&inst, 0.99));
+    }
+
+    let work = tempfile::tempdir()?;
+    let input = work.path().join("billing.csv");
+    std::fs::write(&input, generate_billing_csv(docs)).context("writing the generated CSV")?;
+    let mut dps = Vec::new();
+    for run in 0..runs {
+        let out = work.path().join(format!("out-{run}"));
+        let report = run_batch(
+            &loaded,
+            &BatchJob {
+                input: &input,
+                out_dir: &out,
+                translator: None,
+                as_of: None,
+            },
+        )?;
+        anyhow::ensure!(
+            report.delivered as usize == docs && report.balanced,
+            "pipeline run lost records: {report:?}"
+        );
+        dps.push(report.docs_per_sec);
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    let report = PluginCallReport {
+        bench: "plugin-call",
+        plugin: plugin.name().to_owned(),
+        calls,
+        runs,
+        p50_us: median(p50s),
+        p99_us: median(p99s),
+        instantiate_p50_us: median(ip50s),
+        instantiate_p99_us: median(ip99s),
+        fuel_per_call: usage.fuel,
+        allocation: format!("{:?}", runtime.allocation()),
+        html_docs_per_sec: median(dps),
+        pipeline_docs: docs,
+        target_p50_us: 10.0,
+        target_p99_us: 50.0,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "plugin-call: {} × {} calls of {} ({} allocation)\n  instantiate + render   p50 {:.1} µs   p99 {:.1} µs   ({} fuel per call)\n  instantiate only       p50 {:.1} µs   p99 {:.1} µs   (targets: p50 ≤ 10 µs, p99 ≤ 50 µs)\n  pipeline ({} invoices, HTML + print): {:.0} documents/s",
+            report.runs,
+            report.calls,
+            report.plugin,
+            report.allocation,
+            report.p50_us,
+            report.p99_us,
+            report.fuel_per_call,
+            report.instantiate_p50_us,
+            report.instantiate_p99_us,
+            report.pipeline_docs,
+            report.html_docs_per_sec
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A billing export of `docs` invoices with 5–30 lines each, in the
+/// csv-billing format (deterministic, no randomness).
+pub fn generate_billing_csv(docs: usize) -> String {
+    let mut csv = String::from(
+        "customer_ref,document_id,salutation,first_name,last_name,language,street,postcode,city,country,email,channels,label,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n",
+    );
+    for d in 0..docs {
+        let lines = 5 + (d * 7) % 26;
+        let (lang, label) = if d % 3 == 0 {
+            ("nl", "acme")
+        } else {
+            ("en", "acme-green")
+        };
+        for l in 0..lines {
+            let _ = writeln!(
+                csv,
+                "C-{d:06},INV-B-{d:07},Ms,Test,Customer {d},{lang},Teststraat {n},1000 AA,Amsterdam,NL,,print,{label},2026-11-01,2026-11-15,RF18539007547034,Usage item {l},{q}.5,kWh,0.{p:04},21",
+                n = d % 500 + 1,
+                q = (d + l) % 400 + 1,
+                p = 1000 + (d * 31 + l * 17) % 8000,
+            );
+        }
+    }
+    csv
+}

@@ -1,0 +1,152 @@
+//! The `demo`, `batch` and `plugin` commands.
+
+use crate::paths::{Context, samples_dir};
+use anyhow::{Context as _, bail};
+use std::path::Path;
+use std::process::ExitCode;
+use tessera_pipeline::{BatchJob, LoadedTenant, Report, run_batch};
+
+/// Renders every sample tenant's sample input.
+pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let samples = samples_dir(samples);
+    let runtime = ctx.runtime()?;
+    let mut tenants: Vec<_> = std::fs::read_dir(&samples)
+        .with_context(|| format!("reading {}", samples.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("tenant.toml").is_file())
+        .collect();
+    tenants.sort();
+    if tenants.is_empty() {
+        bail!(
+            "no tenants (folders with tenant.toml) in {}",
+            samples.display()
+        );
+    }
+    let mut all_balanced = true;
+    for dir in tenants {
+        let loaded = LoadedTenant::load(&runtime, &dir, &ctx.plugin_roots)?;
+        let cfg = &loaded.tenant.config;
+        let Some(input) = cfg.job.input.as_ref() else {
+            eprintln!("{}: no job.input, skipped", cfg.id);
+            continue;
+        };
+        let out_dir = out.join(&cfg.id);
+        let report = run_batch(
+            &loaded,
+            &BatchJob {
+                input: &dir.join(input),
+                out_dir: &out_dir,
+                translator: None,
+                as_of: None,
+            },
+        )?;
+        print_summary(&report, &out_dir);
+        all_balanced &= report.balanced;
+    }
+    Ok(if all_balanced {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Renders one file for one tenant.
+pub fn batch(
+    ctx: &Context,
+    tenant: &Path,
+    input: &Path,
+    out: &Path,
+    translator: Option<&str>,
+    as_of: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let runtime = ctx.runtime()?;
+    let loaded = LoadedTenant::load(&runtime, tenant, &ctx.plugin_roots)?;
+    let report = run_batch(
+        &loaded,
+        &BatchJob {
+            input,
+            out_dir: out,
+            translator,
+            as_of,
+        },
+    )?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_summary(&report, out);
+    }
+    if !report.balanced {
+        eprintln!(
+            "error: accounting does not balance: {} in, {} delivered, {} rejected",
+            report.records_in, report.delivered, report.rejected
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(r: &Report, out: &Path) {
+    let channels: Vec<String> = r
+        .outputs_by_channel
+        .iter()
+        .map(|(c, n)| format!("{n} {c}"))
+        .collect();
+    println!(
+        "{tenant}: {input} → {out}\n  {in_} records in = {d} delivered + {rej} rejected{ok}\n  outputs: {ch}\n  {ms:.1} ms, {dps:.0} documents/s, {fuel} fuel",
+        tenant = r.tenant,
+        input = r.input,
+        out = out.display(),
+        in_ = r.records_in,
+        d = r.delivered,
+        rej = r.rejected,
+        ok = if r.balanced {
+            ""
+        } else {
+            "  ← DOES NOT BALANCE"
+        },
+        ch = if channels.is_empty() {
+            "none".into()
+        } else {
+            channels.join(", ")
+        },
+        ms = r.timings.total_ms,
+        dps = r.docs_per_sec,
+        fuel = r.fuel,
+    );
+    for rej in &r.rejections {
+        let who = rej
+            .document_id
+            .clone()
+            .or_else(|| rej.source.as_ref().map(|s| s.to_string()))
+            .unwrap_or_default();
+        println!("  rejected {who} at {:?}: {}", rej.stage, rej.reason);
+    }
+}
+
+/// Lists the packaged plugins in the plugin folders.
+pub fn plugin_list(ctx: &Context) -> anyhow::Result<ExitCode> {
+    for root in &ctx.plugin_roots {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
+        let mut dirs: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("plugin.toml").is_file())
+            .collect();
+        dirs.sort();
+        println!("{}:", root.display());
+        for dir in dirs {
+            match tessera_runtime::PluginManifest::read(&dir) {
+                Ok(m) => println!(
+                    "  {:<20} {:<8} {:<10} {}  sha256 = \"{}\"",
+                    m.id, m.version, m.kind, m.world, m.sha256
+                ),
+                Err(e) => println!("  {e}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

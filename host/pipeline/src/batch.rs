@@ -1,0 +1,688 @@
+//! A batch run: one source file of one tenant through translate → validate
+//! → compose → format → write, with every record ending as outputs or as a
+//! rejection, and the accounting checked at the end.
+//!
+//! A record is delivered only when all of its outputs were produced: they
+//! are rendered in memory first and written only if every one succeeded, so
+//! no customer gets the HTML of a letter whose print version failed.
+
+use crate::cdm::CdmRecord;
+use crate::compose::{ComposeError, Composer, FragmentPlugins};
+use crate::output::{sha256_hex, valid_extension, write_atomic};
+use crate::report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
+use crate::store;
+use crate::tenant::{Tenant, TenantError};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tessera_content::{ContentError, ContentSet};
+use tessera_runtime::{
+    CallContext, DocumentInput, Kind, LoadError, LoadRequest, Plugin, PluginFault, Runtime,
+    SourceLocation, TranslateOutcome,
+};
+
+/// Bytes handed to the translator per call.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Why a run could not start or finish (record-level problems are
+/// rejections, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// `tenant.toml` is unusable.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    /// The content does not load.
+    #[error("content of tenant `{tenant}`: {error}")]
+    Content {
+        /// Tenant id.
+        tenant: String,
+        /// The first content error.
+        error: ContentError,
+    },
+    /// A plugin the tenant grants is not in any plugin folder.
+    #[error(
+        "tenant `{tenant}` grants plugin {id}@{version}, but no package `{id}-{version}` is in {searched}"
+    )]
+    PluginNotFound {
+        /// Tenant id.
+        tenant: String,
+        /// Plugin id.
+        id: String,
+        /// Version.
+        version: String,
+        /// Folders searched.
+        searched: String,
+    },
+    /// A plugin was refused at load.
+    #[error("tenant `{tenant}`: {error}")]
+    Load {
+        /// Tenant id.
+        tenant: String,
+        /// Why.
+        error: LoadError,
+    },
+    /// The run names a plugin of the wrong kind or one not granted.
+    #[error("tenant `{tenant}`: {message}")]
+    Config {
+        /// Tenant id.
+        tenant: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading the input or writing the output folder failed.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// The as-of date is not a date.
+    #[error("as-of date `{0}` is not YYYY-MM-DD")]
+    AsOf(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
+    move |error| PipelineError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// A tenant with its content compiled and its plugins loaded.
+pub struct LoadedTenant {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its templates.
+    pub composer: Composer,
+    /// Every plugin it grants, by id.
+    pub plugins: HashMap<String, Arc<Plugin>>,
+    /// Its fragment plugins.
+    pub fragments: Arc<FragmentPlugins>,
+}
+
+impl LoadedTenant {
+    /// Loads `tenant.toml`, the content and every granted plugin; any
+    /// refusal stops here, before a single document is rendered.
+    pub fn load(
+        runtime: &Runtime,
+        tenant_dir: &Path,
+        plugin_roots: &[PathBuf],
+    ) -> Result<LoadedTenant, PipelineError> {
+        let tenant = Tenant::load(tenant_dir)?;
+        let id = tenant.config.id.clone();
+        let content =
+            ContentSet::load(&tenant.content_dir()).map_err(|error| PipelineError::Content {
+                tenant: id.clone(),
+                error,
+            })?;
+        let assets = content.assets_dir();
+        let composer = Composer::new(content).map_err(|error| PipelineError::Content {
+            tenant: id.clone(),
+            error,
+        })?;
+        let mut plugins = HashMap::new();
+        for grant in &tenant.config.plugins {
+            let dir =
+                store::find_package(plugin_roots, &grant.id, &grant.version).ok_or_else(|| {
+                    PipelineError::PluginNotFound {
+                        tenant: id.clone(),
+                        id: grant.id.clone(),
+                        version: grant.version.clone(),
+                        searched: store::describe(plugin_roots),
+                    }
+                })?;
+            let plugin = runtime
+                .load(LoadRequest {
+                    tenant: &id,
+                    package_dir: &dir,
+                    grant,
+                    assets_root: Some(&assets),
+                })
+                .map_err(|error| PipelineError::Load {
+                    tenant: id.clone(),
+                    error,
+                })?;
+            plugins.insert(grant.id.clone(), Arc::new(plugin));
+        }
+        let fragments: FragmentPlugins = plugins
+            .iter()
+            .filter(|(_, p)| p.kind() == Kind::Fragment)
+            .map(|(k, p)| (k.clone(), Arc::clone(p)))
+            .collect();
+        Ok(LoadedTenant {
+            tenant,
+            composer,
+            plugins,
+            fragments: Arc::new(fragments),
+        })
+    }
+
+    fn plugin_of_kind(&self, id: &str, kind: Kind) -> Result<&Arc<Plugin>, PipelineError> {
+        let tenant = self.tenant.config.id.clone();
+        let plugin = self.plugins.get(id).ok_or_else(|| PipelineError::Config {
+            tenant: tenant.clone(),
+            message: format!("plugin `{id}` is not granted"),
+        })?;
+        if plugin.kind() != kind {
+            return Err(PipelineError::Config {
+                tenant,
+                message: format!("plugin `{id}` is a {}, not a {kind}", plugin.kind()),
+            });
+        }
+        Ok(plugin)
+    }
+}
+
+/// One run's parameters.
+pub struct BatchJob<'a> {
+    /// The source file.
+    pub input: &'a Path,
+    /// Output folder.
+    pub out_dir: &'a Path,
+    /// Translator id (default: the tenant's `job.translator`).
+    pub translator: Option<&'a str>,
+    /// As-of date (default: the tenant's `job.as_of`, else today, UTC).
+    pub as_of: Option<&'a str>,
+}
+
+/// A `YYYY-MM-DD` date as seconds since the Unix epoch at 00:00 UTC.
+pub fn parse_as_of(text: &str) -> Result<u64, PipelineError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date =
+        time::Date::parse(text, &format).map_err(|_| PipelineError::AsOf(text.to_owned()))?;
+    u64::try_from(date.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| PipelineError::AsOf(text.to_owned()))
+}
+
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc().date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+/// A per-record seed: reruns of the same record see the same randomness.
+fn seed_for(document_id: &str) -> u64 {
+    let digest = Sha256::digest(document_id.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// What one record produced.
+struct Delivery {
+    files: Vec<(String, Vec<u8>)>,
+    lines: Vec<ManifestLine>,
+}
+
+/// A record that did not make it, before it is written down.
+struct Failure {
+    stage: Stage,
+    reason: String,
+    field: Option<String>,
+    plugin: Option<String>,
+    limit: Option<String>,
+}
+
+impl Failure {
+    fn plain(stage: Stage, reason: String) -> Failure {
+        Failure {
+            stage,
+            reason,
+            field: None,
+            plugin: None,
+            limit: None,
+        }
+    }
+
+    fn fault(stage: Stage, fault: PluginFault) -> Failure {
+        Failure {
+            stage,
+            plugin: Some(fault.plugin.clone()),
+            limit: fault.kind.limit().map(str::to_owned),
+            reason: fault.to_string(),
+            field: None,
+        }
+    }
+}
+
+/// Runs one source file of a loaded tenant.
+pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, PipelineError> {
+    let started = Instant::now();
+    let cfg = &loaded.tenant.config;
+    let translator_id = job
+        .translator
+        .map(str::to_owned)
+        .or_else(|| cfg.job.translator.clone())
+        .ok_or_else(|| PipelineError::Config {
+            tenant: cfg.id.clone(),
+            message: "no translator named (job.translator or --translator)".into(),
+        })?;
+    let translator = loaded.plugin_of_kind(&translator_id, Kind::Translator)?;
+    let formatters: Vec<(String, Arc<Plugin>)> = cfg
+        .outputs
+        .formatters
+        .iter()
+        .map(|f| {
+            loaded
+                .plugin_of_kind(&f.plugin, Kind::Formatter)
+                .map(|p| (f.channel.clone(), Arc::clone(p)))
+        })
+        .collect::<Result<_, _>>()?;
+    let as_of = job
+        .as_of
+        .map(str::to_owned)
+        .or_else(|| cfg.job.as_of.clone())
+        .unwrap_or_else(today);
+    let as_of_unix = parse_as_of(&as_of)?;
+    std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
+
+    let mut run = Run {
+        loaded,
+        formatters,
+        translator: Arc::clone(translator),
+        as_of: Arc::from(as_of.as_str()),
+        as_of_unix,
+        out_dir: job.out_dir,
+        manifest: Vec::new(),
+        rejections: Vec::new(),
+        seen: HashSet::new(),
+        records_in: 0,
+        delivered: 0,
+        by_channel: BTreeMap::new(),
+        timings: Timings::default(),
+        fuel: 0,
+    };
+    let source_name = job
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    run.translate_source(job.input, &source_name)?;
+
+    write_lines(&job.out_dir.join("manifest.jsonl"), &run.manifest)?;
+    write_lines(&job.out_dir.join("rejected.jsonl"), &run.rejections)?;
+    let total = started.elapsed();
+    run.timings.total_ms = ms(total);
+    let rejected = run.rejections.len() as u64;
+    let report = Report {
+        tenant: cfg.id.clone(),
+        input: source_name,
+        translator: translator.name().to_owned(),
+        as_of,
+        records_in: run.records_in,
+        delivered: run.delivered,
+        rejected,
+        outputs: run.manifest.len() as u64,
+        outputs_by_channel: run.by_channel,
+        balanced: run.records_in == run.delivered + rejected,
+        rejections: run.rejections,
+        timings: run.timings,
+        docs_per_sec: run.delivered as f64 / total.as_secs_f64().max(1e-9),
+        fuel: run.fuel,
+    };
+    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    let path = job.out_dir.join("report.json");
+    write_atomic(&path, &json).map_err(io(&path))?;
+    Ok(report)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn write_lines<T: serde::Serialize>(path: &Path, items: &[T]) -> Result<(), PipelineError> {
+    let mut buf = BufWriter::new(Vec::new());
+    for item in items {
+        serde_json::to_writer(&mut buf, item).expect("serialises");
+        buf.write_all(b"\n").expect("in memory");
+    }
+    let bytes = buf.into_inner().expect("in memory");
+    write_atomic(path, &bytes).map_err(io(path))
+}
+
+struct Run<'a> {
+    loaded: &'a LoadedTenant,
+    formatters: Vec<(String, Arc<Plugin>)>,
+    translator: Arc<Plugin>,
+    as_of: Arc<str>,
+    as_of_unix: u64,
+    out_dir: &'a Path,
+    manifest: Vec<ManifestLine>,
+    rejections: Vec<Rejection>,
+    seen: HashSet<String>,
+    records_in: u64,
+    delivered: u64,
+    by_channel: BTreeMap<String, u64>,
+    timings: Timings,
+    fuel: u64,
+}
+
+impl Run<'_> {
+    fn call_context(&self, seed: u64) -> CallContext {
+        CallContext {
+            as_of: Arc::clone(&self.as_of),
+            as_of_unix: self.as_of_unix,
+            seed,
+        }
+    }
+
+    fn translate_source(&mut self, input: &Path, source_name: &str) -> Result<(), PipelineError> {
+        let mut file = std::fs::File::open(input).map_err(io(input))?;
+        let translator = Arc::clone(&self.translator);
+        let t0 = Instant::now();
+        let mut session =
+            match translator.translate(&self.call_context(seed_for(source_name)), source_name) {
+                Ok(s) => s,
+                Err(fault) => {
+                    self.timings.translate_ms += ms(t0.elapsed());
+                    self.reject_source_rest(fault, source_name, 0);
+                    return Ok(());
+                }
+            };
+        self.timings.translate_ms += ms(t0.elapsed());
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        let mut offset = 0u64;
+        loop {
+            let n = file.read(&mut chunk).map_err(io(input))?;
+            if n == 0 {
+                break;
+            }
+            let t0 = Instant::now();
+            let result = session.feed(&chunk[..n]);
+            self.timings.translate_ms += ms(t0.elapsed());
+            match result {
+                Ok(outcomes) => outcomes.into_iter().for_each(|o| self.outcome(o)),
+                Err(fault) => {
+                    self.fuel += session.usage().fuel;
+                    self.reject_source_rest(fault, source_name, offset);
+                    return Ok(());
+                }
+            }
+            offset += n as u64;
+        }
+        let t0 = Instant::now();
+        let result = session.finish();
+        self.timings.translate_ms += ms(t0.elapsed());
+        match result {
+            Ok((outcomes, usage)) => {
+                self.fuel += usage.fuel;
+                outcomes.into_iter().for_each(|o| self.outcome(o));
+            }
+            Err(fault) => self.reject_source_rest(fault, source_name, offset),
+        }
+        Ok(())
+    }
+
+    /// The translator died: what it had not yet returned is one rejection,
+    /// located at the byte offset where the failing chunk started.
+    fn reject_source_rest(&mut self, fault: PluginFault, source_name: &str, offset: u64) {
+        self.records_in += 1;
+        let failure = Failure::fault(Stage::Translate, fault);
+        self.rejections.push(Rejection {
+            record: None,
+            document_id: None,
+            source: Some(SourceLocation {
+                source: Some(source_name.to_owned()),
+                field: Some(format!("byte {offset} onwards")),
+                ..Default::default()
+            }),
+            stage: failure.stage,
+            field: None,
+            plugin: failure.plugin,
+            limit: failure.limit,
+            reason: format!(
+                "the rest of the source was not translated: {}",
+                failure.reason
+            ),
+        });
+    }
+
+    fn outcome(&mut self, outcome: TranslateOutcome) {
+        self.records_in += 1;
+        match outcome {
+            TranslateOutcome::Rejected {
+                code,
+                message,
+                location,
+            } => self.rejections.push(Rejection {
+                record: None,
+                document_id: None,
+                field: location.as_ref().and_then(|l| l.field.clone()),
+                source: location,
+                stage: Stage::Translate,
+                plugin: Some(self.translator.name().to_owned()),
+                limit: None,
+                reason: format!("{code}: {message}"),
+            }),
+            TranslateOutcome::Record { cdm, location } => self.record(&cdm, location),
+        }
+    }
+
+    fn record(&mut self, cdm: &str, location: Option<SourceLocation>) {
+        let t0 = Instant::now();
+        let parsed = CdmRecord::parse(cdm);
+        self.timings.validate_ms += ms(t0.elapsed());
+        let record = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                let failure = Failure {
+                    field: Some(e.path.clone()),
+                    ..Failure::plain(Stage::Validate, e.to_string())
+                };
+                return self.reject(None, location, failure);
+            }
+        };
+        if !self.seen.insert(record.document_id.clone()) {
+            let failure = Failure {
+                field: Some("$.reference.document_id".into()),
+                ..Failure::plain(
+                    Stage::Validate,
+                    format!(
+                        "document id {} was already delivered in this run",
+                        record.document_id
+                    ),
+                )
+            };
+            return self.reject(Some(&record), location, failure);
+        }
+        match self.produce(&record) {
+            Ok(delivery) => {
+                let t0 = Instant::now();
+                for (name, bytes) in &delivery.files {
+                    let path = self.out_dir.join(name);
+                    if let Err(e) = write_atomic(&path, bytes) {
+                        for (written, _) in &delivery.files {
+                            let _ = std::fs::remove_file(self.out_dir.join(written));
+                        }
+                        self.timings.write_ms += ms(t0.elapsed());
+                        let failure =
+                            Failure::plain(Stage::Write, format!("{}: {e}", path.display()));
+                        return self.reject(Some(&record), location, failure);
+                    }
+                }
+                self.timings.write_ms += ms(t0.elapsed());
+                for line in delivery.lines {
+                    *self.by_channel.entry(line.channel.clone()).or_default() += 1;
+                    self.fuel += line.fuel;
+                    self.manifest.push(line);
+                }
+                self.delivered += 1;
+            }
+            Err(failure) => self.reject(Some(&record), location, failure),
+        }
+    }
+
+    fn reject(
+        &mut self,
+        record: Option<&CdmRecord>,
+        location: Option<SourceLocation>,
+        failure: Failure,
+    ) {
+        self.rejections.push(Rejection {
+            record: record.map(|r| r.customer_ref.clone()),
+            document_id: record.map(|r| r.document_id.clone()),
+            source: location,
+            stage: failure.stage,
+            field: failure.field,
+            plugin: failure.plugin,
+            limit: failure.limit,
+            reason: failure.reason,
+        });
+    }
+
+    /// Composes and formats every output of a record, in memory.
+    fn produce(&mut self, record: &CdmRecord) -> Result<Delivery, Failure> {
+        let cfg = &self.loaded.tenant.config;
+        let label = record
+            .str_at("production", "label")
+            .unwrap_or(&cfg.default_label)
+            .to_owned();
+        let locale = record
+            .str_at("production", "locale")
+            .or_else(|| record.str_at("personal", "language"))
+            .unwrap_or(&cfg.default_locale)
+            .to_owned();
+        let template = record
+            .str_at("production", "template")
+            .unwrap_or("invoice")
+            .to_owned();
+        let call = self.call_context(seed_for(&record.document_id));
+        let t0 = Instant::now();
+        let composed = self.loaded.composer.compose(
+            record,
+            &template,
+            &label,
+            &locale,
+            &call,
+            &self.loaded.fragments,
+        );
+        self.timings.compose_ms += ms(t0.elapsed());
+        let composed = composed.map_err(|e| match e {
+            ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
+            other => Failure::plain(Stage::Compose, other.to_string()),
+        })?;
+
+        let mut fragment_uses: BTreeMap<String, u64> = BTreeMap::new();
+        for (id, usage) in &composed.fragment_calls {
+            *fragment_uses.entry(id.clone()).or_default() += usage.fuel;
+        }
+        let uses = |extra: Option<(&Plugin, u64)>| -> Vec<PluginUse> {
+            let mut list = vec![plugin_use(&self.translator, 0)];
+            for (id, fuel) in &fragment_uses {
+                if let Some(p) = self.loaded.fragments.get(id) {
+                    list.push(plugin_use(p, *fuel));
+                }
+            }
+            if let Some((p, fuel)) = extra {
+                list.push(plugin_use(p, fuel));
+            }
+            list
+        };
+        let line =
+            |channel: &str, file: &str, media_type: &str, bytes: &[u8], plugins: Vec<PluginUse>| {
+                ManifestLine {
+                    record: record.customer_ref.clone(),
+                    document_id: record.document_id.clone(),
+                    channel: channel.to_owned(),
+                    file: file.to_owned(),
+                    media_type: media_type.to_owned(),
+                    templates: composed.templates.clone(),
+                    label: label.clone(),
+                    locale: locale.clone(),
+                    fuel: plugins.iter().map(|p| p.fuel).sum(),
+                    plugins,
+                    bytes: bytes.len() as u64,
+                    sha256: sha256_hex(bytes),
+                }
+            };
+
+        let mut delivery = Delivery {
+            files: Vec::new(),
+            lines: Vec::new(),
+        };
+        if cfg.outputs.html {
+            let file = format!("{}.html", record.document_id);
+            let bytes = composed.html.as_bytes().to_vec();
+            delivery.lines.push(line(
+                "html",
+                &file,
+                "text/html; charset=utf-8",
+                &bytes,
+                uses(None),
+            ));
+            delivery.files.push((file, bytes));
+        }
+        let label_name = self
+            .loaded
+            .composer
+            .label(&label)
+            .map(|l| l.name.clone())
+            .unwrap_or_default();
+        for (channel, formatter) in &self.formatters {
+            let mut metadata: Vec<(String, String)> = cfg
+                .outputs
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            metadata.push(("label.name".into(), label_name.clone()));
+            metadata.push(("locale".into(), locale.clone()));
+            let input = DocumentInput {
+                channel: channel.clone(),
+                document_id: record.document_id.clone(),
+                html: composed.html.clone(),
+                text: composed.text.clone(),
+                subject: composed.subject.clone(),
+                metadata,
+            };
+            let t0 = Instant::now();
+            let result = formatter.format(&call, &input);
+            self.timings.format_ms += ms(t0.elapsed());
+            let (formatted, usage) =
+                result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
+            if !valid_extension(&formatted.extension) {
+                return Err(Failure {
+                    plugin: Some(formatter.name().to_owned()),
+                    ..Failure::plain(
+                        Stage::Format,
+                        format!(
+                            "plugin {} returned an invalid file extension",
+                            formatter.name()
+                        ),
+                    )
+                });
+            }
+            let file = format!("{}.{}", record.document_id, formatted.extension);
+            if delivery.files.iter().any(|(f, _)| *f == file) {
+                return Err(Failure::plain(
+                    Stage::Format,
+                    format!("two outputs of this document would be named {file}"),
+                ));
+            }
+            delivery.lines.push(line(
+                channel,
+                &file,
+                &formatted.media_type,
+                &formatted.bytes,
+                uses(Some((formatter, usage.fuel))),
+            ));
+            delivery.files.push((file, formatted.bytes));
+        }
+        Ok(delivery)
+    }
+}
+
+fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {
+    PluginUse {
+        id: p.id().to_owned(),
+        version: p.version().to_owned(),
+        sha256: p.sha256().to_owned(),
+        fuel,
+    }
+}

@@ -1,0 +1,136 @@
+//! Template filters for letters: money and dates the way each locale writes
+//! them. Amounts in the CDM are decimal strings (`"1234.50"`), never floats.
+
+use tera::{Kwargs, State, TeraResult, Value};
+
+/// `{{ total | money(locale=locale) }}`: `1,234.50` (en) or `1.234,50` (nl, de, fr).
+pub fn money(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
+    let text = match value.as_str() {
+        Some(s) => s.to_owned(),
+        None => value.to_string(),
+    };
+    format_money(&text, locale)
+        .ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
+}
+
+/// Groups thousands and picks the separators of the locale.
+pub fn format_money(text: &str, locale: &str) -> Option<String> {
+    let t = text.trim();
+    let (sign, digits) = match t.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", t),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let frac = format!("{:0<2}", frac);
+    let (group, decimal) = if comma_decimal(locale) {
+        ('.', ',')
+    } else {
+        (',', '.')
+    };
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(c);
+    }
+    Some(format!("{sign}{grouped}{decimal}{frac}"))
+}
+
+fn comma_decimal(locale: &str) -> bool {
+    matches!(
+        locale.split(['-', '_']).next().unwrap_or(""),
+        "nl" | "de" | "fr" | "es" | "it" | "pt" | "da"
+    )
+}
+
+/// `{{ "2026-11-01" | long_date(locale=locale) }}`: `1 November 2026` / `1 november 2026`.
+pub fn long_date(value: &str, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
+    format_long_date(value, locale).ok_or_else(|| {
+        tera::Error::message(format!("long_date: `{value}` is not a date (YYYY-MM-DD)"))
+    })
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const MONTHS_NL: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// A `YYYY-MM-DD` date written out.
+pub fn format_long_date(value: &str, locale: &str) -> Option<String> {
+    let mut parts = value.trim().splitn(3, '-');
+    let year: u32 = parts.next()?.parse().ok()?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let months = if locale.starts_with("nl") {
+        &MONTHS_NL
+    } else {
+        &MONTHS_EN
+    };
+    Some(format!("{day} {} {year}", months[month - 1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_per_locale() {
+        assert_eq!(
+            format_money("1234567.5", "en").as_deref(),
+            Some("1,234,567.50")
+        );
+        assert_eq!(format_money("1234.50", "nl").as_deref(), Some("1.234,50"));
+        assert_eq!(format_money("-12.00", "nl-BE").as_deref(), Some("-12,00"));
+        assert_eq!(format_money("999", "en").as_deref(), Some("999.00"));
+        assert_eq!(format_money("12a", "en"), None);
+    }
+
+    #[test]
+    fn long_dates() {
+        assert_eq!(
+            format_long_date("2026-11-01", "en").as_deref(),
+            Some("1 November 2026")
+        );
+        assert_eq!(
+            format_long_date("2026-03-31", "nl").as_deref(),
+            Some("31 maart 2026")
+        );
+        assert_eq!(format_long_date("2026-13-01", "en"), None);
+    }
+}

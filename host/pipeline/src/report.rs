@@ -1,0 +1,144 @@
+//! What a run produced: the manifest (one line per output), the rejections
+//! (one line per rejected record) and the run report with the accounting
+//! identity `records_in = delivered + rejected`.
+//!
+//! Manifests and reports carry the customer reference and document id only,
+//! never names, addresses or amounts.
+
+use serde::Serialize;
+use tessera_runtime::SourceLocation;
+
+/// A plugin that contributed to an output.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PluginUse {
+    /// Plugin id.
+    pub id: String,
+    /// Plugin version.
+    pub version: String,
+    /// Component sha256.
+    pub sha256: String,
+    /// Fuel it used for this output (translators: not attributable, 0).
+    pub fuel: u64,
+}
+
+/// One line of `manifest.jsonl`: one output file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestLine {
+    /// `reference.customer_ref`.
+    pub record: String,
+    /// `reference.document_id`.
+    pub document_id: String,
+    /// `html`, `print`, ...
+    pub channel: String,
+    /// File name inside the output folder.
+    pub file: String,
+    /// Media type.
+    pub media_type: String,
+    /// Templates used.
+    pub templates: Vec<String>,
+    /// Brand label used.
+    pub label: String,
+    /// Locale used.
+    pub locale: String,
+    /// Plugins involved, with fuel.
+    pub plugins: Vec<PluginUse>,
+    /// Total fuel of the plugins for this output.
+    pub fuel: u64,
+    /// Output size.
+    pub bytes: u64,
+    /// Output sha256.
+    pub sha256: String,
+}
+
+/// Where a record was lost.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// The translator rejected it or failed.
+    Translate,
+    /// It is not a usable CDM record.
+    Validate,
+    /// Composition failed (template or fragment).
+    Compose,
+    /// A formatter failed.
+    Format,
+    /// Its outputs could not be written.
+    Write,
+}
+
+/// One line of `rejected.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    /// `reference.customer_ref`, when the record got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// `reference.document_id`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<String>,
+    /// Where in the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+    /// Stage that rejected it.
+    pub stage: Stage,
+    /// The field or JSON path at fault, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Plugin at fault (`id@version`), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// Limit hit, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// What a person can act on.
+    pub reason: String,
+}
+
+/// Milliseconds spent per stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Translating (plugin calls).
+    pub translate_ms: f64,
+    /// Validating CDM.
+    pub validate_ms: f64,
+    /// Composing (templates + fragment plugins).
+    pub compose_ms: f64,
+    /// Formatting (formatter plugins).
+    pub format_ms: f64,
+    /// Writing files.
+    pub write_ms: f64,
+    /// The whole run.
+    pub total_ms: f64,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Tenant id.
+    pub tenant: String,
+    /// Input file name.
+    pub input: String,
+    /// Translator used.
+    pub translator: String,
+    /// As-of date.
+    pub as_of: String,
+    /// Records that came in (translated + rejected by the translator).
+    pub records_in: u64,
+    /// Records whose every output was written.
+    pub delivered: u64,
+    /// Records rejected, at any stage.
+    pub rejected: u64,
+    /// Files written.
+    pub outputs: u64,
+    /// Files per channel.
+    pub outputs_by_channel: std::collections::BTreeMap<String, u64>,
+    /// `records_in == delivered + rejected`.
+    pub balanced: bool,
+    /// The rejections.
+    pub rejections: Vec<Rejection>,
+    /// Time per stage.
+    pub timings: Timings,
+    /// Delivered documents per second of the whole run.
+    pub docs_per_sec: f64,
+    /// Fuel used by all plugins.
+    pub fuel: u64,
+}

@@ -1,0 +1,159 @@
+//! `tenant.toml`: who the tenant is, where its content is, which plugins it
+//! runs (pinned and granted, see [`PluginGrant`]) and its job defaults.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use tessera_runtime::{PluginGrant, toml_message};
+
+/// A tenant's configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Tenant id (lower-case, `-`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Content folder, relative to the tenant folder.
+    #[serde(default = "default_content")]
+    pub content: String,
+    /// Label used when a record names none.
+    pub default_label: String,
+    /// Locale used when a record names none.
+    #[serde(default = "default_locale")]
+    pub default_locale: String,
+    /// Defaults for runs.
+    #[serde(default)]
+    pub job: JobDefaults,
+    /// Which outputs every document gets.
+    #[serde(default)]
+    pub outputs: Outputs,
+    /// Plugins the tenant runs.
+    #[serde(default)]
+    pub plugins: Vec<PluginGrant>,
+}
+
+fn default_content() -> String {
+    "content".into()
+}
+
+fn default_locale() -> String {
+    "en".into()
+}
+
+/// Defaults for `tessera batch` and `tessera demo`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobDefaults {
+    /// The as-of date of runs, `YYYY-MM-DD`.
+    pub as_of: Option<String>,
+    /// Sample input, relative to the tenant folder.
+    pub input: Option<String>,
+    /// Translator plugin id.
+    pub translator: Option<String>,
+}
+
+/// Outputs every document gets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    /// Self-contained HTML.
+    #[serde(default = "yes")]
+    pub html: bool,
+    /// Formatter plugins; each makes one more output per document.
+    #[serde(default)]
+    pub formatters: Vec<FormatterOutput>,
+    /// Metadata passed to formatters (e.g. `print.width`).
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// One formatter output: which channel, made by which plugin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatterOutput {
+    /// Channel name passed to the formatter and written in the manifest.
+    pub channel: String,
+    /// Formatter plugin id.
+    pub plugin: String,
+}
+
+impl Default for Outputs {
+    fn default() -> Self {
+        Outputs {
+            html: true,
+            formatters: Vec::new(),
+            metadata: Default::default(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A tenant folder with its configuration.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The tenant folder.
+    pub dir: PathBuf,
+    /// Its `tenant.toml`.
+    pub config: TenantConfig,
+}
+
+/// A `tenant.toml` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct TenantError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong (`line:col: …` for syntax errors).
+    pub message: String,
+}
+
+impl Tenant {
+    /// Reads `<dir>/tenant.toml`.
+    pub fn load(dir: &Path) -> Result<Tenant, TenantError> {
+        let path = dir.join("tenant.toml");
+        let fail = |message: String| TenantError {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let config: TenantConfig =
+            toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
+        if !tessera_runtime_is_id(&config.id) {
+            return Err(fail(format!(
+                "id `{}` must be lower-case letters, digits and `-`",
+                config.id
+            )));
+        }
+        for f in &config.outputs.formatters {
+            if !config.plugins.iter().any(|p| p.id == f.plugin) {
+                return Err(fail(format!(
+                    "outputs.formatters names plugin `{}`, which is not in [[plugins]]",
+                    f.plugin
+                )));
+            }
+        }
+        Ok(Tenant {
+            dir: dir.to_path_buf(),
+            config,
+        })
+    }
+
+    /// The content folder.
+    pub fn content_dir(&self) -> PathBuf {
+        self.dir.join(&self.config.content)
+    }
+
+    /// The grant for a plugin id.
+    pub fn grant(&self, id: &str) -> Option<&PluginGrant> {
+        self.config.plugins.iter().find(|p| p.id == id)
+    }
+}
+
+fn tessera_runtime_is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}

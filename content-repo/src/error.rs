@@ -20,27 +20,12 @@ pub struct ContentError {
 impl ContentError {
     /// An error about a whole file.
     pub fn file(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        ContentError {
-            file: file.into(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
+        ContentError { file: file.into(), line: None, column: None, message: message.into() }
     }
 
     /// An error at a position.
-    pub fn at(
-        file: impl Into<PathBuf>,
-        line: usize,
-        column: usize,
-        message: impl Into<String>,
-    ) -> Self {
-        ContentError {
-            file: file.into(),
-            line: Some(line),
-            column: Some(column),
-            message: message.into(),
-        }
+    pub fn at(file: impl Into<PathBuf>, line: usize, column: usize, message: impl Into<String>) -> Self {
+        ContentError { file: file.into(), line: Some(line), column: Some(column), message: message.into() }
     }
 }
 

@@ -107,43 +107,26 @@ impl Label {
             let (line, col) = find_key(text, key);
             ContentError::at(display_path, line, col, format!("{key}: {message}"))
         };
-        for (key, value) in [
-            ("primary", &label.colors.primary),
-            ("accent", &label.colors.accent),
-            ("text", &label.colors.text),
-        ] {
+        for (key, value) in
+            [("primary", &label.colors.primary), ("accent", &label.colors.accent), ("text", &label.colors.text)]
+        {
             if !is_hex_color(value) {
-                return Err(key_error(
-                    key,
-                    format!("`{value}` is not a colour like #1f6f43"),
-                ));
+                return Err(key_error(key, format!("`{value}` is not a colour like #1f6f43")));
             }
         }
         if label.name.trim().is_empty() {
             return Err(key_error("name", "must not be empty".into()));
         }
         if label.sender.address.is_empty() {
-            return Err(key_error(
-                "address",
-                "the sender needs at least one address line".into(),
-            ));
+            return Err(key_error("address", "the sender needs at least one address line".into()));
         }
         if let Some(logo) = &label.logo {
             let lower = logo.to_ascii_lowercase();
             if logo.starts_with('/') || logo.contains("..") {
-                return Err(key_error(
-                    "logo",
-                    format!("`{logo}` must be a path inside assets/"),
-                ));
+                return Err(key_error("logo", format!("`{logo}` must be a path inside assets/")));
             }
-            if ![".png", ".jpg", ".jpeg", ".svg"]
-                .iter()
-                .any(|ext| lower.ends_with(ext))
-            {
-                return Err(key_error(
-                    "logo",
-                    format!("`{logo}` must be a PNG, JPEG or SVG file"),
-                ));
+            if ![".png", ".jpg", ".jpeg", ".svg"].iter().any(|ext| lower.ends_with(ext)) {
+                return Err(key_error("logo", format!("`{logo}` must be a PNG, JPEG or SVG file")));
             }
         }
         Ok(label)
@@ -158,10 +141,10 @@ fn is_hex_color(s: &str) -> bool {
 fn find_key(text: &str, key: &str) -> (usize, usize) {
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key) {
-            if rest.trim_start().starts_with('=') {
-                return (i + 1, line.len() - trimmed.len() + 1);
-            }
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return (i + 1, line.len() - trimmed.len() + 1);
         }
     }
     (1, 1)
@@ -204,10 +187,7 @@ address = ["Stationsplein 1", "1012 AB Amsterdam"]
     fn bad_colour_names_file_key_line_and_column() {
         let text = GOOD.replace("#f2a900", "orange");
         let e = Label::parse("acme", &text, Path::new("labels/acme.toml")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "labels/acme.toml:8:1: accent: `orange` is not a colour like #1f6f43"
-        );
+        assert_eq!(e.to_string(), "labels/acme.toml:8:1: accent: `orange` is not a colour like #1f6f43");
     }
 
     #[test]

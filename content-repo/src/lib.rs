@@ -63,11 +63,7 @@ impl ContentSet {
             .map_err(|e| ContentError::file(root.join("labels"), e.to_string()))?;
         for file in label_files {
             let rel = relative(root, &file);
-            let Some(id) = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".toml"))
-            else {
+            let Some(id) = file.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else {
                 continue;
             };
             let label = Label::parse(id, &read_text(root, &file)?, Path::new(&rel))?;
@@ -79,31 +75,17 @@ impl ContentSet {
             .map_err(|e| ContentError::file(root.join("locales"), e.to_string()))?;
         for file in locale_files {
             let rel = relative(root, &file);
-            let Some(id) = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".toml"))
-            else {
+            let Some(id) = file.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else {
                 continue;
             };
             let text = read_text(root, &file)?;
             let strings: BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
                 let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
-                ContentError::at(
-                    &rel,
-                    line,
-                    col,
-                    format!("{} (locale files map keys to strings)", e.message()),
-                )
+                ContentError::at(&rel, line, col, format!("{} (locale files map keys to strings)", e.message()))
             })?;
             locales.insert(id.to_owned(), strings);
         }
-        Ok(ContentSet {
-            root: root.to_path_buf(),
-            templates,
-            labels,
-            locales,
-        })
+        Ok(ContentSet { root: root.to_path_buf(), templates, labels, locales })
     }
 
     /// The content folder.
@@ -153,18 +135,13 @@ impl ContentSet {
 
     /// An asset as a `data:` URI, for self-contained HTML.
     pub fn asset_data_uri(&self, path: &str) -> Result<String, ContentError> {
-        let media_type =
-            media_type(path).ok_or_else(|| ContentError::file(path, "unknown image type"))?;
+        let media_type = media_type(path).ok_or_else(|| ContentError::file(path, "unknown image type"))?;
         if path.starts_with('/') || path.split('/').any(|p| p == "..") {
             return Err(ContentError::file(path, "asset paths stay inside assets/"));
         }
         let file = self.assets_dir().join(path);
-        let bytes = std::fs::read(&file)
-            .map_err(|e| ContentError::file(relative(&self.root, &file), e.to_string()))?;
-        Ok(format!(
-            "data:{media_type};base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        ))
+        let bytes = std::fs::read(&file).map_err(|e| ContentError::file(relative(&self.root, &file), e.to_string()))?;
+        Ok(format!("data:{media_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
     }
 }
 
@@ -180,8 +157,7 @@ fn media_type(path: &str) -> Option<&'static str> {
 }
 
 fn read_text(root: &Path, file: &Path) -> Result<String, ContentError> {
-    let bytes =
-        std::fs::read(file).map_err(|e| ContentError::file(relative(root, file), e.to_string()))?;
+    let bytes = std::fs::read(file).map_err(|e| ContentError::file(relative(root, file), e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
@@ -191,10 +167,7 @@ fn read_text(root: &Path, file: &Path) -> Result<String, ContentError> {
 }
 
 fn relative(root: &Path, file: &Path) -> String {
-    file.strip_prefix(root)
-        .unwrap_or(file)
-        .to_string_lossy()
-        .replace('\\', "/")
+    file.strip_prefix(root).unwrap_or(file).to_string_lossy().replace('\\', "/")
 }
 
 /// Files below `dir`, sorted, skipping hidden files and editors' temporary files.
@@ -207,11 +180,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in entries {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.')
-            || name.ends_with('~')
-            || name.ends_with(".swp")
-            || name.ends_with(".tmp")
-        {
+        if name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".tmp") {
             continue;
         }
         let path = entry.path();

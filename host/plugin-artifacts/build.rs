@@ -39,10 +39,7 @@ struct Manifest {
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir
-        .join("../..")
-        .canonicalize()
-        .expect("repository root");
+    let root = manifest_dir.join("../..").canonicalize().expect("repository root");
     let plugins = root.join("plugins");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     for watched in ["plugins", "wit"] {
@@ -61,11 +58,8 @@ fn main() {
         let Ok(entries) = fs::read_dir(plugins.join(kind_dir)) else {
             continue;
         };
-        let mut dirs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.join("plugin.toml").is_file())
-            .collect();
+        let mut dirs: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("plugin.toml").is_file()).collect();
         dirs.sort();
         for dir in dirs {
             let row = package(&dir, &wasm_dir, &store);
@@ -127,25 +121,17 @@ fn cargo_target_dir(out_dir: &Path) -> PathBuf {
 /// missing (machines here set RUSTUP_AUTO_INSTALL=0, so nothing else will).
 fn ensure_wasm_target() {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .expect("run rustc --print sysroot");
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().expect("run rustc --print sysroot");
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
     if sysroot.join("lib/rustlib").join(TARGET).is_dir() {
         return;
     }
-    println!(
-        "cargo:warning=installing the Rust target {TARGET} with rustup (needed to build the plugins)"
-    );
+    println!("cargo:warning=installing the Rust target {TARGET} with rustup (needed to build the plugins)");
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()
         .unwrap_or_else(|e| panic!("the Rust target {TARGET} is missing and rustup could not be run ({e}); install it with `rustup target add {TARGET}`"));
-    assert!(
-        status.success(),
-        "`rustup target add {TARGET}` failed; install the target and build again"
-    );
+    assert!(status.success(), "`rustup target add {TARGET}` failed; install the target and build again");
 }
 
 fn build_guests(root: &Path, plugins: &Path, target_dir: &Path) {
@@ -169,21 +155,13 @@ fn build_guests(root: &Path, plugins: &Path, target_dir: &Path) {
         .arg("--target-dir")
         .arg(target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags);
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_PROFILE_RELEASE_DEBUG",
-    ] {
+    for var in
+        ["RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_PROFILE_RELEASE_DEBUG"]
+    {
         cmd.env_remove(var);
     }
     let output = cmd.output().expect("run cargo to build the plugins");
     if !output.status.success() {
-        panic!(
-            "building the plugins under {} failed:\n{}",
-            plugins.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        panic!("building the plugins under {} failed:\n{}", plugins.display(), String::from_utf8_lossy(&output.stderr));
     }
 }

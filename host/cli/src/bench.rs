@@ -35,12 +35,7 @@ pub enum BenchCommand {
 
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        BenchCommand::PluginCall {
-            calls,
-            runs,
-            docs,
-            json,
-        } => plugin_call(ctx, calls, runs.max(1), docs, json),
+        BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
     }
 }
 
@@ -79,55 +74,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn plugin_call(
-    ctx: &Context,
-    calls: usize,
-    runs: usize,
-    docs: usize,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
     let tenant_dir = samples_dir(None).join("acme-energy");
     let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
-    let plugin = loaded
-        .plugins
-        .get("payment-qr")
-        .ok_or_else(|| anyhow!("acme-energy does not grant payment-qr"))?;
-    let label = loaded
-        .composer
-        .label("acme")
-        .ok_or_else(|| anyhow!("no label acme"))?;
-    let payment = label
-        .payment
-        .clone()
-        .ok_or_else(|| anyhow!("label acme has no payment account"))?;
-    let call = CallContext {
-        as_of: Arc::from("2026-11-01"),
-        as_of_unix: parse_as_of("2026-11-01")?,
-        seed: 7,
-    };
-    let params = vec![
-        ("creditor".to_owned(), payment.creditor.clone()),
-        ("iban".to_owned(), payment.iban.clone()),
-    ];
+    let plugin = loaded.plugins.get("payment-qr").ok_or_else(|| anyhow!("acme-energy does not grant payment-qr"))?;
+    let label = loaded.composer.label("acme").ok_or_else(|| anyhow!("no label acme"))?;
+    let payment = label.payment.clone().ok_or_else(|| anyhow!("label acme has no payment account"))?;
+    let call = CallContext { as_of: Arc::from("2026-11-01"), as_of_unix: parse_as_of("2026-11-01")?, seed: 7 };
+    let params = vec![("creditor".to_owned(), payment.creditor.clone()), ("iban".to_owned(), payment.iban.clone())];
     let context = r#"{"cdm":"1.0","reference":{"customer_ref":"C-1","document_id":"INV-1"},"content":{"payment":{"amount":"123.45","currency":"EUR","reference":"RF18539007547034","credit":false}}}"#;
 
-    let (_, usage) = plugin
-        .render(&call, "payment-qr", &params, context)
-        .map_err(|e| anyhow!("{e}"))?;
+    let (_, usage) = plugin.render(&call, "payment-qr", &params, context).map_err(|e| anyhow!("{e}"))?;
     for _ in 0..500 {
-        plugin
-            .render(&call, "payment-qr", &params, context)
-            .map_err(|e| anyhow!("{e}"))?;
+        plugin.render(&call, "payment-qr", &params, context).map_err(|e| anyhow!("{e}"))?;
     }
     let (mut p50s, mut p99s, mut ip50s, mut ip99s) = (vec![], vec![], vec![], vec![]);
     for _ in 0..runs {
         let mut times = Vec::with_capacity(calls);
         for _ in 0..calls {
             let t = Instant::now();
-            plugin
-                .render(&call, "payment-qr", &params, context)
-                .map_err(|e| anyhow!("{e}"))?;
+            plugin.render(&call, "payment-qr", &params, context).map_err(|e| anyhow!("{e}"))?;
             times.push(t.elapsed());
         }
         times.sort();
@@ -148,19 +115,8 @@ fn plugin_call(
     let mut dps = Vec::new();
     for run in 0..runs {
         let out = work.path().join(format!("out-{run}"));
-        let report = run_batch(
-            &loaded,
-            &BatchJob {
-                input: &input,
-                out_dir: &out,
-                translator: None,
-                as_of: None,
-            },
-        )?;
-        anyhow::ensure!(
-            report.delivered as usize == docs && report.balanced,
-            "pipeline run lost records: {report:?}"
-        );
+        let report = run_batch(&loaded, &BatchJob { input: &input, out_dir: &out, translator: None, as_of: None })?;
+        anyhow::ensure!(report.delivered as usize == docs && report.balanced, "pipeline run lost records: {report:?}");
         dps.push(report.docs_per_sec);
         let _ = std::fs::remove_dir_all(&out);
     }
@@ -210,11 +166,7 @@ pub fn generate_billing_csv(docs: usize) -> String {
     );
     for d in 0..docs {
         let lines = 5 + (d * 7) % 26;
-        let (lang, label) = if d % 3 == 0 {
-            ("nl", "acme")
-        } else {
-            ("en", "acme-green")
-        };
+        let (lang, label) = if d % 3 == 0 { ("nl", "acme") } else { ("en", "acme-green") };
         for l in 0..lines {
             let _ = writeln!(
                 csv,

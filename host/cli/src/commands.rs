@@ -18,10 +18,7 @@ pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result
         .collect();
     tenants.sort();
     if tenants.is_empty() {
-        bail!(
-            "no tenants (folders with tenant.toml) in {}",
-            samples.display()
-        );
+        bail!("no tenants (folders with tenant.toml) in {}", samples.display());
     }
     let mut all_balanced = true;
     for dir in tenants {
@@ -34,21 +31,12 @@ pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result
         let out_dir = out.join(&cfg.id);
         let report = run_batch(
             &loaded,
-            &BatchJob {
-                input: &dir.join(input),
-                out_dir: &out_dir,
-                translator: None,
-                as_of: None,
-            },
+            &BatchJob { input: &dir.join(input), out_dir: &out_dir, translator: None, as_of: None },
         )?;
         print_summary(&report, &out_dir);
         all_balanced &= report.balanced;
     }
-    Ok(if all_balanced {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if all_balanced { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Renders one file for one tenant.
@@ -63,15 +51,7 @@ pub fn batch(
 ) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
     let loaded = LoadedTenant::load(&runtime, tenant, &ctx.plugin_roots)?;
-    let report = run_batch(
-        &loaded,
-        &BatchJob {
-            input,
-            out_dir: out,
-            translator,
-            as_of,
-        },
-    )?;
+    let report = run_batch(&loaded, &BatchJob { input, out_dir: out, translator, as_of })?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -88,11 +68,7 @@ pub fn batch(
 }
 
 fn print_summary(r: &Report, out: &Path) {
-    let channels: Vec<String> = r
-        .outputs_by_channel
-        .iter()
-        .map(|(c, n)| format!("{n} {c}"))
-        .collect();
+    let channels: Vec<String> = r.outputs_by_channel.iter().map(|(c, n)| format!("{n} {c}")).collect();
     println!(
         "{tenant}: {input} → {out}\n  {in_} records in = {d} delivered + {rej} rejected{ok}\n  outputs: {ch}\n  {ms:.1} ms, {dps:.0} documents/s, {fuel} fuel",
         tenant = r.tenant,
@@ -101,26 +77,14 @@ fn print_summary(r: &Report, out: &Path) {
         in_ = r.records_in,
         d = r.delivered,
         rej = r.rejected,
-        ok = if r.balanced {
-            ""
-        } else {
-            "  ← DOES NOT BALANCE"
-        },
-        ch = if channels.is_empty() {
-            "none".into()
-        } else {
-            channels.join(", ")
-        },
+        ok = if r.balanced { "" } else { "  ← DOES NOT BALANCE" },
+        ch = if channels.is_empty() { "none".into() } else { channels.join(", ") },
         ms = r.timings.total_ms,
         dps = r.docs_per_sec,
         fuel = r.fuel,
     );
     for rej in &r.rejections {
-        let who = rej
-            .document_id
-            .clone()
-            .or_else(|| rej.source.as_ref().map(|s| s.to_string()))
-            .unwrap_or_default();
+        let who = rej.document_id.clone().or_else(|| rej.source.as_ref().map(|s| s.to_string())).unwrap_or_default();
         println!("  rejected {who} at {:?}: {}", rej.stage, rej.reason);
     }
 }
@@ -131,19 +95,15 @@ pub fn plugin_list(ctx: &Context) -> anyhow::Result<ExitCode> {
         let Ok(entries) = std::fs::read_dir(root) else {
             continue;
         };
-        let mut dirs: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.join("plugin.toml").is_file())
-            .collect();
+        let mut dirs: Vec<_> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("plugin.toml").is_file()).collect();
         dirs.sort();
         println!("{}:", root.display());
         for dir in dirs {
             match tessera_runtime::PluginManifest::read(&dir) {
-                Ok(m) => println!(
-                    "  {:<20} {:<8} {:<10} {}  sha256 = \"{}\"",
-                    m.id, m.version, m.kind, m.world, m.sha256
-                ),
+                Ok(m) => {
+                    println!("  {:<20} {:<8} {:<10} {}  sha256 = \"{}\"", m.id, m.version, m.kind, m.world, m.sha256)
+                }
                 Err(e) => println!("  {e}"),
             }
         }

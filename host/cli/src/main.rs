@@ -82,22 +82,9 @@ fn main() -> ExitCode {
     let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
     let result = match cli.command {
         Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
-        Command::Batch {
-            tenant,
-            input,
-            out,
-            translator,
-            as_of,
-            json,
-        } => commands::batch(
-            &ctx,
-            &tenant,
-            &input,
-            &out,
-            translator.as_deref(),
-            as_of.as_deref(),
-            json,
-        ),
+        Command::Batch { tenant, input, out, translator, as_of, json } => {
+            commands::batch(&ctx, &tenant, &input, &out, translator.as_deref(), as_of.as_deref(), json)
+        }
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Bench(b) => bench::run(&ctx, b),
     };

@@ -15,26 +15,16 @@ impl Context {
     pub fn new(cache_dir: Option<PathBuf>, mut plugin_dirs: Vec<PathBuf>) -> Context {
         let cache_dir = cache_dir
             .or_else(|| std::env::var_os("TESSERA_CACHE_DIR").map(PathBuf::from))
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("tessera"))
-            })
+            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("tessera")))
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tessera")))
             .unwrap_or_else(|| std::env::temp_dir().join("tessera-cache"));
-        plugin_dirs.extend(tessera_pipeline::default_roots(Path::new(
-            tessera_plugin_artifacts::STORE,
-        )));
-        Context {
-            cache_dir,
-            plugin_roots: plugin_dirs,
-        }
+        plugin_dirs.extend(tessera_pipeline::default_roots(Path::new(tessera_plugin_artifacts::STORE)));
+        Context { cache_dir, plugin_roots: plugin_dirs }
     }
 
     /// Starts the plugin runtime with the compile cache.
     pub fn runtime(&self) -> anyhow::Result<Runtime> {
-        Ok(Runtime::new(RuntimeConfig {
-            cache_dir: Some(self.cache_dir.join("components")),
-            ..Default::default()
-        })?)
+        Ok(Runtime::new(RuntimeConfig { cache_dir: Some(self.cache_dir.join("components")), ..Default::default() })?)
     }
 }
 

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tessera_content::{ContentError, ContentSet};
 use tessera_runtime::{
-    CallContext, DocumentInput, Kind, LoadError, LoadRequest, Plugin, PluginFault, Runtime,
-    SourceLocation, TranslateOutcome,
+    CallContext, DocumentInput, Kind, LoadError, LoadRequest, Plugin, PluginFault, Runtime, SourceLocation,
+    TranslateOutcome,
 };
 
 /// Bytes handed to the translator per call.
@@ -43,9 +43,7 @@ pub enum PipelineError {
         error: ContentError,
     },
     /// A plugin the tenant grants is not in any plugin folder.
-    #[error(
-        "tenant `{tenant}` grants plugin {id}@{version}, but no package `{id}-{version}` is in {searched}"
-    )]
+    #[error("tenant `{tenant}` grants plugin {id}@{version}, but no package `{id}-{version}` is in {searched}")]
     PluginNotFound {
         /// Tenant id.
         tenant: String,
@@ -61,8 +59,8 @@ pub enum PipelineError {
     Load {
         /// Tenant id.
         tenant: String,
-        /// Why.
-        error: LoadError,
+        /// Why (boxed: load errors carry paths and digests).
+        error: Box<LoadError>,
     },
     /// The run names a plugin of the wrong kind or one not granted.
     #[error("tenant `{tenant}`: {message}")]
@@ -86,10 +84,7 @@ pub enum PipelineError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
-    move |error| PipelineError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
+    move |error| PipelineError::Io { path: path.to_path_buf(), error }
 }
 
 /// A tenant with its content compiled and its plugins loaded.
@@ -107,45 +102,26 @@ pub struct LoadedTenant {
 impl LoadedTenant {
     /// Loads `tenant.toml`, the content and every granted plugin; any
     /// refusal stops here, before a single document is rendered.
-    pub fn load(
-        runtime: &Runtime,
-        tenant_dir: &Path,
-        plugin_roots: &[PathBuf],
-    ) -> Result<LoadedTenant, PipelineError> {
+    pub fn load(runtime: &Runtime, tenant_dir: &Path, plugin_roots: &[PathBuf]) -> Result<LoadedTenant, PipelineError> {
         let tenant = Tenant::load(tenant_dir)?;
         let id = tenant.config.id.clone();
-        let content =
-            ContentSet::load(&tenant.content_dir()).map_err(|error| PipelineError::Content {
-                tenant: id.clone(),
-                error,
-            })?;
+        let content = ContentSet::load(&tenant.content_dir())
+            .map_err(|error| PipelineError::Content { tenant: id.clone(), error })?;
         let assets = content.assets_dir();
-        let composer = Composer::new(content).map_err(|error| PipelineError::Content {
-            tenant: id.clone(),
-            error,
-        })?;
+        let composer = Composer::new(content).map_err(|error| PipelineError::Content { tenant: id.clone(), error })?;
         let mut plugins = HashMap::new();
         for grant in &tenant.config.plugins {
-            let dir =
-                store::find_package(plugin_roots, &grant.id, &grant.version).ok_or_else(|| {
-                    PipelineError::PluginNotFound {
-                        tenant: id.clone(),
-                        id: grant.id.clone(),
-                        version: grant.version.clone(),
-                        searched: store::describe(plugin_roots),
-                    }
-                })?;
-            let plugin = runtime
-                .load(LoadRequest {
-                    tenant: &id,
-                    package_dir: &dir,
-                    grant,
-                    assets_root: Some(&assets),
-                })
-                .map_err(|error| PipelineError::Load {
+            let dir = store::find_package(plugin_roots, &grant.id, &grant.version).ok_or_else(|| {
+                PipelineError::PluginNotFound {
                     tenant: id.clone(),
-                    error,
-                })?;
+                    id: grant.id.clone(),
+                    version: grant.version.clone(),
+                    searched: store::describe(plugin_roots),
+                }
+            })?;
+            let plugin = runtime
+                .load(LoadRequest { tenant: &id, package_dir: &dir, grant, assets_root: Some(&assets) })
+                .map_err(|error| PipelineError::Load { tenant: id.clone(), error: Box::new(error) })?;
             plugins.insert(grant.id.clone(), Arc::new(plugin));
         }
         let fragments: FragmentPlugins = plugins
@@ -153,12 +129,7 @@ impl LoadedTenant {
             .filter(|(_, p)| p.kind() == Kind::Fragment)
             .map(|(k, p)| (k.clone(), Arc::clone(p)))
             .collect();
-        Ok(LoadedTenant {
-            tenant,
-            composer,
-            plugins,
-            fragments: Arc::new(fragments),
-        })
+        Ok(LoadedTenant { tenant, composer, plugins, fragments: Arc::new(fragments) })
     }
 
     fn plugin_of_kind(&self, id: &str, kind: Kind) -> Result<&Arc<Plugin>, PipelineError> {
@@ -192,20 +163,13 @@ pub struct BatchJob<'a> {
 /// A `YYYY-MM-DD` date as seconds since the Unix epoch at 00:00 UTC.
 pub fn parse_as_of(text: &str) -> Result<u64, PipelineError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date =
-        time::Date::parse(text, &format).map_err(|_| PipelineError::AsOf(text.to_owned()))?;
-    u64::try_from(date.midnight().assume_utc().unix_timestamp())
-        .map_err(|_| PipelineError::AsOf(text.to_owned()))
+    let date = time::Date::parse(text, &format).map_err(|_| PipelineError::AsOf(text.to_owned()))?;
+    u64::try_from(date.midnight().assume_utc().unix_timestamp()).map_err(|_| PipelineError::AsOf(text.to_owned()))
 }
 
 fn today() -> String {
     let now = time::OffsetDateTime::now_utc().date();
-    format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
+    format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
 }
 
 /// A per-record seed: reruns of the same record see the same randomness.
@@ -231,13 +195,7 @@ struct Failure {
 
 impl Failure {
     fn plain(stage: Stage, reason: String) -> Failure {
-        Failure {
-            stage,
-            reason,
-            field: None,
-            plugin: None,
-            limit: None,
-        }
+        Failure { stage, reason, field: None, plugin: None, limit: None }
     }
 
     fn fault(stage: Stage, fault: PluginFault) -> Failure {
@@ -255,30 +213,20 @@ impl Failure {
 pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, PipelineError> {
     let started = Instant::now();
     let cfg = &loaded.tenant.config;
-    let translator_id = job
-        .translator
-        .map(str::to_owned)
-        .or_else(|| cfg.job.translator.clone())
-        .ok_or_else(|| PipelineError::Config {
+    let translator_id = job.translator.map(str::to_owned).or_else(|| cfg.job.translator.clone()).ok_or_else(|| {
+        PipelineError::Config {
             tenant: cfg.id.clone(),
             message: "no translator named (job.translator or --translator)".into(),
-        })?;
+        }
+    })?;
     let translator = loaded.plugin_of_kind(&translator_id, Kind::Translator)?;
     let formatters: Vec<(String, Arc<Plugin>)> = cfg
         .outputs
         .formatters
         .iter()
-        .map(|f| {
-            loaded
-                .plugin_of_kind(&f.plugin, Kind::Formatter)
-                .map(|p| (f.channel.clone(), Arc::clone(p)))
-        })
+        .map(|f| loaded.plugin_of_kind(&f.plugin, Kind::Formatter).map(|p| (f.channel.clone(), Arc::clone(p))))
         .collect::<Result<_, _>>()?;
-    let as_of = job
-        .as_of
-        .map(str::to_owned)
-        .or_else(|| cfg.job.as_of.clone())
-        .unwrap_or_else(today);
+    let as_of = job.as_of.map(str::to_owned).or_else(|| cfg.job.as_of.clone()).unwrap_or_else(today);
     let as_of_unix = parse_as_of(&as_of)?;
     std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
 
@@ -298,11 +246,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         timings: Timings::default(),
         fuel: 0,
     };
-    let source_name = job
-        .input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     run.translate_source(job.input, &source_name)?;
 
     write_lines(&job.out_dir.join("manifest.jsonl"), &run.manifest)?;
@@ -365,26 +309,21 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn call_context(&self, seed: u64) -> CallContext {
-        CallContext {
-            as_of: Arc::clone(&self.as_of),
-            as_of_unix: self.as_of_unix,
-            seed,
-        }
+        CallContext { as_of: Arc::clone(&self.as_of), as_of_unix: self.as_of_unix, seed }
     }
 
     fn translate_source(&mut self, input: &Path, source_name: &str) -> Result<(), PipelineError> {
         let mut file = std::fs::File::open(input).map_err(io(input))?;
         let translator = Arc::clone(&self.translator);
         let t0 = Instant::now();
-        let mut session =
-            match translator.translate(&self.call_context(seed_for(source_name)), source_name) {
-                Ok(s) => s,
-                Err(fault) => {
-                    self.timings.translate_ms += ms(t0.elapsed());
-                    self.reject_source_rest(fault, source_name, 0);
-                    return Ok(());
-                }
-            };
+        let mut session = match translator.translate(&self.call_context(seed_for(source_name)), source_name) {
+            Ok(s) => s,
+            Err(fault) => {
+                self.timings.translate_ms += ms(t0.elapsed());
+                self.reject_source_rest(fault, source_name, 0);
+                return Ok(());
+            }
+        };
         self.timings.translate_ms += ms(t0.elapsed());
         let mut chunk = vec![0u8; CHUNK_BYTES];
         let mut offset = 0u64;
@@ -436,21 +375,14 @@ impl Run<'_> {
             field: None,
             plugin: failure.plugin,
             limit: failure.limit,
-            reason: format!(
-                "the rest of the source was not translated: {}",
-                failure.reason
-            ),
+            reason: format!("the rest of the source was not translated: {}", failure.reason),
         });
     }
 
     fn outcome(&mut self, outcome: TranslateOutcome) {
         self.records_in += 1;
         match outcome {
-            TranslateOutcome::Rejected {
-                code,
-                message,
-                location,
-            } => self.rejections.push(Rejection {
+            TranslateOutcome::Rejected { code, message, location } => self.rejections.push(Rejection {
                 record: None,
                 document_id: None,
                 field: location.as_ref().and_then(|l| l.field.clone()),
@@ -471,10 +403,7 @@ impl Run<'_> {
         let record = match parsed {
             Ok(r) => r,
             Err(e) => {
-                let failure = Failure {
-                    field: Some(e.path.clone()),
-                    ..Failure::plain(Stage::Validate, e.to_string())
-                };
+                let failure = Failure { field: Some(e.path.clone()), ..Failure::plain(Stage::Validate, e.to_string()) };
                 return self.reject(None, location, failure);
             }
         };
@@ -483,10 +412,7 @@ impl Run<'_> {
                 field: Some("$.reference.document_id".into()),
                 ..Failure::plain(
                     Stage::Validate,
-                    format!(
-                        "document id {} was already delivered in this run",
-                        record.document_id
-                    ),
+                    format!("document id {} was already delivered in this run", record.document_id),
                 )
             };
             return self.reject(Some(&record), location, failure);
@@ -501,8 +427,7 @@ impl Run<'_> {
                             let _ = std::fs::remove_file(self.out_dir.join(written));
                         }
                         self.timings.write_ms += ms(t0.elapsed());
-                        let failure =
-                            Failure::plain(Stage::Write, format!("{}: {e}", path.display()));
+                        let failure = Failure::plain(Stage::Write, format!("{}: {e}", path.display()));
                         return self.reject(Some(&record), location, failure);
                     }
                 }
@@ -518,12 +443,7 @@ impl Run<'_> {
         }
     }
 
-    fn reject(
-        &mut self,
-        record: Option<&CdmRecord>,
-        location: Option<SourceLocation>,
-        failure: Failure,
-    ) {
+    fn reject(&mut self, record: Option<&CdmRecord>, location: Option<SourceLocation>, failure: Failure) {
         self.rejections.push(Rejection {
             record: record.map(|r| r.customer_ref.clone()),
             document_id: record.map(|r| r.document_id.clone()),
@@ -539,29 +459,16 @@ impl Run<'_> {
     /// Composes and formats every output of a record, in memory.
     fn produce(&mut self, record: &CdmRecord) -> Result<Delivery, Failure> {
         let cfg = &self.loaded.tenant.config;
-        let label = record
-            .str_at("production", "label")
-            .unwrap_or(&cfg.default_label)
-            .to_owned();
+        let label = record.str_at("production", "label").unwrap_or(&cfg.default_label).to_owned();
         let locale = record
             .str_at("production", "locale")
             .or_else(|| record.str_at("personal", "language"))
             .unwrap_or(&cfg.default_locale)
             .to_owned();
-        let template = record
-            .str_at("production", "template")
-            .unwrap_or("invoice")
-            .to_owned();
+        let template = record.str_at("production", "template").unwrap_or("invoice").to_owned();
         let call = self.call_context(seed_for(&record.document_id));
         let t0 = Instant::now();
-        let composed = self.loaded.composer.compose(
-            record,
-            &template,
-            &label,
-            &locale,
-            &call,
-            &self.loaded.fragments,
-        );
+        let composed = self.loaded.composer.compose(record, &template, &label, &locale, &call, &self.loaded.fragments);
         self.timings.compose_ms += ms(t0.elapsed());
         let composed = composed.map_err(|e| match e {
             ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
@@ -584,53 +491,32 @@ impl Run<'_> {
             }
             list
         };
-        let line =
-            |channel: &str, file: &str, media_type: &str, bytes: &[u8], plugins: Vec<PluginUse>| {
-                ManifestLine {
-                    record: record.customer_ref.clone(),
-                    document_id: record.document_id.clone(),
-                    channel: channel.to_owned(),
-                    file: file.to_owned(),
-                    media_type: media_type.to_owned(),
-                    templates: composed.templates.clone(),
-                    label: label.clone(),
-                    locale: locale.clone(),
-                    fuel: plugins.iter().map(|p| p.fuel).sum(),
-                    plugins,
-                    bytes: bytes.len() as u64,
-                    sha256: sha256_hex(bytes),
-                }
-            };
-
-        let mut delivery = Delivery {
-            files: Vec::new(),
-            lines: Vec::new(),
+        let line = |channel: &str, file: &str, media_type: &str, bytes: &[u8], plugins: Vec<PluginUse>| ManifestLine {
+            record: record.customer_ref.clone(),
+            document_id: record.document_id.clone(),
+            channel: channel.to_owned(),
+            file: file.to_owned(),
+            media_type: media_type.to_owned(),
+            templates: composed.templates.clone(),
+            label: label.clone(),
+            locale: locale.clone(),
+            fuel: plugins.iter().map(|p| p.fuel).sum(),
+            plugins,
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
         };
+
+        let mut delivery = Delivery { files: Vec::new(), lines: Vec::new() };
         if cfg.outputs.html {
             let file = format!("{}.html", record.document_id);
             let bytes = composed.html.as_bytes().to_vec();
-            delivery.lines.push(line(
-                "html",
-                &file,
-                "text/html; charset=utf-8",
-                &bytes,
-                uses(None),
-            ));
+            delivery.lines.push(line("html", &file, "text/html; charset=utf-8", &bytes, uses(None)));
             delivery.files.push((file, bytes));
         }
-        let label_name = self
-            .loaded
-            .composer
-            .label(&label)
-            .map(|l| l.name.clone())
-            .unwrap_or_default();
+        let label_name = self.loaded.composer.label(&label).map(|l| l.name.clone()).unwrap_or_default();
         for (channel, formatter) in &self.formatters {
-            let mut metadata: Vec<(String, String)> = cfg
-                .outputs
-                .metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let mut metadata: Vec<(String, String)> =
+                cfg.outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             metadata.push(("label.name".into(), label_name.clone()));
             metadata.push(("locale".into(), locale.clone()));
             let input = DocumentInput {
@@ -644,17 +530,13 @@ impl Run<'_> {
             let t0 = Instant::now();
             let result = formatter.format(&call, &input);
             self.timings.format_ms += ms(t0.elapsed());
-            let (formatted, usage) =
-                result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
+            let (formatted, usage) = result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
             if !valid_extension(&formatted.extension) {
                 return Err(Failure {
                     plugin: Some(formatter.name().to_owned()),
                     ..Failure::plain(
                         Stage::Format,
-                        format!(
-                            "plugin {} returned an invalid file extension",
-                            formatter.name()
-                        ),
+                        format!("plugin {} returned an invalid file extension", formatter.name()),
                     )
                 });
             }
@@ -679,10 +561,5 @@ impl Run<'_> {
 }
 
 fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {
-    PluginUse {
-        id: p.id().to_owned(),
-        version: p.version().to_owned(),
-        sha256: p.sha256().to_owned(),
-        fuel,
-    }
+    PluginUse { id: p.id().to_owned(), version: p.version().to_owned(), sha256: p.sha256().to_owned(), fuel }
 }

@@ -26,47 +26,27 @@ pub struct CdmError {
 }
 
 fn err(path: &str, message: &str) -> CdmError {
-    CdmError {
-        path: path.into(),
-        message: message.into(),
-    }
+    CdmError { path: path.into(), message: message.into() }
 }
 
 impl CdmRecord {
     /// Parses and checks a translator's JSON text.
     pub fn parse(json: &str) -> Result<CdmRecord, CdmError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| {
-            err(
-                "$",
-                &format!("not JSON (line {}, column {}): {e}", e.line(), e.column()),
-            )
-        })?;
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| err("$", &format!("not JSON (line {}, column {}): {e}", e.line(), e.column())))?;
         if !value.is_object() {
             return Err(err("$", "a CDM record is a JSON object"));
         }
         match value.get("cdm").and_then(Value::as_str) {
             Some("1.0") => {}
             Some(other) => {
-                return Err(err(
-                    "$.cdm",
-                    &format!("version `{other}` is not supported (expected 1.0)"),
-                ));
+                return Err(err("$.cdm", &format!("version `{other}` is not supported (expected 1.0)")));
             }
             None => {
-                return Err(err(
-                    "$.cdm",
-                    "missing: a CDM record states its version, \"1.0\"",
-                ));
+                return Err(err("$.cdm", "missing: a CDM record states its version, \"1.0\""));
             }
         }
-        for area in [
-            "reference",
-            "personal",
-            "address",
-            "production",
-            "distribution",
-            "content",
-        ] {
+        for area in ["reference", "personal", "address", "production", "distribution", "content"] {
             if !value.get(area).is_some_and(Value::is_object) {
                 return Err(err(&format!("$.{area}"), "missing or not an object"));
             }
@@ -80,30 +60,17 @@ impl CdmRecord {
         };
         let customer_ref = text("customer_ref")?;
         let document_id = text("document_id")?;
-        if !document_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        if !document_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             || document_id.starts_with('.')
         {
-            return Err(err(
-                "$.reference.document_id",
-                "may only contain letters, digits, `-`, `_` and `.`",
-            ));
+            return Err(err("$.reference.document_id", "may only contain letters, digits, `-`, `_` and `.`"));
         }
-        Ok(CdmRecord {
-            value,
-            customer_ref,
-            document_id,
-        })
+        Ok(CdmRecord { value, customer_ref, document_id })
     }
 
     /// A string at `area.field`, if set.
     pub fn str_at(&self, area: &str, field: &str) -> Option<&str> {
-        self.value
-            .get(area)?
-            .get(field)?
-            .as_str()
-            .filter(|s| !s.is_empty())
+        self.value.get(area)?.get(field)?.as_str().filter(|s| !s.is_empty())
     }
 }
 
@@ -119,12 +86,8 @@ mod tests {
 
     #[test]
     fn accepts_a_minimal_record() {
-        let r =
-            CdmRecord::parse(&record(r#"{"customer_ref":"C1","document_id":"INV-1"}"#)).unwrap();
-        assert_eq!(
-            (r.customer_ref.as_str(), r.document_id.as_str()),
-            ("C1", "INV-1")
-        );
+        let r = CdmRecord::parse(&record(r#"{"customer_ref":"C1","document_id":"INV-1"}"#)).unwrap();
+        assert_eq!((r.customer_ref.as_str(), r.document_id.as_str()), ("C1", "INV-1"));
     }
 
     #[test]
@@ -137,8 +100,7 @@ mod tests {
 
     #[test]
     fn document_ids_cannot_escape_the_output_folder() {
-        let e =
-            CdmRecord::parse(&record(r#"{"customer_ref":"C1","document_id":"../x"}"#)).unwrap_err();
+        let e = CdmRecord::parse(&record(r#"{"customer_ref":"C1","document_id":"../x"}"#)).unwrap_err();
         assert_eq!(e.path, "$.reference.document_id");
     }
 }

@@ -80,10 +80,7 @@ impl tera::Function<tera::TeraResult<String>> for FragmentFunction {
         for (key, value) in kwargs.iter() {
             let key = key.to_string();
             if key != "name" {
-                let text = value
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| value.to_string());
+                let text = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
                 params.push((key, text));
             }
         }
@@ -91,13 +88,11 @@ impl tera::Function<tera::TeraResult<String>> for FragmentFunction {
         let html = state.autoescaping_enabled();
         SCOPE.with(|scope| {
             let mut scope = scope.borrow_mut();
-            let scope = scope.as_mut().ok_or_else(|| {
-                tera::Error::message("fragment() can only be used while composing a document")
-            })?;
+            let scope = scope
+                .as_mut()
+                .ok_or_else(|| tera::Error::message("fragment() can only be used while composing a document"))?;
             let plugin = scope.fragments.get(&name).cloned().ok_or_else(|| {
-                tera::Error::message(format!(
-                    "no fragment plugin `{name}` is granted to this tenant"
-                ))
+                tera::Error::message(format!("no fragment plugin `{name}` is granted to this tenant"))
             })?;
             match plugin.render(&scope.call, &name, &params, &scope.record_json) {
                 Ok((rendered, usage)) => {
@@ -126,23 +121,16 @@ impl Composer {
         tera.register_function("fragment", FragmentFunction);
         tera.register_filter("money", filters::money);
         tera.register_filter("long_date", filters::long_date);
-        tera.add_raw_templates(
-            content
-                .templates()
-                .map(|(n, s)| (n.to_owned(), s.to_owned())),
-        )
-        .map_err(|e| template_error(&e, None))?;
+        tera.register_filter("number", filters::number);
+        tera.add_raw_templates(content.templates().map(|(n, s)| (n.to_owned(), s.to_owned())))
+            .map_err(|e| template_error(&e, None))?;
         let mut logos = HashMap::new();
         for id in content.label_ids() {
             if let Some(logo) = content.label(id).and_then(|l| l.logo.clone()) {
                 logos.insert(id.to_owned(), content.asset_data_uri(&logo)?);
             }
         }
-        Ok(Composer {
-            tera,
-            content,
-            logos,
-        })
+        Ok(Composer { tera, content, logos })
     }
 
     /// The content this composer renders from.
@@ -167,24 +155,16 @@ impl Composer {
     ) -> Result<Composed, ComposeError> {
         let label = self.content.label(label_id).ok_or_else(|| {
             let known: Vec<&str> = self.content.label_ids().collect();
-            ComposeError::Missing(format!(
-                "label `{label_id}` is not in labels/ (known: {})",
-                known.join(", ")
-            ))
+            ComposeError::Missing(format!("label `{label_id}` is not in labels/ (known: {})", known.join(", ")))
         })?;
         let html_name = format!("templates/{template}.html");
         if !self.tera.contains_template(&html_name) {
-            return Err(ComposeError::Missing(format!(
-                "template `{html_name}.tera` does not exist"
-            )));
+            return Err(ComposeError::Missing(format!("template `{html_name}.tera` does not exist")));
         }
         let mut context = Context::new();
         context.insert("record", &record.value);
         context.insert("label", label);
-        context.insert(
-            "logo",
-            self.logos.get(label_id).map(String::as_str).unwrap_or(""),
-        );
+        context.insert("logo", self.logos.get(label_id).map(String::as_str).unwrap_or(""));
         context.insert("locale", locale);
         context.insert("t", &self.content.strings(locale));
         context.insert("as_of", &*call.as_of);
@@ -200,17 +180,11 @@ impl Composer {
             })
         });
         let result = self.render_all(&html_name, template, &context);
-        let scope = SCOPE
-            .with(|s| s.borrow_mut().take())
-            .expect("scope set above");
+        let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
-            Ok((html, text, subject, templates)) => Ok(Composed {
-                html,
-                text,
-                subject,
-                templates,
-                fragment_calls: scope.calls,
-            }),
+            Ok((html, text, subject, templates)) => {
+                Ok(Composed { html, text, subject, templates, fragment_calls: scope.calls })
+            }
             Err(e) => Err(match scope.fault {
                 Some(fault) => ComposeError::Fragment(fault),
                 None => ComposeError::Template(template_error(&e, None)),

@@ -10,30 +10,40 @@ pub fn money(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
         Some(s) => s.to_owned(),
         None => value.to_string(),
     };
-    format_money(&text, locale)
-        .ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
+    format_money(&text, locale).ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
 }
 
-/// Groups thousands and picks the separators of the locale.
+/// `{{ line.quantity | number(locale=locale) }}`: `1,234.5` (en) or `1.234,5` (nl):
+/// the decimals the value has, the separators of the locale.
+pub fn number(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
+    let text = match value.as_str() {
+        Some(s) => s.to_owned(),
+        None => value.to_string(),
+    };
+    format_decimal(&text, locale, 0)
+        .ok_or_else(|| tera::Error::message(format!("number: `{text}` is not a decimal number")))
+}
+
+/// Groups thousands and picks the separators of the locale, with two decimals.
 pub fn format_money(text: &str, locale: &str) -> Option<String> {
+    format_decimal(text, locale, 2)
+}
+
+/// Groups thousands and picks the separators of the locale, padding the
+/// fraction to at least `min_decimals` digits.
+pub fn format_decimal(text: &str, locale: &str, min_decimals: usize) -> Option<String> {
     let t = text.trim();
     let (sign, digits) = match t.strip_prefix('-') {
         Some(rest) => ("-", rest),
         None => ("", t),
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if int.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let frac = format!("{:0<2}", frac);
-    let (group, decimal) = if comma_decimal(locale) {
-        ('.', ',')
-    } else {
-        (',', '.')
-    };
+    let frac = format!("{frac:0<min_decimals$}");
+    let (group, decimal) = if comma_decimal(locale) { ('.', ',') } else { (',', '.') };
     let mut grouped = String::new();
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -41,22 +51,21 @@ pub fn format_money(text: &str, locale: &str) -> Option<String> {
         }
         grouped.push(c);
     }
+    if frac.is_empty() {
+        return Some(format!("{sign}{grouped}"));
+    }
     Some(format!("{sign}{grouped}{decimal}{frac}"))
 }
 
 fn comma_decimal(locale: &str) -> bool {
-    matches!(
-        locale.split(['-', '_']).next().unwrap_or(""),
-        "nl" | "de" | "fr" | "es" | "it" | "pt" | "da"
-    )
+    matches!(locale.split(['-', '_']).next().unwrap_or(""), "nl" | "de" | "fr" | "es" | "it" | "pt" | "da")
 }
 
 /// `{{ "2026-11-01" | long_date(locale=locale) }}`: `1 November 2026` / `1 november 2026`.
 pub fn long_date(value: &str, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
-    format_long_date(value, locale).ok_or_else(|| {
-        tera::Error::message(format!("long_date: `{value}` is not a date (YYYY-MM-DD)"))
-    })
+    format_long_date(value, locale)
+        .ok_or_else(|| tera::Error::message(format!("long_date: `{value}` is not a date (YYYY-MM-DD)")))
 }
 
 const MONTHS_EN: [&str; 12] = [
@@ -97,11 +106,7 @@ pub fn format_long_date(value: &str, locale: &str) -> Option<String> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    let months = if locale.starts_with("nl") {
-        &MONTHS_NL
-    } else {
-        &MONTHS_EN
-    };
+    let months = if locale.starts_with("nl") { &MONTHS_NL } else { &MONTHS_EN };
     Some(format!("{day} {} {year}", months[month - 1]))
 }
 
@@ -111,26 +116,19 @@ mod tests {
 
     #[test]
     fn money_per_locale() {
-        assert_eq!(
-            format_money("1234567.5", "en").as_deref(),
-            Some("1,234,567.50")
-        );
+        assert_eq!(format_money("1234567.5", "en").as_deref(), Some("1,234,567.50"));
         assert_eq!(format_money("1234.50", "nl").as_deref(), Some("1.234,50"));
         assert_eq!(format_money("-12.00", "nl-BE").as_deref(), Some("-12,00"));
         assert_eq!(format_money("999", "en").as_deref(), Some("999.00"));
         assert_eq!(format_money("12a", "en"), None);
+        assert_eq!(format_decimal("212.4", "nl", 0).as_deref(), Some("212,4"));
+        assert_eq!(format_decimal("1500", "en", 0).as_deref(), Some("1,500"));
     }
 
     #[test]
     fn long_dates() {
-        assert_eq!(
-            format_long_date("2026-11-01", "en").as_deref(),
-            Some("1 November 2026")
-        );
-        assert_eq!(
-            format_long_date("2026-03-31", "nl").as_deref(),
-            Some("31 maart 2026")
-        );
+        assert_eq!(format_long_date("2026-11-01", "en").as_deref(), Some("1 November 2026"));
+        assert_eq!(format_long_date("2026-03-31", "nl").as_deref(), Some("31 maart 2026"));
         assert_eq!(format_long_date("2026-13-01", "en"), None);
     }
 }

@@ -22,7 +22,7 @@ mod tenant;
 pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, parse_as_of, run_batch};
 pub use cdm::{CdmError, CdmRecord};
 pub use compose::{ComposeError, Composed, Composer, FragmentPlugins};
-pub use filters::{format_long_date, format_money};
+pub use filters::{format_decimal, format_long_date, format_money};
 pub use output::{sha256_hex, write_atomic};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use store::{default_roots, describe as describe_roots, find_package};

@@ -79,11 +79,7 @@ pub struct FormatterOutput {
 
 impl Default for Outputs {
     fn default() -> Self {
-        Outputs {
-            html: true,
-            formatters: Vec::new(),
-            metadata: Default::default(),
-        }
+        Outputs { html: true, formatters: Vec::new(), metadata: Default::default() }
     }
 }
 
@@ -114,18 +110,11 @@ impl Tenant {
     /// Reads `<dir>/tenant.toml`.
     pub fn load(dir: &Path) -> Result<Tenant, TenantError> {
         let path = dir.join("tenant.toml");
-        let fail = |message: String| TenantError {
-            path: path.clone(),
-            message,
-        };
+        let fail = |message: String| TenantError { path: path.clone(), message };
         let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let config: TenantConfig =
-            toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
+        let config: TenantConfig = toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
         if !tessera_runtime_is_id(&config.id) {
-            return Err(fail(format!(
-                "id `{}` must be lower-case letters, digits and `-`",
-                config.id
-            )));
+            return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", config.id)));
         }
         for f in &config.outputs.formatters {
             if !config.plugins.iter().any(|p| p.id == f.plugin) {
@@ -135,10 +124,7 @@ impl Tenant {
                 )));
             }
         }
-        Ok(Tenant {
-            dir: dir.to_path_buf(),
-            config,
-        })
+        Ok(Tenant { dir: dir.to_path_buf(), config })
     }
 
     /// The content folder.
@@ -153,7 +139,5 @@ impl Tenant {
 }
 
 fn tessera_runtime_is_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

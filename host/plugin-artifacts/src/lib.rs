@@ -28,8 +28,5 @@ include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
 /// # Panics
 /// When no plugin of that id is in the repository (a test bug).
 pub fn artifact(id: &str) -> &'static Artifact {
-    PLUGINS
-        .iter()
-        .find(|a| a.id == id)
-        .unwrap_or_else(|| panic!("no plugin `{id}` under plugins/"))
+    PLUGINS.iter().find(|a| a.id == id).unwrap_or_else(|| panic!("no plugin `{id}` under plugins/"))
 }

@@ -52,9 +52,7 @@ impl CompileCache {
     }
 
     fn path(&self, sha256: &str) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+        self.dir.as_ref().map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
     }
 
     /// The compiled component for `bytes` (whose sha256 is `sha256`).
@@ -64,21 +62,19 @@ impl CompileCache {
         sha256: &str,
         bytes: &[u8],
     ) -> wasmtime::Result<(Component, CompileSource)> {
-        if let Some(path) = self.path(sha256) {
-            if path.is_file() {
-                match deserialize(engine, &path) {
-                    Ok(component) => return Ok((component, CompileSource::Cache)),
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), "cached component does not load, compiling again: {e}")
-                    }
+        if let Some(path) = self.path(sha256).filter(|p| p.is_file()) {
+            match deserialize(engine, &path) {
+                Ok(component) => return Ok((component, CompileSource::Cache)),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "cached component does not load, compiling again: {e}")
                 }
             }
         }
         let component = Component::from_binary(engine, bytes)?;
-        if let Some(path) = self.path(sha256) {
-            if let Err(e) = store(&component, &path) {
-                tracing::warn!(path = %path.display(), "cannot write the compile cache: {e}");
-            }
+        if let Some(path) = self.path(sha256)
+            && let Err(e) = store(&component, &path)
+        {
+            tracing::warn!(path = %path.display(), "cannot write the compile cache: {e}");
         }
         Ok((component, CompileSource::Compiled))
     }
@@ -99,11 +95,8 @@ fn store(component: &Component, path: &Path) -> std::io::Result<()> {
     let bytes = component.serialize().map_err(std::io::Error::other)?;
     let dir = path.parent().expect("cache files live in the cache folder");
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
+    let tmp =
+        dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().unwrap_or_default().to_string_lossy()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

@@ -83,41 +83,29 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         let (engine, allocation) = if config.on_demand_allocation {
             let engine = Engine::new(&base_config()).map_err(|e| RuntimeError(e.to_string()))?;
-            (
-                engine,
-                Allocation::OnDemand("on-demand allocation was asked for".into()),
-            )
+            (engine, Allocation::OnDemand("on-demand allocation was asked for".into()))
         } else {
             let mut pooled = base_config();
             pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
             match Engine::new(&pooled) {
                 Ok(engine) => (engine, Allocation::Pooling),
                 Err(e) => {
-                    let reason =
-                        format!("the pooling allocator could not reserve its memory ({e})");
+                    let reason = format!("the pooling allocator could not reserve its memory ({e})");
                     tracing::warn!("{reason}; falling back to on-demand instance allocation");
-                    let engine =
-                        Engine::new(&base_config()).map_err(|e| RuntimeError(e.to_string()))?;
+                    let engine = Engine::new(&base_config()).map_err(|e| RuntimeError(e.to_string()))?;
                     (engine, Allocation::OnDemand(reason))
                 }
             }
         };
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| RuntimeError(e.to_string()))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| RuntimeError(e.to_string()))?;
         types::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError(e.to_string()))?;
         host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError(e.to_string()))?;
         let cache = CompileCache::new(&engine, config.cache_dir);
         let ticker = Some(Ticker::start(engine.clone()));
-        Ok(Runtime {
-            engine,
-            linker,
-            cache,
-            allocation,
-            ticker,
-        })
+        Ok(Runtime { engine, linker, cache, allocation, ticker })
     }
 
     /// Pooling or on-demand (and why).

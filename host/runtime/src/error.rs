@@ -59,9 +59,7 @@ pub enum LoadError {
         host: String,
     },
     /// `plugin.toml` and the component disagree on the contract.
-    #[error(
-        "plugin {plugin}: plugin.toml declares world {declared}, but the component {found}; refused by the host"
-    )]
+    #[error("plugin {plugin}: plugin.toml declares world {declared}, but the component {found}; refused by the host")]
     WorldMismatch {
         /// `id@version`.
         plugin: String,
@@ -210,28 +208,15 @@ impl fmt::Display for FaultKind {
             FaultKind::FuelExhausted { budget } => {
                 write!(f, "fuel limit hit: used its whole budget of {budget} fuel")
             }
-            FaultKind::Deadline { timeout } => write!(
-                f,
-                "timeout limit hit: still running after {} ms",
-                timeout.as_millis()
-            ),
-            FaultKind::MemoryCap { limit } => write!(
-                f,
-                "memory limit hit: tried to grow past {} MiB",
-                limit >> 20
-            ),
+            FaultKind::Deadline { timeout } => {
+                write!(f, "timeout limit hit: still running after {} ms", timeout.as_millis())
+            }
+            FaultKind::MemoryCap { limit } => write!(f, "memory limit hit: tried to grow past {} MiB", limit >> 20),
             FaultKind::OutputCap { size, limit } => {
-                write!(
-                    f,
-                    "output limit hit: returned {size} bytes, the cap is {limit} bytes"
-                )
+                write!(f, "output limit hit: returned {size} bytes, the cap is {limit} bytes")
             }
             FaultKind::Trap { message } => write!(f, "trapped: {message}"),
-            FaultKind::Reported {
-                code,
-                message,
-                location,
-            } => match location {
+            FaultKind::Reported { code, message, location } => match location {
                 Some(l) => write!(f, "{code} at {l}: {message}"),
                 None => write!(f, "{code}: {message}"),
             },
@@ -249,8 +234,9 @@ pub struct PluginFault {
     pub plugin: String,
     /// The world and contract version.
     pub world: WorldVersion,
-    /// What happened.
-    pub kind: FaultKind,
+    /// What happened (boxed: the plugin's own message can be long, and
+    /// faults travel in `Result`s on the hot path).
+    pub kind: Box<FaultKind>,
     /// What the call used.
     pub usage: CallUsage,
 }

@@ -37,8 +37,7 @@ pub use grant::PluginGrant;
 pub use limits::{HOST_MAX_MEMORY_MIB, LimitSpec, Limits};
 pub use manifest::{ManifestError, PluginManifest, line_col, toml_message};
 pub use plugin::{
-    DocumentInput, Formatted, LoadRequest, Plugin, Rendered, SourceLocation, TranslateOutcome,
-    TranslateSession,
+    DocumentInput, Formatted, LoadRequest, Plugin, Rendered, SourceLocation, TranslateOutcome, TranslateSession,
 };
 pub use sandbox::CallContext;
 pub use version::{HOST_CONTRACT, Kind, SemVer, WorldVersion};

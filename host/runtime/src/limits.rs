@@ -78,21 +78,11 @@ impl Limits {
         let pick = |limit: &'static str, req: Option<u64>, cap: Option<u64>, default: u64| {
             let value = req.unwrap_or(default);
             match cap {
-                Some(cap) if value > cap => Err(LimitRefusal {
-                    limit,
-                    requested: value,
-                    allowed: cap,
-                    by: "tenant",
-                }),
+                Some(cap) if value > cap => Err(LimitRefusal { limit, requested: value, allowed: cap, by: "tenant" }),
                 _ => Ok(value),
             }
         };
-        let memory_mib = pick(
-            "memory_mib",
-            requested.memory_mib,
-            ceiling.memory_mib,
-            d.memory_bytes >> 20,
-        )?;
+        let memory_mib = pick("memory_mib", requested.memory_mib, ceiling.memory_mib, d.memory_bytes >> 20)?;
         if memory_mib > HOST_MAX_MEMORY_MIB {
             return Err(LimitRefusal {
                 limit: "memory_mib",
@@ -110,18 +100,8 @@ impl Limits {
                 ceiling.timeout_ms,
                 d.timeout.as_millis() as u64,
             )?),
-            output_bytes: pick(
-                "output_kib",
-                requested.output_kib,
-                ceiling.output_kib,
-                d.output_bytes >> 10,
-            )? << 10,
-            log_bytes: pick(
-                "log_kib",
-                requested.log_kib,
-                ceiling.log_kib,
-                d.log_bytes >> 10,
-            )? << 10,
+            output_bytes: pick("output_kib", requested.output_kib, ceiling.output_kib, d.output_bytes >> 10)? << 10,
+            log_bytes: pick("log_kib", requested.log_kib, ceiling.log_kib, d.log_bytes >> 10)? << 10,
         })
     }
 }
@@ -132,15 +112,8 @@ mod tests {
 
     #[test]
     fn request_within_ceiling_is_kept() {
-        let req = LimitSpec {
-            fuel: Some(5),
-            memory_mib: Some(8),
-            ..Default::default()
-        };
-        let cap = LimitSpec {
-            fuel: Some(10),
-            ..Default::default()
-        };
+        let req = LimitSpec { fuel: Some(5), memory_mib: Some(8), ..Default::default() };
+        let cap = LimitSpec { fuel: Some(10), ..Default::default() };
         let l = Limits::resolve(&req, &cap).unwrap();
         assert_eq!(l.fuel, 5);
         assert_eq!(l.memory_bytes, 8 << 20);
@@ -149,32 +122,15 @@ mod tests {
 
     #[test]
     fn request_over_tenant_ceiling_is_refused_naming_both_numbers() {
-        let req = LimitSpec {
-            fuel: Some(50),
-            ..Default::default()
-        };
-        let cap = LimitSpec {
-            fuel: Some(10),
-            ..Default::default()
-        };
+        let req = LimitSpec { fuel: Some(50), ..Default::default() };
+        let cap = LimitSpec { fuel: Some(10), ..Default::default() };
         let r = Limits::resolve(&req, &cap).unwrap_err();
-        assert_eq!(
-            r,
-            LimitRefusal {
-                limit: "fuel",
-                requested: 50,
-                allowed: 10,
-                by: "tenant"
-            }
-        );
+        assert_eq!(r, LimitRefusal { limit: "fuel", requested: 50, allowed: 10, by: "tenant" });
     }
 
     #[test]
     fn memory_over_the_host_slot_is_refused_by_the_host() {
-        let req = LimitSpec {
-            memory_mib: Some(4096),
-            ..Default::default()
-        };
+        let req = LimitSpec { memory_mib: Some(4096), ..Default::default() };
         let r = Limits::resolve(&req, &LimitSpec::default()).unwrap_err();
         assert_eq!(r.by, "host");
     }

@@ -68,48 +68,31 @@ impl PluginManifest {
     /// Reads `plugin.toml` from a package folder.
     pub fn read(package_dir: &Path) -> Result<PluginManifest, ManifestError> {
         let path = package_dir.join("plugin.toml");
-        let fail = |message: String| ManifestError {
-            path: path.clone(),
-            message,
-        };
+        let fail = |message: String| ManifestError { path: path.clone(), message };
         let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let raw: RawManifest = toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
         if !is_id(&raw.id) {
-            return Err(fail(format!(
-                "id `{}` must be lower-case letters, digits and `-`",
-                raw.id
-            )));
+            return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", raw.id)));
         }
         if !is_semver(&raw.version) {
-            return Err(fail(format!(
-                "version `{}` is not MAJOR.MINOR.PATCH",
-                raw.version
-            )));
+            return Err(fail(format!("version `{}` is not MAJOR.MINOR.PATCH", raw.version)));
         }
         let kind: Kind = raw.kind.parse().map_err(fail)?;
         let world: WorldVersion = raw.world.parse().map_err(fail)?;
         if world.kind != kind {
             return Err(fail(format!("kind is `{kind}` but world is `{world}`")));
         }
-        let sha256 = raw
-            .sha256
-            .ok_or_else(|| fail("no `sha256`: package the plugin with its build first".into()))?;
+        let sha256 = raw.sha256.ok_or_else(|| fail("no `sha256`: package the plugin with its build first".into()))?;
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(fail("`sha256` must be 64 hex digits".into()));
         }
-        let component = raw
-            .component
-            .ok_or_else(|| fail("no `component` file named".into()))?;
+        let component = raw.component.ok_or_else(|| fail("no `component` file named".into()))?;
         if component.contains('/') || component.contains('\\') || component.starts_with('.') {
-            return Err(fail(format!(
-                "component `{component}` must be a file name inside the package folder"
-            )));
+            return Err(fail(format!("component `{component}` must be a file name inside the package folder")));
         }
         for asset in &raw.capabilities.assets {
             if !is_id(asset) {
-                return Err(fail(format!(
-                    "capabilities.assets entry `{asset}` must be a folder name (a-z 0-9 -)"
-                )));
+                return Err(fail(format!("capabilities.assets entry `{asset}` must be a folder name (a-z 0-9 -)")));
             }
         }
         Ok(PluginManifest {
@@ -130,8 +113,7 @@ impl PluginManifest {
 pub fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -139,10 +121,7 @@ pub fn is_id(s: &str) -> bool {
 fn is_semver(s: &str) -> bool {
     let core = s.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A TOML error as `line:col: message`.
@@ -205,39 +184,22 @@ fuel = 5
     #[test]
     fn world_must_match_kind() {
         let d = tempfile::tempdir().unwrap();
-        write(
-            d.path(),
-            &GOOD.replace("kind = \"fragment\"", "kind = \"formatter\""),
-        );
+        write(d.path(), &GOOD.replace("kind = \"fragment\"", "kind = \"formatter\""));
         let e = PluginManifest::read(d.path()).unwrap_err();
-        assert!(
-            e.message
-                .contains("kind is `formatter` but world is `fragment@0.1.0`"),
-            "{e}"
-        );
+        assert!(e.message.contains("kind is `formatter` but world is `fragment@0.1.0`"), "{e}");
     }
 
     #[test]
     fn unpackaged_manifest_is_refused() {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), &GOOD.replace("sha256 = ", "# sha256 = "));
-        assert!(
-            PluginManifest::read(d.path())
-                .unwrap_err()
-                .message
-                .contains("no `sha256`")
-        );
+        assert!(PluginManifest::read(d.path()).unwrap_err().message.contains("no `sha256`"));
     }
 
     #[test]
     fn component_must_stay_in_the_package() {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), &GOOD.replace("\"x.wasm\"", "\"../x.wasm\""));
-        assert!(
-            PluginManifest::read(d.path())
-                .unwrap_err()
-                .message
-                .contains("inside the package folder")
-        );
+        assert!(PluginManifest::read(d.path()).unwrap_err().message.contains("inside the package folder"));
     }
 }

@@ -158,18 +158,12 @@ impl Runtime {
     pub fn load(&self, req: LoadRequest<'_>) -> Result<Plugin, LoadError> {
         let manifest = PluginManifest::read(req.package_dir)?;
         let name = format!("{}@{}", manifest.id, manifest.version);
-        let component_err = |what: &'static str, reason: String| LoadError::Component {
-            plugin: name.clone(),
-            what,
-            reason,
-        };
+        let component_err =
+            |what: &'static str, reason: String| LoadError::Component { plugin: name.clone(), what, reason };
         if manifest.id != req.grant.id || manifest.version != req.grant.version {
             return Err(component_err(
                 "wrong package",
-                format!(
-                    "tenant `{}` grants {}@{}",
-                    req.tenant, req.grant.id, req.grant.version
-                ),
+                format!("tenant `{}` grants {}@{}", req.tenant, req.grant.id, req.grant.version),
             ));
         }
         if !host_supports(manifest.world.version) {
@@ -181,10 +175,7 @@ impl Runtime {
             });
         }
         let bytes = std::fs::read(&manifest.component).map_err(|e| {
-            component_err(
-                "cannot read the component",
-                format!("{}: {e}", manifest.component.display()),
-            )
+            component_err("cannot read the component", format!("{}: {e}", manifest.component.display()))
         })?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != manifest.sha256 {
@@ -213,51 +204,38 @@ impl Runtime {
                     asset: asset.clone(),
                 });
             }
-            let path = req
-                .assets_root
-                .map(|r| r.join(asset))
-                .unwrap_or_else(|| asset.into());
-            let dir = cap_std::fs::Dir::open_ambient_dir(&path, cap_std::ambient_authority())
-                .map_err(|e| LoadError::AssetFolder {
+            let path = req.assets_root.map(|r| r.join(asset)).unwrap_or_else(|| asset.into());
+            let dir = cap_std::fs::Dir::open_ambient_dir(&path, cap_std::ambient_authority()).map_err(|e| {
+                LoadError::AssetFolder {
                     plugin: name.clone(),
                     asset: asset.clone(),
                     path: path.clone(),
                     reason: e.to_string(),
-                })?;
+                }
+            })?;
             assets.insert(asset.clone(), dir);
         }
-        let limits = Limits::resolve(&manifest.limits, &req.grant.limits).map_err(|r| {
-            LoadError::LimitRefused {
-                plugin: name.clone(),
-                limit: r.limit,
-                requested: r.requested,
-                allowed: r.allowed,
-                by: r.by,
-            }
+        let limits = Limits::resolve(&manifest.limits, &req.grant.limits).map_err(|r| LoadError::LimitRefused {
+            plugin: name.clone(),
+            limit: r.limit,
+            requested: r.requested,
+            allowed: r.allowed,
+            by: r.by,
         })?;
         let (component, compile_source) = self
             .cache
             .load(&self.engine, &actual, &bytes)
             .map_err(|e| component_err("not a valid WebAssembly component", format!("{e:#}")))?;
         check_exports(&self.engine, &component, manifest.world, &name)?;
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            component_err(
-                "imports something this host does not provide",
-                format!("{e:#}"),
-            )
-        })?;
-        let typed =
-            |e: wasmtime::Error| component_err("does not match its world", format!("{e:#}"));
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| component_err("imports something this host does not provide", format!("{e:#}")))?;
+        let typed = |e: wasmtime::Error| component_err("does not match its world", format!("{e:#}"));
         let pre = match manifest.kind {
-            Kind::Translator => {
-                Pre::Translator(translator::TranslatorPre::new(instance_pre).map_err(typed)?)
-            }
-            Kind::Fragment => {
-                Pre::Fragment(fragment::FragmentPre::new(instance_pre).map_err(typed)?)
-            }
-            Kind::Formatter => {
-                Pre::Formatter(formatter::FormatterPre::new(instance_pre).map_err(typed)?)
-            }
+            Kind::Translator => Pre::Translator(translator::TranslatorPre::new(instance_pre).map_err(typed)?),
+            Kind::Fragment => Pre::Fragment(fragment::FragmentPre::new(instance_pre).map_err(typed)?),
+            Kind::Formatter => Pre::Formatter(formatter::FormatterPre::new(instance_pre).map_err(typed)?),
         };
         let identity = Arc::new(Identity {
             name,
@@ -265,24 +243,12 @@ impl Runtime {
             assets: Arc::new(assets),
             memory_limit: limits.memory_bytes,
         });
-        Ok(Plugin {
-            manifest,
-            identity,
-            limits,
-            engine: self.engine.clone(),
-            pre,
-            compile_source,
-        })
+        Ok(Plugin { manifest, identity, limits, engine: self.engine.clone(), pre, compile_source })
     }
 }
 
 /// The component must export the world's interface at the manifest's version.
-fn check_exports(
-    engine: &Engine,
-    component: &Component,
-    declared: WorldVersion,
-    name: &str,
-) -> Result<(), LoadError> {
+fn check_exports(engine: &Engine, component: &Component, declared: WorldVersion, name: &str) -> Result<(), LoadError> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
     let mut found = None;
@@ -299,18 +265,10 @@ fn check_exports(
         None => format!(
             "exports no tessera:plugin/{} interface (it exports: {})",
             declared.kind.export_interface(),
-            if exports.is_empty() {
-                "nothing".into()
-            } else {
-                exports.join(", ")
-            }
+            if exports.is_empty() { "nothing".into() } else { exports.join(", ") }
         ),
     };
-    Err(LoadError::WorldMismatch {
-        plugin: name.to_owned(),
-        declared,
-        found,
-    })
+    Err(LoadError::WorldMismatch { plugin: name.to_owned(), declared, found })
 }
 
 impl Plugin {
@@ -355,9 +313,7 @@ impl Plugin {
 
     /// Fuel, deadline and log budget for the next call.
     fn arm(&self, store: &mut Store<Sandbox>) {
-        store
-            .set_fuel(self.limits.fuel)
-            .expect("fuel is enabled on the engine");
+        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
         let ticks = (self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64 + 1;
         store.set_epoch_deadline(ticks);
         store.data_mut().reset_log_budget();
@@ -365,10 +321,7 @@ impl Plugin {
 
     fn usage(&self, store: &Store<Sandbox>, started: Instant) -> CallUsage {
         CallUsage {
-            fuel: self
-                .limits
-                .fuel
-                .saturating_sub(store.get_fuel().unwrap_or(0)),
+            fuel: self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
             peak_memory: store.data().limiter.peak,
             elapsed: started.elapsed(),
             log_dropped: store.data().log_dropped,
@@ -376,55 +329,35 @@ impl Plugin {
     }
 
     fn fault(&self, kind: FaultKind, usage: CallUsage) -> PluginFault {
-        PluginFault {
-            plugin: self.identity.name.clone(),
-            world: self.manifest.world,
-            kind,
-            usage,
-        }
+        PluginFault { plugin: self.identity.name.clone(), world: self.manifest.world, kind: Box::new(kind), usage }
     }
 
     /// Names the real cause of a failed call.
     fn classify(&self, err: &wasmtime::Error, store: &Store<Sandbox>) -> FaultKind {
         if store.data().limiter.denied {
-            return FaultKind::MemoryCap {
-                limit: self.limits.memory_bytes,
-            };
+            return FaultKind::MemoryCap { limit: self.limits.memory_bytes };
         }
         match err.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => FaultKind::FuelExhausted {
-                budget: self.limits.fuel,
-            },
-            Some(Trap::Interrupt) => FaultKind::Deadline {
-                timeout: self.limits.timeout,
-            },
-            Some(Trap::UnreachableCodeReached) => FaultKind::Trap {
-                message: "reached `unreachable` (the plugin panicked or aborted)".into(),
-            },
-            Some(trap) => FaultKind::Trap {
-                message: trap.to_string(),
-            },
-            None => FaultKind::Trap {
-                message: format!("{err:#}"),
-            },
+            Some(Trap::OutOfFuel) => FaultKind::FuelExhausted { budget: self.limits.fuel },
+            Some(Trap::Interrupt) => FaultKind::Deadline { timeout: self.limits.timeout },
+            Some(Trap::UnreachableCodeReached) => {
+                FaultKind::Trap { message: "reached `unreachable` (the plugin panicked or aborted)".into() }
+            }
+            Some(trap) => FaultKind::Trap { message: trap.to_string() },
+            None => FaultKind::Trap { message: format!("{err:#}") },
         }
     }
 
     fn check_output(&self, size: usize) -> Result<(), FaultKind> {
         if size as u64 > self.limits.output_bytes {
-            return Err(FaultKind::OutputCap {
-                size: size as u64,
-                limit: self.limits.output_bytes,
-            });
+            return Err(FaultKind::OutputCap { size: size as u64, limit: self.limits.output_bytes });
         }
         Ok(())
     }
 
     fn wrong_kind(&self, wanted: Kind) -> PluginFault {
         self.fault(
-            FaultKind::Host {
-                message: format!("called as a {wanted}, but it is a {}", self.manifest.kind),
-            },
+            FaultKind::Host { message: format!("called as a {wanted}, but it is a {}", self.manifest.kind) },
             CallUsage::default(),
         )
     }
@@ -460,42 +393,24 @@ impl Plugin {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
-        let params: Vec<types::Entry> = params
-            .iter()
-            .map(|(n, v)| types::Entry {
-                name: n.clone(),
-                value: v.clone(),
-            })
-            .collect();
-        let result = pre.instantiate(&mut store).and_then(|instance| {
-            instance
-                .tessera_plugin_render()
-                .call_render(&mut store, name, &params, context_json)
-        });
+        let params: Vec<types::Entry> =
+            params.iter().map(|(n, v)| types::Entry { name: n.clone(), value: v.clone() }).collect();
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.tessera_plugin_render().call_render(&mut store, name, &params, context_json));
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
             Ok(Err(e)) => Err(self.fault(reported(e), usage)),
             Ok(Ok(r)) => {
-                self.check_output(r.html.len() + r.text.len())
-                    .map_err(|k| self.fault(k, usage))?;
-                Ok((
-                    Rendered {
-                        html: r.html,
-                        text: r.text,
-                    },
-                    usage,
-                ))
+                self.check_output(r.html.len() + r.text.len()).map_err(|k| self.fault(k, usage))?;
+                Ok((Rendered { html: r.html, text: r.text }, usage))
             }
         }
     }
 
     /// Calls a formatter plugin in a fresh instance.
-    pub fn format(
-        &self,
-        ctx: &CallContext,
-        doc: &DocumentInput,
-    ) -> Result<(Formatted, CallUsage), PluginFault> {
+    pub fn format(&self, ctx: &CallContext, doc: &DocumentInput) -> Result<(Formatted, CallUsage), PluginFault> {
         let Pre::Formatter(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Formatter));
         };
@@ -509,46 +424,25 @@ impl Plugin {
             html: doc.html.clone(),
             text: doc.text.clone(),
             subject: doc.subject.clone(),
-            metadata: doc
-                .metadata
-                .iter()
-                .map(|(n, v)| types::Entry {
-                    name: n.clone(),
-                    value: v.clone(),
-                })
-                .collect(),
+            metadata: doc.metadata.iter().map(|(n, v)| types::Entry { name: n.clone(), value: v.clone() }).collect(),
         };
-        let result = pre.instantiate(&mut store).and_then(|instance| {
-            instance
-                .tessera_plugin_format()
-                .call_format(&mut store, &input)
-        });
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.tessera_plugin_format().call_format(&mut store, &input));
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
             Ok(Err(e)) => Err(self.fault(reported(e), usage)),
             Ok(Ok(f)) => {
-                self.check_output(f.bytes.len())
-                    .map_err(|k| self.fault(k, usage))?;
-                Ok((
-                    Formatted {
-                        bytes: f.bytes,
-                        media_type: f.media_type,
-                        extension: f.extension,
-                    },
-                    usage,
-                ))
+                self.check_output(f.bytes.len()).map_err(|k| self.fault(k, usage))?;
+                Ok((Formatted { bytes: f.bytes, media_type: f.media_type, extension: f.extension }, usage))
             }
         }
     }
 
     /// Starts translating one source in a fresh instance that lives for the
     /// whole source; each `feed`/`finish` call gets the full per-call budget.
-    pub fn translate(
-        &self,
-        ctx: &CallContext,
-        source_name: &str,
-    ) -> Result<TranslateSession<'_>, PluginFault> {
+    pub fn translate(&self, ctx: &CallContext, source_name: &str) -> Result<TranslateSession<'_>, PluginFault> {
         let Pre::Translator(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Translator));
         };
@@ -556,22 +450,14 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = pre.instantiate(&mut store).and_then(|instance| {
-            let session = instance
-                .tessera_plugin_translate()
-                .session()
-                .call_constructor(&mut store, source_name)?;
+            let session = instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
             Ok((instance, session))
         });
         let usage = self.usage(&store, started);
         match result {
-            Ok((instance, session)) => Ok(TranslateSession {
-                plugin: self,
-                store,
-                instance,
-                session,
-                usage,
-                dead: false,
-            }),
+            Ok((instance, session)) => {
+                Ok(TranslateSession { plugin: self, store, instance, session, usage, dead: false })
+            }
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
         }
     }
@@ -591,20 +477,14 @@ impl TranslateSession<'_> {
     /// Feeds a chunk; returns the records it completed.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
         self.call(|instance, session, store| {
-            instance
-                .tessera_plugin_translate()
-                .session()
-                .call_feed(store, session, chunk)
+            instance.tessera_plugin_translate().session().call_feed(store, session, chunk)
         })
     }
 
     /// Ends the source; returns the remaining records.
     pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
         let out = self.call(|instance, session, store| {
-            instance
-                .tessera_plugin_translate()
-                .session()
-                .call_finish(store, session)
+            instance.tessera_plugin_translate().session().call_finish(store, session)
         })?;
         let _ = self.session.resource_drop(&mut self.store);
         Ok((out, self.usage))
@@ -617,20 +497,11 @@ impl TranslateSession<'_> {
 
     fn call(
         &mut self,
-        f: impl FnOnce(
-            &translator::Translator,
-            ResourceAny,
-            &mut Store<Sandbox>,
-        ) -> wasmtime::Result<Vec<WitOutcome>>,
+        f: impl FnOnce(&translator::Translator, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<WitOutcome>>,
     ) -> Result<Vec<TranslateOutcome>, PluginFault> {
         let plugin = self.plugin;
         if self.dead {
-            return Err(plugin.fault(
-                FaultKind::Host {
-                    message: "the session already failed".into(),
-                },
-                self.usage,
-            ));
+            return Err(plugin.fault(FaultKind::Host { message: "the session already failed".into() }, self.usage));
         }
         let started = Instant::now();
         plugin.arm(&mut self.store);
@@ -663,10 +534,7 @@ impl TranslateSession<'_> {
 
 fn convert_outcome(o: WitOutcome) -> TranslateOutcome {
     match o {
-        WitOutcome::Translated(e) => TranslateOutcome::Record {
-            cdm: e.cdm,
-            location: e.location.map(location),
-        },
+        WitOutcome::Translated(e) => TranslateOutcome::Record { cdm: e.cdm, location: e.location.map(location) },
         WitOutcome::Rejected(e) => TranslateOutcome::Rejected {
             code: code_name(e.code).into(),
             message: e.message,
@@ -676,12 +544,7 @@ fn convert_outcome(o: WitOutcome) -> TranslateOutcome {
 }
 
 fn location(l: types::Location) -> SourceLocation {
-    SourceLocation {
-        source: l.source,
-        line: l.line,
-        column: l.column,
-        field: l.field,
-    }
+    SourceLocation { source: l.source, line: l.line, column: l.column, field: l.field }
 }
 
 fn code_name(code: types::ErrorCode) -> &'static str {
@@ -698,9 +561,6 @@ fn reported(e: types::PluginError) -> FaultKind {
     FaultKind::Reported {
         code: code_name(e.code).into(),
         message: e.message,
-        location: e
-            .location
-            .map(|l| location(l).to_string())
-            .filter(|s| !s.is_empty()),
+        location: e.location.map(|l| location(l).to_string()).filter(|s| !s.is_empty()),
     }
 }

@@ -32,33 +32,24 @@ impl AssetGrants {
     fn read(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
         let p = Path::new(path);
         if p.is_absolute() {
-            return Err(format!(
-                "`{path}` is absolute; asset paths are relative to the asset folder"
-            ));
+            return Err(format!("`{path}` is absolute; asset paths are relative to the asset folder"));
         }
         let mut parts = p.components();
         let grant = match parts.next() {
             Some(Component::Normal(g)) => g.to_string_lossy().into_owned(),
             _ => {
-                return Err(format!(
-                    "`{path}` does not start with a granted asset folder"
-                ));
+                return Err(format!("`{path}` does not start with a granted asset folder"));
             }
         };
         let rest = parts.as_path();
         if rest.as_os_str().is_empty() {
             return Err(format!("`{path}` names a folder, not a file"));
         }
-        let dir = self
-            .dirs
-            .get(&grant)
-            .ok_or_else(|| format!("asset folder `{grant}` is not granted to this plugin"))?;
+        let dir =
+            self.dirs.get(&grant).ok_or_else(|| format!("asset folder `{grant}` is not granted to this plugin"))?;
         let meta = dir.metadata(rest).map_err(|e| format!("`{path}`: {e}"))?;
         if meta.len() > max_bytes {
-            return Err(format!(
-                "`{path}` is {} bytes, more than the plugin's memory allows",
-                meta.len()
-            ));
+            return Err(format!("`{path}` is {} bytes, more than the plugin's memory allows", meta.len()));
         }
         dir.read(rest).map_err(|e| format!("`{path}`: {e}"))
     }
@@ -74,12 +65,7 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.limit {
             self.denied = true;
             return Ok(false);
@@ -88,12 +74,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -142,11 +123,7 @@ impl Sandbox {
         Sandbox {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter {
-                limit: identity.memory_limit,
-                peak: 0,
-                denied: false,
-            },
+            limiter: MemoryLimiter { limit: identity.memory_limit, peak: 0, denied: false },
             identity,
             as_of: Arc::clone(&ctx.as_of),
             log_used: 0,
@@ -162,10 +139,7 @@ impl Sandbox {
 
 impl WasiView for Sandbox {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -197,19 +171,11 @@ impl host::Host for Sandbox {
     }
 
     fn read_asset(&mut self, path: String) -> Result<Vec<u8>, types::PluginError> {
-        self.identity
-            .assets
-            .read(&path, self.identity.memory_limit)
-            .map_err(|message| types::PluginError {
-                code: types::ErrorCode::Denied,
-                message,
-                location: Some(types::Location {
-                    source: Some(path),
-                    line: None,
-                    column: None,
-                    field: None,
-                }),
-            })
+        self.identity.assets.read(&path, self.identity.memory_limit).map_err(|message| types::PluginError {
+            code: types::ErrorCode::Denied,
+            message,
+            location: Some(types::Location { source: Some(path), line: None, column: None, field: None }),
+        })
     }
 
     fn as_of(&mut self) -> String {

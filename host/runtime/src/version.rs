@@ -49,9 +49,7 @@ impl FromStr for Kind {
             "translator" => Ok(Kind::Translator),
             "fragment" => Ok(Kind::Fragment),
             "formatter" => Ok(Kind::Formatter),
-            other => Err(format!(
-                "kind `{other}` is not one of translator, fragment, formatter"
-            )),
+            other => Err(format!("kind `{other}` is not one of translator, fragment, formatter")),
         }
     }
 }
@@ -71,16 +69,9 @@ impl FromStr for SemVer {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split('.').collect();
-        let num = |p: &str| {
-            p.parse::<u32>()
-                .map_err(|_| format!("`{s}` is not MAJOR.MINOR.PATCH"))
-        };
+        let num = |p: &str| p.parse::<u32>().map_err(|_| format!("`{s}` is not MAJOR.MINOR.PATCH"));
         match parts.as_slice() {
-            [a, b, c] => Ok(SemVer {
-                major: num(a)?,
-                minor: num(b)?,
-                patch: num(c)?,
-            }),
+            [a, b, c] => Ok(SemVer { major: num(a)?, minor: num(b)?, patch: num(c)? }),
             _ => Err(format!("`{s}` is not MAJOR.MINOR.PATCH")),
         }
     }
@@ -104,13 +95,10 @@ pub struct WorldVersion {
 impl FromStr for WorldVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, version) = s.split_once('@').ok_or_else(|| {
-            format!("world `{s}` must be written WORLD@VERSION, e.g. fragment@0.1.0")
-        })?;
-        Ok(WorldVersion {
-            kind: kind.parse()?,
-            version: version.parse()?,
-        })
+        let (kind, version) = s
+            .split_once('@')
+            .ok_or_else(|| format!("world `{s}` must be written WORLD@VERSION, e.g. fragment@0.1.0"))?;
+        Ok(WorldVersion { kind: kind.parse()?, version: version.parse()? })
     }
 }
 
@@ -121,11 +109,7 @@ impl fmt::Display for WorldVersion {
 }
 
 /// The newest `tessera:plugin` version this host implements.
-pub const HOST_CONTRACT: SemVer = SemVer {
-    major: 0,
-    minor: 1,
-    patch: 0,
-};
+pub const HOST_CONTRACT: SemVer = SemVer { major: 0, minor: 1, patch: 0 };
 
 /// Does this host run plugins built for `v`? Same major (for 0.x: same
 /// minor, as semver treats every 0.x minor as breaking), not newer.
@@ -157,14 +141,7 @@ mod tests {
     fn parses_worlds() {
         let w: WorldVersion = "translator@0.1.0".parse().unwrap();
         assert_eq!(w.kind, Kind::Translator);
-        assert_eq!(
-            w.version,
-            SemVer {
-                major: 0,
-                minor: 1,
-                patch: 0
-            }
-        );
+        assert_eq!(w.version, SemVer { major: 0, minor: 1, patch: 0 });
         assert!("translator".parse::<WorldVersion>().is_err());
         assert!("painter@0.1.0".parse::<WorldVersion>().is_err());
     }
@@ -174,22 +151,13 @@ mod tests {
         assert!(host_supports("0.1.0".parse().unwrap()));
         assert!(!host_supports("0.2.0".parse().unwrap()));
         assert!(!host_supports("9.0.0".parse().unwrap()));
-        assert!(
-            !host_supports("0.1.1".parse().unwrap()),
-            "a newer patch of the contract is newer than the host"
-        );
+        assert!(!host_supports("0.1.1".parse().unwrap()), "a newer patch of the contract is newer than the host");
     }
 
     #[test]
     fn reads_the_version_from_export_names() {
-        assert_eq!(
-            exported_version("tessera:plugin/render@9.0.0", Kind::Fragment),
-            Some(Ok("9.0.0".parse().unwrap()))
-        );
-        assert_eq!(
-            exported_version("tessera:plugin/format@0.1.0", Kind::Fragment),
-            None
-        );
+        assert_eq!(exported_version("tessera:plugin/render@9.0.0", Kind::Fragment), Some(Ok("9.0.0".parse().unwrap())));
+        assert_eq!(exported_version("tessera:plugin/format@0.1.0", Kind::Fragment), None);
         assert_eq!(exported_version("wasi:cli/run@0.2.0", Kind::Fragment), None);
     }
 }

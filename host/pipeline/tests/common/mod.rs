@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod qr;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tessera_pipeline::{BatchJob, LoadedTenant, PipelineError, Report, run_batch};
@@ -16,11 +18,7 @@ pub fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache");
-        Runtime::new(RuntimeConfig {
-            cache_dir: Some(cache),
-            ..Default::default()
-        })
-        .expect("runtime starts")
+        Runtime::new(RuntimeConfig { cache_dir: Some(cache), ..Default::default() }).expect("runtime starts")
     })
 }
 
@@ -28,9 +26,7 @@ pub const HEADER: &str = "customer_ref,document_id,last_name,street,postcode,cit
 
 /// One CSV row (one single-line invoice) whose description is `description`.
 pub fn row(n: u32, description: &str) -> String {
-    format!(
-        "C-{n},INV-{n},Tester,Street 1,1000 AA,Amsterdam,NL,2026-11-01,2026-11-15,{description},1,10.00,21\n"
-    )
+    format!("C-{n},INV-{n},Tester,Street 1,1000 AA,Amsterdam,NL,2026-11-01,2026-11-15,{description},1,10.00,21\n")
 }
 
 /// A tenant in a temporary folder.
@@ -96,8 +92,7 @@ impl TestTenant {
     /// Adds (or replaces) a `[[plugins]]` entry pinning `sha256`.
     pub fn grant_pinned(&mut self, id: &str, sha256: &str, extra: &str) {
         let a = artifact(id);
-        self.grants
-            .retain(|g| !g.contains(&format!("id = \"{id}\"")));
+        self.grants.retain(|g| !g.contains(&format!("id = \"{id}\"")));
         self.grants.push(format!(
             "[[plugins]]\nid = \"{}\"\nversion = \"{}\"\nsha256 = \"{sha256}\"\n{extra}\n",
             a.id, a.version
@@ -131,25 +126,18 @@ impl TestTenant {
             self.grants.join("\n")
         );
         std::fs::write(root.join("tenant.toml"), toml).unwrap();
-        LoadedTenant::load(runtime(), root, &[self.store.clone()])
+        LoadedTenant::load(runtime(), root, std::slice::from_ref(&self.store))
     }
 
-    /// Loads the tenant and runs `csv` through it; returns the report and the output folder.
-    pub fn run(&self, csv: &str) -> (Report, PathBuf) {
+    /// Loads the tenant and runs `csv` (any bytes) through it; returns the
+    /// report and the output folder.
+    pub fn run(&self, csv: impl AsRef<[u8]>) -> (Report, PathBuf) {
         let loaded = self.load().unwrap_or_else(|e| panic!("tenant loads: {e}"));
         let input = self.path().join("input.csv");
-        std::fs::write(&input, csv).unwrap();
+        std::fs::write(&input, csv.as_ref()).unwrap();
         let out = self.path().join("out");
-        let report = run_batch(
-            &loaded,
-            &BatchJob {
-                input: &input,
-                out_dir: &out,
-                translator: None,
-                as_of: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("run: {e}"));
+        let report = run_batch(&loaded, &BatchJob { input: &input, out_dir: &out, translator: None, as_of: None })
+            .unwrap_or_else(|e| panic!("run: {e}"));
         assert!(report.balanced, "accounting must balance: {report:#?}");
         (report, out)
     }
@@ -165,27 +153,15 @@ pub fn template_calling_on_inv2(call: &str) -> String {
 
 /// Three invoices, INV-1..INV-3.
 pub fn three_invoices() -> String {
-    format!(
-        "{HEADER}{}{}{}",
-        row(1, "one"),
-        row(2, "two"),
-        row(3, "three")
-    )
+    format!("{HEADER}{}{}{}", row(1, "one"), row(2, "two"), row(3, "three"))
 }
 
 /// Checks that INV-1 and INV-3 were delivered and INV-2 was rejected, and
 /// returns INV-2's rejection.
 pub fn only_inv2_rejected(report: &Report, out: &Path) -> tessera_pipeline::Rejection {
-    assert_eq!(
-        (report.records_in, report.delivered, report.rejected),
-        (3, 2, 1),
-        "{report:#?}"
-    );
+    assert_eq!((report.records_in, report.delivered, report.rejected), (3, 2, 1), "{report:#?}");
     assert!(out.join("INV-1.html").is_file() && out.join("INV-3.html").is_file());
-    assert!(
-        !out.join("INV-2.html").exists(),
-        "a rejected record has no output"
-    );
+    assert!(!out.join("INV-2.html").exists(), "a rejected record has no output");
     let r = report.rejections[0].clone();
     assert_eq!(r.document_id.as_deref(), Some("INV-2"));
     r

@@ -73,7 +73,12 @@ fn page_header(sender: &str, document_id: &str, page: usize, total: usize, width
     format!("{left}{}{right}", " ".repeat(gap))
 }
 
-fn number(value: Option<&str>, key: &str, range: std::ops::RangeInclusive<usize>, default: usize) -> Result<usize, PluginError> {
+fn number(
+    value: Option<&str>,
+    key: &str,
+    range: std::ops::RangeInclusive<usize>,
+    default: usize,
+) -> Result<usize, PluginError> {
     let Some(text) = value else { return Ok(default) };
     text.trim().parse().ok().filter(|v| range.contains(v)).ok_or_else(|| PluginError {
         code: ErrorCode::InvalidInput,

@@ -80,7 +80,11 @@ pub fn normalise_iban(raw: &str) -> Result<String, String> {
 /// ISO 11649: `RF`, two check digits, 1–21 letters or digits, mod 97 = 1.
 fn is_creditor_reference(text: &str) -> bool {
     let r: String = text.chars().filter(|c| *c != ' ').collect::<String>().to_ascii_uppercase();
-    r.len() >= 5 && r.len() <= 25 && r.starts_with("RF") && r.bytes().all(|b| b.is_ascii_alphanumeric()) && mod97(&r) == 1
+    r.len() >= 5
+        && r.len() <= 25
+        && r.starts_with("RF")
+        && r.bytes().all(|b| b.is_ascii_alphanumeric())
+        && mod97(&r) == 1
 }
 
 /// ISO 7064 MOD 97-10 over the text with its first four characters moved to the end.

@@ -48,28 +48,27 @@ impl Guest for PaymentQr {
         }
         let iban = param("iban").ok_or_else(|| missing("iban", "params.iban"))?;
         let creditor = param("creditor").ok_or_else(|| missing("creditor", "params.creditor"))?;
-        let amount = param("amount")
-            .or(from_record("amount"))
-            .ok_or_else(|| missing("amount", "content.payment.amount"))?;
+        let amount =
+            param("amount").or(from_record("amount")).ok_or_else(|| missing("amount", "content.payment.amount"))?;
         let reference = param("reference").or(from_record("reference")).unwrap_or("");
         let transfer = epc::Transfer { name: creditor, iban, bic: param("bic"), amount, reference };
-        let payload = epc::payload(&transfer).map_err(|e| {
-            error(ErrorCode::InvalidInput, format!("{}: {}", e.field, e.message), Some(e.field))
-        })?;
+        let payload = epc::payload(&transfer)
+            .map_err(|e| error(ErrorCode::InvalidInput, format!("{}: {}", e.field, e.message), Some(e.field)))?;
         let size_mm: u32 = match param("size_mm") {
             None => 30,
             Some(s) => s.parse().ok().filter(|v| (15..=80).contains(v)).ok_or_else(|| {
-                error(ErrorCode::InvalidInput, format!("size_mm `{s}` is not a whole number from 15 to 80"), Some("size_mm"))
+                error(
+                    ErrorCode::InvalidInput,
+                    format!("size_mm `{s}` is not a whole number from 15 to 80"),
+                    Some("size_mm"),
+                )
             })?,
         };
         let caption = param("caption").unwrap_or("Scan with your banking app to pay");
         let svg = svg::qr_svg(&payload, size_mm, "SEPA payment QR code")
             .map_err(|e| error(ErrorCode::Internal, format!("QR encoding failed: {e}"), None))?;
         let iban_display = epc::normalise_iban(iban).unwrap_or_default();
-        let html = format!(
-            r#"<figure class="payment-qr">{svg}<figcaption>{}</figcaption></figure>"#,
-            escape(caption)
-        );
+        let html = format!(r#"<figure class="payment-qr">{svg}<figcaption>{}</figcaption></figure>"#, escape(caption));
         let text = format!("{caption}: EUR {amount} to {iban_display}, reference {reference}");
         Ok(Rendered { html, text })
     }

@@ -41,8 +41,8 @@ pub fn encode(data: &[u8]) -> Result<Symbol, String> {
         })
         .ok_or_else(|| format!("{} bytes do not fit in a QR code at level M", data.len()))?;
     let version = bits.version();
-    let (codewords, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M)
-        .map_err(|e| e.to_string())?;
+    let (codewords, ec) =
+        qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).map_err(|e| e.to_string())?;
     let mut base = Canvas::new(version, EcLevel::M);
     base.draw_all_functional_patterns();
     base.draw_data(&codewords, &ec);

@@ -23,6 +23,9 @@ pub struct RowError {
     pub field: usize,
     /// What is wrong.
     pub message: String,
+    /// Every field, invalid bytes replaced; fields other than `field` are
+    /// exact, so the row can still be attributed to its document.
+    pub lossy: Vec<String>,
 }
 
 /// The longest header line we buffer while looking for the delimiter.
@@ -41,7 +44,8 @@ enum State {
 pub struct CsvStream {
     state: State,
     row: RowBuffer,
-    /// Number of `\n` consumed before the current row started.
+    /// 1-based line the current row starts on (csv-core's `line()` after
+    /// the previous row, which counts from 1).
     row_start_line: u64,
 }
 
@@ -61,7 +65,7 @@ impl CsvStream {
         CsvStream {
             state: State::Sniffing(Vec::new()),
             row: RowBuffer { out: vec![0; 4096], out_len: 0, ends: vec![0; 64], ends_len: 0, oversized: false },
-            row_start_line: 0,
+            row_start_line: 1,
         }
     }
 
@@ -93,11 +97,8 @@ impl CsvStream {
         let at_end = input.is_empty();
         let buf = &mut self.row;
         loop {
-            let (result, nin, nout, nend) = reader.read_record(
-                input,
-                &mut buf.out[buf.out_len..],
-                &mut buf.ends[buf.ends_len..],
-            );
+            let (result, nin, nout, nend) =
+                reader.read_record(input, &mut buf.out[buf.out_len..], &mut buf.ends[buf.ends_len..]);
             input = &input[nin..];
             buf.out_len += nout;
             buf.ends_len += nend;
@@ -122,7 +123,7 @@ impl CsvStream {
                     buf.ends.resize(len, 0);
                 }
                 ReadRecordResult::Record => {
-                    let line = (self.row_start_line + 1) as u32;
+                    let line = self.row_start_line as u32;
                     if let Some(row) = buf.take_row(line) {
                         rows.push(row);
                     }
@@ -132,7 +133,6 @@ impl CsvStream {
             }
         }
     }
-
 }
 
 impl RowBuffer {
@@ -144,27 +144,32 @@ impl RowBuffer {
                 line,
                 field: 1,
                 message: format!("row is longer than {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
+                lossy: Vec::new(),
             }));
         }
         let bytes = &self.out[..out_len];
         let ends = &self.ends[..ends_len];
         let mut fields = Vec::with_capacity(ends.len());
+        let mut first_bad = None;
         let mut start = 0;
         for (i, &end) in ends.iter().enumerate() {
-            match std::str::from_utf8(&bytes[start..end]) {
+            let raw = &bytes[start..end];
+            match std::str::from_utf8(raw) {
                 Ok(text) => fields.push(text.to_owned()),
                 Err(e) => {
-                    return Some(Err(RowError {
-                        line,
-                        field: i + 1,
-                        message: format!(
-                            "field is not valid UTF-8 (invalid byte at offset {})",
-                            e.valid_up_to()
-                        ),
-                    }));
+                    first_bad.get_or_insert((i + 1, e.valid_up_to()));
+                    fields.push(String::from_utf8_lossy(raw).into_owned());
                 }
             }
             start = end;
+        }
+        if let Some((field, offset)) = first_bad {
+            return Some(Err(RowError {
+                line,
+                field,
+                message: format!("field is not valid UTF-8 (invalid byte at offset {offset})"),
+                lossy: fields,
+            }));
         }
         // Blank lines come out as one empty field: not a record.
         if fields.iter().all(|f| f.trim().is_empty()) {

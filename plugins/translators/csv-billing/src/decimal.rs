@@ -29,10 +29,7 @@ impl Decimal {
             None => (digits, ""),
         };
         let valid = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int_part.is_empty() && frac_part.is_empty()
-            || !valid(int_part)
-            || !valid(frac_part)
-        {
+        if int_part.is_empty() && frac_part.is_empty() || !valid(int_part) || !valid(frac_part) {
             return Err(format!("`{t}` is not a number"));
         }
         if frac_part.len() > 4 {
@@ -41,8 +38,10 @@ impl Decimal {
         if int_part.len() > 18 {
             return Err(format!("`{t}` is too large"));
         }
-        let int: i128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| format!("`{t}` is not a number"))? };
-        let mut frac: i128 = if frac_part.is_empty() { 0 } else { frac_part.parse().map_err(|_| format!("`{t}` is not a number"))? };
+        let int: i128 =
+            if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| format!("`{t}` is not a number"))? };
+        let mut frac: i128 =
+            if frac_part.is_empty() { 0 } else { frac_part.parse().map_err(|_| format!("`{t}` is not a number"))? };
         for _ in frac_part.len()..4 {
             frac *= 10;
         }

@@ -202,16 +202,29 @@ impl Pending {
         pending
     }
 
+    /// A document whose first row could not be used: it collects its other
+    /// rows and is rejected as a whole.
+    pub fn failed(document_id: String, problem: Problem) -> Pending {
+        Pending {
+            document_id,
+            line: problem.line,
+            header: Map::new(),
+            customer_ref: String::new(),
+            lines: Vec::new(),
+            vat_bases: BTreeMap::new(),
+            problem: Some(problem),
+        }
+    }
+
     /// Adds an invoice line from a row of this document.
     pub fn add_line(&mut self, row: &LineRow<'_>) {
         if self.problem.is_some() {
             return;
         }
         if row.get("customer_ref") != self.customer_ref {
-            self.problem = Some(row.problem(
-                "customer_ref",
-                format!("differs from the document's first row (line {})", self.line),
-            ));
+            self.problem = Some(
+                row.problem("customer_ref", format!("differs from the document's first row (line {})", self.line)),
+            );
             return;
         }
         match invoice_line(row) {
@@ -240,10 +253,8 @@ impl Pending {
         }
         let gross = net_total.add(vat_total);
         let mut record = self.header;
-        let content = record
-            .get_mut("content")
-            .and_then(Value::as_object_mut)
-            .expect("document_header always creates content");
+        let content =
+            record.get_mut("content").and_then(Value::as_object_mut).expect("document_header always creates content");
         content.insert("lines".into(), Value::Array(self.lines));
         content.insert("vat".into(), Value::Array(vat));
         content.insert(
@@ -273,10 +284,7 @@ fn document_header(row: &LineRow<'_>) -> Result<Map<String, Value>, Problem> {
         "" => "invoice",
         t @ ("invoice" | "credit-note" | "reminder") => t,
         other => {
-            return Err(row.problem(
-                "document_type",
-                format!("`{other}` is not one of invoice, credit-note, reminder"),
-            ));
+            return Err(row.problem("document_type", format!("`{other}` is not one of invoice, credit-note, reminder")));
         }
     };
     let language = match row.get("language") {

@@ -92,7 +92,12 @@ impl Inner {
             None => {
                 self.columns = Some(Columns::from_header(&row.fields, row.line).map(Rc::new).map_err(|p| p.message));
                 if let Some(Err(message)) = &self.columns {
-                    out.push(Outcome::Rejected(error(&self.source, row.line, None, format!("invalid header: {message}"))));
+                    out.push(Outcome::Rejected(error(
+                        &self.source,
+                        row.line,
+                        None,
+                        format!("invalid header: {message}"),
+                    )));
                 }
                 return;
             }
@@ -136,27 +141,43 @@ impl Inner {
         }
     }
 
+    /// A row that cannot be used rejects the document it names: the one
+    /// being assembled, or a new one that later rows of the same id join, so
+    /// that no invoice is ever sent with a line missing.
     fn fail_row(&mut self, id: Option<String>, problem: Problem, out: &mut Vec<Outcome>) {
-        match (id, &mut self.pending) {
-            (Some(id), Some(p)) if p.document_id == id => {
+        let Some(id) = id.filter(|id| !id.is_empty()) else {
+            out.push(Outcome::Rejected(problem_error(&self.source, problem)));
+            return;
+        };
+        match &mut self.pending {
+            Some(p) if p.document_id == id => {
                 p.problem.get_or_insert(problem);
             }
-            _ => out.push(Outcome::Rejected(problem_error(&self.source, problem))),
+            _ => {
+                if let Some(done) = self.pending.take() {
+                    out.push(self.complete(done));
+                }
+                let mut failed = Pending::failed(id.clone(), problem);
+                if !self.seen.insert(&id) {
+                    failed.problem.as_mut().expect("failed").message.push_str(" (and the document's rows are not consecutive)");
+                }
+                self.pending = Some(failed);
+            }
         }
     }
 
     fn undecodable(&mut self, e: RowError, out: &mut Vec<Outcome>) {
+        // The document id is trustworthy when its own field decoded.
+        let id = match &self.columns {
+            Some(Ok(columns)) => columns
+                .position("document_id")
+                .filter(|&i| i + 1 != e.field)
+                .and_then(|i| e.lossy.get(i))
+                .map(|s| s.trim().to_owned()),
+            _ => None,
+        };
         let problem = Problem { line: e.line, column: Some(format!("field {}", e.field)), message: e.message };
-        // We cannot read the row's document id reliably; it stands on its own,
-        // and the document being assembled is rejected too if the row was in it.
-        if let Some(p) = &mut self.pending {
-            p.problem.get_or_insert(Problem {
-                line: problem.line,
-                column: problem.column.clone(),
-                message: format!("a row of this document may be unreadable: {}", problem.message),
-            });
-        }
-        out.push(Outcome::Rejected(problem_error(&self.source, problem)));
+        self.fail_row(id, problem, out);
     }
 
     fn complete(&mut self, pending: Pending) -> Outcome {
@@ -165,7 +186,12 @@ impl Inner {
         match pending.finish(&self.source) {
             Ok(record) => Outcome::Translated(Emitted {
                 cdm: record.to_string(),
-                location: Some(Location { source: Some(self.source.clone()), line: Some(line), column: None, field: None }),
+                location: Some(Location {
+                    source: Some(self.source.clone()),
+                    line: Some(line),
+                    column: None,
+                    field: None,
+                }),
             }),
             Err(problem) => {
                 let mut e = problem_error(&self.source, problem);

@@ -155,9 +155,19 @@ fn build_guests(root: &Path, plugins: &Path, target_dir: &Path) {
         .arg("--target-dir")
         .arg(target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags);
-    for var in
-        ["RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_PROFILE_RELEASE_DEBUG"]
-    {
+    // The guests are built the same way whatever the outer command is:
+    // `cargo clippy` passes clippy-driver down as a wrapper, which would lint
+    // them with the host's flags and change their fingerprints.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "CLIPPY_CONF_DIR",
+    ] {
         cmd.env_remove(var);
     }
     let output = cmd.output().expect("run cargo to build the plugins");

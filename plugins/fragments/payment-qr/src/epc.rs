@@ -40,7 +40,8 @@ pub fn payload(t: &Transfer<'_>) -> Result<String, Invalid> {
         return Err(invalid("name", "creditor name must have 1 to 70 characters"));
     }
     let bic = t.bic.map(str::trim).unwrap_or("");
-    if !bic.is_empty() && !(bic.len() == 8 || bic.len() == 11) || !bic.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    let bic_length_ok = bic.is_empty() || bic.len() == 8 || bic.len() == 11;
+    if !bic_length_ok || !bic.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(invalid("bic", "a BIC has 8 or 11 letters and digits"));
     }
     let amount = check_amount(t.amount).map_err(|m| invalid("amount", m))?;

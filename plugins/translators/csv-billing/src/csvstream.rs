@@ -36,8 +36,8 @@ const MAX_ROW_BYTES: usize = 1024 * 1024;
 enum State {
     /// Still looking at the first bytes (BOM, header line).
     Sniffing(Vec<u8>),
-    /// Delimiter known; parsing.
-    Parsing(Reader),
+    /// Delimiter known; parsing. (Boxed: the reader's tables are large.)
+    Parsing(Box<Reader>),
 }
 
 /// The streaming reader.
@@ -81,7 +81,7 @@ impl CsvStream {
             let buffered = std::mem::take(buf);
             let body = buffered.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buffered);
             let reader = ReaderBuilder::new().delimiter(sniff_delimiter(body)).build();
-            self.state = State::Parsing(reader);
+            self.state = State::Parsing(Box::new(reader));
             self.parse(body, rows);
         } else {
             self.parse(chunk, rows);

@@ -101,3 +101,32 @@ fn div_round(value: i128, divisor: i128) -> i128 {
     let r = value % divisor;
     if r.abs() * 2 >= divisor { q + value.signum() } else { q }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parses_both_decimal_separators_and_signs() {
+        assert_eq!(d("0,2745"), d("0.2745"));
+        assert_eq!(d("-52,62").money(), "-52.62");
+        assert_eq!(d("+7").plain(), "7");
+        assert_eq!(d(".5").plain(), "0.5");
+        for bad in ["", "1.2.3", "1,000.00", "abc", "1.23456", "-"] {
+            assert!(Decimal::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero_to_cents() {
+        assert_eq!(d("212.4").mul(d("0.2745")).money(), "58.30"); // 58.3038
+        assert_eq!(d("0.125").round_cents().money(), "0.13");
+        assert_eq!(d("-0.125").round_cents().money(), "-0.13");
+        assert_eq!(d("189.23").percent(d("21")).round_cents().money(), "39.74"); // 39.7383
+        assert_eq!(d("99.70").percent(d("13.5")).round_cents().money(), "13.46"); // 13.4595
+    }
+}

@@ -67,14 +67,10 @@ impl Columns {
         for (i, name) in fields.iter().enumerate() {
             let name = name.trim().to_ascii_lowercase();
             let known = REQUIRED.iter().chain(OPTIONAL).find(|k| **k == name);
-            if let Some(key) = known {
-                if index.insert(*key, i).is_some() {
-                    return Err(Problem {
-                        line,
-                        column: Some(name),
-                        message: "column appears twice in the header".into(),
-                    });
-                }
+            if let Some(key) = known
+                && index.insert(*key, i).is_some()
+            {
+                return Err(Problem { line, column: Some(name), message: "column appears twice in the header".into() });
             }
         }
         let missing: Vec<&str> = REQUIRED.iter().copied().filter(|k| !index.contains_key(k)).collect();

@@ -159,7 +159,12 @@ impl Inner {
                 }
                 let mut failed = Pending::failed(id.clone(), problem);
                 if !self.seen.insert(&id) {
-                    failed.problem.as_mut().expect("failed").message.push_str(" (and the document's rows are not consecutive)");
+                    failed
+                        .problem
+                        .as_mut()
+                        .expect("failed")
+                        .message
+                        .push_str(" (and the document's rows are not consecutive)");
                 }
                 self.pending = Some(failed);
             }

@@ -1,0 +1,35 @@
+//! Runs the plugins' own unit tests (pure logic such as decimal rounding,
+//! QR mask scoring) natively, so `cargo test --workspace` covers them too.
+//! The plugins are their own workspace; this uses a separate target
+//! directory, so it never waits on the outer build's lock.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Plugins whose unit tests run natively (they call no host import from
+/// code the test harness links).
+const TESTED: &[&str] = &["csv-billing", "payment-qr", "print-asa"];
+
+#[test]
+fn plugin_unit_tests_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugins-native");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.arg("test").arg("--release").arg("--locked").arg("--manifest-path").arg(root.join("plugins/Cargo.toml"));
+    for p in TESTED {
+        cmd.args(["-p", p]);
+    }
+    cmd.arg("--target-dir").arg(&target);
+    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().expect("cargo runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "plugin unit tests failed:\n{text}");
+    let passed: usize = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: ok. "))
+        .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(passed >= 4, "expected the plugins' unit tests to run, saw {passed}:\n{text}");
+}

@@ -58,32 +58,17 @@ impl ContentSet {
             }
         }
         let mut labels = BTreeMap::new();
-        let mut label_files = Vec::new();
-        collect_files(&root.join("labels"), &mut label_files)
-            .map_err(|e| ContentError::file(root.join("labels"), e.to_string()))?;
-        for file in label_files {
-            let rel = relative(root, &file);
-            let Some(id) = file.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else {
-                continue;
-            };
-            let label = Label::parse(id, &read_text(root, &file)?, Path::new(&rel))?;
-            labels.insert(id.to_owned(), label);
+        for (id, rel, text) in toml_files(root, "labels")? {
+            let label = Label::parse(&id, &text, Path::new(&rel))?;
+            labels.insert(id, label);
         }
         let mut locales = BTreeMap::new();
-        let mut locale_files = Vec::new();
-        collect_files(&root.join("locales"), &mut locale_files)
-            .map_err(|e| ContentError::file(root.join("locales"), e.to_string()))?;
-        for file in locale_files {
-            let rel = relative(root, &file);
-            let Some(id) = file.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else {
-                continue;
-            };
-            let text = read_text(root, &file)?;
+        for (id, rel, text) in toml_files(root, "locales")? {
             let strings: BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
                 let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
                 ContentError::at(&rel, line, col, format!("{} (locale files map keys to strings)", e.message()))
             })?;
-            locales.insert(id.to_owned(), strings);
+            locales.insert(id, strings);
         }
         Ok(ContentSet { root: root.to_path_buf(), templates, labels, locales })
     }
@@ -143,6 +128,20 @@ impl ContentSet {
         let bytes = std::fs::read(&file).map_err(|e| ContentError::file(relative(&self.root, &file), e.to_string()))?;
         Ok(format!("data:{media_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
     }
+}
+
+/// The `*.toml` files of a folder as (file stem, path relative to root, text).
+fn toml_files(root: &Path, folder: &str) -> Result<Vec<(String, String, String)>, ContentError> {
+    let mut files = Vec::new();
+    collect_files(&root.join(folder), &mut files).map_err(|e| ContentError::file(root.join(folder), e.to_string()))?;
+    let mut out = Vec::new();
+    for file in files {
+        let Some(id) = file.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else {
+            continue;
+        };
+        out.push((id.to_owned(), relative(root, &file), read_text(root, &file)?));
+    }
+    Ok(out)
 }
 
 fn media_type(path: &str) -> Option<&'static str> {

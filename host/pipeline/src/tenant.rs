@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use tessera_runtime::{PluginGrant, toml_message};
+use tessera_runtime::{PluginGrant, is_id, toml_message};
 
 /// A tenant's configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -113,7 +113,7 @@ impl Tenant {
         let fail = |message: String| TenantError { path: path.clone(), message };
         let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let config: TenantConfig = toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
-        if !tessera_runtime_is_id(&config.id) {
+        if !is_id(&config.id) {
             return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", config.id)));
         }
         for f in &config.outputs.formatters {
@@ -136,8 +136,4 @@ impl Tenant {
     pub fn grant(&self, id: &str) -> Option<&PluginGrant> {
         self.config.plugins.iter().find(|p| p.id == id)
     }
-}
-
-fn tessera_runtime_is_id(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

@@ -196,3 +196,36 @@ fn a_limit_above_the_tenants_ceiling_is_refused_at_load() {
         "{message}"
     );
 }
+
+fn probe_context(seed: u64) -> tessera_runtime::CallContext {
+    tessera_runtime::CallContext {
+        as_of: std::sync::Arc::from("2026-11-01"),
+        as_of_unix: tessera_pipeline::parse_as_of("2026-11-01").unwrap(),
+        seed,
+    }
+}
+
+#[test]
+fn the_sandbox_has_no_environment_a_frozen_clock_and_seeded_randomness() {
+    let t = TestTenant::new(&["test-probe"], "x");
+    let loaded = t.load().unwrap();
+    let probe = &loaded.plugins["test-probe"];
+    let see = |seed| probe.render(&probe_context(seed), "probe", &[], "{}").unwrap().0.text;
+    let first = see(1);
+    assert!(first.starts_with("env=0 args=0 now=1793491200 as_of=2026-11-01 random="), "{first}");
+    assert!(first.ends_with("random_ok=true fs=false"), "{first}");
+    assert_eq!(see(1), first, "the same seed gives the same randomness: reruns are reproducible");
+    assert_ne!(see(2), first, "another record gets other randomness");
+}
+
+#[test]
+fn log_lines_over_the_cap_are_dropped_and_counted_without_failing_the_call() {
+    let t = TestTenant::new(&["test-probe"], "x");
+    let loaded = t.load().unwrap();
+    let probe = &loaded.plugins["test-probe"];
+    let params = [("log_lines".to_owned(), "10".to_owned())];
+    let (_, usage) = probe.render(&probe_context(1), "probe", &params, "{}").unwrap();
+    // 4 KiB cap, ~1 KiB lines: three fit, seven are dropped.
+    let line = "line 0 ".len() as u64 + 1024;
+    assert_eq!(usage.log_dropped, 7 * line, "{usage:?}");
+}

@@ -56,7 +56,8 @@ pub fn encode(data: &[u8]) -> Result<Symbol, String> {
     let layers = Layers::read(&canvas, width);
     let mut best: Option<(u32, usize)> = None;
     for mask in 0..MASKS.len() {
-        let score = penalty(&layers.masked(mask), width);
+        let (rows, cols) = layers.masked(mask);
+        let score = penalty(&rows, &cols, width);
         if best.is_none_or(|(s, _)| score < s) {
             best = Some((score, mask));
         }
@@ -73,9 +74,10 @@ pub fn encode(data: &[u8]) -> Result<Symbol, String> {
     Ok(Symbol { width, dark })
 }
 
-/// The unmasked symbol as row bitsets (bit x of row y is module (x, y)).
-pub struct Layers {
-    width: usize,
+/// One orientation of the unmasked symbol as bitsets: rows (bit x of line
+/// y is module (x, y)) or columns (bit y of line x).
+#[derive(Clone)]
+struct Plane {
     /// Modules that masks leave alone (finders, timing, alignment, version and format areas).
     functional: Vec<u128>,
     /// Dark functional modules.
@@ -84,29 +86,40 @@ pub struct Layers {
     data_dark: Vec<u128>,
 }
 
+/// The unmasked symbol, by rows and by columns, ready to be masked eight ways.
+pub struct Layers {
+    width: usize,
+    rows: Plane,
+    cols: Plane,
+}
+
 /// Level-M format information per mask (ISO/IEC 18004 Table C.1).
 const FORMAT_M: [u16; 8] = [0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0];
 
 impl Layers {
     /// Reads a canvas that has its data drawn but no mask applied.
     pub fn read(canvas: &Canvas, width: usize) -> Layers {
-        let mut layers =
-            Layers { width, functional: vec![0; width], functional_dark: vec![0; width], data_dark: vec![0; width] };
+        let empty = Plane { functional: vec![0; width], functional_dark: vec![0; width], data_dark: vec![0; width] };
+        let mut layers = Layers { width, rows: empty.clone(), cols: empty };
         for y in 0..width {
             for x in 0..width {
-                let bit = 1u128 << x;
+                let (along_row, along_col) = (1u128 << x, 1u128 << y);
+                let (rows, cols) = (&mut layers.rows, &mut layers.cols);
                 match canvas.get(x as i16, y as i16) {
                     // Remainder bits stay empty: masked like light data.
                     Module::Empty => {}
                     Module::Unmasked(c) => {
                         if c == Color::Dark {
-                            layers.data_dark[y] |= bit;
+                            rows.data_dark[y] |= along_row;
+                            cols.data_dark[x] |= along_col;
                         }
                     }
                     other => {
-                        layers.functional[y] |= bit;
+                        rows.functional[y] |= along_row;
+                        cols.functional[x] |= along_col;
                         if other.is_dark() {
-                            layers.functional_dark[y] |= bit;
+                            rows.functional_dark[y] |= along_row;
+                            cols.functional_dark[x] |= along_col;
                         }
                     }
                 }
@@ -115,46 +128,61 @@ impl Layers {
         layers
     }
 
-    /// The symbol with mask `mask` applied and its format information drawn.
-    pub fn masked(&self, mask: usize) -> Vec<u128> {
+    /// Rows and columns of the symbol with mask `mask` applied and its
+    /// format information drawn.
+    pub fn masked(&self, mask: usize) -> (Vec<u128>, Vec<u128>) {
         let w = self.width;
-        let mut rows: Vec<u128> = (0..w)
-            .map(|y| self.functional_dark[y] | ((self.data_dark[y] ^ mask_row(mask, y, w)) & !self.functional[y]))
-            .collect();
+        let apply = |plane: &Plane, transposed: bool| -> Vec<u128> {
+            // Patterns repeat every 12 lines too: 12 distinct lines per orientation.
+            let patterns: [u128; 12] = std::array::from_fn(|line| mask_line(mask, line, w, transposed));
+            (0..w)
+                .map(|line| {
+                    let pattern = patterns[line % 12];
+                    plane.functional_dark[line] | ((plane.data_dark[line] ^ pattern) & !plane.functional[line])
+                })
+                .collect()
+        };
+        let mut rows = apply(&self.rows, false);
+        let mut cols = apply(&self.cols, true);
         let format = FORMAT_M[mask];
-        let mut set = |x: usize, y: usize, bit: usize| {
-            if (format >> bit) & 1 == 1 {
+        let mut set = |x: usize, y: usize, dark: bool| {
+            if dark {
                 rows[y] |= 1 << x;
+                cols[x] |= 1 << y;
             } else {
                 rows[y] &= !(1u128 << x);
+                cols[x] &= !(1u128 << y);
             }
         };
+        let bit = |i: usize| (format >> i) & 1 == 1;
         for i in 0..6 {
-            set(8, i, i);
+            set(8, i, bit(i));
         }
-        set(8, 7, 6);
-        set(8, 8, 7);
-        set(7, 8, 8);
+        set(8, 7, bit(6));
+        set(8, 8, bit(7));
+        set(7, 8, bit(8));
         for i in 9..15 {
-            set(14 - i, 8, i);
+            set(14 - i, 8, bit(i));
         }
         for i in 0..8 {
-            set(w - 1 - i, 8, i);
+            set(w - 1 - i, 8, bit(i));
         }
         for i in 8..15 {
-            set(8, w - 15 + i, i);
+            set(8, w - 15 + i, bit(i));
         }
-        rows[w - 8] |= 1 << 8; // the dark module
-        rows
+        set(8, w - 8, true); // the dark module
+        (rows, cols)
     }
 }
 
-/// Row `y` of mask pattern `mask` (set = invert), tiled from its period in x.
-fn mask_row(mask: usize, y: usize, w: usize) -> u128 {
-    // Every mask repeats with a period of 6 (or a divisor of it) along a row.
+/// Mask pattern `mask` along one line (set = invert): along row `line`
+/// (varying x), or, `transposed`, along column `line` (varying y). Every
+/// pattern has period 12 in both coordinates, so 12 modules are evaluated
+/// and tiled, and `line` only matters modulo 12.
+fn mask_line(mask: usize, line: usize, w: usize, transposed: bool) -> u128 {
     let mut tile: u128 = 0;
-    for x in 0..6 {
-        let (i, j) = (y, x);
+    for k in 0..12 {
+        let (i, j) = if transposed { (k, line) } else { (line, k) };
         let invert = match mask {
             0 => (i + j) % 2 == 0,
             1 => i % 2 == 0,
@@ -166,33 +194,23 @@ fn mask_row(mask: usize, y: usize, w: usize) -> u128 {
             _ => ((i + j) % 2 + (i * j) % 3) % 2 == 0,
         };
         if invert {
-            tile |= 1 << x;
+            tile |= 1 << k;
         }
     }
-    let mut row = tile;
-    let mut len = 6;
+    let mut pattern = tile;
+    let mut len = 12;
     while len < w {
-        row |= row << len;
+        pattern |= pattern << len;
         len *= 2;
     }
     let full = if w == 128 { u128::MAX } else { (1u128 << w) - 1 };
-    row & full
+    pattern & full
 }
 
 /// The ISO/IEC 18004 §7.8.3 penalty of a masked symbol (lower is better),
 /// computed on rows and columns as bitsets (bit `x` of row `y` is module
-/// (x, y); set = dark), so the eight masks cost little more than one.
-pub fn penalty(rows: &[u128], w: usize) -> u32 {
-    let mut cols = [0u128; 128];
-    for (y, row) in rows.iter().enumerate() {
-        let mut bits = *row;
-        while bits != 0 {
-            let x = bits.trailing_zeros() as usize;
-            cols[x] |= 1 << y;
-            bits &= bits - 1;
-        }
-    }
-    let cols = &cols[..w];
+/// (x, y), bit `y` of column `x` the same module; set = dark).
+pub fn penalty(rows: &[u128], cols: &[u128], w: usize) -> u32 {
     let full: u128 = if w == 128 { u128::MAX } else { (1u128 << w) - 1 };
     let mut score = 0;
     for lines in [rows, cols] {
@@ -213,22 +231,18 @@ pub fn penalty(rows: &[u128], w: usize) -> u32 {
 }
 
 /// N1: each run of five or more modules of one colour scores 3 + (length − 5).
-/// Runs are the gaps between colour changes, found with `trailing_zeros`.
+///
+/// With `same` marking modules equal to their right neighbour, a run of
+/// length L is L − 1 consecutive set bits, and `t` (four in a row of `same`)
+/// has L − 4 of them; so a run scores popcount over its stretch of `t` plus
+/// 2 for the stretch's first bit.
 fn runs_penalty(lines: &[u128], w: usize) -> u32 {
+    let pairs: u128 = if w >= 129 { u128::MAX } else { (1u128 << (w - 1)) - 1 };
     let mut score = 0;
     for &line in lines {
-        // Bit x set: module x differs from module x + 1 (the last module ends a run).
-        let mut changes = (line ^ (line >> 1)) | (1u128 << (w - 1));
-        let mut start = 0;
-        while changes != 0 {
-            let end = changes.trailing_zeros();
-            let run = end + 1 - start;
-            if run >= 5 {
-                score += run - 2;
-            }
-            start = end + 1;
-            changes &= changes - 1;
-        }
+        let same = !(line ^ (line >> 1)) & pairs;
+        let t = same & (same >> 1) & (same >> 2) & (same >> 3);
+        score += t.count_ones() + 2 * (t & !(t << 1)).count_ones();
     }
     score
 }
@@ -312,6 +326,10 @@ mod tests {
         (0..w).map(|y| (0..w).fold(0u128, |r, x| if m[y * w + x] { r | 1 << x } else { r })).collect()
     }
 
+    fn cols_of(m: &[bool], w: usize) -> Vec<u128> {
+        (0..w).map(|x| (0..w).fold(0u128, |c, y| if m[y * w + x] { c | 1 << y } else { c })).collect()
+    }
+
     #[test]
     fn bitset_penalty_equals_the_rules_applied_module_by_module() {
         let mut seed = 12345u64;
@@ -325,7 +343,7 @@ mod tests {
                         seed & 3 != 0
                     })
                     .collect();
-                assert_eq!(penalty(&rows_of(&m, w), w), reference_penalty(&m, w));
+                assert_eq!(penalty(&rows_of(&m, w), &cols_of(&m, w), w), reference_penalty(&m, w));
             }
         }
     }
@@ -346,7 +364,7 @@ mod tests {
                 let mut c = base.clone();
                 c.apply_mask(*mask);
                 let dark: Vec<bool> = (0..w * w).map(|i| c.get((i % w) as i16, (i / w) as i16).is_dark()).collect();
-                assert_eq!(layers.masked(k), rows_of(&dark, w), "version {v} mask {k}");
+                assert_eq!(layers.masked(k), (rows_of(&dark, w), cols_of(&dark, w)), "version {v} mask {k}");
             }
         }
     }

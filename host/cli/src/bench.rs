@@ -57,8 +57,18 @@ struct PluginCallReport {
     /// Whole pipeline (translate, compose with payment-qr, HTML + print-asa, write), median over runs.
     html_docs_per_sec: f64,
     pipeline_docs: usize,
+    /// Per document, in the median run: where the pipeline's time goes.
+    pipeline_ms_per_doc: StageMs,
     target_p50_us: f64,
     target_p99_us: f64,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct StageMs {
+    translate: f64,
+    compose: f64,
+    format: f64,
+    write: f64,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -113,12 +123,23 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
     let input = work.path().join("billing.csv");
     std::fs::write(&input, generate_billing_csv(docs)).context("writing the generated CSV")?;
     let mut dps = Vec::new();
+    let mut stages = Vec::new();
     for run in 0..runs {
         let out = work.path().join(format!("out-{run}"));
         let report = run_batch(&loaded, &BatchJob { input: &input, out_dir: &out, translator: None, as_of: None })?;
         anyhow::ensure!(report.delivered as usize == docs && report.balanced, "pipeline run lost records: {report:?}");
         dps.push(report.docs_per_sec);
-        let _ = std::fs::remove_dir_all(&out);
+        let per = |ms: f64| ms / docs as f64;
+        let t = &report.timings;
+        stages.push((
+            report.docs_per_sec,
+            StageMs {
+                translate: per(t.translate_ms),
+                compose: per(t.compose_ms),
+                format: per(t.format_ms),
+                write: per(t.write_ms),
+            },
+        ));
     }
 
     let report = PluginCallReport {
@@ -134,6 +155,10 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
         allocation: format!("{:?}", runtime.allocation()),
         html_docs_per_sec: median(dps),
         pipeline_docs: docs,
+        pipeline_ms_per_doc: {
+            stages.sort_by(|a, b| a.0.total_cmp(&b.0));
+            stages[stages.len() / 2].1
+        },
         target_p50_us: 10.0,
         target_p99_us: 50.0,
     };
@@ -141,7 +166,7 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "plugin-call: {} × {} calls of {} ({} allocation)\n  instantiate + render   p50 {:.1} µs   p99 {:.1} µs   ({} fuel per call)\n  instantiate only       p50 {:.1} µs   p99 {:.1} µs   (targets: p50 ≤ 10 µs, p99 ≤ 50 µs)\n  pipeline ({} invoices, HTML + print): {:.0} documents/s",
+            "plugin-call: {} × {} calls of {} ({} allocation)\n  instantiate + render   p50 {:.1} µs   p99 {:.1} µs   ({} fuel per call)\n  instantiate only       p50 {:.1} µs   p99 {:.1} µs   (targets: p50 ≤ 10 µs, p99 ≤ 50 µs)\n  pipeline ({} invoices, HTML + print): {:.0} documents/s\n    per document: translate {:.3} ms, compose {:.3} ms, format {:.3} ms, write {:.3} ms",
             report.runs,
             report.calls,
             report.plugin,
@@ -152,7 +177,11 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
             report.instantiate_p50_us,
             report.instantiate_p99_us,
             report.pipeline_docs,
-            report.html_docs_per_sec
+            report.html_docs_per_sec,
+            report.pipeline_ms_per_doc.translate,
+            report.pipeline_ms_per_doc.compose,
+            report.pipeline_ms_per_doc.format,
+            report.pipeline_ms_per_doc.write,
         );
     }
     Ok(ExitCode::SUCCESS)

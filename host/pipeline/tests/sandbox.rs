@@ -68,7 +68,12 @@ fn a_panic_becomes_a_rejected_record() {
     let (report, out) = t.run(&csv);
     let r = only_inv2_rejected(&report, &out);
     assert_eq!(r.plugin.as_deref(), Some("test-panic@0.1.0"));
-    assert!(r.reason.contains("trapped: reached `unreachable` (the plugin panicked or aborted)"), "{}", r.reason);
+    assert!(
+        r.reason.contains("trapped: reached `unreachable`: the plugin panicked at test/panic/src/lib.rs:"),
+        "the panic's location and message reach the rejection: {}",
+        r.reason
+    );
+    assert!(r.reason.ends_with("test plugin panics as asked"), "{}", r.reason);
     assert!(std::fs::read_to_string(out.join("INV-1.html")).unwrap().contains("<b>calm</b>"));
 }
 

@@ -28,6 +28,7 @@ mod limits;
 mod manifest;
 mod plugin;
 mod sandbox;
+mod stderr;
 mod version;
 
 pub use cache::CompileSource;

@@ -340,9 +340,12 @@ impl Plugin {
         match err.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => FaultKind::FuelExhausted { budget: self.limits.fuel },
             Some(Trap::Interrupt) => FaultKind::Deadline { timeout: self.limits.timeout },
-            Some(Trap::UnreachableCodeReached) => {
-                FaultKind::Trap { message: "reached `unreachable` (the plugin panicked or aborted)".into() }
-            }
+            Some(Trap::UnreachableCodeReached) => FaultKind::Trap {
+                message: match store.data().stderr.panic_message() {
+                    Some(panic) => format!("reached `unreachable`: the plugin {panic}"),
+                    None => "reached `unreachable` (the plugin panicked or aborted)".into(),
+                },
+            },
             Some(trap) => FaultKind::Trap { message: trap.to_string() },
             None => FaultKind::Trap { message: format!("{err:#}") },
         }

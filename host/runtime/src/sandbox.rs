@@ -2,13 +2,14 @@
 //!
 //! Every store gets a deny-by-default WASI context (no preopened
 //! directories, no environment, no arguments, no sockets, stdin closed,
-//! stdout/stderr discarded), a wall clock frozen at the job's as-of date, a
+//! stdout discarded, stderr kept up to 4 KiB for panic messages), a wall clock frozen at the job's as-of date, a
 //! monotonic clock that does not move, and randomness seeded per call so
 //! reruns are byte-identical. The only way to files is `host.read-asset`,
 //! which goes through cap-std directory handles opened on the granted
 //! folders: cap-std refuses `..`, absolute paths and symlinks that lead out.
 
 use crate::bindings::{host, types};
+use crate::stderr::StderrTail;
 use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::Arc;
@@ -107,12 +108,16 @@ pub(crate) struct Sandbox {
     as_of: Arc<str>,
     log_used: u64,
     pub(crate) log_dropped: u64,
+    /// The plugin's stderr (the first few KiB), for panic messages.
+    pub(crate) stderr: StderrTail,
 }
 
 impl Sandbox {
     pub(crate) fn new(identity: Arc<Identity>, ctx: &CallContext) -> Sandbox {
+        let stderr = StderrTail::default();
         let mut wasi = WasiCtxBuilder::new();
-        wasi.wall_clock(FrozenWallClock(Duration::from_secs(ctx.as_of_unix)))
+        wasi.stderr(stderr.clone())
+            .wall_clock(FrozenWallClock(Duration::from_secs(ctx.as_of_unix)))
             .monotonic_clock(FrozenMonotonicClock)
             .secure_random(SplitMix64(ctx.seed))
             .insecure_random(SplitMix64(ctx.seed ^ 0x9E37_79B9_7F4A_7C15))
@@ -128,6 +133,7 @@ impl Sandbox {
             as_of: Arc::clone(&ctx.as_of),
             log_used: 0,
             log_dropped: 0,
+            stderr,
         }
     }
 

@@ -93,6 +93,11 @@ impl ContentSet {
         self.labels.keys().map(String::as_str)
     }
 
+    /// Locales that have a strings file.
+    pub fn locale_ids(&self) -> impl Iterator<Item = &str> {
+        self.locales.keys().map(String::as_str)
+    }
+
     /// UI strings for a locale: `nl-BE` falls back to `nl`, then to `en`;
     /// keys missing in the specific file come from the more general one.
     pub fn strings(&self, locale: &str) -> BTreeMap<String, String> {

@@ -12,7 +12,7 @@
 use crate::cdm::CdmRecord;
 use crate::filters;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tera::{Context, Kwargs, State, Tera};
 use tessera_content::{ContentError, ContentSet, Label};
@@ -56,6 +56,8 @@ pub struct Composer {
     tera: Tera,
     content: ContentSet,
     logos: HashMap<String, String>,
+    /// Resolved strings per locale that has a file, built once at load.
+    strings: HashMap<String, BTreeMap<String, String>>,
 }
 
 struct RenderScope {
@@ -130,7 +132,8 @@ impl Composer {
                 logos.insert(id.to_owned(), content.asset_data_uri(&logo)?);
             }
         }
-        Ok(Composer { tera, content, logos })
+        let strings = content.locale_ids().map(|id| (id.to_owned(), content.strings(id))).collect();
+        Ok(Composer { tera, content, logos, strings })
     }
 
     /// The content this composer renders from.
@@ -166,7 +169,11 @@ impl Composer {
         context.insert("label", label);
         context.insert("logo", self.logos.get(label_id).map(String::as_str).unwrap_or(""));
         context.insert("locale", locale);
-        context.insert("t", &self.content.strings(locale));
+        match self.strings.get(locale) {
+            Some(strings) => context.insert("t", strings),
+            // A locale without its own file (nl-BE): resolved on the spot.
+            None => context.insert("t", &self.content.strings(locale)),
+        }
         context.insert("as_of", &*call.as_of);
 
         let record_json = serde_json::to_string(&record.value).expect("a JSON value serialises");

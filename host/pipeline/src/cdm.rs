@@ -9,6 +9,9 @@ use serde_json::Value;
 pub struct CdmRecord {
     /// The whole record.
     pub value: Value,
+    /// The record's JSON text as the translator wrote it (what fragment
+    /// plugins receive).
+    pub json: std::sync::Arc<str>,
     /// `reference.customer_ref`: the only identifier logs and manifests carry.
     pub customer_ref: String,
     /// `reference.document_id`.
@@ -65,7 +68,7 @@ impl CdmRecord {
         {
             return Err(err("$.reference.document_id", "may only contain letters, digits, `-`, `_` and `.`"));
         }
-        Ok(CdmRecord { value, customer_ref, document_id })
+        Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id })
     }
 
     /// A string at `area.field`, if set.

@@ -12,7 +12,7 @@
 use crate::cdm::CdmRecord;
 use crate::filters;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tera::{Context, Kwargs, State, Tera};
 use tessera_content::{ContentError, ContentSet, Label};
@@ -55,15 +55,17 @@ pub enum ComposeError {
 pub struct Composer {
     tera: Tera,
     content: ContentSet,
-    logos: HashMap<String, String>,
-    /// Resolved strings per locale that has a file, built once at load.
-    strings: HashMap<String, BTreeMap<String, String>>,
+    /// Per label: the label and its logo as template values, built once at
+    /// load (Tera values share their maps, so a document clones pointers).
+    labels: HashMap<String, (tera::Value, tera::Value)>,
+    /// Resolved strings per locale that has a file, as template values.
+    strings: HashMap<String, tera::Value>,
 }
 
 struct RenderScope {
     fragments: Arc<FragmentPlugins>,
     call: CallContext,
-    record_json: String,
+    record_json: Arc<str>,
     calls: Vec<(String, CallUsage)>,
     fault: Option<PluginFault>,
 }
@@ -125,15 +127,21 @@ impl Composer {
         tera.register_filter("long_date", filters::long_date);
         tera.register_filter("number", filters::number);
         tera.add_raw_templates(content.templates().map(|(n, s)| (n.to_owned(), s.to_owned())))
-            .map_err(|e| template_error(&e, None))?;
-        let mut logos = HashMap::new();
+            .map_err(|e| template_error(&e))?;
+        let mut labels = HashMap::new();
         for id in content.label_ids() {
-            if let Some(logo) = content.label(id).and_then(|l| l.logo.clone()) {
-                logos.insert(id.to_owned(), content.asset_data_uri(&logo)?);
-            }
+            let label = content.label(id).expect("listed label exists");
+            let logo = match &label.logo {
+                Some(path) => content.asset_data_uri(path)?,
+                None => String::new(),
+            };
+            labels.insert(id.to_owned(), (tera::Value::from_serializable(label), tera::Value::from(logo)));
         }
-        let strings = content.locale_ids().map(|id| (id.to_owned(), content.strings(id))).collect();
-        Ok(Composer { tera, content, logos, strings })
+        let strings = content
+            .locale_ids()
+            .map(|id| (id.to_owned(), tera::Value::from_serializable(&content.strings(id))))
+            .collect();
+        Ok(Composer { tera, content, labels, strings })
     }
 
     /// The content this composer renders from.
@@ -156,7 +164,7 @@ impl Composer {
         call: &CallContext,
         fragments: &Arc<FragmentPlugins>,
     ) -> Result<Composed, ComposeError> {
-        let label = self.content.label(label_id).ok_or_else(|| {
+        let (label, logo) = self.labels.get(label_id).ok_or_else(|| {
             let known: Vec<&str> = self.content.label_ids().collect();
             ComposeError::Missing(format!("label `{label_id}` is not in labels/ (known: {})", known.join(", ")))
         })?;
@@ -166,22 +174,22 @@ impl Composer {
         }
         let mut context = Context::new();
         context.insert("record", &record.value);
-        context.insert("label", label);
-        context.insert("logo", self.logos.get(label_id).map(String::as_str).unwrap_or(""));
+        context.insert_value("label", label.clone());
+        context.insert_value("logo", logo.clone());
         context.insert("locale", locale);
         match self.strings.get(locale) {
-            Some(strings) => context.insert("t", strings),
+            Some(strings) => context.insert_value("t", strings.clone()),
             // A locale without its own file (nl-BE): resolved on the spot.
             None => context.insert("t", &self.content.strings(locale)),
         }
         context.insert("as_of", &*call.as_of);
 
-        let record_json = serde_json::to_string(&record.value).expect("a JSON value serialises");
         SCOPE.with(|s| {
             *s.borrow_mut() = Some(RenderScope {
                 fragments: Arc::clone(fragments),
                 call: call.clone(),
-                record_json,
+                // The translator's own JSON text: no need to serialise again.
+                record_json: Arc::clone(&record.json),
                 calls: Vec::new(),
                 fault: None,
             })
@@ -194,7 +202,7 @@ impl Composer {
             }
             Err(e) => Err(match scope.fault {
                 Some(fault) => ComposeError::Fragment(fault),
-                None => ComposeError::Template(template_error(&e, None)),
+                None => ComposeError::Template(template_error(&e)),
             }),
         }
     }
@@ -227,7 +235,7 @@ impl Composer {
 }
 
 /// A Tera error as a content error with file, line and column.
-fn template_error(e: &tera::Error, fallback_file: Option<&str>) -> ContentError {
+fn template_error(e: &tera::Error) -> ContentError {
     use tera::ErrorKind;
     let report = match e.kind() {
         ErrorKind::SyntaxError(r) | ErrorKind::RenderingError(r) => Some(r),
@@ -250,7 +258,7 @@ fn template_error(e: &tera::Error, fallback_file: Option<&str>) -> ContentError 
                 message.push_str(&format!(": {s}"));
                 source = s.source();
             }
-            ContentError::file(fallback_file.unwrap_or("templates"), message)
+            ContentError::file("templates", message)
         }
     }
 }

@@ -234,3 +234,22 @@ fn log_lines_over_the_cap_are_dropped_and_counted_without_failing_the_call() {
     let line = "line 0 ".len() as u64 + 1024;
     assert_eq!(usage.log_dropped, 7 * line, "{usage:?}");
 }
+
+/// Regression: a translate session's store lives across calls, and the
+/// dropped-log count was cumulative per store while session usage adds up
+/// per call, so drops were counted again on every later call.
+#[test]
+fn log_drops_in_a_translate_session_are_counted_once_per_call() {
+    let t = TestTenant::new(&["test-chatty-translator"], "x");
+    let loaded = t.load().unwrap();
+    let chatty = &loaded.plugins["test-chatty-translator"];
+    let mut session = chatty.translate(&probe_context(1), "input.txt").unwrap();
+    for _ in 0..3 {
+        assert!(session.feed(b"anything").unwrap().is_empty());
+    }
+    let (outcomes, usage) = session.finish().unwrap();
+    assert!(outcomes.is_empty());
+    // Per call: 4 KiB cap, ~1 KiB lines: three fit, two are dropped; four calls.
+    let line = "line 0 ".len() as u64 + 1024;
+    assert_eq!(usage.log_dropped, 4 * 2 * line, "{usage:?}");
+}

@@ -316,7 +316,7 @@ impl Plugin {
         store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
         let ticks = (self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64 + 1;
         store.set_epoch_deadline(ticks);
-        store.data_mut().reset_log_budget();
+        store.data_mut().start_call();
     }
 
     fn usage(&self, store: &Store<Sandbox>, started: Instant) -> CallUsage {

@@ -137,9 +137,11 @@ impl Sandbox {
         }
     }
 
-    /// Starts a new call's log budget (translate sessions make several calls).
-    pub(crate) fn reset_log_budget(&mut self) {
+    /// Starts a new call's log budget and count (translate sessions make
+    /// several calls on one store; each call's usage is reported on its own).
+    pub(crate) fn start_call(&mut self) {
         self.log_used = 0;
+        self.log_dropped = 0;
     }
 }
 

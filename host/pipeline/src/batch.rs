@@ -362,36 +362,27 @@ impl Run<'_> {
     /// located at the byte offset where the failing chunk started.
     fn reject_source_rest(&mut self, fault: PluginFault, source_name: &str, offset: u64) {
         self.records_in += 1;
-        let failure = Failure::fault(Stage::Translate, fault);
-        self.rejections.push(Rejection {
-            record: None,
-            document_id: None,
-            source: Some(SourceLocation {
-                source: Some(source_name.to_owned()),
-                field: Some(format!("byte {offset} onwards")),
-                ..Default::default()
-            }),
-            stage: failure.stage,
-            field: None,
-            plugin: failure.plugin,
-            limit: failure.limit,
-            reason: format!("the rest of the source was not translated: {}", failure.reason),
-        });
+        let mut failure = Failure::fault(Stage::Translate, fault);
+        failure.reason = format!("the rest of the source was not translated: {}", failure.reason);
+        let location = SourceLocation {
+            source: Some(source_name.to_owned()),
+            field: Some(format!("byte {offset} onwards")),
+            ..Default::default()
+        };
+        self.reject(None, Some(location), failure);
     }
 
     fn outcome(&mut self, outcome: TranslateOutcome) {
         self.records_in += 1;
         match outcome {
-            TranslateOutcome::Rejected { code, message, location } => self.rejections.push(Rejection {
-                record: None,
-                document_id: None,
-                field: location.as_ref().and_then(|l| l.field.clone()),
-                source: location,
-                stage: Stage::Translate,
-                plugin: Some(self.translator.name().to_owned()),
-                limit: None,
-                reason: format!("{code}: {message}"),
-            }),
+            TranslateOutcome::Rejected { code, message, location } => {
+                let failure = Failure {
+                    field: location.as_ref().and_then(|l| l.field.clone()),
+                    plugin: Some(self.translator.name().to_owned()),
+                    ..Failure::plain(Stage::Translate, format!("{code}: {message}"))
+                };
+                self.reject(None, location, failure);
+            }
             TranslateOutcome::Record { cdm, location } => self.record(&cdm, location),
         }
     }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use tessera_runtime::{PluginGrant, is_id, toml_message};
+use tessera_runtime::{PluginGrant, is_id, read_toml};
 
 /// A tenant's configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -111,8 +111,7 @@ impl Tenant {
     pub fn load(dir: &Path) -> Result<Tenant, TenantError> {
         let path = dir.join("tenant.toml");
         let fail = |message: String| TenantError { path: path.clone(), message };
-        let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let config: TenantConfig = toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
+        let config: TenantConfig = read_toml(&path).map_err(fail)?;
         if !is_id(&config.id) {
             return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", config.id)));
         }

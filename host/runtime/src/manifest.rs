@@ -69,8 +69,7 @@ impl PluginManifest {
     pub fn read(package_dir: &Path) -> Result<PluginManifest, ManifestError> {
         let path = package_dir.join("plugin.toml");
         let fail = |message: String| ManifestError { path: path.clone(), message };
-        let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let raw: RawManifest = toml::from_str(&text).map_err(|e| fail(toml_message(&text, &e)))?;
+        let raw: RawManifest = read_toml(&path).map_err(fail)?;
         if !is_id(&raw.id) {
             return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", raw.id)));
         }
@@ -124,8 +123,15 @@ fn is_semver(s: &str) -> bool {
     parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Reads and parses a TOML configuration file; the error is what to put
+/// after the file name: `cannot read: …` or `line:col: message`.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    toml::from_str(&text).map_err(|e| toml_message(&text, &e))
+}
+
 /// A TOML error as `line:col: message`.
-pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(span) => {
             let (line, col) = line_col(text, span.start);
@@ -136,7 +142,7 @@ pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
 }
 
 /// 1-based line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

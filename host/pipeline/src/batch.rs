@@ -519,7 +519,7 @@ impl Run<'_> {
                 metadata,
             };
             let t0 = Instant::now();
-            let result = formatter.format(&call, &input);
+            let result = formatter.format(&call, input);
             self.timings.format_ms += ms(t0.elapsed());
             let (formatted, usage) = result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
             if !valid_extension(&formatted.extension) {

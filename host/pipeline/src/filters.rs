@@ -6,10 +6,7 @@ use tera::{Kwargs, State, TeraResult, Value};
 /// `{{ total | money(locale=locale) }}`: `1,234.50` (en) or `1.234,50` (nl, de, fr).
 pub fn money(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
-    let text = match value.as_str() {
-        Some(s) => s.to_owned(),
-        None => value.to_string(),
-    };
+    let text = as_text(value);
     format_money(&text, locale).ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
 }
 
@@ -17,12 +14,14 @@ pub fn money(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
 /// the decimals the value has, the separators of the locale.
 pub fn number(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
-    let text = match value.as_str() {
-        Some(s) => s.to_owned(),
-        None => value.to_string(),
-    };
+    let text = as_text(value);
     format_decimal(&text, locale, 0)
         .ok_or_else(|| tera::Error::message(format!("number: `{text}` is not a decimal number")))
+}
+
+/// A CDM decimal (a string) or a plain number, as text.
+fn as_text(value: &Value) -> String {
+    value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())
 }
 
 /// Groups thousands and picks the separators of the locale, with two decimals.

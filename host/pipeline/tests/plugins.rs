@@ -182,7 +182,7 @@ fn print_asa_paginates_with_carriage_control_and_page_headers() {
         ],
         ..Default::default()
     };
-    let (out, _) = loaded.plugins["print-asa"].format(&call(), &doc).unwrap();
+    let (out, _) = loaded.plugins["print-asa"].format(&call(), doc).unwrap();
     assert_eq!(out.extension, "asa");
     let text = String::from_utf8(out.bytes).unwrap();
     let lines: Vec<&str> = text.lines().collect();

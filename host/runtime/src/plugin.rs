@@ -413,7 +413,7 @@ impl Plugin {
     }
 
     /// Calls a formatter plugin in a fresh instance.
-    pub fn format(&self, ctx: &CallContext, doc: &DocumentInput) -> Result<(Formatted, CallUsage), PluginFault> {
+    pub fn format(&self, ctx: &CallContext, doc: DocumentInput) -> Result<(Formatted, CallUsage), PluginFault> {
         let Pre::Formatter(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Formatter));
         };
@@ -422,12 +422,12 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let input = Document {
-            channel: doc.channel.clone(),
-            document_id: doc.document_id.clone(),
-            html: doc.html.clone(),
-            text: doc.text.clone(),
-            subject: doc.subject.clone(),
-            metadata: doc.metadata.iter().map(|(n, v)| types::Entry { name: n.clone(), value: v.clone() }).collect(),
+            channel: doc.channel,
+            document_id: doc.document_id,
+            html: doc.html,
+            text: doc.text,
+            subject: doc.subject,
+            metadata: doc.metadata.into_iter().map(|(name, value)| types::Entry { name, value }).collect(),
         };
         let result = pre
             .instantiate(&mut store)

@@ -138,7 +138,7 @@ fn is_hex_color(s: &str) -> bool {
 }
 
 /// Position of `key =` in the file, for errors on values that parsed fine.
-fn find_key(text: &str, key: &str) -> (usize, usize) {
+pub(crate) fn find_key(text: &str, key: &str) -> (usize, usize) {
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         if let Some(rest) = trimmed.strip_prefix(key)

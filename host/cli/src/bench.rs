@@ -89,7 +89,8 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
     let tenant_dir = samples_dir(None).join("acme-energy");
     let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
     let plugin = loaded.plugins.get("payment-qr").ok_or_else(|| anyhow!("acme-energy does not grant payment-qr"))?;
-    let label = loaded.composer.label("acme").ok_or_else(|| anyhow!("no label acme"))?;
+    let library = loaded.content.current();
+    let label = library.label("acme").ok_or_else(|| anyhow!("no label acme"))?;
     let payment = label.payment.clone().ok_or_else(|| anyhow!("label acme has no payment account"))?;
     let call = CallContext { as_of: Arc::from("2026-11-01"), as_of_unix: parse_as_of("2026-11-01")?, seed: 7 };
     let params = vec![("creditor".to_owned(), payment.creditor.clone()), ("iban".to_owned(), payment.iban.clone())];

@@ -7,7 +7,8 @@
 //! no customer gets the HTML of a letter whose print version failed.
 
 use crate::cdm::CdmRecord;
-use crate::compose::{ComposeError, Composer, FragmentPlugins};
+use crate::compose::{ComposeError, FragmentPlugins};
+use crate::live::{Canary, LiveContent};
 use crate::output::{sha256_hex, valid_extension, write_atomic};
 use crate::report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 use crate::store;
@@ -18,7 +19,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tessera_content::{ContentError, ContentSet};
+use tessera_content::{RepoError, Resolution, SourceMode};
 use tessera_runtime::{
     CallContext, DocumentInput, Kind, LoadError, LoadRequest, Plugin, PluginFault, Runtime, SourceLocation,
     TranslateOutcome,
@@ -39,8 +40,8 @@ pub enum PipelineError {
     Content {
         /// Tenant id.
         tenant: String,
-        /// The first content error.
-        error: ContentError,
+        /// The first content error (boxed: it carries paths and source lines).
+        error: Box<RepoError>,
     },
     /// A plugin the tenant grants is not in any plugin folder.
     #[error("tenant `{tenant}` grants plugin {id}@{version}, but no package `{id}-{version}` is in {searched}")]
@@ -91,8 +92,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
 pub struct LoadedTenant {
     /// The tenant.
     pub tenant: Tenant,
-    /// Its templates.
-    pub composer: Composer,
+    /// Its content, live (hot reload swaps it).
+    pub content: Arc<LiveContent>,
     /// Every plugin it grants, by id.
     pub plugins: HashMap<String, Arc<Plugin>>,
     /// Its fragment plugins.
@@ -103,12 +104,32 @@ impl LoadedTenant {
     /// Loads `tenant.toml`, the content and every granted plugin; any
     /// refusal stops here, before a single document is rendered.
     pub fn load(runtime: &Runtime, tenant_dir: &Path, plugin_roots: &[PathBuf]) -> Result<LoadedTenant, PipelineError> {
+        Self::load_from(runtime, tenant_dir, plugin_roots, None)
+    }
+
+    /// Like [`Self::load`], with the content read in `mode` instead of the
+    /// tenant's configured one.
+    pub fn load_from(
+        runtime: &Runtime,
+        tenant_dir: &Path,
+        plugin_roots: &[PathBuf],
+        mode: Option<SourceMode>,
+    ) -> Result<LoadedTenant, PipelineError> {
         let tenant = Tenant::load(tenant_dir)?;
         let id = tenant.config.id.clone();
-        let content = ContentSet::load(&tenant.content_dir())
-            .map_err(|error| PipelineError::Content { tenant: id.clone(), error })?;
-        let assets = content.assets_dir();
-        let composer = Composer::new(content).map_err(|error| PipelineError::Content { tenant: id.clone(), error })?;
+        let content = tenant
+            .content_source(mode)
+            .and_then(LiveContent::load)
+            .map_err(|error| PipelineError::Content { tenant: id.clone(), error: Box::new(error) })?;
+        if content.current().label(&tenant.config.default_label).is_none() {
+            return Err(PipelineError::Config {
+                tenant: id,
+                message: format!("default_label `{}` is not in any layer's labels/", tenant.config.default_label),
+            });
+        }
+        // Plugins read assets through their grant from the tenant's own
+        // assets folder on disk.
+        let assets = tenant.content_dir().join("assets");
         let mut plugins = HashMap::new();
         for grant in &tenant.config.plugins {
             let dir = store::find_package(plugin_roots, &grant.id, &grant.version).ok_or_else(|| {
@@ -129,7 +150,7 @@ impl LoadedTenant {
             .filter(|(_, p)| p.kind() == Kind::Fragment)
             .map(|(k, p)| (k.clone(), Arc::clone(p)))
             .collect();
-        Ok(LoadedTenant { tenant, composer, plugins, fragments: Arc::new(fragments) })
+        Ok(LoadedTenant { tenant, content: Arc::new(content), plugins, fragments: Arc::new(fragments) })
     }
 
     fn plugin_of_kind(&self, id: &str, kind: Kind) -> Result<&Arc<Plugin>, PipelineError> {
@@ -245,11 +266,13 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         by_channel: BTreeMap::new(),
         timings: Timings::default(),
         fuel: 0,
+        content_sets: BTreeMap::new(),
     };
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     run.translate_source(job.input, &source_name)?;
 
     write_lines(&job.out_dir.join("manifest.jsonl"), &run.manifest)?;
+    write_content_sets(&job.out_dir.join("content.json"), &run.content_sets)?;
     write_lines(&job.out_dir.join("rejected.jsonl"), &run.rejections)?;
     let total = started.elapsed();
     run.timings.total_ms = ms(total);
@@ -305,6 +328,19 @@ struct Run<'a> {
     by_channel: BTreeMap<String, u64>,
     timings: Timings,
     fuel: u64,
+    /// (revision, view) → the files and chains of every content view used.
+    content_sets: BTreeMap<(String, String), Vec<Resolution>>,
+}
+
+/// `content.json`: for every (revision, view) a run used, each file with its
+/// resolution chain — what `tessera content which` reads.
+fn write_content_sets(path: &Path, sets: &BTreeMap<(String, String), Vec<Resolution>>) -> Result<(), PipelineError> {
+    let sets: Vec<serde_json::Value> = sets
+        .iter()
+        .map(|((revision, view), files)| serde_json::json!({ "revision": revision, "view": view, "files": files }))
+        .collect();
+    let json = serde_json::to_vec_pretty(&serde_json::json!({ "sets": sets })).expect("serialises");
+    write_atomic(path, &json).map_err(io(path))
 }
 
 impl Run<'_> {
@@ -459,12 +495,24 @@ impl Run<'_> {
         let template = record.str_at("production", "template").unwrap_or("invoice").to_owned();
         let call = self.call_context(seed_for(&record.document_id));
         let t0 = Instant::now();
-        let composed = self.loaded.composer.compose(record, &template, &label, &locale, &call, &self.loaded.fragments);
+        // One library per document: whatever reloads meanwhile, this
+        // document comes from one snapshot.
+        let library = self.loaded.content.current();
+        let composed = library.compose(record, &template, &label, &locale, &call, &self.loaded.fragments);
         self.timings.compose_ms += ms(t0.elapsed());
         let composed = composed.map_err(|e| match e {
             ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
             other => Failure::plain(Stage::Compose, other.to_string()),
         })?;
+        self.loaded.content.offer_canary(|| Canary {
+            record: record.clone(),
+            template: template.clone(),
+            fragments: Arc::clone(&self.loaded.fragments),
+            call: call.clone(),
+        });
+        self.content_sets
+            .entry((composed.revision.to_string(), composed.view.key()))
+            .or_insert_with(|| composed.view.files().to_vec());
 
         let mut fragment_uses: BTreeMap<String, u64> = BTreeMap::new();
         for (id, usage) in &composed.fragment_calls {
@@ -491,6 +539,9 @@ impl Run<'_> {
             templates: composed.templates.clone(),
             label: label.clone(),
             locale: locale.clone(),
+            content_revision: Arc::clone(&composed.revision),
+            content_view: composed.view.key(),
+            content_files: Arc::clone(&composed.files),
             fuel: plugins.iter().map(|p| p.fuel).sum(),
             plugins,
             bytes: bytes.len() as u64,
@@ -504,7 +555,7 @@ impl Run<'_> {
             delivery.lines.push(line("html", &file, "text/html; charset=utf-8", &bytes, uses(None)));
             delivery.files.push((file, bytes));
         }
-        let label_name = self.loaded.composer.label(&label).map(|l| l.name.clone()).unwrap_or_default();
+        let label_name = composed.view.label.name.clone();
         for (channel, formatter) in &self.formatters {
             let mut metadata: Vec<(String, String)> =
                 cfg.outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

@@ -12,10 +12,10 @@
 use crate::cdm::CdmRecord;
 use crate::filters;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tera::{Context, Kwargs, State, Tera};
-use tessera_content::{ContentError, ContentSet, Label};
+use tessera_content::{ContentError, ContentView};
 use tessera_runtime::{CallContext, CallUsage, Plugin, PluginFault};
 
 /// Fragment plugins by id.
@@ -34,6 +34,12 @@ pub struct Composed {
     pub templates: Vec<String>,
     /// Each fragment call: plugin id and its usage.
     pub fragment_calls: Vec<(String, CallUsage)>,
+    /// The content revision it was composed from.
+    pub revision: Arc<str>,
+    /// The content view (label and locale) it was composed from.
+    pub view: Arc<ContentView>,
+    /// Path → blob id of the content files of that view.
+    pub files: Arc<BTreeMap<String, String>>,
 }
 
 /// Why a document could not be composed.
@@ -50,16 +56,19 @@ pub enum ComposeError {
     Missing(String),
 }
 
-/// A checked template set for one tenant's content, ready to render from
-/// any thread.
+/// The compiled templates of one content view (one label, one locale),
+/// ready to render from any thread.
 pub struct Composer {
     tera: Tera,
-    content: ContentSet,
-    /// Per label: the label and its logo as template values, built once at
-    /// load (Tera values share their maps, so a document clones pointers).
-    labels: HashMap<String, (tera::Value, tera::Value)>,
-    /// Resolved strings per locale that has a file, as template values.
-    strings: HashMap<String, tera::Value>,
+    view: Arc<ContentView>,
+    revision: Arc<str>,
+    /// The label, its logo and the strings as template values, built once
+    /// (Tera values share their maps, so a document clones pointers).
+    label: tera::Value,
+    logo: tera::Value,
+    strings: tera::Value,
+    /// Path → blob id of every file of the view, for the manifest.
+    files: Arc<BTreeMap<String, String>>,
 }
 
 struct RenderScope {
@@ -118,70 +127,56 @@ impl tera::Function<tera::TeraResult<String>> for FragmentFunction {
 }
 
 impl Composer {
-    /// Checks and compiles every template of `content`; the first error is
-    /// reported as `file:line:col: message`.
-    pub fn new(content: ContentSet) -> Result<Composer, ContentError> {
+    /// Compiles every template of `view`; the first error is reported as
+    /// `file:line:col: message` naming the layer's file that has it.
+    pub fn new(view: Arc<ContentView>, revision: Arc<str>) -> Result<Composer, ContentError> {
         let mut tera = Tera::new();
         tera.register_function("fragment", FragmentFunction);
         tera.register_filter("money", filters::money);
         tera.register_filter("long_date", filters::long_date);
         tera.register_filter("number", filters::number);
-        tera.add_raw_templates(content.templates().map(|(n, s)| (n.to_owned(), s.to_owned())))
-            .map_err(|e| template_error(&e))?;
-        let mut labels = HashMap::new();
-        for id in content.label_ids() {
-            let label = content.label(id).expect("listed label exists");
-            let logo = match &label.logo {
-                Some(path) => content.asset_data_uri(path)?,
-                None => String::new(),
-            };
-            labels.insert(id.to_owned(), (tera::Value::from_serializable(label), tera::Value::from(logo)));
-        }
-        let strings = content
-            .locale_ids()
-            .map(|id| (id.to_owned(), tera::Value::from_serializable(&content.strings(id))))
-            .collect();
-        Ok(Composer { tera, content, labels, strings })
+        tera.add_raw_templates(view.templates().map(|(n, s)| (n.to_owned(), s.to_owned())))
+            .map_err(|e| template_error(&e, &view))?;
+        let files = view.files().iter().map(|r| (r.path.clone(), r.blob.clone())).collect();
+        Ok(Composer {
+            tera,
+            label: tera::Value::from_serializable(&view.label),
+            logo: tera::Value::from(view.logo_data_uri()),
+            strings: tera::Value::from_serializable(view.strings()),
+            files: Arc::new(files),
+            view,
+            revision,
+        })
     }
 
-    /// The content this composer renders from.
-    pub fn content(&self) -> &ContentSet {
-        &self.content
-    }
-
-    /// A label by id.
-    pub fn label(&self, id: &str) -> Option<&Label> {
-        self.content.label(id)
+    /// The view this composer renders.
+    pub fn view(&self) -> &Arc<ContentView> {
+        &self.view
     }
 
     /// Renders `templates/<template>.html` (and `.txt`, `.subject` when present).
+    /// `locale` is the record's own (`nl-BE`), used for dates and numbers.
     pub fn compose(
         &self,
         record: &CdmRecord,
         template: &str,
-        label_id: &str,
         locale: &str,
         call: &CallContext,
         fragments: &Arc<FragmentPlugins>,
     ) -> Result<Composed, ComposeError> {
-        let (label, logo) = self.labels.get(label_id).ok_or_else(|| {
-            let known: Vec<&str> = self.content.label_ids().collect();
-            ComposeError::Missing(format!("label `{label_id}` is not in labels/ (known: {})", known.join(", ")))
-        })?;
         let html_name = format!("templates/{template}.html");
         if !self.tera.contains_template(&html_name) {
-            return Err(ComposeError::Missing(format!("template `{html_name}.tera` does not exist")));
+            return Err(ComposeError::Missing(format!(
+                "template `{html_name}.tera` does not exist in any layer for {}",
+                self.view.key()
+            )));
         }
         let mut context = Context::new();
         context.insert("record", &record.value);
-        context.insert_value("label", label.clone());
-        context.insert_value("logo", logo.clone());
+        context.insert_value("label", self.label.clone());
+        context.insert_value("logo", self.logo.clone());
         context.insert("locale", locale);
-        match self.strings.get(locale) {
-            Some(strings) => context.insert_value("t", strings.clone()),
-            // A locale without its own file (nl-BE): resolved on the spot.
-            None => context.insert("t", &self.content.strings(locale)),
-        }
+        context.insert_value("t", self.strings.clone());
         context.insert("as_of", &*call.as_of);
 
         SCOPE.with(|s| {
@@ -197,12 +192,19 @@ impl Composer {
         let result = self.render_all(&html_name, template, &context);
         let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
-            Ok((html, text, subject, templates)) => {
-                Ok(Composed { html, text, subject, templates, fragment_calls: scope.calls })
-            }
+            Ok((html, text, subject, templates)) => Ok(Composed {
+                html,
+                text,
+                subject,
+                templates,
+                fragment_calls: scope.calls,
+                revision: Arc::clone(&self.revision),
+                view: Arc::clone(&self.view),
+                files: Arc::clone(&self.files),
+            }),
             Err(e) => Err(match scope.fault {
                 Some(fault) => ComposeError::Fragment(fault),
-                None => ComposeError::Template(template_error(&e)),
+                None => ComposeError::Template(template_error(&e, &self.view)),
             }),
         }
     }
@@ -234,8 +236,9 @@ impl Composer {
     }
 }
 
-/// A Tera error as a content error with file, line and column.
-fn template_error(e: &tera::Error) -> ContentError {
+/// A Tera error as a content error naming the layer's file, its line and
+/// column, with the source line.
+fn template_error(e: &tera::Error, view: &ContentView) -> ContentError {
     use tera::ErrorKind;
     let report = match e.kind() {
         ErrorKind::SyntaxError(r) | ErrorKind::RenderingError(r) => Some(r),
@@ -244,12 +247,14 @@ fn template_error(e: &tera::Error) -> ContentError {
     match report {
         Some(r) => {
             let span = r.span();
-            ContentError::at(
-                format!("{}.tera", r.filename()),
-                span.start_line,
-                span.start_col + 1,
-                r.message().to_owned(),
-            )
+            let name = r.filename();
+            let file =
+                view.template_resolution(name).map(|res| res.path.clone()).unwrap_or_else(|| format!("{name}.tera"));
+            let error = ContentError::at(file, span.start_line, span.start_col + 1, r.message().to_owned());
+            match view.template_source(name) {
+                Some(source) => error.with_source(source),
+                None => error,
+            }
         }
         None => {
             let mut message = e.to_string();

@@ -40,6 +40,14 @@ pub struct ManifestLine {
     pub label: String,
     /// Locale used.
     pub locale: String,
+    /// The content revision: a commit id, or `worktree:<digest>`.
+    pub content_revision: std::sync::Arc<str>,
+    /// The content view (`label/locale`) whose files were used; its
+    /// resolution chains are in the run's `content.json`.
+    pub content_view: String,
+    /// Path (in the content repository) → git blob id of every content file
+    /// of that view.
+    pub content_files: std::sync::Arc<std::collections::BTreeMap<String, String>>,
     /// Plugins involved, with fuel.
     pub plugins: Vec<PluginUse>,
     /// Total fuel of the plugins for this output.

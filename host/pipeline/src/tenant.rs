@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use tessera_content::{ContentSource, RepoError, SourceMode};
 use tessera_runtime::{PluginGrant, is_id, read_toml};
 
 /// A tenant's configuration file.
@@ -13,9 +14,9 @@ pub struct TenantConfig {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Content folder, relative to the tenant folder.
-    #[serde(default = "default_content")]
-    pub content: String,
+    /// Where the content is and how it is layered.
+    #[serde(default)]
+    pub content: ContentConfig,
     /// Label used when a record names none.
     pub default_label: String,
     /// Locale used when a record names none.
@@ -32,8 +33,53 @@ pub struct TenantConfig {
     pub plugins: Vec<PluginGrant>,
 }
 
-fn default_content() -> String {
-    "content".into()
+/// `[content]`: the content repository and the layers, all relative to the
+/// tenant folder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentConfig {
+    /// The content repository: a git repository or a folder inside one
+    /// (default: the tenant folder).
+    #[serde(default = "default_repository")]
+    pub repository: String,
+    /// Layer folders, most general first (default: `["content"]`): e.g. a
+    /// provider's base content, then the tenant's own.
+    #[serde(default = "default_layers")]
+    pub layers: Vec<String>,
+    /// `worktree` (render what is on disk) or `published` (render the
+    /// published ref).
+    #[serde(default = "default_source")]
+    pub source: String,
+    /// The published ref.
+    #[serde(default = "default_published_ref")]
+    pub published_ref: String,
+}
+
+impl Default for ContentConfig {
+    fn default() -> Self {
+        ContentConfig {
+            repository: default_repository(),
+            layers: default_layers(),
+            source: default_source(),
+            published_ref: default_published_ref(),
+        }
+    }
+}
+
+fn default_repository() -> String {
+    ".".into()
+}
+
+fn default_layers() -> Vec<String> {
+    vec!["content".into()]
+}
+
+fn default_source() -> String {
+    "worktree".into()
+}
+
+fn default_published_ref() -> String {
+    tessera_content::DEFAULT_PUBLISHED_REF.into()
 }
 
 fn default_locale() -> String {
@@ -123,12 +169,29 @@ impl Tenant {
                 )));
             }
         }
+        if !["worktree", "published"].contains(&config.content.source.as_str()) {
+            return Err(fail(format!("content.source `{}` must be `worktree` or `published`", config.content.source)));
+        }
+        if config.content.layers.is_empty() {
+            return Err(fail("content.layers must name at least one folder".into()));
+        }
         Ok(Tenant { dir: dir.to_path_buf(), config })
     }
 
-    /// The content folder.
+    /// The tenant's own content folder (the most specific layer).
     pub fn content_dir(&self) -> PathBuf {
-        self.dir.join(&self.config.content)
+        self.dir.join(self.config.content.layers.last().map_or("content", String::as_str))
+    }
+
+    /// The content source as configured, or in `mode` when given.
+    pub fn content_source(&self, mode: Option<SourceMode>) -> Result<ContentSource, RepoError> {
+        let c = &self.config.content;
+        let mode = mode.unwrap_or_else(|| match c.source.as_str() {
+            "published" => SourceMode::Published(c.published_ref.clone()),
+            _ => SourceMode::WorkTree,
+        });
+        let layers: Vec<PathBuf> = c.layers.iter().map(|l| self.dir.join(l)).collect();
+        ContentSource::new(&self.dir.join(&c.repository), &layers, mode, &self.config.default_locale)
     }
 
     /// The grant for a plugin id.

@@ -74,6 +74,61 @@ fn acme_energy_html_is_stable_and_self_contained() {
     insta::assert_snapshot!("acme_energy_INV-2026-1001_html", readable);
 }
 
+#[test]
+fn acme_green_in_dutch_and_northwind_html_are_stable() {
+    let (_, out) = render("acme-energy", "data/billing.csv");
+    let html = std::fs::read_to_string(out.path().join("INV-2026-1003.html")).unwrap();
+    let readable =
+        redact_between(&redact_between(&html, "data:image/svg+xml;base64,", "\""), "<path fill=\"#000\" d=\"", "\"");
+    insta::assert_snapshot!("acme_green_INV-2026-1003_nl_html", readable);
+
+    let (report, out) = render("northwind-telecom", "data/usage.csv");
+    assert_eq!((report.records_in, report.delivered, report.rejected), (2, 2, 0), "{report:#?}");
+    let html = std::fs::read_to_string(out.path().join("NW-2026-11-0002.html")).unwrap();
+    assert!(html.contains("data:image/png;base64,iVBORw0KGgo"), "the PNG logo is inlined");
+    insta::assert_snapshot!("northwind_NW-2026-11-0002_html", redact_between(&html, "data:image/png;base64,", "\""));
+}
+
+/// Both tenants render PrintHub's one invoice template with their own
+/// labels and locales, and every manifest line names the content revision
+/// and the blob of every content file, as git computes it.
+#[test]
+fn samples_show_white_labelling_and_every_line_names_its_content() {
+    use std::collections::BTreeSet;
+    let (mut labels, mut locales) = (BTreeSet::new(), BTreeSet::new());
+    for (tenant, input) in [("acme-energy", "data/billing.csv"), ("northwind-telecom", "data/usage.csv")] {
+        let (_, out) = render(tenant, input);
+        let manifest = std::fs::read_to_string(out.path().join("manifest.jsonl")).unwrap();
+        for line in manifest.lines() {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let revision = line["content_revision"].as_str().unwrap();
+            assert!(revision.starts_with("worktree:") && revision.len() == 49, "{revision}");
+            let files = line["content_files"].as_object().unwrap();
+            assert!(files.contains_key("printhub/content/templates/invoice.html.tera"), "{files:?}");
+            for (path, blob) in files {
+                let bytes = std::fs::read(samples().join(path)).unwrap();
+                assert_eq!(blob.as_str().unwrap(), tessera_content::blob_id(&bytes), "{path}");
+            }
+            labels.insert(line["label"].as_str().unwrap().to_owned());
+            locales.insert(line["locale"].as_str().unwrap().to_owned());
+            if line["channel"] == "html" {
+                let html = std::fs::read_to_string(out.path().join(line["file"].as_str().unwrap())).unwrap();
+                let primary = match line["label"].as_str().unwrap() {
+                    "acme" => "#0b4f8a",
+                    "acme-green" => "#1f6f43",
+                    _ => "#3b1f6b",
+                };
+                assert!(html.contains(&format!("border-top: 8px solid {primary}")), "{}", line["file"]);
+            }
+        }
+        let sets: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("content.json")).unwrap()).unwrap();
+        assert!(!sets["sets"].as_array().unwrap().is_empty());
+    }
+    assert_eq!(labels.into_iter().collect::<Vec<_>>(), ["acme", "acme-green", "northwind"]);
+    assert_eq!(locales.into_iter().collect::<Vec<_>>(), ["en", "nl"]);
+}
+
 fn redact_between(text: &str, start: &str, end: &str) -> String {
     let mut out = String::new();
     let mut rest = text;

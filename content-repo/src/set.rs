@@ -1,0 +1,341 @@
+//! A [`ContentSet`]: everything one tenant renders from, resolved and checked
+//! from one [`Snapshot`] — a [`ContentView`] per (brand label, locale) with its
+//! templates, label, strings and logo, each file with its resolution chain.
+//!
+//! Building a set reads and checks all of it, so a set either exists whole
+//! or not at all: a document is always rendered from one consistent
+//! snapshot, and a broken file never replaces a good set.
+
+use crate::error::ContentError;
+use crate::label::{Label, find_key, line_col};
+use crate::layers::{Layers, Resolution, locale_chain};
+use crate::snapshot::{Revision, Snapshot};
+use base64::Engine as _;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Folders whose `*.tera` files are templates.
+const TEMPLATE_DIRS: &[&str] = &["templates/", "fragments/"];
+
+/// One tenant's content from one snapshot, resolved for every label and locale.
+#[derive(Debug, Clone)]
+pub struct ContentSet {
+    snapshot: Arc<Snapshot>,
+    layers: Layers,
+    default_locale: String,
+    locales: BTreeSet<String>,
+    views: BTreeMap<(String, String), Arc<ContentView>>,
+}
+
+/// The content of one (label, locale) pair: what a document of that label
+/// in that locale is composed from.
+#[derive(Debug, Clone)]
+pub struct ContentView {
+    /// The label id.
+    pub label_id: String,
+    /// The locale this view resolves (`nl`; a document asking for `nl-BE` uses it).
+    pub locale: String,
+    /// The brand label.
+    pub label: Label,
+    /// Template name (`templates/invoice.html`, no `.tera`) → source and resolution.
+    templates: BTreeMap<String, (String, Resolution)>,
+    /// Merged UI strings.
+    strings: BTreeMap<String, String>,
+    /// Every file this view was built from, by logical path (the strings
+    /// files are listed under their own paths, as several merge).
+    files: Vec<Resolution>,
+    /// The label's logo as a `data:` URI (empty without a logo).
+    logo_data_uri: String,
+    overlays: Vec<String>,
+    snapshot: Arc<Snapshot>,
+}
+
+impl ContentSet {
+    /// Resolves and checks everything in `snapshot` for `layers`.
+    /// `default_locale` is the locale whose strings every other locale falls back to.
+    pub fn build(snapshot: Arc<Snapshot>, layers: Layers, default_locale: &str) -> Result<ContentSet, ContentError> {
+        if layers.roots().iter().all(|root| snapshot.files_under(root).next().is_none()) {
+            return Err(ContentError::file(
+                layers.roots().join(", "),
+                "no content files in any layer (is the content folder right?)",
+            ));
+        }
+        let mut label_ids = BTreeSet::new();
+        let mut locales = BTreeSet::from([default_locale.to_owned()]);
+        for root in layers.roots() {
+            for (path, _) in snapshot.files_under(root) {
+                let rest: Vec<&str> = path[root.len()..].trim_start_matches('/').split('/').collect();
+                match rest.as_slice() {
+                    ["labels", file] => {
+                        if let Some(id) = file.strip_suffix(".toml") {
+                            label_ids.insert(id.to_owned());
+                        }
+                    }
+                    ["locales", file] | ["labels", _, "locales", file] => {
+                        if let Some(id) = file.strip_suffix(".toml") {
+                            locales.insert(id.to_owned());
+                        }
+                    }
+                    ["locales", id, _, ..] | ["labels", _, "locales", id, _, ..] => {
+                        locales.insert((*id).to_owned());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if label_ids.is_empty() {
+            return Err(ContentError::file(
+                layers.roots().last().cloned().unwrap_or_default(),
+                "no brand label: add labels/<label>.toml",
+            ));
+        }
+        let mut set = ContentSet {
+            snapshot: Arc::clone(&snapshot),
+            layers,
+            default_locale: default_locale.to_owned(),
+            locales,
+            views: BTreeMap::new(),
+        };
+        for label_id in &label_ids {
+            let (label, label_file) = set.load_label(label_id)?;
+            for locale in &set.locales {
+                let view = set.build_view(&label, &label_file, locale)?;
+                set.views.insert((label_id.clone(), locale.clone()), Arc::new(view));
+            }
+        }
+        Ok(set)
+    }
+
+    /// The snapshot's revision.
+    pub fn revision(&self) -> &Revision {
+        self.snapshot.revision()
+    }
+
+    /// The snapshot.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &Layers {
+        &self.layers
+    }
+
+    /// Label ids.
+    pub fn label_ids(&self) -> impl Iterator<Item = &str> {
+        self.views.keys().map(|(l, _)| l.as_str()).collect::<BTreeSet<_>>().into_iter()
+    }
+
+    /// Locales with strings or override folders (and the default locale).
+    pub fn locale_ids(&self) -> impl Iterator<Item = &str> {
+        self.locales.iter().map(String::as_str)
+    }
+
+    /// The default locale.
+    pub fn default_locale(&self) -> &str {
+        &self.default_locale
+    }
+
+    /// A brand label.
+    pub fn label(&self, id: &str) -> Option<&Label> {
+        self.views.get(&(id.to_owned(), self.default_locale.clone())).map(|v| &v.label)
+    }
+
+    /// Every view.
+    pub fn views(&self) -> impl Iterator<Item = &Arc<ContentView>> {
+        self.views.values()
+    }
+
+    /// The view for a label and a requested locale: `nl-BE` uses `nl-BE`
+    /// when the content has it, else `nl`, else the default locale.
+    pub fn view(&self, label: &str, locale: &str) -> Option<&Arc<ContentView>> {
+        locale_chain(locale)
+            .into_iter()
+            .find(|l| self.locales.contains(l))
+            .and_then(|l| self.views.get(&(label.to_owned(), l)))
+            .or_else(|| self.views.get(&(label.to_owned(), self.default_locale.clone())))
+    }
+
+    fn load_label(&self, id: &str) -> Result<(Label, Resolution), ContentError> {
+        let logical = format!("labels/{id}.toml");
+        let overlays = self.layers.overlays(None, None);
+        let resolution = Layers::resolve(&self.snapshot, &overlays, &logical)
+            .ok_or_else(|| ContentError::file(&logical, "label file vanished while loading"))?;
+        let text = self.text(&resolution.path)?;
+        let label = Label::parse(id, &text, Path::new(&resolution.path)).map_err(|e| e.with_source(&text))?;
+        Ok((label, resolution))
+    }
+
+    fn build_view(&self, label: &Label, label_file: &Resolution, locale: &str) -> Result<ContentView, ContentError> {
+        let overlays = self.layers.overlays(Some(&label.id), Some(locale));
+        let mut files = vec![label_file.clone()];
+        let mut templates = BTreeMap::new();
+        for logical in Layers::logical_paths(&self.snapshot, &overlays) {
+            let Some(name) = logical.strip_suffix(".tera") else { continue };
+            if !TEMPLATE_DIRS.iter().any(|d| logical.starts_with(d)) {
+                continue;
+            }
+            let resolution = Layers::resolve(&self.snapshot, &overlays, &logical).expect("listed paths resolve");
+            let source = self.text(&resolution.path)?;
+            files.push(resolution.clone());
+            templates.insert(name.to_owned(), (source, resolution));
+        }
+
+        // Strings merge key by key: the default locale, then the language,
+        // then the full locale; within each, the most general layer first.
+        let mut strings = BTreeMap::new();
+        let mut chain = vec![self.default_locale.clone()];
+        for l in locale_chain(locale).into_iter().rev() {
+            if !chain.contains(&l) {
+                chain.push(l);
+            }
+        }
+        for id in chain {
+            let logical = format!("locales/{id}.toml");
+            let Some(resolution) = Layers::resolve(&self.snapshot, &overlays, &logical) else { continue };
+            for candidate in resolution.chain.iter().rev().filter(|c| c.found) {
+                let text = self.text(&candidate.path)?;
+                let map: BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
+                    let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
+                    ContentError::at(
+                        &candidate.path,
+                        line,
+                        col,
+                        format!("{} (locale files map keys to strings)", e.message()),
+                    )
+                    .with_source(&text)
+                })?;
+                strings.extend(map);
+                let blob = self.snapshot.get(&candidate.path).map(|f| f.blob.clone()).unwrap_or_default();
+                files.push(Resolution {
+                    logical: logical.clone(),
+                    path: candidate.path.clone(),
+                    blob,
+                    chain: resolution.chain.clone(),
+                });
+            }
+        }
+
+        let mut logo_data_uri = String::new();
+        if let Some(logo) = &label.logo {
+            let logical = format!("assets/{logo}");
+            let resolution = Layers::resolve(&self.snapshot, &overlays, &logical).ok_or_else(|| {
+                let text = self.text(&label_file.path).unwrap_or_default();
+                let (line, col) = find_key(&text, "logo");
+                ContentError::at(
+                    &label_file.path,
+                    line,
+                    col,
+                    format!("logo: `{logo}` is not in assets/ of any layer (for locale {locale})"),
+                )
+                .with_source(&text)
+            })?;
+            logo_data_uri = data_uri(&logical, &self.snapshot.get(&resolution.path).expect("resolved").bytes)?;
+            files.push(resolution);
+        }
+        Ok(ContentView {
+            label_id: label.id.clone(),
+            locale: locale.to_owned(),
+            label: label.clone(),
+            templates,
+            strings,
+            files,
+            logo_data_uri,
+            overlays,
+            snapshot: Arc::clone(&self.snapshot),
+        })
+    }
+
+    fn text(&self, path: &str) -> Result<String, ContentError> {
+        let file = self.snapshot.get(path).ok_or_else(|| ContentError::file(path, "not in the snapshot"))?;
+        utf8(path, &file.bytes)
+    }
+}
+
+impl ContentView {
+    /// Template names (`templates/invoice.html`) and sources.
+    pub fn templates(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.templates.iter().map(|(k, (s, _))| (k.as_str(), s.as_str()))
+    }
+
+    /// How a template name resolved.
+    pub fn template_resolution(&self, name: &str) -> Option<&Resolution> {
+        self.templates.get(name).map(|(_, r)| r)
+    }
+
+    /// The source of a template.
+    pub fn template_source(&self, name: &str) -> Option<&str> {
+        self.templates.get(name).map(|(s, _)| s.as_str())
+    }
+
+    /// UI strings, merged.
+    pub fn strings(&self) -> &BTreeMap<String, String> {
+        &self.strings
+    }
+
+    /// The logo as a `data:` URI, or empty.
+    pub fn logo_data_uri(&self) -> &str {
+        &self.logo_data_uri
+    }
+
+    /// Every file this view was built from, with its resolution chain.
+    pub fn files(&self) -> &[Resolution] {
+        &self.files
+    }
+
+    /// `label/locale`, e.g. `acme-green/nl`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.label_id, self.locale)
+    }
+
+    /// An asset (`images/logo.png`, `fonts/x.ttf`) resolved through the
+    /// layers: its bytes (for PDF and e-mail formatters) and resolution.
+    pub fn asset(&self, path: &str) -> Result<(Arc<[u8]>, Resolution), ContentError> {
+        if path.starts_with('/') || path.split('/').any(|p| p == ".." || p.is_empty()) {
+            return Err(ContentError::file(path, "asset paths are relative and stay inside assets/"));
+        }
+        let logical = format!("assets/{path}");
+        let resolution = Layers::resolve(&self.snapshot, &self.overlays, &logical)
+            .ok_or_else(|| ContentError::file(&logical, "not in assets/ of any layer"))?;
+        let bytes = Arc::clone(&self.snapshot.get(&resolution.path).expect("resolved").bytes);
+        Ok((bytes, resolution))
+    }
+
+    /// An asset as a `data:` URI, for self-contained HTML.
+    pub fn asset_data_uri(&self, path: &str) -> Result<String, ContentError> {
+        let (bytes, resolution) = self.asset(path)?;
+        data_uri(&resolution.path, &bytes)
+    }
+}
+
+/// The media type of an asset by its extension.
+pub fn media_type(path: &str) -> Option<&'static str> {
+    let lower = path.to_ascii_lowercase();
+    let ext = lower.rsplit('.').next()?;
+    Some(match ext {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "svg" => "image/svg+xml",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        _ => return None,
+    })
+}
+
+fn data_uri(path: &str, bytes: &[u8]) -> Result<String, ContentError> {
+    let media_type = media_type(path)
+        .ok_or_else(|| ContentError::file(path, "unknown asset type (PNG, JPEG, SVG, TTF, OTF, WOFF, WOFF2)"))?;
+    Ok(format!("data:{media_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+fn utf8(path: &str, bytes: &[u8]) -> Result<String, ContentError> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+        let (line, col) = line_col(&text, offset);
+        ContentError::at(path, line, col, "not valid UTF-8")
+    })
+}

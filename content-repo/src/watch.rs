@@ -91,8 +91,13 @@ impl ChangeWatcher {
         let mut watcher: Box<dyn notify::Watcher + Send> = match backend {
             Backend::Native => Box::new(notify::recommended_watcher(tx).map_err(|e| fail(Path::new("."), e))?),
             Backend::Polling => Box::new(
-                notify::PollWatcher::new(tx, notify::Config::default().with_poll_interval(config.poll_interval))
-                    .map_err(|e| fail(Path::new("."), e))?,
+                notify::PollWatcher::new(
+                    tx,
+                    // Modification times have one-second resolution in the poll
+                    // watcher: compare contents, or a quick second save is missed.
+                    notify::Config::default().with_poll_interval(config.poll_interval).with_compare_contents(true),
+                )
+                .map_err(|e| fail(Path::new("."), e))?,
             ),
         };
         for dir in dirs {

@@ -4,7 +4,9 @@ use crate::paths::{Context, samples_dir};
 use anyhow::{Context as _, bail};
 use std::path::Path;
 use std::process::ExitCode;
-use tessera_pipeline::{BatchJob, LoadedTenant, Report, run_batch};
+use tessera_content::SourceMode;
+use tessera_content::watch::WatchConfig;
+use tessera_pipeline::{BatchJob, LoadedTenant, ReloadOutcome, Report, run_batch};
 
 /// Renders every sample tenant's sample input.
 pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -39,23 +41,34 @@ pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result
     Ok(if all_balanced { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Renders one file for one tenant.
-pub fn batch(
-    ctx: &Context,
-    tenant: &Path,
-    input: &Path,
-    out: &Path,
-    translator: Option<&str>,
-    as_of: Option<&str>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+/// `tessera batch` arguments.
+pub struct BatchArgs<'a> {
+    pub tenant: &'a Path,
+    pub input: &'a Path,
+    pub out: &'a Path,
+    pub translator: Option<&'a str>,
+    pub as_of: Option<&'a str>,
+    pub json: bool,
+    pub published: bool,
+    pub watch: bool,
+}
+
+/// Renders one file for one tenant (and again on every content change with `--watch`).
+pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
-    let loaded = LoadedTenant::load(&runtime, tenant, &ctx.plugin_roots)?;
-    let report = run_batch(&loaded, &BatchJob { input, out_dir: out, translator, as_of })?;
-    if json {
+    let mode = if args.published {
+        let tenant = tessera_pipeline::Tenant::load(args.tenant)?;
+        Some(SourceMode::Published(tenant.config.content.published_ref.clone()))
+    } else {
+        None
+    };
+    let loaded = LoadedTenant::load_from(&runtime, args.tenant, &ctx.plugin_roots, mode)?;
+    let job = BatchJob { input: args.input, out_dir: args.out, translator: args.translator, as_of: args.as_of };
+    let report = run_batch(&loaded, &job)?;
+    if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_summary(&report, out);
+        print_summary(&report, args.out);
     }
     if !report.balanced {
         eprintln!(
@@ -64,7 +77,38 @@ pub fn batch(
         );
         return Ok(ExitCode::FAILURE);
     }
+    if args.watch {
+        watch_and_rerender(&loaded, &job)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Renders the job again each time new content goes live; reports refused
+/// reloads with file, line, column and the source line.
+fn watch_and_rerender(loaded: &LoadedTenant, job: &BatchJob<'_>) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _handle = loaded.content.watch(WatchConfig::from_env(), move |outcome| {
+        let _ = tx.send(outcome.clone());
+    })?;
+    eprintln!(
+        "watching the content of {}; edits re-render {} (Ctrl-C stops)",
+        loaded.tenant.config.id,
+        job.out_dir.display()
+    );
+    for outcome in rx {
+        match outcome {
+            ReloadOutcome::Swapped { revision, took } => {
+                eprintln!("content {revision} live ({:.1} ms); rendering again", took.as_secs_f64() * 1e3);
+                let report = run_batch(loaded, job)?;
+                print_summary(&report, job.out_dir);
+            }
+            ReloadOutcome::Refused(f) => {
+                eprintln!("content change refused; the last good content stays live:\n{}", f.detailed)
+            }
+            ReloadOutcome::Unchanged | ReloadOutcome::Unsettled => {}
+        }
+    }
+    Ok(())
 }
 
 fn print_summary(r: &Report, out: &Path) {

@@ -4,6 +4,7 @@
 
 mod bench;
 mod commands;
+mod content;
 mod paths;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,21 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Render from the published ref instead of the tenant's configured source.
+        #[arg(long)]
+        published: bool,
+        /// After the run, keep watching the content and render again on
+        /// every change (a broken change is reported; the last good content stays).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Author commands over a tenant's content repository.
+    Content {
+        /// Tenant folder (with tenant.toml).
+        #[arg(long, default_value = "samples/acme-energy")]
+        tenant: PathBuf,
+        #[command(subcommand)]
+        command: content::ContentCommand,
     },
     /// Work with plugin packages.
     #[command(subcommand)]
@@ -82,9 +98,20 @@ fn main() -> ExitCode {
     let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
     let result = match cli.command {
         Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
-        Command::Batch { tenant, input, out, translator, as_of, json } => {
-            commands::batch(&ctx, &tenant, &input, &out, translator.as_deref(), as_of.as_deref(), json)
-        }
+        Command::Batch { tenant, input, out, translator, as_of, json, published, watch } => commands::batch(
+            &ctx,
+            &commands::BatchArgs {
+                tenant: &tenant,
+                input: &input,
+                out: &out,
+                translator: translator.as_deref(),
+                as_of: as_of.as_deref(),
+                json,
+                published,
+                watch,
+            },
+        ),
+        Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Bench(b) => bench::run(&ctx, b),
     };

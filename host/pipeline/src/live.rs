@@ -83,6 +83,8 @@ pub enum ReloadOutcome {
     },
     /// The content is broken; the last good library stays live.
     Refused(ReloadFailure),
+    /// Files are still being written; try again shortly (nothing changed).
+    Unsettled,
 }
 
 impl LiveContent {
@@ -144,7 +146,8 @@ impl LiveContent {
             return ReloadOutcome::Unchanged;
         }
         let snapshot = match self.settled_snapshot(settle) {
-            Ok(s) => s,
+            Ok(Some(s)) => s,
+            Ok(None) => return ReloadOutcome::Unsettled,
             Err(e) => return self.refuse(ReloadFailure { message: e.to_string(), detailed: e.to_string() }),
         };
         if snapshot.revision().to_string() == **self.current().revision() {
@@ -172,14 +175,19 @@ impl LiveContent {
 
     /// A snapshot in which no file was written less than `settle` ago: an
     /// editor that writes a file in several steps is given time to finish.
-    fn settled_snapshot(&self, settle: Duration) -> Result<tessera_content::Snapshot, RepoError> {
-        let give_up = Instant::now() + settle * 10;
+    /// `None` while files keep changing: a file caught mid-write must never
+    /// go live, even if it happens to parse.
+    fn settled_snapshot(&self, settle: Duration) -> Result<Option<tessera_content::Snapshot>, RepoError> {
+        let give_up = Instant::now() + (settle * 10).max(Duration::from_millis(200));
         loop {
             let snapshot = self.source.snapshot()?;
             let age =
                 snapshot.newest_write().and_then(|t| SystemTime::now().duration_since(t).ok()).unwrap_or(Duration::MAX);
-            if age >= settle || Instant::now() >= give_up {
-                return Ok(snapshot);
+            if age >= settle {
+                return Ok(Some(snapshot));
+            }
+            if Instant::now() >= give_up {
+                return Ok(None);
             }
             std::thread::sleep(settle - age);
         }
@@ -231,7 +239,7 @@ impl LiveContent {
     }
 
     /// Reloads whenever the content changes, until the handle is dropped;
-    /// `on_reload` hears every outcome but `Unchanged`.
+    /// `on_reload` hears every swap and every refusal.
     pub fn watch(
         self: &Arc<Self>,
         config: WatchConfig,
@@ -255,10 +263,15 @@ impl LiveContent {
                             true
                         }
                     };
-                    if changed && !flag.load(Ordering::Relaxed) {
-                        let outcome = live.reload(config.quiet);
-                        if !matches!(outcome, ReloadOutcome::Unchanged) {
-                            on_reload(&outcome);
+                    while changed && !flag.load(Ordering::Relaxed) {
+                        match live.reload(config.quiet) {
+                            // Still being written: look again once it may have settled.
+                            ReloadOutcome::Unsettled => std::thread::sleep(config.quiet),
+                            ReloadOutcome::Unchanged => break,
+                            outcome => {
+                                on_reload(&outcome);
+                                break;
+                            }
                         }
                     }
                 }

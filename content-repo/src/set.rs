@@ -339,3 +339,91 @@ fn utf8(path: &str, bytes: &[u8]) -> Result<String, ContentError> {
         ContentError::at(path, line, col, "not valid UTF-8")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{SnapshotFile, blob_id};
+
+    const LABEL: &str = "name = \"Brand\"\nlogo = \"images/logo.svg\"\n[colors]\nprimary = \"#112233\"\naccent = \"#445566\"\n[sender]\nname = \"Brand B.V.\"\naddress = [\"Street 1\"]\n";
+
+    fn set(files: &[(&str, &str)]) -> Result<ContentSet, ContentError> {
+        let files = files
+            .iter()
+            .map(|(p, t)| (p.to_string(), SnapshotFile { bytes: t.as_bytes().into(), blob: blob_id(t.as_bytes()) }))
+            .collect();
+        let layers = Layers::new(vec!["base".into(), "tenant".into()]);
+        ContentSet::build(Arc::new(Snapshot::from_worktree(files, None)), layers, "en")
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("base/templates/invoice.html.tera", "{{ t.hello }} {% include \"fragments/footer.html\" %}"),
+            ("base/fragments/footer.html.tera", "base footer"),
+            ("base/locales/en.toml", "hello = \"Hello\"\nbye = \"Bye\"\n"),
+            ("base/locales/nl.toml", "hello = \"Hallo\"\n"),
+            ("base/assets/images/logo.svg", "<svg/>"),
+            ("tenant/labels/brand.toml", LABEL),
+        ]
+    }
+
+    #[test]
+    fn strings_merge_key_by_key_across_locales_and_layers() {
+        let mut files = base();
+        files.push(("tenant/locales/nl.toml", "bye = \"Doei\"\n"));
+        let set = set(&files).unwrap();
+        let nl = set.view("brand", "nl-BE").unwrap();
+        assert_eq!(nl.locale, "nl", "nl-BE falls back to nl");
+        assert_eq!(nl.strings()["hello"], "Hallo");
+        assert_eq!(nl.strings()["bye"], "Doei");
+        let de = set.view("brand", "de").unwrap();
+        assert_eq!((de.locale.as_str(), de.strings()["hello"].as_str()), ("en", "Hello"));
+        let strings: Vec<&str> =
+            nl.files().iter().filter(|f| f.logical.starts_with("locales/")).map(|f| f.path.as_str()).collect();
+        assert_eq!(strings, ["base/locales/en.toml", "base/locales/nl.toml", "tenant/locales/nl.toml"]);
+        assert!(nl.logo_data_uri().starts_with("data:image/svg+xml;base64,"));
+    }
+
+    #[test]
+    fn a_label_override_wins_only_for_its_label() {
+        let mut files = base();
+        files.push(("tenant/labels/other.toml", LABEL));
+        files.push(("tenant/labels/other/fragments/footer.html.tera", "other footer"));
+        let set = set(&files).unwrap();
+        assert_eq!(set.view("other", "en").unwrap().template_source("fragments/footer.html"), Some("other footer"));
+        assert_eq!(set.view("brand", "en").unwrap().template_source("fragments/footer.html"), Some("base footer"));
+        assert_eq!(set.label_ids().collect::<Vec<_>>(), ["brand", "other"]);
+    }
+
+    #[test]
+    fn label_errors_name_the_layer_file_the_key_and_the_position() {
+        let mut files = base();
+        files[5] = (
+            "tenant/labels/brand.toml",
+            "name = \"Brand\"\n[colors]\nprimary = \"red\"\naccent = \"#445566\"\n[sender]\nname = \"B\"\naddress = [\"S\"]\n",
+        );
+        let e = set(&files).unwrap_err();
+        assert_eq!(e.to_string(), "tenant/labels/brand.toml:3:1: primary: `red` is not a colour like #1f6f43");
+        assert_eq!(e.source_line.as_deref(), Some("primary = \"red\""));
+
+        let mut files = base();
+        files.remove(4); // the logo
+        let e = set(&files).unwrap_err();
+        assert!(
+            e.to_string().starts_with("tenant/labels/brand.toml:2:1: logo: `images/logo.svg` is not in assets/"),
+            "{e}"
+        );
+
+        let mut files = base();
+        files[3] = ("base/locales/nl.toml", "hello = \"Hallo\"\nbye = 3\n");
+        let e = set(&files).unwrap_err();
+        assert_eq!((e.file.to_str(), e.line, e.column), (Some("base/locales/nl.toml"), Some(2), Some(7)), "{e}");
+    }
+
+    #[test]
+    fn content_without_a_label_is_refused() {
+        let mut files = base();
+        files.remove(5);
+        assert!(set(&files).unwrap_err().message.contains("no brand label"));
+    }
+}

@@ -31,11 +31,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Hot reload: save-to-live latency while rendering continuously.
+    Reload {
+        /// Good saves per run (one broken save is added per nine good ones).
+        #[arg(long, default_value_t = 200)]
+        saves: usize,
+        /// Runs (the report gives medians).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
+        BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
     }
 }
 

@@ -84,7 +84,7 @@ pub fn run(tenant_dir: &Path, command: ContentCommand) -> anyhow::Result<ExitCod
                 println!("published {} on {published_ref}", p.commit);
                 summarise(&p.changes);
             }
-            Err(RepoError::Unchanged(why)) => println!("{why}"),
+            Err(RepoError::Unchanged(why)) => println!("nothing to do: {why}"),
             Err(e) => return Err(e.into()),
         },
         ContentCommand::Rollback { rev } => {

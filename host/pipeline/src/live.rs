@@ -230,7 +230,7 @@ impl LiveContent {
     }
 
     fn refuse(&self, failure: ReloadFailure) -> ReloadOutcome {
-        tracing::error!("content reload refused, the last good content stays live:\n{}", failure.detailed);
+        tracing::info!("content reload refused, the last good content stays live:\n{}", failure.detailed);
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         status.reloads += 1;
         status.failures += 1;

@@ -127,6 +127,9 @@ fn print_summary(r: &Report, out: &Path) {
         dps = r.docs_per_sec,
         fuel = r.fuel,
     );
+    let views: Vec<String> = r.documents_by_view.iter().map(|(v, n)| format!("{v} {n}")).collect();
+    let revisions: Vec<&str> = r.content_revisions.iter().map(String::as_str).collect();
+    println!("  content {}\n  documents by label/locale: {}", revisions.join(", "), views.join(", "));
     for rej in &r.rejections {
         let who = rej.document_id.clone().or_else(|| rej.source.as_ref().map(|s| s.to_string())).unwrap_or_default();
         println!("  rejected {who} at {:?}: {}", rej.stage, rej.reason);

@@ -267,6 +267,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         timings: Timings::default(),
         fuel: 0,
         content_sets: BTreeMap::new(),
+        by_view: BTreeMap::new(),
     };
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     run.translate_source(job.input, &source_name)?;
@@ -287,6 +288,8 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         rejected,
         outputs: run.manifest.len() as u64,
         outputs_by_channel: run.by_channel,
+        documents_by_view: run.by_view,
+        content_revisions: run.content_sets.keys().map(|(revision, _)| revision.clone()).collect(),
         balanced: run.records_in == run.delivered + rejected,
         rejections: run.rejections,
         timings: run.timings,
@@ -330,6 +333,7 @@ struct Run<'a> {
     fuel: u64,
     /// (revision, view) → the files and chains of every content view used.
     content_sets: BTreeMap<(String, String), Vec<Resolution>>,
+    by_view: BTreeMap<String, u64>,
 }
 
 /// `content.json`: for every (revision, view) a run used, each file with its
@@ -459,6 +463,9 @@ impl Run<'_> {
                     }
                 }
                 self.timings.write_ms += ms(t0.elapsed());
+                if let Some(line) = delivery.lines.first() {
+                    *self.by_view.entry(line.content_view.clone()).or_default() += 1;
+                }
                 for line in delivery.lines {
                     *self.by_channel.entry(line.channel.clone()).or_default() += 1;
                     self.fuel += line.fuel;

@@ -139,6 +139,11 @@ pub struct Report {
     pub outputs: u64,
     /// Files per channel.
     pub outputs_by_channel: std::collections::BTreeMap<String, u64>,
+    /// Delivered documents per content view (`label/locale`).
+    pub documents_by_view: std::collections::BTreeMap<String, u64>,
+    /// The content revisions documents were rendered from (more than one
+    /// when the content was reloaded during the run).
+    pub content_revisions: std::collections::BTreeSet<String>,
     /// `records_in == delivered + rejected`.
     pub balanced: bool,
     /// The rejections.

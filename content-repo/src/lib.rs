@@ -38,6 +38,6 @@ pub use repo::{
     Change, ContentRepo, DEFAULT_PUBLISHED_REF, LogEntry, PUBLISHED, Published, RepoError, WORKTREE, change_path,
     changes,
 };
-pub use set::{ContentSet, ContentView, media_type};
+pub use set::{ContentSet, ContentView, data_uri, media_type};
 pub use snapshot::{Revision, Snapshot, SnapshotFile, blob_id, is_ignored_name, read_worktree};
 pub use source::{ContentSource, SourceMode};

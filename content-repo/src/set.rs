@@ -325,7 +325,8 @@ pub fn media_type(path: &str) -> Option<&'static str> {
     })
 }
 
-fn data_uri(path: &str, bytes: &[u8]) -> Result<String, ContentError> {
+/// `bytes` as a `data:` URI with the media type of `path`.
+pub fn data_uri(path: &str, bytes: &[u8]) -> Result<String, ContentError> {
     let media_type = media_type(path)
         .ok_or_else(|| ContentError::file(path, "unknown asset type (PNG, JPEG, SVG, TTF, OTF, WOFF, WOFF2)"))?;
     Ok(format!("data:{media_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))

@@ -517,9 +517,15 @@ impl Run<'_> {
             fragments: Arc::clone(&self.loaded.fragments),
             call: call.clone(),
         });
-        self.content_sets
+        let set = self
+            .content_sets
             .entry((composed.revision.to_string(), composed.view.key()))
             .or_insert_with(|| composed.view.files().to_vec());
+        for asset in &composed.assets {
+            if !set.iter().any(|f| f.path == asset.path) {
+                set.push(asset.clone());
+            }
+        }
 
         let mut fragment_uses: BTreeMap<String, u64> = BTreeMap::new();
         for (id, usage) in &composed.fragment_calls {

@@ -13,9 +13,9 @@ use crate::cdm::CdmRecord;
 use crate::filters;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tera::{Context, Kwargs, State, Tera};
-use tessera_content::{ContentError, ContentView};
+use tessera_content::{ContentError, ContentView, Resolution};
 use tessera_runtime::{CallContext, CallUsage, Plugin, PluginFault};
 
 /// Fragment plugins by id.
@@ -38,8 +38,11 @@ pub struct Composed {
     pub revision: Arc<str>,
     /// The content view (label and locale) it was composed from.
     pub view: Arc<ContentView>,
-    /// Path → blob id of the content files of that view.
+    /// Path → blob id of the content files of that view, and of the
+    /// assets the templates used.
     pub files: Arc<BTreeMap<String, String>>,
+    /// How each asset the templates used resolved.
+    pub assets: Vec<Resolution>,
 }
 
 /// Why a document could not be composed.
@@ -77,6 +80,8 @@ struct RenderScope {
     record_json: Arc<str>,
     calls: Vec<(String, CallUsage)>,
     fault: Option<PluginFault>,
+    /// Assets the templates asked for with `asset(path=…)`.
+    assets: Vec<Resolution>,
 }
 
 thread_local! {
@@ -126,12 +131,49 @@ impl tera::Function<tera::TeraResult<String>> for FragmentFunction {
     }
 }
 
+/// The `asset(path="images/seal.png")` template function: the asset, found
+/// through the layers like any content file, as a `data:` URI — documents
+/// stay self-contained. Each use is recorded for the manifest.
+struct AssetFunction {
+    view: Arc<ContentView>,
+    cache: Mutex<HashMap<String, (String, Resolution)>>,
+}
+
+impl tera::Function<tera::TeraResult<String>> for AssetFunction {
+    fn call(&self, kwargs: Kwargs, _: &State) -> tera::TeraResult<String> {
+        let path: &str = kwargs.must_get::<&str>("path")?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if !cache.contains_key(path) {
+            let (bytes, resolution) =
+                self.view.asset(path).map_err(|e| tera::Error::message(format!("asset(path=\"{path}\"): {e}")))?;
+            let uri = tessera_content::data_uri(&resolution.path, &bytes)
+                .map_err(|e| tera::Error::message(format!("asset(path=\"{path}\"): {e}")))?;
+            cache.insert(path.to_owned(), (uri, resolution));
+        }
+        let (uri, resolution) = cache.get(path).expect("inserted above");
+        SCOPE.with(|scope| {
+            if let Some(scope) = scope.borrow_mut().as_mut()
+                && !scope.assets.iter().any(|r| r.path == resolution.path)
+            {
+                scope.assets.push(resolution.clone());
+            }
+        });
+        Ok(uri.clone())
+    }
+
+    fn is_safe(&self) -> bool {
+        // A data: URI has no characters that HTML would need escaped.
+        true
+    }
+}
+
 impl Composer {
     /// Compiles every template of `view`; the first error is reported as
     /// `file:line:col: message` naming the layer's file that has it.
     pub fn new(view: Arc<ContentView>, revision: Arc<str>) -> Result<Composer, ContentError> {
         let mut tera = Tera::new();
         tera.register_function("fragment", FragmentFunction);
+        tera.register_function("asset", AssetFunction { view: Arc::clone(&view), cache: Mutex::new(HashMap::new()) });
         tera.register_filter("money", filters::money);
         tera.register_filter("long_date", filters::long_date);
         tera.register_filter("number", filters::number);
@@ -187,21 +229,32 @@ impl Composer {
                 record_json: Arc::clone(&record.json),
                 calls: Vec::new(),
                 fault: None,
+                assets: Vec::new(),
             })
         });
         let result = self.render_all(&html_name, template, &context);
         let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
-            Ok((html, text, subject, templates)) => Ok(Composed {
-                html,
-                text,
-                subject,
-                templates,
-                fragment_calls: scope.calls,
-                revision: Arc::clone(&self.revision),
-                view: Arc::clone(&self.view),
-                files: Arc::clone(&self.files),
-            }),
+            Ok((html, text, subject, templates)) => {
+                let files = if scope.assets.is_empty() {
+                    Arc::clone(&self.files)
+                } else {
+                    let mut files = (*self.files).clone();
+                    files.extend(scope.assets.iter().map(|r| (r.path.clone(), r.blob.clone())));
+                    Arc::new(files)
+                };
+                Ok(Composed {
+                    html,
+                    text,
+                    subject,
+                    templates,
+                    fragment_calls: scope.calls,
+                    revision: Arc::clone(&self.revision),
+                    view: Arc::clone(&self.view),
+                    files,
+                    assets: scope.assets,
+                })
+            }
             Err(e) => Err(match scope.fault {
                 Some(fault) => ComposeError::Fragment(fault),
                 None => ComposeError::Template(template_error(&e, &self.view)),

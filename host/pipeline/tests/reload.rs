@@ -252,3 +252,82 @@ fn polling_picks_up_changes_too() {
     std::fs::write(dir.path().join("printhub/content/fragments/footer.html.tera"), good_footer(7)).unwrap();
     assert!(loaded.content.wait_for_generation(before, Duration::from_secs(10)), "polling saw the change");
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git is installed")
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+/// Production renders the published commit, ignores unpublished edits, and
+/// follows the ref when it moves (publish and rollback), without a restart.
+#[test]
+fn published_mode_follows_the_ref_and_ignores_the_working_tree() {
+    let (dir, _) = acme_copy();
+    git(dir.path(), &["init", "-q"]);
+    let repo = tessera_content::ContentRepo::open(dir.path()).unwrap();
+    let published_ref = tessera_content::DEFAULT_PUBLISHED_REF;
+    let first = repo.publish(published_ref, "first").unwrap().commit;
+
+    let store = vec![PathBuf::from(tessera_plugin_artifacts::STORE)];
+    let mode = tessera_content::SourceMode::Published(published_ref.into());
+    let loaded = LoadedTenant::load_from(runtime(), &dir.path().join("acme-energy"), &store, Some(mode)).unwrap();
+    assert_eq!(**loaded.content.current().revision(), *first);
+    let record = first_record(&loaded);
+    let footer_of = |loaded: &LoadedTenant| {
+        footer_version(
+            &loaded
+                .content
+                .current()
+                .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments)
+                .unwrap()
+                .html,
+        )
+    };
+    let config = WatchConfig { poll_interval: Duration::from_millis(20), ..Default::default() };
+    let _watch = loaded.content.watch(config, |_| {}).unwrap();
+
+    // An unpublished edit is not rendered.
+    let footer = dir.path().join("printhub/content/fragments/footer.html.tera");
+    std::fs::write(&footer, good_footer(1)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(footer_of(&loaded), None);
+
+    // Publishing moves the ref: the next documents follow.
+    let generation = loaded.content.status().generation;
+    let second = repo.publish(published_ref, "footer v1").unwrap().commit;
+    assert!(loaded.content.wait_for_generation(generation, Duration::from_secs(10)));
+    assert_eq!(**loaded.content.current().revision(), *second);
+    assert_eq!(footer_of(&loaded), Some(1));
+
+    // So does a rollback.
+    let generation = loaded.content.status().generation;
+    let rolled = repo.rollback(published_ref, None).unwrap();
+    assert_eq!(rolled.previous.as_deref(), Some(second.as_str()));
+    assert!(loaded.content.wait_for_generation(generation, Duration::from_secs(10)));
+    assert_eq!(footer_of(&loaded), None);
+}
+
+#[test]
+fn a_missing_asset_is_a_template_error_naming_the_asset() {
+    let (dir, loaded) = acme_copy();
+    std::fs::remove_file(dir.path().join("printhub/content/assets/images/printhub-mark.svg")).unwrap();
+    assert!(matches!(loaded.content.reload(Duration::ZERO), ReloadOutcome::Swapped { .. }), "no canary yet");
+    let record = first_record(&loaded);
+    let err = loaded
+        .content
+        .current()
+        .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments)
+        .err()
+        .expect("the footer asks for a missing asset");
+    let message = err.to_string();
+    assert!(message.contains("printhub/content/fragments/footer.html.tera:8:"), "{message}");
+    assert!(message.contains("asset(path=\"images/printhub-mark.svg\")"), "{message}");
+    assert!(message.contains("not in assets/ of any layer"), "{message}");
+}

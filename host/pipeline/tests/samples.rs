@@ -105,6 +105,8 @@ fn samples_show_white_labelling_and_every_line_names_its_content() {
             assert!(revision.starts_with("worktree:") && revision.len() == 49, "{revision}");
             let files = line["content_files"].as_object().unwrap();
             assert!(files.contains_key("printhub/content/templates/invoice.html.tera"), "{files:?}");
+            // Assets a template asks for with asset(path=…) are recorded too.
+            assert!(files.contains_key("printhub/content/assets/images/printhub-mark.svg"), "{files:?}");
             for (path, blob) in files {
                 let bytes = std::fs::read(samples().join(path)).unwrap();
                 assert_eq!(blob.as_str().unwrap(), tessera_content::blob_id(&bytes), "{path}");

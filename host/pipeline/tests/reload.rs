@@ -324,8 +324,7 @@ fn a_missing_asset_is_a_template_error_naming_the_asset() {
         .content
         .current()
         .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments)
-        .err()
-        .expect("the footer asks for a missing asset");
+        .expect_err("the footer asks for a missing asset");
     let message = err.to_string();
     assert!(message.contains("printhub/content/fragments/footer.html.tera:8:"), "{message}");
     assert!(message.contains("asset(path=\"images/printhub-mark.svg\")"), "{message}");

@@ -3,21 +3,12 @@
 //! checked with the `git` command line too, because standard git tools
 //! must keep working on a content repository.
 
+#[path = "../../pipeline/tests/common/fs.rs"]
+mod fs;
+
+use fs::copy_dir;
 use std::path::Path;
 use std::process::Command;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 struct Repo {
     dir: tempfile::TempDir,

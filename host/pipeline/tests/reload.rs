@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::fs::copy_dir;
 use common::runtime;
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,19 +17,6 @@ use tessera_runtime::{CallContext, TranslateOutcome};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A private copy of the provider and acme-energy samples, loaded.

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod fs;
 pub mod qr;
 
 use std::path::{Path, PathBuf};

@@ -10,6 +10,23 @@ use tessera_content::watch::WatchConfig;
 use tessera_content::{Change, ContentRepo, PUBLISHED, RepoError, WORKTREE};
 use tessera_pipeline::{LiveContent, ReloadOutcome, Tenant};
 
+/// Writes to stdout; a closed pipe (`tessera content log | head`) ends the
+/// program quietly instead of with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{ out!($($arg)*); out!("\n"); }};
+}
+
 /// Author commands.
 #[derive(Subcommand)]
 pub enum ContentCommand {
@@ -65,7 +82,7 @@ pub fn run(tenant_dir: &Path, command: ContentCommand) -> anyhow::Result<ExitCod
     match command {
         ContentCommand::Log { path, limit } => {
             for e in repo.log(&published_ref, path.as_deref(), limit)? {
-                println!("{}  {}  {:<16}  {}", &e.commit[..12], date(e.time), e.author, e.summary);
+                outln!("{}  {}  {:<16}  {}", &e.commit[..12], date(e.time), e.author, e.summary);
             }
         }
         ContentCommand::Diff { from, to } => {
@@ -73,7 +90,7 @@ pub fn run(tenant_dir: &Path, command: ContentCommand) -> anyhow::Result<ExitCod
             let to = to.unwrap_or_else(|| WORKTREE.into());
             let (changes, a, b) = repo.diff(&from, &to, &published_ref)?;
             if changes.is_empty() {
-                println!("no differences between {from} and {to}");
+                outln!("no differences between {from} and {to}");
             }
             for change in &changes {
                 print_change(change, &a, &b, &from, &to);
@@ -81,15 +98,15 @@ pub fn run(tenant_dir: &Path, command: ContentCommand) -> anyhow::Result<ExitCod
         }
         ContentCommand::Publish { message } => match repo.publish(&published_ref, &message) {
             Ok(p) => {
-                println!("published {} on {published_ref}", p.commit);
+                outln!("published {} on {published_ref}", p.commit);
                 summarise(&p.changes);
             }
-            Err(RepoError::Unchanged(why)) => println!("nothing to do: {why}"),
+            Err(RepoError::Unchanged(why)) => outln!("nothing to do: {why}"),
             Err(e) => return Err(e.into()),
         },
         ContentCommand::Rollback { rev } => {
             let p = repo.rollback(&published_ref, rev.as_deref())?;
-            println!(
+            outln!(
                 "{published_ref} now at {} (was {}); the content is that of the older revision",
                 p.commit,
                 p.previous.as_deref().unwrap_or("-")
@@ -105,9 +122,9 @@ pub fn run(tenant_dir: &Path, command: ContentCommand) -> anyhow::Result<ExitCod
 fn summarise(changes: &[Change]) {
     for c in changes {
         match c {
-            Change::Added(p) => println!("  added     {p}"),
-            Change::Removed(p) => println!("  removed   {p}"),
-            Change::Modified(p) => println!("  modified  {p}"),
+            Change::Added(p) => outln!("  added     {p}"),
+            Change::Removed(p) => outln!("  removed   {p}"),
+            Change::Modified(p) => outln!("  modified  {p}"),
         }
     }
 }
@@ -120,12 +137,12 @@ fn print_change(change: &Change, a: &tessera_content::Snapshot, b: &tessera_cont
     match (text(a), text(b)) {
         (Ok(old), Ok(new)) => {
             let diff = similar::TextDiff::from_lines(&old, &new);
-            print!(
+            out!(
                 "{}",
                 diff.unified_diff().context_radius(3).header(&format!("{from}:{path}"), &format!("{to}:{path}"))
             );
         }
-        _ => println!("binary file {path} differs"),
+        _ => outln!("binary file {path} differs"),
     }
 }
 
@@ -149,10 +166,10 @@ fn which(document_id: &str, run: &Path) -> anyhow::Result<ExitCode> {
     };
     let revision = first["content_revision"].as_str().unwrap_or_default();
     let view = first["content_view"].as_str().unwrap_or_default();
-    println!("document   {document_id}");
-    println!("outputs    {}", lines.iter().filter_map(|l| l["file"].as_str()).collect::<Vec<_>>().join(", "));
-    println!("revision   {revision}");
-    println!(
+    outln!("document   {document_id}");
+    outln!("outputs    {}", lines.iter().filter_map(|l| l["file"].as_str()).collect::<Vec<_>>().join(", "));
+    outln!("revision   {revision}");
+    outln!(
         "label      {}  locale {}  (content view {view})",
         first["label"].as_str().unwrap_or_default(),
         first["locale"].as_str().unwrap_or_default()
@@ -164,9 +181,9 @@ fn which(document_id: &str, run: &Path) -> anyhow::Result<ExitCode> {
         .as_array()
         .and_then(|s| s.iter().find(|s| s["revision"] == revision && s["view"] == view))
         .ok_or_else(|| anyhow!("{}/content.json has no entry for {revision} {view}", run.display()))?;
-    println!("files");
+    outln!("files");
     for file in set["files"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "  {:<36} {}  blob {}",
             file["logical"].as_str().unwrap_or_default(),
             file["path"].as_str().unwrap_or_default(),
@@ -181,7 +198,7 @@ fn which(document_id: &str, run: &Path) -> anyhow::Result<ExitCode> {
             } else {
                 "  (absent)"
             };
-            println!("      {mark:<26} {path}");
+            outln!("      {mark:<26} {path}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -190,24 +207,24 @@ fn which(document_id: &str, run: &Path) -> anyhow::Result<ExitCode> {
 fn watch(tenant: &Tenant) -> anyhow::Result<()> {
     let live = std::sync::Arc::new(LiveContent::load(tenant.content_source(None)?)?);
     let status = live.status();
-    println!("{}: content {} live; watching for changes (Ctrl-C stops)", tenant.config.id, status.revision);
+    outln!("{}: content {} live; watching for changes (Ctrl-C stops)", tenant.config.id, status.revision);
     let started = std::time::Instant::now();
     let handle = live.watch(WatchConfig::from_env(), move |outcome| match outcome {
         ReloadOutcome::Swapped { revision, took } => {
-            println!(
+            outln!(
                 "[{:>8.3}s] reloaded: {revision} live ({:.1} ms)",
                 started.elapsed().as_secs_f64(),
                 took.as_secs_f64() * 1e3
             )
         }
-        ReloadOutcome::Refused(f) => println!(
+        ReloadOutcome::Refused(f) => outln!(
             "[{:>8.3}s] refused, the last good content stays live:\n{}",
             started.elapsed().as_secs_f64(),
             f.detailed
         ),
         ReloadOutcome::Unchanged | ReloadOutcome::Unsettled => {}
     })?;
-    println!("watching with {:?} events", handle.backend());
+    outln!("watching with {:?} events", handle.backend());
     loop {
         std::thread::park();
     }

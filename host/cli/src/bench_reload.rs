@@ -34,6 +34,9 @@ struct ReloadReport {
     failed_renders: u64,
     /// Broken saves that reached a document (must be 0).
     broken_went_live: u64,
+    /// Reloads refused (broken saves the watcher saw before the next save
+    /// replaced them; polling sees fewer).
+    refused_reloads: u64,
     /// Saves never seen live within 5 s (must be 0).
     missed_saves: u64,
     watcher: String,
@@ -88,6 +91,7 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
     let (mut p50s, mut p99s, mut max_ms) = (Vec::new(), Vec::new(), 0f64);
     let (mut renders, mut failed, mut broken_live, mut missed) = (0, 0, 0, 0);
     let mut broken_per_run = 0;
+    let mut refusals = 0;
     let mut watcher = String::new();
     for _ in 0..runs {
         let work = tempfile::tempdir()?;
@@ -184,9 +188,7 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
         broken_live += broken;
         missed += run_missed as u64;
         broken_per_run = broken_saves;
-        if refused.load(Ordering::Relaxed) == 0 {
-            bail!("no broken save was refused: the watcher did not see them");
-        }
+        refusals += refused.load(Ordering::Relaxed);
         latencies.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         if let Some(last) = latencies.last() {
@@ -210,6 +212,7 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
         renders,
         failed_renders: failed,
         broken_went_live: broken_live,
+        refused_reloads: refusals,
         missed_saves: missed,
         watcher,
         target_p99_ms: 100.0,
@@ -218,7 +221,7 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "reload: {} runs × {} saves (+{} broken) with {} events, rendering continuously\n  save → first document with it   p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms   (target p99 ≤ 100 ms)\n  {} documents rendered, {} failed; broken saves live: {}; saves never seen: {}",
+            "reload: {} runs × {} saves (+{} broken) with {} events, rendering continuously\n  save → first document with it   p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms   (target p99 ≤ 100 ms)\n  {} documents rendered, {} failed; broken saves live: {} ({} refused); saves never seen: {}",
             report.runs,
             report.saves,
             report.broken_saves,
@@ -229,6 +232,7 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
             report.renders,
             report.failed_renders,
             report.broken_went_live,
+            report.refused_reloads,
             report.missed_saves
         );
     }

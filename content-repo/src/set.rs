@@ -49,6 +49,7 @@ pub struct ContentView {
     logo_data_uri: String,
     overlays: Vec<String>,
     snapshot: Arc<Snapshot>,
+    key: String,
 }
 
 impl ContentSet {
@@ -235,6 +236,7 @@ impl ContentSet {
             files.push(resolution);
         }
         Ok(ContentView {
+            key: format!("{}/{locale}", label.id),
             label_id: label.id.clone(),
             locale: locale.to_owned(),
             label: label.clone(),
@@ -285,8 +287,8 @@ impl ContentView {
     }
 
     /// `label/locale`, e.g. `acme-green/nl`.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.label_id, self.locale)
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// An asset (`images/logo.png`, `fonts/x.ttf`) resolved through the

@@ -519,7 +519,7 @@ impl Run<'_> {
         });
         let set = self
             .content_sets
-            .entry((composed.revision.to_string(), composed.view.key()))
+            .entry((composed.revision.to_string(), composed.view.key().to_owned()))
             .or_insert_with(|| composed.view.files().to_vec());
         for asset in &composed.assets {
             if !set.iter().any(|f| f.path == asset.path) {
@@ -553,7 +553,7 @@ impl Run<'_> {
             label: label.clone(),
             locale: locale.clone(),
             content_revision: Arc::clone(&composed.revision),
-            content_view: composed.view.key(),
+            content_view: composed.view.key().to_owned(),
             content_files: Arc::clone(&composed.files),
             fuel: plugins.iter().map(|p| p.fuel).sum(),
             plugins,

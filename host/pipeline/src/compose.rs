@@ -179,7 +179,17 @@ impl Composer {
         tera.register_filter("number", filters::number);
         tera.add_raw_templates(view.templates().map(|(n, s)| (n.to_owned(), s.to_owned())))
             .map_err(|e| template_error(&e, &view))?;
-        let files = view.files().iter().map(|r| (r.path.clone(), r.blob.clone())).collect();
+        let mut files: BTreeMap<String, String> =
+            view.files().iter().map(|r| (r.path.clone(), r.blob.clone())).collect();
+        // Assets named literally in the templates are listed up front, so a
+        // document that uses just those shares this map instead of copying it.
+        for (_, source) in view.templates() {
+            for path in literal_asset_paths(source) {
+                if let Ok((_, resolution)) = view.asset(path) {
+                    files.insert(resolution.path, resolution.blob);
+                }
+            }
+        }
         Ok(Composer {
             tera,
             label: tera::Value::from_serializable(&view.label),
@@ -236,7 +246,8 @@ impl Composer {
         let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
             Ok((html, text, subject, templates)) => {
-                let files = if scope.assets.is_empty() {
+                let known = scope.assets.iter().all(|r| self.files.get(&r.path) == Some(&r.blob));
+                let files = if known {
                     Arc::clone(&self.files)
                 } else {
                     let mut files = (*self.files).clone();
@@ -289,6 +300,14 @@ impl Composer {
     }
 }
 
+/// The `path` of every `asset(path="…")` call with a literal path.
+fn literal_asset_paths(source: &str) -> impl Iterator<Item = &str> {
+    source.split("asset(path=").skip(1).filter_map(|rest| {
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        rest[1..].split(quote).next()
+    })
+}
+
 /// A Tera error as a content error naming the layer's file, its line and
 /// column, with the source line.
 fn template_error(e: &tera::Error, view: &ContentView) -> ContentError {
@@ -318,5 +337,16 @@ fn template_error(e: &tera::Error, view: &ContentView) -> ContentError {
             }
             ContentError::file("templates", message)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal_asset_paths;
+
+    #[test]
+    fn finds_literal_asset_paths_only() {
+        let source = r#"<img src="{{ asset(path="images/a.svg") }}"> {{ asset(path='fonts/b.ttf') }} {{ asset(path=label.logo) }}"#;
+        assert_eq!(literal_asset_paths(source).collect::<Vec<_>>(), ["images/a.svg", "fonts/b.ttf"]);
     }
 }

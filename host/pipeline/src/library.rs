@@ -22,7 +22,7 @@ impl Library {
         let revision: Arc<str> = Arc::from(set.revision().to_string());
         let mut composers = HashMap::new();
         for view in set.views() {
-            composers.insert(view.key(), Composer::new(Arc::clone(view), Arc::clone(&revision))?);
+            composers.insert(view.key().to_owned(), Composer::new(Arc::clone(view), Arc::clone(&revision))?);
         }
         Ok(Library { set, revision, composers })
     }
@@ -48,7 +48,7 @@ impl Library {
             let known: Vec<&str> = self.set.label_ids().collect();
             ComposeError::Missing(format!("label `{label}` is not in labels/ (known: {})", known.join(", ")))
         })?;
-        Ok(self.composers.get(&view.key()).expect("a composer per view"))
+        Ok(self.composers.get(view.key()).expect("a composer per view"))
     }
 
     /// Composes one document.

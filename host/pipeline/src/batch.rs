@@ -434,8 +434,21 @@ impl Run<'_> {
         let record = match parsed {
             Ok(r) => r,
             Err(e) => {
-                let failure = Failure { field: Some(e.path.clone()), ..Failure::plain(Stage::Validate, e.to_string()) };
-                return self.reject(None, location, failure);
+                // The translator's output broke the schema: its record is
+                // named by its identifiers, the rest of it is not repeated.
+                let (customer_ref, document_id) = CdmRecord::identifiers(cdm);
+                self.rejections.push(Rejection {
+                    record: customer_ref,
+                    document_id,
+                    source: location,
+                    stage: Stage::Validate,
+                    field: Some(e.path.clone()),
+                    rule: Some(e.rule.clone()),
+                    plugin: Some(self.translator.name().to_owned()),
+                    limit: None,
+                    reason: e.to_string(),
+                });
+                return;
             }
         };
         if !self.seen.insert(record.document_id.clone()) {
@@ -484,6 +497,7 @@ impl Run<'_> {
             source: location,
             stage: failure.stage,
             field: failure.field,
+            rule: None,
             plugin: failure.plugin,
             limit: failure.limit,
             reason: failure.reason,

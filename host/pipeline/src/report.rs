@@ -91,6 +91,10 @@ pub struct Rejection {
     /// The field or JSON path at fault, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The CDM schema rule violated (`required`, `pattern`, ...), for
+    /// validation rejections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// Plugin at fault (`id@version`), when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plugin: Option<String>,

@@ -1,0 +1,115 @@
+//! `tmf678-bill`: a tessera translator for TM Forum TMF678 Customer Bill
+//! Management JSON — a `CustomerBill`, a list of them, a
+//! `CustomerBillCreateEvent` (or any event wrapping `event.customerBill`),
+//! and lists of `AppliedCustomerBillingRate` (rated charges), see [`bill`].
+//!
+//! JSON is not a record stream: the document is collected as it is fed (up
+//! to [`MAX_BYTES`]) and translated at `finish`. Each bill or statement is
+//! one outcome; a bad element rejects only itself, named by its JSON pointer.
+
+pub mod amount;
+pub mod bill;
+
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    world: "translator",
+    path: "../../../wit/v0.1",
+});
+
+use exports::tessera::plugin::translate::{Emitted, Guest, GuestSession, Outcome};
+use tessera::plugin::types::{ErrorCode, Location, PluginError};
+
+/// The largest document accepted (bills are kilobytes; a list of thousands
+/// of bills is megabytes).
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+
+struct Tmf678Bill;
+
+impl Guest for Tmf678Bill {
+    type Session = Session;
+}
+
+/// One TMF678 document being collected.
+pub struct Session {
+    source: String,
+    buffer: RefCell<Vec<u8>>,
+    overflow: RefCell<bool>,
+}
+
+impl GuestSession for Session {
+    fn new(source_name: String) -> Self {
+        Session { source: source_name, buffer: RefCell::new(Vec::new()), overflow: RefCell::new(false) }
+    }
+
+    fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
+        let mut buffer = self.buffer.borrow_mut();
+        if buffer.len() + chunk.len() > MAX_BYTES {
+            *self.overflow.borrow_mut() = true;
+            buffer.clear();
+        } else if !*self.overflow.borrow() {
+            buffer.extend_from_slice(&chunk);
+        }
+        Vec::new()
+    }
+
+    fn finish(&self) -> Vec<Outcome> {
+        if *self.overflow.borrow() {
+            return vec![reject(
+                &self.source,
+                None,
+                None,
+                ErrorCode::Unsupported,
+                format!("the document is larger than {} MiB; split it into several files", MAX_BYTES / (1024 * 1024)),
+            )];
+        }
+        let buffer = std::mem::take(&mut *self.buffer.borrow_mut());
+        let text = buffer.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buffer);
+        let doc: serde_json::Value = match serde_json::from_slice(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let what = if e.is_eof() { "the JSON ends too early" } else { "not valid JSON" };
+                return vec![reject(
+                    &self.source,
+                    Some(e.line() as u32),
+                    Some(e.column() as u32),
+                    ErrorCode::InvalidInput,
+                    format!("{what}: {e}"),
+                )];
+            }
+        };
+        bill::translate(&doc, &self.source)
+            .into_iter()
+            .map(|item| match item {
+                bill::Item::Record { cdm, pointer } => Outcome::Translated(Emitted {
+                    cdm: cdm.to_string(),
+                    location: Some(location(&self.source, None, None, &pointer)),
+                }),
+                bill::Item::Problem { pointer, message, missing } => Outcome::Rejected(PluginError {
+                    code: if missing { ErrorCode::MissingData } else { ErrorCode::InvalidInput },
+                    message: format!("{}: {message}", if pointer.is_empty() { "/" } else { &pointer }),
+                    location: Some(location(&self.source, None, None, &pointer)),
+                }),
+            })
+            .collect()
+    }
+}
+
+fn location(source: &str, line: Option<u32>, column: Option<u32>, pointer: &str) -> Location {
+    Location {
+        source: Some(source.to_owned()),
+        line,
+        column,
+        field: Some(if pointer.is_empty() { "/".to_owned() } else { pointer.to_owned() }),
+    }
+}
+
+fn reject(source: &str, line: Option<u32>, column: Option<u32>, code: ErrorCode, message: String) -> Outcome {
+    Outcome::Rejected(PluginError {
+        code,
+        message,
+        location: Some(Location { source: Some(source.to_owned()), line, column, field: None }),
+    })
+}
+
+export!(Tmf678Bill);

@@ -38,13 +38,23 @@ fn translate(plugin: &tessera_runtime::Plugin, path: &Path) -> Vec<TranslateOutc
     outcomes
 }
 
+/// (conformance folder, translator)
+const FORMATS: &[(&str, &str)] = &[("tmf678", "tmf678-bill"), ("ubl", "ubl-invoice")];
+
 #[test]
-fn every_tmf678_sample_becomes_valid_cdm() {
-    let t = TestTenant::new(&["tmf678-bill"], "x");
+fn every_conformance_sample_becomes_valid_cdm() {
+    for (folder, translator) in FORMATS {
+        let summary = valid_cdm_from(folder, translator);
+        insta::assert_snapshot!(format!("{folder}_documents"), summary);
+    }
+}
+
+fn valid_cdm_from(folder: &str, translator: &str) -> String {
+    let t = TestTenant::new(&[translator], "x");
     let loaded = t.load().unwrap();
-    let plugin = &loaded.plugins["tmf678-bill"];
+    let plugin = &loaded.plugins[translator];
     let mut summary = Vec::new();
-    for path in conformance("tmf678") {
+    for path in conformance(folder) {
         let outcomes = translate(plugin, &path);
         assert!(!outcomes.is_empty(), "{}: nothing came out", path.display());
         let mut types = Vec::new();
@@ -53,10 +63,8 @@ fn every_tmf678_sample_becomes_valid_cdm() {
                 TranslateOutcome::Record { cdm, location } => {
                     let record = CdmRecord::parse(&cdm)
                         .unwrap_or_else(|e| panic!("{}: invalid CDM: {e}\n{cdm}", path.display()));
-                    assert!(
-                        location.and_then(|l| l.field).is_some_and(|f| f.starts_with('/')),
-                        "located by JSON pointer"
-                    );
+                    let location = location.expect("a record says where it starts");
+                    assert_eq!(location.source.as_deref(), path.file_name().and_then(|n| n.to_str()));
                     types.push(format!(
                         "{}:{}",
                         record.document_id,
@@ -68,7 +76,7 @@ fn every_tmf678_sample_becomes_valid_cdm() {
         }
         summary.push(format!("{}: {}", path.file_name().unwrap().to_string_lossy(), types.join(", ")));
     }
-    insta::assert_snapshot!("tmf678_documents", summary.join("\n"));
+    summary.join("\n")
 }
 
 #[test]
@@ -97,21 +105,19 @@ fn broken_tmf678_input_is_rejected_with_a_position() {
     }
 }
 
-/// The acme-energy sample tenant grants tmf678-bill: every sample bill
-/// renders with PrintHub's invoice template (HTML and print).
+/// The acme-energy sample tenant grants every translator: every sample
+/// document renders with PrintHub's invoice template (HTML and print).
 #[test]
-fn every_tmf678_sample_renders_with_the_sample_invoice() {
+fn every_conformance_sample_renders_with_the_sample_invoice() {
     let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/acme-energy");
     let store = vec![PathBuf::from(tessera_plugin_artifacts::STORE)];
     let loaded = tessera_pipeline::LoadedTenant::load(runtime(), &tenant, &store).unwrap();
-    for path in conformance("tmf678") {
+    for (path, translator) in
+        FORMATS.iter().flat_map(|(folder, t)| conformance(folder).into_iter().map(move |p| (p, *t)))
+    {
         let out = tempfile::tempdir().unwrap();
-        let job = tessera_pipeline::BatchJob {
-            input: &path,
-            out_dir: out.path(),
-            translator: Some("tmf678-bill"),
-            as_of: None,
-        };
+        let job =
+            tessera_pipeline::BatchJob { input: &path, out_dir: out.path(), translator: Some(translator), as_of: None };
         let report = tessera_pipeline::run_batch(&loaded, &job).unwrap();
         assert!(report.balanced && report.rejected == 0 && report.delivered >= 1, "{}: {report:#?}", path.display());
         let manifest = std::fs::read_to_string(out.path().join("manifest.jsonl")).unwrap();
@@ -122,6 +128,43 @@ fn every_tmf678_sample_renders_with_the_sample_invoice() {
             if line["channel"] == "html" {
                 assert!(file.contains("<h1>") && file.contains("</html>"), "{}", line["file"]);
             }
+        }
+    }
+}
+
+#[test]
+fn broken_ubl_input_is_rejected_with_a_position() {
+    let t = TestTenant::new(&["ubl-invoice"], "x");
+    let loaded = t.load().unwrap();
+    let plugin = &loaded.plugins["ubl-invoice"];
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(&conformance("ubl")[2]).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.xml", good.as_bytes()[..good.len() / 2].to_vec(), "not well-formed XML"),
+        ("latin1.xml", b"<Invoice>\n\xe9</Invoice>".to_vec(), "not valid UTF-8"),
+        (
+            "order.xml",
+            br#"<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2"/>"#.to_vec(),
+            "not a UBL 2.1 Invoice",
+        ),
+        (
+            "no-total.xml",
+            good.replace("LegalMonetaryTotal", "LegalMonetaryTotalX").into_bytes(),
+            "cac:LegalMonetaryTotal is missing",
+        ),
+    ];
+    for (name, bytes, expected) in &cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let outcomes = translate(plugin, &path);
+        assert_eq!(outcomes.len(), 1, "{name}");
+        match &outcomes[0] {
+            TranslateOutcome::Rejected { message, location, .. } => {
+                assert!(message.contains(expected), "{name}: {message}");
+                let location = location.as_ref().unwrap();
+                assert!(location.line.is_some() || location.field.is_some(), "{name}: positioned");
+            }
+            other => panic!("{name}: {other:?}"),
         }
     }
 }

@@ -1,0 +1,117 @@
+//! `ubl-invoice`: a tessera translator for UBL 2.1 / EN 16931 e-invoices —
+//! `Invoice` and `CreditNote` documents, one per file, see [`ubl`].
+//!
+//! The document is collected as it is fed (up to [`MAX_BYTES`]) and parsed
+//! at `finish`; an unusable document is one rejection naming the XPath (or
+//! the line and column of malformed XML).
+
+pub mod ubl;
+
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    world: "translator",
+    path: "../../../wit/v0.1",
+});
+
+use exports::tessera::plugin::translate::{Emitted, Guest, GuestSession, Outcome};
+use tessera::plugin::types::{ErrorCode, Location, PluginError};
+
+/// The largest document accepted.
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+
+struct UblInvoice;
+
+impl Guest for UblInvoice {
+    type Session = Session;
+}
+
+/// One UBL document being collected.
+pub struct Session {
+    source: String,
+    buffer: RefCell<Vec<u8>>,
+    overflow: RefCell<bool>,
+}
+
+impl GuestSession for Session {
+    fn new(source_name: String) -> Self {
+        Session { source: source_name, buffer: RefCell::new(Vec::new()), overflow: RefCell::new(false) }
+    }
+
+    fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
+        let mut buffer = self.buffer.borrow_mut();
+        if buffer.len() + chunk.len() > MAX_BYTES {
+            *self.overflow.borrow_mut() = true;
+            buffer.clear();
+        } else if !*self.overflow.borrow() {
+            buffer.extend_from_slice(&chunk);
+        }
+        Vec::new()
+    }
+
+    fn finish(&self) -> Vec<Outcome> {
+        if *self.overflow.borrow() {
+            let message = format!("the document is larger than {} MiB", MAX_BYTES / (1024 * 1024));
+            return vec![reject(&self.source, None, None, None, ErrorCode::Unsupported, message)];
+        }
+        let buffer = std::mem::take(&mut *self.buffer.borrow_mut());
+        let text = match std::str::from_utf8(&buffer) {
+            Ok(t) => t.strip_prefix('\u{FEFF}').unwrap_or(t),
+            Err(e) => {
+                let before = &buffer[..e.valid_up_to()];
+                let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+                let column = (before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)) as u32 + 1;
+                let message = "the document is not valid UTF-8".to_owned();
+                return vec![reject(&self.source, Some(line), Some(column), None, ErrorCode::InvalidInput, message)];
+            }
+        };
+        let doc = match roxmltree::Document::parse(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let pos = e.pos();
+                let message = format!("not well-formed XML: {e}");
+                return vec![reject(
+                    &self.source,
+                    Some(pos.row),
+                    Some(pos.col),
+                    None,
+                    ErrorCode::InvalidInput,
+                    message,
+                )];
+            }
+        };
+        match ubl::translate(&doc, &self.source) {
+            Ok(cdm) => vec![Outcome::Translated(Emitted {
+                cdm: cdm.to_string(),
+                location: Some(Location {
+                    source: Some(self.source.clone()),
+                    line: Some(1),
+                    column: None,
+                    field: None,
+                }),
+            })],
+            Err(p) => {
+                let code = if p.missing { ErrorCode::MissingData } else { ErrorCode::InvalidInput };
+                let message = format!("{}: {}", p.path, p.message);
+                vec![reject(&self.source, None, None, Some(p.path), code, message)]
+            }
+        }
+    }
+}
+
+fn reject(
+    source: &str,
+    line: Option<u32>,
+    column: Option<u32>,
+    field: Option<String>,
+    code: ErrorCode,
+    message: String,
+) -> Outcome {
+    Outcome::Rejected(PluginError {
+        code,
+        message,
+        location: Some(Location { source: Some(source.to_owned()), line, column, field }),
+    })
+}
+
+export!(UblInvoice);

@@ -181,6 +181,30 @@ pub struct BatchJob<'a> {
     pub as_of: Option<&'a str>,
 }
 
+/// The translator for a source file: by extension, then by the first
+/// non-blank byte, through `[job.translators]`; else `job.translator`.
+fn pick_translator(job: &crate::tenant::JobDefaults, input: &Path) -> Option<String> {
+    let by_extension = input.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let sniffed = || -> Option<String> {
+        let mut head = [0u8; 512];
+        let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).ok()?;
+        let text = head[..n].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head[..n]);
+        let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
+        Some(
+            match first {
+                b'{' | b'[' => "json",
+                b'<' => "xml",
+                _ => "csv",
+            }
+            .to_owned(),
+        )
+    };
+    by_extension
+        .and_then(|ext| job.translators.get(&ext).cloned())
+        .or_else(|| sniffed().and_then(|kind| job.translators.get(&kind).cloned()))
+        .or_else(|| job.translator.clone())
+}
+
 /// A `YYYY-MM-DD` date as seconds since the Unix epoch at 00:00 UTC.
 pub fn parse_as_of(text: &str) -> Result<u64, PipelineError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -234,12 +258,16 @@ impl Failure {
 pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, PipelineError> {
     let started = Instant::now();
     let cfg = &loaded.tenant.config;
-    let translator_id = job.translator.map(str::to_owned).or_else(|| cfg.job.translator.clone()).ok_or_else(|| {
-        PipelineError::Config {
+    let translator_id = match job.translator {
+        Some(t) => t.to_owned(),
+        None => pick_translator(&cfg.job, job.input).ok_or_else(|| PipelineError::Config {
             tenant: cfg.id.clone(),
-            message: "no translator named (job.translator or --translator)".into(),
-        }
-    })?;
+            message: format!(
+                "no translator for {} (name one with --translator, or map its type in [job.translators])",
+                job.input.display()
+            ),
+        })?,
+    };
     let translator = loaded.plugin_of_kind(&translator_id, Kind::Translator)?;
     let formatters: Vec<(String, Arc<Plugin>)> = cfg
         .outputs
@@ -631,4 +659,33 @@ impl Run<'_> {
 
 fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {
     PluginUse { id: p.id().to_owned(), version: p.version().to_owned(), sha256: p.sha256().to_owned(), fuel }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_translator_follows_the_extension_then_the_content_then_the_default() {
+        let d = tempfile::tempdir().unwrap();
+        let job = crate::tenant::JobDefaults {
+            translator: Some("fallback".into()),
+            translators: [("csv", "c"), ("json", "j"), ("xml", "x")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        let file = |name: &str, text: &[u8]| {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        assert_eq!(pick_translator(&job, &file("a.XML", b"anything")).as_deref(), Some("x"));
+        assert_eq!(pick_translator(&job, &file("export.dat", b"\xEF\xBB\xBF  \n[{}]")).as_deref(), Some("j"));
+        assert_eq!(pick_translator(&job, &file("invoice.txt", b"<?xml version=\"1.0\"?>")).as_deref(), Some("x"));
+        assert_eq!(pick_translator(&job, &file("rows.dat", b"id;name")).as_deref(), Some("c"));
+        let no_map = crate::tenant::JobDefaults { translator: Some("fallback".into()), ..Default::default() };
+        assert_eq!(pick_translator(&no_map, &file("b.json", b"{}")).as_deref(), Some("fallback"));
+    }
 }

@@ -94,8 +94,12 @@ pub struct JobDefaults {
     pub as_of: Option<String>,
     /// Sample input, relative to the tenant folder.
     pub input: Option<String>,
-    /// Translator plugin id.
+    /// Translator plugin id, when the file type does not decide.
     pub translator: Option<String>,
+    /// Translator per file type (`csv`, `json`, `xml`): the input's
+    /// extension, else its first non-blank byte (`{`/`[` → json, `<` → xml).
+    #[serde(default)]
+    pub translators: std::collections::BTreeMap<String, String>,
 }
 
 /// Outputs every document gets.

@@ -105,8 +105,9 @@ fn broken_tmf678_input_is_rejected_with_a_position() {
     }
 }
 
-/// The acme-energy sample tenant grants every translator: every sample
-/// document renders with PrintHub's invoice template (HTML and print).
+/// The acme-energy sample tenant grants every translator and picks it by
+/// file type: every sample document renders with PrintHub's invoice
+/// template (HTML and print) without naming the translator.
 #[test]
 fn every_conformance_sample_renders_with_the_sample_invoice() {
     let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/acme-energy");
@@ -119,6 +120,7 @@ fn every_conformance_sample_renders_with_the_sample_invoice() {
         let job =
             tessera_pipeline::BatchJob { input: &path, out_dir: out.path(), translator: Some(translator), as_of: None };
         let report = tessera_pipeline::run_batch(&loaded, &job).unwrap();
+        assert_eq!(report.translator, format!("{translator}@0.1.0"), "{}: picked by file type", path.display());
         assert!(report.balanced && report.rejected == 0 && report.delivered >= 1, "{}: {report:#?}", path.display());
         let manifest = std::fs::read_to_string(out.path().join("manifest.jsonl")).unwrap();
         for line in manifest.lines() {

@@ -83,28 +83,16 @@ fn valid_cdm_from(folder: &str, translator: &str) -> String {
 
 #[test]
 fn broken_tmf678_input_is_rejected_with_a_position() {
-    let t = TestTenant::new(&["tmf678-bill"], "x");
-    let loaded = t.load().unwrap();
-    let plugin = &loaded.plugins["tmf678-bill"];
-    let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&str, &[u8], &str)] = &[
-        ("truncated.json", br#"{"@type":"CustomerBill","id":"CB-1","billingAccount":{"id":"#, "ends too early"),
-        ("garbage.json", b"{\"a\": \xff}", "not valid JSON"),
-        ("other.json", br#"{"@type":"Invoice"}"#, "is not a TMF678"),
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.json",
+            br#"{"@type":"CustomerBill","id":"CB-1","billingAccount":{"id":"#.to_vec(),
+            "ends too early",
+        ),
+        ("garbage.json", b"{\"a\": \xff}".to_vec(), "not valid JSON"),
+        ("other.json", br#"{"@type":"Invoice"}"#.to_vec(), "is not a TMF678"),
     ];
-    for (name, bytes, expected) in cases {
-        let path = dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        let outcomes = translate(plugin, &path);
-        assert_eq!(outcomes.len(), 1, "{name}");
-        match &outcomes[0] {
-            TranslateOutcome::Rejected { message, location, .. } => {
-                assert!(message.contains(expected), "{name}: {message}");
-                assert_eq!(location.as_ref().and_then(|l| l.source.as_deref()), Some(*name));
-            }
-            other => panic!("{name}: {other:?}"),
-        }
-    }
+    assert_each_rejected("tmf678-bill", &cases);
 }
 
 /// The acme-energy sample tenant grants every translator and picks it by
@@ -138,10 +126,6 @@ fn every_conformance_sample_renders_with_the_sample_invoice() {
 
 #[test]
 fn broken_ubl_input_is_rejected_with_a_position() {
-    let t = TestTenant::new(&["ubl-invoice"], "x");
-    let loaded = t.load().unwrap();
-    let plugin = &loaded.plugins["ubl-invoice"];
-    let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(&conformance("ubl")[2]).unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated.xml", good.as_bytes()[..good.len() / 2].to_vec(), "not well-formed XML"),
@@ -157,7 +141,16 @@ fn broken_ubl_input_is_rejected_with_a_position() {
             "cac:LegalMonetaryTotal is missing",
         ),
     ];
-    for (name, bytes, expected) in &cases {
+    assert_each_rejected("ubl-invoice", &cases);
+}
+
+/// Each (file name, bytes, expected words) is one rejection, located in its source.
+fn assert_each_rejected(translator: &str, cases: &[(&str, Vec<u8>, &str)]) {
+    let t = TestTenant::new(&[translator], "x");
+    let loaded = t.load().unwrap();
+    let plugin = &loaded.plugins[translator];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, expected) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let outcomes = translate(plugin, &path);
@@ -166,6 +159,7 @@ fn broken_ubl_input_is_rejected_with_a_position() {
             TranslateOutcome::Rejected { message, location, .. } => {
                 assert!(message.contains(expected), "{name}: {message}");
                 let location = location.as_ref().unwrap();
+                assert_eq!(location.source.as_deref(), Some(*name));
                 assert!(location.line.is_some() || location.field.is_some(), "{name}: positioned");
             }
             other => panic!("{name}: {other:?}"),

@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// Plugins whose unit tests run natively (they call no host import from
 /// code the test harness links).
-const TESTED: &[&str] = &["csv-billing", "tmf678-bill", "ubl-invoice", "payment-qr", "print-asa"];
+const TESTED: &[&str] = &["csv-billing", "tmf678-bill", "ubl-invoice", "document-buffer", "payment-qr", "print-asa"];
 
 #[test]
 fn plugin_unit_tests_pass() {

@@ -10,7 +10,7 @@
 pub mod amount;
 pub mod bill;
 
-use std::cell::RefCell;
+use document_buffer::DocumentBuffer;
 
 wit_bindgen::generate!({
     world: "translator",
@@ -33,39 +33,27 @@ impl Guest for Tmf678Bill {
 /// One TMF678 document being collected.
 pub struct Session {
     source: String,
-    buffer: RefCell<Vec<u8>>,
-    overflow: RefCell<bool>,
+    buffer: DocumentBuffer,
 }
 
 impl GuestSession for Session {
     fn new(source_name: String) -> Self {
-        Session { source: source_name, buffer: RefCell::new(Vec::new()), overflow: RefCell::new(false) }
+        Session { source: source_name, buffer: DocumentBuffer::new(MAX_BYTES) }
     }
 
     fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
-        let mut buffer = self.buffer.borrow_mut();
-        if buffer.len() + chunk.len() > MAX_BYTES {
-            *self.overflow.borrow_mut() = true;
-            buffer.clear();
-        } else if !*self.overflow.borrow() {
-            buffer.extend_from_slice(&chunk);
-        }
+        self.buffer.feed(&chunk);
         Vec::new()
     }
 
     fn finish(&self) -> Vec<Outcome> {
-        if *self.overflow.borrow() {
-            return vec![reject(
-                &self.source,
-                None,
-                None,
-                ErrorCode::Unsupported,
-                format!("the document is larger than {} MiB; split it into several files", MAX_BYTES / (1024 * 1024)),
-            )];
-        }
-        let buffer = std::mem::take(&mut *self.buffer.borrow_mut());
-        let text = buffer.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buffer);
-        let doc: serde_json::Value = match serde_json::from_slice(text) {
+        let text = match self.buffer.take() {
+            Ok(text) => text,
+            Err(too_large) => {
+                return vec![reject(&self.source, None, None, ErrorCode::Unsupported, too_large.to_string())];
+            }
+        };
+        let doc: serde_json::Value = match serde_json::from_slice(&text) {
             Ok(doc) => doc,
             Err(e) => {
                 let what = if e.is_eof() { "the JSON ends too early" } else { "not valid JSON" };

@@ -7,7 +7,7 @@
 
 pub mod ubl;
 
-use std::cell::RefCell;
+use document_buffer::DocumentBuffer;
 
 wit_bindgen::generate!({
     world: "translator",
@@ -29,34 +29,28 @@ impl Guest for UblInvoice {
 /// One UBL document being collected.
 pub struct Session {
     source: String,
-    buffer: RefCell<Vec<u8>>,
-    overflow: RefCell<bool>,
+    buffer: DocumentBuffer,
 }
 
 impl GuestSession for Session {
     fn new(source_name: String) -> Self {
-        Session { source: source_name, buffer: RefCell::new(Vec::new()), overflow: RefCell::new(false) }
+        Session { source: source_name, buffer: DocumentBuffer::new(MAX_BYTES) }
     }
 
     fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
-        let mut buffer = self.buffer.borrow_mut();
-        if buffer.len() + chunk.len() > MAX_BYTES {
-            *self.overflow.borrow_mut() = true;
-            buffer.clear();
-        } else if !*self.overflow.borrow() {
-            buffer.extend_from_slice(&chunk);
-        }
+        self.buffer.feed(&chunk);
         Vec::new()
     }
 
     fn finish(&self) -> Vec<Outcome> {
-        if *self.overflow.borrow() {
-            let message = format!("the document is larger than {} MiB", MAX_BYTES / (1024 * 1024));
-            return vec![reject(&self.source, None, None, None, ErrorCode::Unsupported, message)];
-        }
-        let buffer = std::mem::take(&mut *self.buffer.borrow_mut());
+        let buffer = match self.buffer.take() {
+            Ok(bytes) => bytes,
+            Err(too_large) => {
+                return vec![reject(&self.source, None, None, None, ErrorCode::Unsupported, too_large.to_string())];
+            }
+        };
         let text = match std::str::from_utf8(&buffer) {
-            Ok(t) => t.strip_prefix('\u{FEFF}').unwrap_or(t),
+            Ok(t) => t,
             Err(e) => {
                 let before = &buffer[..e.valid_up_to()];
                 let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;

@@ -302,6 +302,10 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
 
     write_lines(&job.out_dir.join("manifest.jsonl"), &run.manifest)?;
     write_content_sets(&job.out_dir.join("content.json"), &run.content_sets)?;
+    let usage = crate::usage::Usage::from_manifest(&cfg.id, &source_name, &as_of, &run.manifest);
+    let usage_path = job.out_dir.join("usage.json");
+    write_atomic(&usage_path, &serde_json::to_vec_pretty(&usage).expect("usage serialises"))
+        .map_err(io(&usage_path))?;
     write_lines(&job.out_dir.join("rejected.jsonl"), &run.rejections)?;
     let total = started.elapsed();
     run.timings.total_ms = ms(total);
@@ -600,6 +604,7 @@ impl Run<'_> {
             fuel: plugins.iter().map(|p| p.fuel).sum(),
             plugins,
             bytes: bytes.len() as u64,
+            pages: crate::usage::pages(media_type, bytes),
             sha256: sha256_hex(bytes),
         };
 

@@ -20,6 +20,7 @@ mod output;
 mod report;
 mod store;
 mod tenant;
+mod usage;
 
 pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, parse_as_of, run_batch};
 pub use cdm::{CdmError, CdmRecord};
@@ -31,3 +32,4 @@ pub use output::{sha256_hex, write_atomic};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{ContentConfig, FormatterOutput, JobDefaults, Outputs, Tenant, TenantConfig, TenantError};
+pub use usage::{Meter, Usage, UsageRow, pages};

@@ -54,6 +54,9 @@ pub struct ManifestLine {
     pub fuel: u64,
     /// Output size.
     pub bytes: u64,
+    /// Pages, for outputs whose format has pages (print).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u64>,
     /// Output sha256.
     pub sha256: String,
 }

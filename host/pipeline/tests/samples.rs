@@ -166,3 +166,44 @@ fn the_error_sample_is_fully_accounted_for_with_reasons() {
         assert!(!rejected.contains(name), "rejections must not carry personal data ({name})");
     }
 }
+
+/// `usage.json` meters what the manifest lists, per label and channel.
+#[test]
+fn usage_meters_documents_outputs_bytes_and_pages_per_label_and_channel() {
+    let (report, out) = render("acme-energy", "data/billing.csv");
+    let usage: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("usage.json")).unwrap()).unwrap();
+    let manifest: Vec<serde_json::Value> = std::fs::read_to_string(out.path().join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let totals = &usage["totals"];
+    assert_eq!(totals["documents"].as_u64(), Some(report.delivered));
+    assert_eq!(totals["outputs"].as_u64(), Some(manifest.len() as u64));
+    assert_eq!(totals["bytes"].as_u64(), Some(manifest.iter().map(|l| l["bytes"].as_u64().unwrap()).sum()));
+    let print_pages: u64 = manifest.iter().filter_map(|l| l["pages"].as_u64()).sum();
+    assert!(print_pages >= 4, "every print output has a page");
+    assert_eq!(totals["pages"].as_u64(), Some(print_pages));
+    let rows: Vec<(String, String, u64)> = usage["by_label_channel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().into(),
+                r["channel"].as_str().unwrap().into(),
+                r["documents"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("acme".into(), "html".into(), 1),
+            ("acme".into(), "print".into(), 1),
+            ("acme-green".into(), "html".into(), 3),
+            ("acme-green".into(), "print".into(), 3)
+        ]
+    );
+}

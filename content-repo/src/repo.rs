@@ -133,11 +133,6 @@ impl ContentRepo {
         self.git.is_some()
     }
 
-    /// The git directory (`.git`), for watching refs.
-    pub fn git_dir(&self) -> Option<PathBuf> {
-        self.git.as_ref().map(|g| g.repo.git_dir().to_path_buf())
-    }
-
     /// What is on disk now under `dirs` (relative to the root).
     pub fn worktree(&self, dirs: &[String]) -> Result<Snapshot, ContentError> {
         read_worktree(&self.root, dirs)

@@ -118,19 +118,9 @@ impl ContentSet {
         &self.snapshot
     }
 
-    /// The layers.
-    pub fn layers(&self) -> &Layers {
-        &self.layers
-    }
-
     /// Label ids.
     pub fn label_ids(&self) -> impl Iterator<Item = &str> {
         self.views.keys().map(|(l, _)| l.as_str()).collect::<BTreeSet<_>>().into_iter()
-    }
-
-    /// Locales with strings or override folders (and the default locale).
-    pub fn locale_ids(&self) -> impl Iterator<Item = &str> {
-        self.locales.iter().map(String::as_str)
     }
 
     /// The default locale.
@@ -302,12 +292,6 @@ impl ContentView {
             .ok_or_else(|| ContentError::file(&logical, "not in assets/ of any layer"))?;
         let bytes = Arc::clone(&self.snapshot.get(&resolution.path).expect("resolved").bytes);
         Ok((bytes, resolution))
-    }
-
-    /// An asset as a `data:` URI, for self-contained HTML.
-    pub fn asset_data_uri(&self, path: &str) -> Result<String, ContentError> {
-        let (bytes, resolution) = self.asset(path)?;
-        data_uri(&resolution.path, &bytes)
     }
 }
 

@@ -59,23 +59,9 @@ impl ContentSource {
         &self.repo
     }
 
-    /// The layers.
-    pub fn layers(&self) -> &Layers {
-        &self.layers
-    }
-
     /// The mode.
     pub fn mode(&self) -> &SourceMode {
         &self.mode
-    }
-
-    /// The same source in another mode.
-    pub fn with_mode(mut self, mode: SourceMode) -> Result<ContentSource, RepoError> {
-        if matches!(mode, SourceMode::Published(_)) && !self.repo.is_git() {
-            return Err(RepoError::NotGit(self.repo.root().to_path_buf()));
-        }
-        self.mode = mode;
-        Ok(self)
     }
 
     /// A snapshot of the layers in the current mode.

@@ -468,18 +468,12 @@ impl Run<'_> {
             Err(e) => {
                 // The translator's output broke the schema: its record is
                 // named by its identifiers, the rest of it is not repeated.
-                let (customer_ref, document_id) = CdmRecord::identifiers(cdm);
-                self.rejections.push(Rejection {
-                    record: customer_ref,
-                    document_id,
-                    source: location,
-                    stage: Stage::Validate,
+                let failure = Failure {
                     field: Some(e.path.clone()),
-                    rule: Some(e.rule.clone()),
                     plugin: Some(self.translator.name().to_owned()),
-                    limit: None,
-                    reason: e.to_string(),
-                });
+                    ..Failure::plain(Stage::Validate, e.to_string())
+                };
+                self.reject_as(CdmRecord::identifiers(cdm), location, failure, Some(e.rule));
                 return;
             }
         };
@@ -523,13 +517,26 @@ impl Run<'_> {
     }
 
     fn reject(&mut self, record: Option<&CdmRecord>, location: Option<SourceLocation>, failure: Failure) {
+        let ids = (record.map(|r| r.customer_ref.clone()), record.map(|r| r.document_id.clone()));
+        self.reject_as(ids, location, failure, None);
+    }
+
+    /// Records a rejection of the record with these (customer ref,
+    /// document id), and the schema rule when validation refused it.
+    fn reject_as(
+        &mut self,
+        (record, document_id): (Option<String>, Option<String>),
+        location: Option<SourceLocation>,
+        failure: Failure,
+        rule: Option<String>,
+    ) {
         self.rejections.push(Rejection {
-            record: record.map(|r| r.customer_ref.clone()),
-            document_id: record.map(|r| r.document_id.clone()),
+            record,
+            document_id,
             source: location,
             stage: failure.stage,
             field: failure.field,
-            rule: None,
+            rule,
             plugin: failure.plugin,
             limit: failure.limit,
             reason: failure.reason,

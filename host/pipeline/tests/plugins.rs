@@ -212,3 +212,23 @@ fn print_asa_paginates_with_carriage_control_and_page_headers() {
     let after = lines.iter().position(|l| l.ends_with("after the break")).unwrap();
     assert!(lines[after - 1].starts_with('1'), "a form feed starts a new page");
 }
+
+/// A record the translator accepted but the CDM schema refuses (a label id
+/// with capitals and spaces) is rejected at validation with the JSON path,
+/// the rule, the translator and the source line; the others are delivered.
+#[test]
+fn a_cdm_schema_violation_is_rejected_with_path_rule_and_source() {
+    let t = TestTenant::new(&[], "<p>{{ record.reference.document_id }}</p>");
+    let header = HEADER.replace('\n', ",label\n");
+    let with_label = |n: u32, label: &str| row(n, "power").replace('\n', &format!(",{label}\n"));
+    let csv = format!("{header}{}{}{}", with_label(1, "main"), with_label(2, "Big Brand!"), with_label(3, "main"));
+    let (report, out) = t.run(csv);
+    let r = only_inv2_rejected(&report, &out);
+    assert_eq!(r.stage, tessera_pipeline::Stage::Validate);
+    assert_eq!(r.field.as_deref(), Some("$.production.label"));
+    assert_eq!(r.rule.as_deref(), Some("pattern"));
+    assert_eq!(r.plugin.as_deref(), Some("csv-billing@0.1.0"));
+    assert_eq!(r.record.as_deref(), Some("C-2"));
+    assert_eq!(r.source.as_ref().and_then(|s| s.line), Some(3), "the source line the translator reported");
+    assert!(!r.reason.contains("Big Brand!"), "the value is not repeated: {}", r.reason);
+}

@@ -84,7 +84,8 @@ struct StageMs {
     write: f64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+/// The `p` quantile (nearest rank) of sorted durations, in microseconds.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -92,9 +93,20 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1e6
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of per-run figures (NaN when there are none).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Prints a bench report: one JSON object with `--json`, else the text.
+pub(crate) fn emit<T: Serialize>(json: bool, report: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        println!("{}", text());
+    }
+    Ok(())
 }
 
 fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool) -> anyhow::Result<ExitCode> {
@@ -176,10 +188,8 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
         target_p50_us: 10.0,
         target_p99_us: 50.0,
     };
-    if json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!(
+    emit(json, &report, || {
+        format!(
             "plugin-call: {} × {} calls of {} ({} allocation)\n  instantiate + render   p50 {:.1} µs   p99 {:.1} µs   ({} fuel per call)\n  instantiate only       p50 {:.1} µs   p99 {:.1} µs   (targets: p50 ≤ 10 µs, p99 ≤ 50 µs)\n  pipeline ({} invoices, HTML + print): {:.0} documents/s\n    per document: translate {:.3} ms, compose {:.3} ms, format {:.3} ms, write {:.3} ms",
             report.runs,
             report.calls,
@@ -196,8 +206,8 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
             report.pipeline_ms_per_doc.compose,
             report.pipeline_ms_per_doc.format,
             report.pipeline_ms_per_doc.write,
-        );
-    }
+        )
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,6 +5,7 @@
 //! rendered with it. One save in ten is a broken template, which must be
 //! refused while the last good footer stays live.
 
+use crate::bench::{emit, median, percentile};
 use crate::paths::samples_dir;
 use anyhow::{anyhow, bail};
 use serde::Serialize;
@@ -190,17 +191,12 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
         broken_per_run = broken_saves;
         refusals += refused.load(Ordering::Relaxed);
         latencies.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         if let Some(last) = latencies.last() {
-            max_ms = max_ms.max(ms(*last));
-            p50s.push(ms(latencies[latencies.len() / 2]));
-            p99s.push(ms(latencies[((latencies.len() as f64 * 0.99).ceil() as usize).clamp(1, latencies.len()) - 1]));
+            max_ms = max_ms.max(last.as_secs_f64() * 1e3);
+            p50s.push(percentile(&latencies, 0.50) / 1e3);
+            p99s.push(percentile(&latencies, 0.99) / 1e3);
         }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-    };
     let report = ReloadReport {
         bench: "reload",
         runs,
@@ -217,10 +213,8 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
         watcher,
         target_p99_ms: 100.0,
     };
-    if json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!(
+    emit(json, &report, || {
+        format!(
             "reload: {} runs × {} saves (+{} broken) with {} events, rendering continuously\n  save → first document with it   p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms   (target p99 ≤ 100 ms)\n  {} documents rendered, {} failed; broken saves live: {} ({} refused); saves never seen: {}",
             report.runs,
             report.saves,
@@ -234,8 +228,8 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
             report.broken_went_live,
             report.refused_reloads,
             report.missed_saves
-        );
-    }
+        )
+    })?;
     let ok = report.failed_renders == 0 && report.broken_went_live == 0 && report.missed_saves == 0;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -31,18 +31,27 @@ impl Repo {
         self.dir.path().join(rel)
     }
 
-    fn tessera(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(args)
+    /// `program` in the repository, with no user or system git config (so
+    /// no user.name: publishing must still work).
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env("TESSERA_CACHE_DIR", self.dir.path().join(".cache"))
-            // No user.name here: publishing must still work.
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("tessera runs");
-        assert!(out.status.success(), "tessera {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        cmd
+    }
+
+    /// Runs `program`, requires success, returns its standard output.
+    fn run(&self, program: &str, args: &[&str]) -> String {
+        let out = self.command(program, args).output().expect("the program runs");
+        assert!(out.status.success(), "{program} {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn tessera(&self, args: &[&str]) -> String {
+        self.run(env!("CARGO_BIN_EXE_tessera"), args)
     }
 
     fn content(&self, args: &[&str]) -> String {
@@ -52,15 +61,7 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("git is installed");
-        assert!(out.status.success(), "git {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        self.run("git", args)
     }
 
     /// Renders the sample billing file from the published ref into `out`.
@@ -146,27 +147,16 @@ fn publish_render_which_edit_publish_rollback_round_trip() {
     assert_eq!(repo.git(&["cat-file", "-t", &second]).trim(), "commit");
     // HEAD and the index were never touched.
     assert!(repo.git(&["status", "--porcelain"]).contains("?? samples/"));
-    assert!(
-        Command::new("git")
-            .args(["rev-parse", "--verify", "-q", "HEAD"])
-            .current_dir(repo.dir.path())
-            .status()
-            .unwrap()
-            .code()
-            != Some(0)
-    );
+    let head = repo.command("git", &["rev-parse", "--verify", "-q", "HEAD"]).status().unwrap();
+    assert!(!head.success(), "HEAD is still unborn");
 }
 
 #[test]
 fn rendering_from_an_unpublished_ref_says_how_to_publish() {
     let repo = Repo::new();
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["batch", "--tenant", "samples/acme-energy", "--input", "samples/acme-energy/data/billing.csv"])
-        .args(["--out", "out", "--published"])
-        .current_dir(repo.dir.path())
-        .env("TESSERA_CACHE_DIR", repo.dir.path().join(".cache"))
-        .output()
-        .unwrap();
+    let args = ["batch", "--tenant", "samples/acme-energy", "--input", "samples/acme-energy/data/billing.csv"];
+    let out =
+        repo.command(env!("CARGO_BIN_EXE_tessera"), &args).args(["--out", "out", "--published"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("nothing is published yet") && stderr.contains("tessera content publish"), "{stderr}");

@@ -30,7 +30,7 @@ pub struct Layers {
 }
 
 /// How one logical path resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Resolution {
     /// The logical path (`fragments/footer.html.tera`).
     pub logical: String,
@@ -43,7 +43,7 @@ pub struct Resolution {
 }
 
 /// One candidate of a resolution chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Candidate {
     /// The path tried.
     pub path: String,

@@ -152,7 +152,7 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
     let mut stages = Vec::new();
     for run in 0..runs {
         let out = work.path().join(format!("out-{run}"));
-        let report = run_batch(&loaded, &BatchJob { input: &input, out_dir: &out, translator: None, as_of: None })?;
+        let report = run_batch(&loaded, &BatchJob::new(&input, &out))?;
         anyhow::ensure!(report.delivered as usize == docs && report.balanced, "pipeline run lost records: {report:?}");
         dps.push(report.docs_per_sec);
         let per = |ms: f64| ms / docs as f64;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use tessera_content::SourceMode;
 use tessera_content::watch::WatchConfig;
-use tessera_pipeline::{BatchJob, LoadedTenant, ReloadOutcome, Report, run_batch};
+use tessera_pipeline::{BatchJob, LoadedTenant, ReloadOutcome, run_batch};
 
 /// Renders every sample tenant's sample input.
 pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -31,11 +31,8 @@ pub fn demo(ctx: &Context, out: &Path, samples: Option<&Path>) -> anyhow::Result
             continue;
         };
         let out_dir = out.join(&cfg.id);
-        let report = run_batch(
-            &loaded,
-            &BatchJob { input: &dir.join(input), out_dir: &out_dir, translator: None, as_of: None },
-        )?;
-        print_summary(&report, &out_dir);
+        let report = run_batch(&loaded, &BatchJob::new(&dir.join(input), &out_dir))?;
+        print!("{}", crate::operator::summary(&report, &out_dir));
         all_balanced &= report.balanced;
     }
     Ok(if all_balanced { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -51,6 +48,8 @@ pub struct BatchArgs<'a> {
     pub json: bool,
     pub published: bool,
     pub watch: bool,
+    pub resume: bool,
+    pub threads: Option<usize>,
 }
 
 /// Renders one file for one tenant (and again on every content change with `--watch`).
@@ -63,12 +62,23 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         None
     };
     let loaded = LoadedTenant::load_from(&runtime, args.tenant, &ctx.plugin_roots, mode)?;
-    let job = BatchJob { input: args.input, out_dir: args.out, translator: args.translator, as_of: args.as_of };
-    let report = run_batch(&loaded, &job)?;
+    let bar = crate::operator::ProgressLine::on_terminal();
+    let show = |p: &tessera_pipeline::Progress| bar.update(p);
+    let job = BatchJob {
+        translator: args.translator,
+        as_of: args.as_of,
+        threads: args.threads,
+        resume: args.resume,
+        progress: (!args.json).then_some(&show as &(dyn Fn(&tessera_pipeline::Progress) + Sync)),
+        ..BatchJob::new(args.input, args.out)
+    };
+    let report = run_batch(&loaded, &job);
+    bar.clear();
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_summary(&report, args.out);
+        print!("{}", crate::operator::summary(&report, args.out));
     }
     if !report.balanced {
         eprintln!(
@@ -100,7 +110,7 @@ fn watch_and_rerender(loaded: &LoadedTenant, job: &BatchJob<'_>) -> anyhow::Resu
             ReloadOutcome::Swapped { revision, took } => {
                 eprintln!("content {revision} live ({:.1} ms); rendering again", took.as_secs_f64() * 1e3);
                 let report = run_batch(loaded, job)?;
-                print_summary(&report, job.out_dir);
+                print!("{}", crate::operator::summary(&report, job.out_dir));
             }
             ReloadOutcome::Refused(f) => {
                 eprintln!("content change refused; the last good content stays live:\n{}", f.detailed)
@@ -109,31 +119,6 @@ fn watch_and_rerender(loaded: &LoadedTenant, job: &BatchJob<'_>) -> anyhow::Resu
         }
     }
     Ok(())
-}
-
-fn print_summary(r: &Report, out: &Path) {
-    let channels: Vec<String> = r.outputs_by_channel.iter().map(|(c, n)| format!("{n} {c}")).collect();
-    println!(
-        "{tenant}: {input} → {out}\n  {in_} records in = {d} delivered + {rej} rejected{ok}\n  outputs: {ch}\n  {ms:.1} ms, {dps:.0} documents/s, {fuel} fuel",
-        tenant = r.tenant,
-        input = r.input,
-        out = out.display(),
-        in_ = r.records_in,
-        d = r.delivered,
-        rej = r.rejected,
-        ok = if r.balanced { "" } else { "  ← DOES NOT BALANCE" },
-        ch = if channels.is_empty() { "none".into() } else { channels.join(", ") },
-        ms = r.timings.total_ms,
-        dps = r.docs_per_sec,
-        fuel = r.fuel,
-    );
-    let views: Vec<String> = r.documents_by_view.iter().map(|(v, n)| format!("{v} {n}")).collect();
-    let revisions: Vec<&str> = r.content_revisions.iter().map(String::as_str).collect();
-    println!("  content {}\n  documents by label/locale: {}", revisions.join(", "), views.join(", "));
-    for rej in &r.rejections {
-        let who = rej.document_id.clone().or_else(|| rej.source.as_ref().map(|s| s.to_string())).unwrap_or_default();
-        println!("  rejected {who} at {:?}: {}", rej.stage, rej.reason);
-    }
 }
 
 /// Lists the packaged plugins in the plugin folders.

@@ -6,6 +6,7 @@ mod bench;
 mod bench_reload;
 mod commands;
 mod content;
+mod operator;
 mod paths;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +65,13 @@ enum Command {
         /// every change (a broken change is reported; the last good content stays).
         #[arg(long)]
         watch: bool,
+        /// Finish the run interrupted in --out (same input, tenant, translator
+        /// and date): its output folder ends as an uninterrupted run's would.
+        #[arg(long)]
+        resume: bool,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Author commands over a tenant's content repository.
     Content {
@@ -99,19 +107,23 @@ fn main() -> ExitCode {
     let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
     let result = match cli.command {
         Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
-        Command::Batch { tenant, input, out, translator, as_of, json, published, watch } => commands::batch(
-            &ctx,
-            &commands::BatchArgs {
-                tenant: &tenant,
-                input: &input,
-                out: &out,
-                translator: translator.as_deref(),
-                as_of: as_of.as_deref(),
-                json,
-                published,
-                watch,
-            },
-        ),
+        Command::Batch { tenant, input, out, translator, as_of, json, published, watch, resume, threads } => {
+            commands::batch(
+                &ctx,
+                &commands::BatchArgs {
+                    tenant: &tenant,
+                    input: &input,
+                    out: &out,
+                    translator: translator.as_deref(),
+                    as_of: as_of.as_deref(),
+                    json,
+                    published,
+                    watch,
+                    resume,
+                    threads,
+                },
+            )
+        }
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Bench(b) => bench::run(&ctx, b),

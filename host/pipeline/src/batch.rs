@@ -2,28 +2,36 @@
 //! → compose → format → write, with every record ending as outputs or as a
 //! rejection, and the accounting checked at the end.
 //!
-//! A record is delivered only when all of its outputs were produced: they
-//! are rendered in memory first and written only if every one succeeded, so
-//! no customer gets the HTML of a letter whose print version failed.
+//! ```text
+//! source stage (1 thread) ──bounded──► workers (1 per core) ──► committer (this thread)
+//!   translate + validate                compose, format, write    input order: manifest,
+//!   + duplicate check                   the document's files      rejections, tally, checkpoints
+//! ```
+//!
+//! At most `64 × workers` records are in flight between reading and
+//! committing (credits returned by the committer), so memory stays flat
+//! however long the input and however slow one record is.
 
-use crate::cdm::CdmRecord;
-use crate::compose::{ComposeError, FragmentPlugins};
-use crate::live::{Canary, LiveContent};
-use crate::output::{sha256_hex, valid_extension, write_atomic};
-use crate::report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
+use crate::checkpoint::{self, Checkpoint, RunIdentity};
+use crate::commit::Committer;
+use crate::compose::FragmentPlugins;
+use crate::flow::{Done, Work};
+use crate::live::LiveContent;
+use crate::output::write_atomic;
+use crate::produce::{Producer, seed_for};
+use crate::report::{Report, Timings};
+use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::store;
+use crate::tally::Tally;
 use crate::tenant::{Tenant, TenantError};
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufWriter, Read, Write};
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tessera_content::{RepoError, Resolution, SourceMode};
-use tessera_runtime::{
-    CallContext, DocumentInput, Kind, LoadError, LoadRequest, Plugin, PluginFault, Runtime, SourceLocation,
-    TranslateOutcome,
-};
+use tessera_content::{RepoError, SourceMode};
+use tessera_runtime::{CallContext, Kind, LoadError, LoadRequest, Plugin, Runtime};
 
 /// Bytes handed to the translator per call.
 pub const CHUNK_BYTES: usize = 64 * 1024;
@@ -82,6 +90,23 @@ pub enum PipelineError {
     /// The as-of date is not a date.
     #[error("as-of date `{0}` is not YYYY-MM-DD")]
     AsOf(String),
+    /// `--resume` cannot continue the run in this folder.
+    #[error("cannot resume the run in {out_dir}: {message}")]
+    Resume {
+        /// The output folder.
+        out_dir: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Records went missing between the stages (a bug: the run is not
+    /// reported as complete).
+    #[error("the source gave {records} records but {committed} were committed")]
+    Lost {
+        /// Records numbered by the source stage.
+        records: u64,
+        /// Records committed.
+        committed: u64,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
@@ -175,11 +200,50 @@ pub struct BatchJob<'a> {
     pub input: &'a Path,
     /// Output folder.
     pub out_dir: &'a Path,
-    /// Translator id (default: the tenant's `job.translator`).
+    /// Translator id (default: by the file's type, else the tenant's `job.translator`).
     pub translator: Option<&'a str>,
     /// As-of date (default: the tenant's `job.as_of`, else today, UTC).
     pub as_of: Option<&'a str>,
+    /// Worker threads composing and formatting (default: one per core).
+    pub threads: Option<usize>,
+    /// Finish the interrupted run in `out_dir` instead of starting over.
+    pub resume: bool,
+    /// Called on the committing thread about every 100 ms, and once at the end.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
 }
+
+impl<'a> BatchJob<'a> {
+    /// A run of `input` into `out_dir` with the tenant's defaults.
+    pub fn new(input: &'a Path, out_dir: &'a Path) -> BatchJob<'a> {
+        BatchJob { input, out_dir, translator: None, as_of: None, threads: None, resume: false, progress: None }
+    }
+}
+
+/// Where a run is, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Records committed (delivered + rejected), including those an
+    /// interrupted run committed before.
+    pub records: u64,
+    /// Delivered so far.
+    pub delivered: u64,
+    /// Rejected so far.
+    pub rejected: u64,
+    /// Source bytes read by the translator.
+    pub bytes_read: u64,
+    /// Source size.
+    pub bytes_total: u64,
+    /// Records committed by an interrupted run before this one resumed.
+    pub resumed_at: u64,
+    /// Since this run started.
+    pub elapsed: Duration,
+}
+
+/// How often progress is reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// Records in flight (read but not committed) per worker: bounds memory
+/// whatever a slow record holds up.
+const IN_FLIGHT_PER_WORKER: usize = 64;
 
 /// The translator for a source file: by extension, then by the first
 /// non-blank byte, through `[job.translators]`; else `job.translator`.
@@ -217,44 +281,83 @@ fn today() -> String {
     format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
 }
 
-/// A per-record seed: reruns of the same record see the same randomness.
-fn seed_for(document_id: &str) -> u64 {
-    let digest = Sha256::digest(document_id.as_bytes());
-    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+/// The identity of a run of `input` (what a resume must match).
+fn identity(
+    tenant: &str,
+    input: &Path,
+    source_name: &str,
+    translator: &Plugin,
+    as_of: &str,
+) -> Result<RunIdentity, PipelineError> {
+    let meta = std::fs::metadata(input).map_err(io(input))?;
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(RunIdentity {
+        tenant: tenant.to_owned(),
+        input: source_name.to_owned(),
+        input_bytes: meta.len(),
+        input_mtime_ns: mtime_ns,
+        translator: translator.name().to_owned(),
+        translator_sha256: translator.sha256().to_owned(),
+        as_of: as_of.to_owned(),
+    })
 }
 
-/// What one record produced.
-struct Delivery {
-    files: Vec<(String, Vec<u8>)>,
-    lines: Vec<ManifestLine>,
-}
-
-/// A record that did not make it, before it is written down.
-struct Failure {
-    stage: Stage,
-    reason: String,
-    field: Option<String>,
-    plugin: Option<String>,
-    limit: Option<String>,
-}
-
-impl Failure {
-    fn plain(stage: Stage, reason: String) -> Failure {
-        Failure { stage, reason, field: None, plugin: None, limit: None }
-    }
-
-    fn fault(stage: Stage, fault: PluginFault) -> Failure {
-        Failure {
-            stage,
-            plugin: Some(fault.plugin.clone()),
-            limit: fault.kind.limit().map(str::to_owned),
-            reason: fault.to_string(),
-            field: None,
+/// Where the committer starts: at the interrupted run's checkpoint, or at
+/// zero with the run files emptied.
+fn starting_point(job: &BatchJob<'_>, identity: &RunIdentity) -> Result<Checkpoint, PipelineError> {
+    let out = job.out_dir;
+    let problem = |message: String| PipelineError::Resume { out_dir: out.to_path_buf(), message };
+    checkpoint::remove_temporaries(out).map_err(io(out))?;
+    if job.resume {
+        match Checkpoint::read(out).map_err(problem)? {
+            Some(from) => {
+                let differences = from.identity.differences(identity);
+                if !differences.is_empty() {
+                    return Err(problem(format!(
+                        "the interrupted run was of other input: {}; start over without --resume",
+                        differences.join("; ")
+                    )));
+                }
+                for (file, len) in [("manifest.jsonl", from.manifest_bytes), ("rejected.jsonl", from.rejected_bytes)] {
+                    let path = out.join(file);
+                    checkpoint::truncate(&path, len).map_err(io(&path))?;
+                }
+                return Ok(from);
+            }
+            None if out.join("report.json").is_file() => {
+                return Err(problem("that run finished (report.json is there, progress.json is not)".into()));
+            }
+            // Killed before its first checkpoint: nothing was committed.
+            None => {}
         }
     }
+    let start = Checkpoint {
+        version: checkpoint::CHECKPOINT_VERSION,
+        identity: identity.clone(),
+        records: 0,
+        manifest_bytes: 0,
+        rejected_bytes: 0,
+        tally: Tally::default(),
+    };
+    // The checkpoint first: from here on a kill leaves a resumable run.
+    start.write(out).map_err(io(out))?;
+    for file in ["manifest.jsonl", "rejected.jsonl", "report.json", "usage.json", "content.json"] {
+        let path = out.join(file);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+            _ => {}
+        }
+    }
+    Ok(start)
 }
 
-/// Runs one source file of a loaded tenant.
+/// Runs one source file of a loaded tenant: the source stage on its own
+/// thread, `threads` workers, and the committer on this thread.
 pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, PipelineError> {
     let started = Instant::now();
     let cfg = &loaded.tenant.config;
@@ -278,399 +381,198 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let as_of = job.as_of.map(str::to_owned).or_else(|| cfg.job.as_of.clone()).unwrap_or_else(today);
     let as_of_unix = parse_as_of(&as_of)?;
     std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
+    let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
+    let from = starting_point(job, &identity)?;
+    let resumed_at = from.records;
+    let delivered_before = from.tally.delivered;
+    let threads = job.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
 
-    let mut run = Run {
+    let mut committer = Committer::new(job.out_dir, identity.clone(), from).map_err(io(job.out_dir))?;
+    let producer = Producer {
         loaded,
-        formatters,
-        translator: Arc::clone(translator),
+        translator,
+        formatters: &formatters,
         as_of: Arc::from(as_of.as_str()),
         as_of_unix,
         out_dir: job.out_dir,
-        manifest: Vec::new(),
-        rejections: Vec::new(),
-        seen: HashSet::new(),
-        records_in: 0,
-        delivered: 0,
-        by_channel: BTreeMap::new(),
-        timings: Timings::default(),
-        fuel: 0,
-        content_sets: BTreeMap::new(),
-        by_view: BTreeMap::new(),
     };
-    let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    run.translate_source(job.input, &source_name)?;
+    let bytes_read = AtomicU64::new(0);
+    let source = SourceStage {
+        translator,
+        call: CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) },
+        input: job.input,
+        source_name: &source_name,
+        skip: resumed_at,
+        bytes_read: &bytes_read,
+    };
+    let progress = |committer: &Committer| {
+        if let Some(report) = job.progress {
+            report(&Progress {
+                records: committer.committed(),
+                delivered: committer.tally.delivered,
+                rejected: committer.tally.rejected,
+                bytes_read: bytes_read.load(Ordering::Relaxed),
+                bytes_total: identity.input_bytes,
+                resumed_at,
+                elapsed: started.elapsed(),
+            });
+        }
+    };
 
-    write_lines(&job.out_dir.join("manifest.jsonl"), &run.manifest)?;
-    write_content_sets(&job.out_dir.join("content.json"), &run.content_sets)?;
-    let usage = crate::usage::Usage::from_manifest(&cfg.id, &source_name, &as_of, &run.manifest);
-    let usage_path = job.out_dir.join("usage.json");
-    write_atomic(&usage_path, &serde_json::to_vec_pretty(&usage).expect("usage serialises"))
-        .map_err(io(&usage_path))?;
-    write_lines(&job.out_dir.join("rejected.jsonl"), &run.rejections)?;
-    let total = started.elapsed();
-    run.timings.total_ms = ms(total);
-    let rejected = run.rejections.len() as u64;
+    let source_end = std::thread::scope(|scope| -> Result<SourceEnd, PipelineError> {
+        let window = threads * IN_FLIGHT_PER_WORKER;
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(threads * 4);
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
+        let (credit_tx, credit_rx) = crossbeam_channel::bounded::<()>(window);
+        for _ in 0..window {
+            credit_tx.send(()).expect("room for every credit");
+        }
+        let reader =
+            scope.spawn(move || source.run(move |work| credit_rx.recv().is_ok() && work_tx.send(work).is_ok()));
+        for _ in 0..threads {
+            let (work_rx, done_tx, producer) = (work_rx.clone(), done_tx.clone(), &producer);
+            scope.spawn(move || {
+                for work in work_rx {
+                    if done_tx.send(producer.handle(work)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((work_rx, done_tx));
+        let mut last_progress = Instant::now();
+        // Leaving this closure early drops the receivers and the credits,
+        // which stops the source stage and the workers.
+        for done in done_rx {
+            let committed = committer.accept(done).map_err(io(committer.manifest_path()))?;
+            for _ in 0..committed {
+                let _ = credit_tx.send(());
+            }
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                progress(&committer);
+                last_progress = Instant::now();
+            }
+        }
+        match reader.join() {
+            Ok(Ok(end)) => Ok(end),
+            Ok(Err(SourceError::Io(e))) => Err(io(job.input)(e)),
+            Ok(Err(SourceError::Closed)) => unreachable!("the committer outlives the source stage"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })?;
+    if committer.committed() != source_end.records || committer.pending() != 0 {
+        return Err(PipelineError::Lost { records: source_end.records, committed: committer.committed() });
+    }
+    committer.checkpoint().map_err(io(job.out_dir))?;
+    progress(&committer);
+    finish(
+        loaded,
+        job,
+        committer,
+        Finish { source_name, as_of, translator, source_end, resumed_at, delivered_before, threads, started },
+    )
+}
+
+struct Finish<'a> {
+    source_name: String,
+    as_of: String,
+    translator: &'a Plugin,
+    source_end: SourceEnd,
+    resumed_at: u64,
+    delivered_before: u64,
+    threads: usize,
+    started: Instant,
+}
+
+/// Writes `content.json`, `usage.json` and `report.json`, and marks the run
+/// complete by removing `progress.json`.
+fn finish(
+    loaded: &LoadedTenant,
+    job: &BatchJob<'_>,
+    committer: Committer,
+    f: Finish<'_>,
+) -> Result<Report, PipelineError> {
+    let cfg = &loaded.tenant.config;
+    let out = job.out_dir;
+    let tally = &committer.tally;
+    let sets: Vec<_> = tally.content_sets.values().collect();
+    let content = serde_json::to_vec_pretty(&serde_json::json!({ "sets": sets })).expect("serialises");
+    let path = out.join("content.json");
+    write_atomic(&path, &content).map_err(io(&path))?;
+    let usage = tally.usage.usage(&cfg.id, &f.source_name, &f.as_of);
+    let path = out.join("usage.json");
+    write_atomic(&path, &serde_json::to_vec_pretty(&usage).expect("usage serialises")).map_err(io(&path))?;
+    let mut stray_removed = 0;
+    if f.resumed_at > 0 {
+        stray_removed = remove_stray_outputs(out, &tally.extensions)?;
+    }
+    let path = out.join(checkpoint::PROGRESS_FILE);
+    std::fs::remove_file(&path).map_err(io(&path))?;
+
+    let total = f.started.elapsed();
+    let stages = committer.stages.summary();
+    let timings = Timings {
+        translate_ms: stages.translate.total_ms,
+        validate_ms: stages.validate.total_ms,
+        compose_ms: stages.compose.total_ms,
+        format_ms: stages.format.total_ms,
+        write_ms: stages.write.total_ms,
+        total_ms: ms(total),
+    };
     let report = Report {
         tenant: cfg.id.clone(),
-        input: source_name,
-        translator: translator.name().to_owned(),
-        as_of,
-        records_in: run.records_in,
-        delivered: run.delivered,
-        rejected,
-        outputs: run.manifest.len() as u64,
-        outputs_by_channel: run.by_channel,
-        documents_by_view: run.by_view,
-        content_revisions: run.content_sets.keys().map(|(revision, _)| revision.clone()).collect(),
-        balanced: run.records_in == run.delivered + rejected,
-        rejections: run.rejections,
-        timings: run.timings,
-        docs_per_sec: run.delivered as f64 / total.as_secs_f64().max(1e-9),
-        fuel: run.fuel,
+        input: f.source_name,
+        translator: f.translator.name().to_owned(),
+        as_of: f.as_of,
+        records_in: tally.records_in,
+        delivered: tally.delivered,
+        rejected: tally.rejected,
+        outputs: tally.outputs,
+        outputs_by_channel: tally.by_channel.clone(),
+        documents_by_view: tally.by_view.clone(),
+        content_revisions: tally.revisions(),
+        balanced: tally.records_in == tally.delivered + tally.rejected && tally.records_in == f.source_end.records,
+        rejections: tally.first_rejections.clone(),
+        fuel: tally.fuel + f.source_end.translator_fuel,
+        threads: f.threads,
+        resumed_at: (f.resumed_at > 0).then_some(f.resumed_at),
+        stray_outputs_removed: stray_removed,
+        docs_per_sec: (tally.delivered - f.delivered_before) as f64 / total.as_secs_f64().max(1e-9),
+        timings,
+        stages,
     };
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    let path = job.out_dir.join("report.json");
+    let path = out.join("report.json");
     write_atomic(&path, &json).map_err(io(&path))?;
     Ok(report)
 }
 
+/// After a resume: output files no manifest line lists, left by the
+/// interrupted run for records that ended differently this time.
+fn remove_stray_outputs(out: &Path, extensions: &std::collections::BTreeSet<String>) -> Result<u64, PipelineError> {
+    #[derive(serde::Deserialize)]
+    struct FileOnly {
+        file: String,
+    }
+    let path = out.join("manifest.jsonl");
+    let reader = std::io::BufReader::new(std::fs::File::open(&path).map_err(io(&path))?);
+    let mut listed = std::collections::HashSet::new();
+    for line in std::io::BufRead::lines(reader) {
+        let line = line.map_err(io(&path))?;
+        if let Ok(entry) = serde_json::from_str::<FileOnly>(&line) {
+            listed.insert(entry.file);
+        }
+    }
+    let stray = checkpoint::unlisted_outputs(out, &listed, extensions).map_err(io(out))?;
+    for file in &stray {
+        std::fs::remove_file(file).map_err(io(file))?;
+    }
+    Ok(stray.len() as u64)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn write_lines<T: serde::Serialize>(path: &Path, items: &[T]) -> Result<(), PipelineError> {
-    let mut buf = BufWriter::new(Vec::new());
-    for item in items {
-        serde_json::to_writer(&mut buf, item).expect("serialises");
-        buf.write_all(b"\n").expect("in memory");
-    }
-    let bytes = buf.into_inner().expect("in memory");
-    write_atomic(path, &bytes).map_err(io(path))
-}
-
-struct Run<'a> {
-    loaded: &'a LoadedTenant,
-    formatters: Vec<(String, Arc<Plugin>)>,
-    translator: Arc<Plugin>,
-    as_of: Arc<str>,
-    as_of_unix: u64,
-    out_dir: &'a Path,
-    manifest: Vec<ManifestLine>,
-    rejections: Vec<Rejection>,
-    seen: HashSet<String>,
-    records_in: u64,
-    delivered: u64,
-    by_channel: BTreeMap<String, u64>,
-    timings: Timings,
-    fuel: u64,
-    /// (revision, view) → the files and chains of every content view used.
-    content_sets: BTreeMap<(String, String), Vec<Resolution>>,
-    by_view: BTreeMap<String, u64>,
-}
-
-/// `content.json`: for every (revision, view) a run used, each file with its
-/// resolution chain — what `tessera content which` reads.
-fn write_content_sets(path: &Path, sets: &BTreeMap<(String, String), Vec<Resolution>>) -> Result<(), PipelineError> {
-    let sets: Vec<serde_json::Value> = sets
-        .iter()
-        .map(|((revision, view), files)| serde_json::json!({ "revision": revision, "view": view, "files": files }))
-        .collect();
-    let json = serde_json::to_vec_pretty(&serde_json::json!({ "sets": sets })).expect("serialises");
-    write_atomic(path, &json).map_err(io(path))
-}
-
-impl Run<'_> {
-    fn call_context(&self, seed: u64) -> CallContext {
-        CallContext { as_of: Arc::clone(&self.as_of), as_of_unix: self.as_of_unix, seed }
-    }
-
-    fn translate_source(&mut self, input: &Path, source_name: &str) -> Result<(), PipelineError> {
-        let mut file = std::fs::File::open(input).map_err(io(input))?;
-        let translator = Arc::clone(&self.translator);
-        let t0 = Instant::now();
-        let mut session = match translator.translate(&self.call_context(seed_for(source_name)), source_name) {
-            Ok(s) => s,
-            Err(fault) => {
-                self.timings.translate_ms += ms(t0.elapsed());
-                self.reject_source_rest(fault, source_name, 0);
-                return Ok(());
-            }
-        };
-        self.timings.translate_ms += ms(t0.elapsed());
-        let mut chunk = vec![0u8; CHUNK_BYTES];
-        let mut offset = 0u64;
-        loop {
-            let n = file.read(&mut chunk).map_err(io(input))?;
-            if n == 0 {
-                break;
-            }
-            let t0 = Instant::now();
-            let result = session.feed(&chunk[..n]);
-            self.timings.translate_ms += ms(t0.elapsed());
-            match result {
-                Ok(outcomes) => outcomes.into_iter().for_each(|o| self.outcome(o)),
-                Err(fault) => {
-                    self.fuel += session.usage().fuel;
-                    self.reject_source_rest(fault, source_name, offset);
-                    return Ok(());
-                }
-            }
-            offset += n as u64;
-        }
-        let t0 = Instant::now();
-        let result = session.finish();
-        self.timings.translate_ms += ms(t0.elapsed());
-        match result {
-            Ok((outcomes, usage)) => {
-                self.fuel += usage.fuel;
-                outcomes.into_iter().for_each(|o| self.outcome(o));
-            }
-            Err(fault) => self.reject_source_rest(fault, source_name, offset),
-        }
-        Ok(())
-    }
-
-    /// The translator died: what it had not yet returned is one rejection,
-    /// located at the byte offset where the failing chunk started.
-    fn reject_source_rest(&mut self, fault: PluginFault, source_name: &str, offset: u64) {
-        self.records_in += 1;
-        let mut failure = Failure::fault(Stage::Translate, fault);
-        failure.reason = format!("the rest of the source was not translated: {}", failure.reason);
-        let location = SourceLocation {
-            source: Some(source_name.to_owned()),
-            field: Some(format!("byte {offset} onwards")),
-            ..Default::default()
-        };
-        self.reject(None, Some(location), failure);
-    }
-
-    fn outcome(&mut self, outcome: TranslateOutcome) {
-        self.records_in += 1;
-        match outcome {
-            TranslateOutcome::Rejected { code, message, location } => {
-                let failure = Failure {
-                    field: location.as_ref().and_then(|l| l.field.clone()),
-                    plugin: Some(self.translator.name().to_owned()),
-                    ..Failure::plain(Stage::Translate, format!("{code}: {message}"))
-                };
-                self.reject(None, location, failure);
-            }
-            TranslateOutcome::Record { cdm, location } => self.record(&cdm, location),
-        }
-    }
-
-    fn record(&mut self, cdm: &str, location: Option<SourceLocation>) {
-        let t0 = Instant::now();
-        let parsed = CdmRecord::parse(cdm);
-        self.timings.validate_ms += ms(t0.elapsed());
-        let record = match parsed {
-            Ok(r) => r,
-            Err(e) => {
-                // The translator's output broke the schema: its record is
-                // named by its identifiers, the rest of it is not repeated.
-                let failure = Failure {
-                    field: Some(e.path.clone()),
-                    plugin: Some(self.translator.name().to_owned()),
-                    ..Failure::plain(Stage::Validate, e.to_string())
-                };
-                self.reject_as(CdmRecord::identifiers(cdm), location, failure, Some(e.rule));
-                return;
-            }
-        };
-        if !self.seen.insert(record.document_id.clone()) {
-            let failure = Failure {
-                field: Some("$.reference.document_id".into()),
-                ..Failure::plain(
-                    Stage::Validate,
-                    format!("document id {} was already delivered in this run", record.document_id),
-                )
-            };
-            return self.reject(Some(&record), location, failure);
-        }
-        match self.produce(&record) {
-            Ok(delivery) => {
-                let t0 = Instant::now();
-                for (name, bytes) in &delivery.files {
-                    let path = self.out_dir.join(name);
-                    if let Err(e) = write_atomic(&path, bytes) {
-                        for (written, _) in &delivery.files {
-                            let _ = std::fs::remove_file(self.out_dir.join(written));
-                        }
-                        self.timings.write_ms += ms(t0.elapsed());
-                        let failure = Failure::plain(Stage::Write, format!("{}: {e}", path.display()));
-                        return self.reject(Some(&record), location, failure);
-                    }
-                }
-                self.timings.write_ms += ms(t0.elapsed());
-                if let Some(line) = delivery.lines.first() {
-                    *self.by_view.entry(line.content_view.clone()).or_default() += 1;
-                }
-                for line in delivery.lines {
-                    *self.by_channel.entry(line.channel.clone()).or_default() += 1;
-                    self.fuel += line.fuel;
-                    self.manifest.push(line);
-                }
-                self.delivered += 1;
-            }
-            Err(failure) => self.reject(Some(&record), location, failure),
-        }
-    }
-
-    fn reject(&mut self, record: Option<&CdmRecord>, location: Option<SourceLocation>, failure: Failure) {
-        let ids = (record.map(|r| r.customer_ref.clone()), record.map(|r| r.document_id.clone()));
-        self.reject_as(ids, location, failure, None);
-    }
-
-    /// Records a rejection of the record with these (customer ref,
-    /// document id), and the schema rule when validation refused it.
-    fn reject_as(
-        &mut self,
-        (record, document_id): (Option<String>, Option<String>),
-        location: Option<SourceLocation>,
-        failure: Failure,
-        rule: Option<String>,
-    ) {
-        self.rejections.push(Rejection {
-            record,
-            document_id,
-            source: location,
-            stage: failure.stage,
-            field: failure.field,
-            rule,
-            plugin: failure.plugin,
-            limit: failure.limit,
-            reason: failure.reason,
-        });
-    }
-
-    /// Composes and formats every output of a record, in memory.
-    fn produce(&mut self, record: &CdmRecord) -> Result<Delivery, Failure> {
-        let cfg = &self.loaded.tenant.config;
-        let label = record.str_at("production", "label").unwrap_or(&cfg.default_label).to_owned();
-        let locale = record
-            .str_at("production", "locale")
-            .or_else(|| record.str_at("personal", "language"))
-            .unwrap_or(&cfg.default_locale)
-            .to_owned();
-        let template = record.str_at("production", "template").unwrap_or("invoice").to_owned();
-        let call = self.call_context(seed_for(&record.document_id));
-        let t0 = Instant::now();
-        // One library per document: whatever reloads meanwhile, this
-        // document comes from one snapshot.
-        let library = self.loaded.content.current();
-        let composed = library.compose(record, &template, &label, &locale, &call, &self.loaded.fragments);
-        self.timings.compose_ms += ms(t0.elapsed());
-        let composed = composed.map_err(|e| match e {
-            ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
-            other => Failure::plain(Stage::Compose, other.to_string()),
-        })?;
-        self.loaded.content.offer_canary(|| Canary {
-            record: record.clone(),
-            template: template.clone(),
-            fragments: Arc::clone(&self.loaded.fragments),
-            call: call.clone(),
-        });
-        let set = self
-            .content_sets
-            .entry((composed.revision.to_string(), composed.view.key().to_owned()))
-            .or_insert_with(|| composed.view.files().to_vec());
-        for asset in &composed.assets {
-            if !set.iter().any(|f| f.path == asset.path) {
-                set.push(asset.clone());
-            }
-        }
-
-        let mut fragment_uses: BTreeMap<String, u64> = BTreeMap::new();
-        for (id, usage) in &composed.fragment_calls {
-            *fragment_uses.entry(id.clone()).or_default() += usage.fuel;
-        }
-        let uses = |extra: Option<(&Plugin, u64)>| -> Vec<PluginUse> {
-            let mut list = vec![plugin_use(&self.translator, 0)];
-            for (id, fuel) in &fragment_uses {
-                if let Some(p) = self.loaded.fragments.get(id) {
-                    list.push(plugin_use(p, *fuel));
-                }
-            }
-            if let Some((p, fuel)) = extra {
-                list.push(plugin_use(p, fuel));
-            }
-            list
-        };
-        let line = |channel: &str, file: &str, media_type: &str, bytes: &[u8], plugins: Vec<PluginUse>| ManifestLine {
-            record: record.customer_ref.clone(),
-            document_id: record.document_id.clone(),
-            channel: channel.to_owned(),
-            file: file.to_owned(),
-            media_type: media_type.to_owned(),
-            templates: composed.templates.clone(),
-            label: label.clone(),
-            locale: locale.clone(),
-            content_revision: Arc::clone(&composed.revision),
-            content_view: composed.view.key().to_owned(),
-            content_files: Arc::clone(&composed.files),
-            fuel: plugins.iter().map(|p| p.fuel).sum(),
-            plugins,
-            bytes: bytes.len() as u64,
-            pages: crate::usage::pages(media_type, bytes),
-            sha256: sha256_hex(bytes),
-        };
-
-        let mut delivery = Delivery { files: Vec::new(), lines: Vec::new() };
-        if cfg.outputs.html {
-            let file = format!("{}.html", record.document_id);
-            let bytes = composed.html.as_bytes().to_vec();
-            delivery.lines.push(line("html", &file, "text/html; charset=utf-8", &bytes, uses(None)));
-            delivery.files.push((file, bytes));
-        }
-        let label_name = composed.view.label.name.clone();
-        for (channel, formatter) in &self.formatters {
-            let mut metadata: Vec<(String, String)> =
-                cfg.outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            metadata.push(("label.name".into(), label_name.clone()));
-            metadata.push(("locale".into(), locale.clone()));
-            let input = DocumentInput {
-                channel: channel.clone(),
-                document_id: record.document_id.clone(),
-                html: composed.html.clone(),
-                text: composed.text.clone(),
-                subject: composed.subject.clone(),
-                metadata,
-            };
-            let t0 = Instant::now();
-            let result = formatter.format(&call, input);
-            self.timings.format_ms += ms(t0.elapsed());
-            let (formatted, usage) = result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
-            if !valid_extension(&formatted.extension) {
-                return Err(Failure {
-                    plugin: Some(formatter.name().to_owned()),
-                    ..Failure::plain(
-                        Stage::Format,
-                        format!("plugin {} returned an invalid file extension", formatter.name()),
-                    )
-                });
-            }
-            let file = format!("{}.{}", record.document_id, formatted.extension);
-            if delivery.files.iter().any(|(f, _)| *f == file) {
-                return Err(Failure::plain(
-                    Stage::Format,
-                    format!("two outputs of this document would be named {file}"),
-                ));
-            }
-            delivery.lines.push(line(
-                channel,
-                &file,
-                &formatted.media_type,
-                &formatted.bytes,
-                uses(Some((formatter, usage.fuel))),
-            ));
-            delivery.files.push((file, formatted.bytes));
-        }
-        Ok(delivery)
-    }
-}
-
-fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {
-    PluginUse { id: p.id().to_owned(), version: p.version().to_owned(), sha256: p.sha256().to_owned(), fuel }
 }
 
 #[cfg(test)]

@@ -12,24 +12,33 @@
 
 mod batch;
 mod cdm;
+mod checkpoint;
+mod commit;
 mod compose;
 mod filters;
+mod flow;
+mod latency;
 mod library;
 mod live;
 mod output;
+mod produce;
 mod report;
+mod source;
 mod store;
+mod tally;
 mod tenant;
 mod usage;
 
-pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, parse_as_of, run_batch};
+pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, Progress, parse_as_of, run_batch};
 pub use cdm::{CdmError, CdmRecord};
+pub use checkpoint::{PROGRESS_FILE, RUN_FILES};
 pub use compose::{ComposeError, Composed, Composer, FragmentPlugins};
 pub use filters::{format_decimal, format_long_date, format_money};
+pub use latency::{Histogram, StageLatency, StageSummary};
 pub use library::Library;
 pub use live::{Canary, LiveContent, ReloadFailure, ReloadOutcome, ReloadStatus, WatchHandle};
 pub use output::{sha256_hex, write_atomic};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{ContentConfig, FormatterOutput, JobDefaults, Outputs, Tenant, TenantConfig, TenantError};
-pub use usage::{Meter, Usage, UsageRow, pages};
+pub use usage::{Meter, Usage, UsageRow, UsageTally, pages};

@@ -5,7 +5,7 @@
 //! Manifests and reports carry the customer reference and document id only,
 //! never names, addresses or amounts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tessera_runtime::SourceLocation;
 
 /// A plugin that contributed to an output.
@@ -62,7 +62,7 @@ pub struct ManifestLine {
 }
 
 /// Where a record was lost.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// The translator rejected it or failed.
@@ -78,7 +78,7 @@ pub enum Stage {
 }
 
 /// One line of `rejected.jsonl`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rejection {
     /// `reference.customer_ref`, when the record got that far.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,8 +108,8 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// Milliseconds spent per stage.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Milliseconds spent per stage (summed over the threads that ran it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timings {
     /// Translating (plugin calls).
     pub translate_ms: f64,
@@ -126,7 +126,7 @@ pub struct Timings {
 }
 
 /// `report.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Tenant id.
     pub tenant: String,
@@ -153,12 +153,27 @@ pub struct Report {
     pub content_revisions: std::collections::BTreeSet<String>,
     /// `records_in == delivered + rejected`.
     pub balanced: bool,
-    /// The rejections.
+    /// The first 100 rejections (every one is in `rejected.jsonl`).
     pub rejections: Vec<Rejection>,
-    /// Time per stage.
-    pub timings: Timings,
-    /// Delivered documents per second of the whole run.
-    pub docs_per_sec: f64,
     /// Fuel used by all plugins.
     pub fuel: u64,
+    /// Worker threads of this run.
+    pub threads: usize,
+    /// Records an interrupted run had committed before this one resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<u64>,
+    /// Output files of the interrupted run that no manifest line lists
+    /// (records that ended differently this time), removed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stray_outputs_removed: u64,
+    /// Time per stage, summed over threads (this process only).
+    pub timings: Timings,
+    /// Per-stage latency of the records this process handled.
+    pub stages: crate::latency::StageLatency,
+    /// Documents this process delivered per second of its wall time.
+    pub docs_per_sec: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -1,13 +1,15 @@
 //! `usage.json`: what a run produced, metered per brand label and channel —
 //! documents, outputs, bytes and pages — the figures white-label providers
-//! bill their tenants by. Built from the manifest, so the two always agree.
+//! bill their tenants by. Counted from the manifest lines as each document
+//! is committed, so the two always agree and memory does not grow with the
+//! number of documents.
 
 use crate::report::ManifestLine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One meter.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Meter {
     /// Documents (recipients) with at least one output here.
     pub documents: u64,
@@ -17,6 +19,14 @@ pub struct Meter {
     pub bytes: u64,
     /// Printed pages, for outputs whose format has pages.
     pub pages: u64,
+}
+
+impl Meter {
+    fn add(&mut self, line: &ManifestLine) {
+        self.outputs += 1;
+        self.bytes += line.bytes;
+        self.pages += line.pages.unwrap_or(0);
+    }
 }
 
 /// One label × channel row.
@@ -46,31 +56,51 @@ pub struct Usage {
     pub by_label_channel: Vec<UsageRow>,
 }
 
-impl Usage {
-    /// Meters a run's manifest.
-    pub fn from_manifest(tenant: &str, input: &str, as_of: &str, manifest: &[ManifestLine]) -> Usage {
-        let mut rows: BTreeMap<(&str, &str), (Meter, BTreeSet<&str>)> = BTreeMap::new();
-        let mut totals = Meter::default();
-        let mut documents = BTreeSet::new();
-        for line in manifest {
-            let (meter, docs) = rows.entry((&line.label, &line.channel)).or_default();
-            for m in [&mut *meter, &mut totals] {
-                m.outputs += 1;
-                m.bytes += line.bytes;
-                m.pages += line.pages.unwrap_or(0);
+/// The meters of a run so far (kept in its checkpoint).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UsageTally {
+    totals: Meter,
+    /// label → channel → meter.
+    rows: BTreeMap<String, BTreeMap<String, Meter>>,
+}
+
+impl UsageTally {
+    /// Counts the outputs of one delivered document.
+    pub fn add_document(&mut self, lines: &[ManifestLine]) {
+        let mut rows_hit = BTreeSet::new();
+        for line in lines {
+            let meter = self.rows.entry(line.label.clone()).or_default().entry(line.channel.clone()).or_default();
+            meter.add(line);
+            if rows_hit.insert((line.label.as_str(), line.channel.as_str())) {
+                meter.documents += 1;
             }
-            docs.insert(&line.document_id);
-            documents.insert(&line.document_id);
+            self.totals.add(line);
         }
-        totals.documents = documents.len() as u64;
-        let by_label_channel = rows
-            .into_iter()
-            .map(|((label, channel), (mut meter, docs))| {
-                meter.documents = docs.len() as u64;
-                UsageRow { label: label.to_owned(), channel: channel.to_owned(), meter }
+        if !lines.is_empty() {
+            self.totals.documents += 1;
+        }
+    }
+
+    /// `usage.json` of the run.
+    pub fn usage(&self, tenant: &str, input: &str, as_of: &str) -> Usage {
+        let by_label_channel = self
+            .rows
+            .iter()
+            .flat_map(|(label, channels)| {
+                channels.iter().map(move |(channel, meter)| UsageRow {
+                    label: label.clone(),
+                    channel: channel.clone(),
+                    meter: meter.clone(),
+                })
             })
             .collect();
-        Usage { tenant: tenant.to_owned(), input: input.to_owned(), as_of: as_of.to_owned(), totals, by_label_channel }
+        Usage {
+            tenant: tenant.to_owned(),
+            input: input.to_owned(),
+            as_of: as_of.to_owned(),
+            totals: self.totals.clone(),
+            by_label_channel,
+        }
     }
 }
 

@@ -107,8 +107,10 @@ fn every_conformance_sample_renders_with_the_sample_invoice() {
         FORMATS.iter().flat_map(|(folder, t)| conformance(folder).into_iter().map(move |p| (p, *t)))
     {
         let out = tempfile::tempdir().unwrap();
-        let job =
-            tessera_pipeline::BatchJob { input: &path, out_dir: out.path(), translator: Some(translator), as_of: None };
+        let job = tessera_pipeline::BatchJob {
+            translator: Some(translator),
+            ..tessera_pipeline::BatchJob::new(&path, out.path())
+        };
         let report = tessera_pipeline::run_batch(&loaded, &job).unwrap();
         assert_eq!(report.translator, format!("{translator}@0.1.0"), "{}: picked by file type", path.display());
         assert!(report.balanced && report.rejected == 0 && report.delivered >= 1, "{}: {report:#?}", path.display());

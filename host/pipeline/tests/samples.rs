@@ -47,9 +47,7 @@ fn render(tenant: &str, input: &str) -> (tessera_pipeline::Report, tempfile::Tem
     let dir = samples().join(tenant);
     let loaded = LoadedTenant::load(runtime(), &dir, &store()).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let report =
-        run_batch(&loaded, &BatchJob { input: &dir.join(input), out_dir: out.path(), translator: None, as_of: None })
-            .unwrap();
+    let report = run_batch(&loaded, &BatchJob::new(&dir.join(input), out.path())).unwrap();
     (report, out)
 }
 

@@ -94,7 +94,7 @@ pub struct Formatted {
 }
 
 /// Where in a source a translator located something.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceLocation {
     /// Source name.
     #[serde(skip_serializing_if = "Option::is_none")]

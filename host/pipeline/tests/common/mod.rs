@@ -137,8 +137,7 @@ impl TestTenant {
         let input = self.path().join("input.csv");
         std::fs::write(&input, csv.as_ref()).unwrap();
         let out = self.path().join("out");
-        let report = run_batch(&loaded, &BatchJob { input: &input, out_dir: &out, translator: None, as_of: None })
-            .unwrap_or_else(|e| panic!("run: {e}"));
+        let report = run_batch(&loaded, &BatchJob::new(&input, &out)).unwrap_or_else(|e| panic!("run: {e}"));
         assert!(report.balanced, "accounting must balance: {report:#?}");
         (report, out)
     }

@@ -1,0 +1,219 @@
+//! Crash safety of a run: `progress.json`, the checkpoint that lets
+//! `tessera batch --resume` finish a run killed at any point so that the
+//! output folder ends exactly as an uninterrupted run leaves it.
+//!
+//! The checkpoint names how many records (in input order) are committed, the
+//! byte lengths of `manifest.jsonl` and `rejected.jsonl` that hold exactly
+//! their lines, and the run's tally up to there. It is written atomically
+//! (temp + rename) after both files were flushed, so whatever moment the
+//! process dies, the last checkpoint describes a consistent prefix: resume
+//! cuts the two files back to it and renders the rest again. Outputs of
+//! records after the checkpoint may already exist; rendering is
+//! deterministic, so they are written again with the same bytes.
+//!
+//! Crash safety here is against the process dying (kill -9, OOM killer,
+//! a host panic), not against power loss: files are not fsynced (see
+//! `output.rs`).
+
+use crate::output::write_atomic;
+use crate::tally::Tally;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The checkpoint file in the output folder.
+pub const PROGRESS_FILE: &str = "progress.json";
+/// Files of the run itself (not outputs) in the output folder.
+pub const RUN_FILES: [&str; 6] =
+    ["manifest.jsonl", "rejected.jsonl", "content.json", "usage.json", "report.json", PROGRESS_FILE];
+
+/// What must match for a run to be resumed: the same input, tenant,
+/// translator and date. (Content may differ: each manifest line names the
+/// revision it was rendered from.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    /// Tenant id.
+    pub tenant: String,
+    /// Input file name.
+    pub input: String,
+    /// Input size in bytes.
+    pub input_bytes: u64,
+    /// Input modification time, ns since the epoch.
+    pub input_mtime_ns: u128,
+    /// Translator `id@version` and its component digest.
+    pub translator: String,
+    /// Translator sha256.
+    pub translator_sha256: String,
+    /// As-of date.
+    pub as_of: String,
+}
+
+impl RunIdentity {
+    /// Describes the differences from `other`, for the refusal message.
+    pub fn differences(&self, other: &RunIdentity) -> Vec<String> {
+        let mut d = Vec::new();
+        let mut diff = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display, same: bool| {
+            if !same {
+                d.push(format!("{what} was {a}, now {b}"));
+            }
+        };
+        diff("tenant", &self.tenant, &other.tenant, self.tenant == other.tenant);
+        diff("input", &self.input, &other.input, self.input == other.input);
+        diff("input size", &self.input_bytes, &other.input_bytes, self.input_bytes == other.input_bytes);
+        diff(
+            "input modification time",
+            &self.input_mtime_ns,
+            &other.input_mtime_ns,
+            self.input_mtime_ns == other.input_mtime_ns,
+        );
+        diff("translator", &self.translator, &other.translator, self.translator == other.translator);
+        diff(
+            "translator digest",
+            &self.translator_sha256,
+            &other.translator_sha256,
+            self.translator_sha256 == other.translator_sha256,
+        );
+        diff("as-of date", &self.as_of, &other.as_of, self.as_of == other.as_of);
+        d
+    }
+}
+
+/// `progress.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Format version of this file.
+    pub version: u32,
+    /// The run.
+    pub identity: RunIdentity,
+    /// Records committed: sequence numbers `0..records` are in the files.
+    pub records: u64,
+    /// Length of `manifest.jsonl` holding exactly their lines.
+    pub manifest_bytes: u64,
+    /// Length of `rejected.jsonl` holding exactly their lines.
+    pub rejected_bytes: u64,
+    /// The tally of those records.
+    pub tally: Tally,
+}
+
+/// This format's version.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+impl Checkpoint {
+    /// Writes `progress.json` atomically.
+    pub fn write(&self, out_dir: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec(self).expect("checkpoint serialises");
+        write_atomic(&out_dir.join(PROGRESS_FILE), &json)
+    }
+
+    /// Reads `progress.json`; `None` when there is none.
+    pub fn read(out_dir: &Path) -> Result<Option<Checkpoint>, String> {
+        let path = out_dir.join(PROGRESS_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let checkpoint: Checkpoint =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))?;
+        if checkpoint.version != CHECKPOINT_VERSION {
+            return Err(format!(
+                "{}: checkpoint format {} (this tessera reads {CHECKPOINT_VERSION})",
+                path.display(),
+                checkpoint.version
+            ));
+        }
+        Ok(Some(checkpoint))
+    }
+}
+
+/// Removes the temporary files a killed process left behind (`.<name>.<pid>.tmp`).
+pub fn remove_temporaries(out_dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(out_dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Cuts a file back to `len` bytes (the checkpointed prefix).
+pub fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    let actual = file.metadata()?.len();
+    if actual < len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("{} has {actual} bytes, the checkpoint counts {len}", path.display()),
+        ));
+    }
+    file.set_len(len)
+}
+
+/// Output files in `out_dir` that the finished run's manifest does not
+/// list: left by the interrupted run for records that this time ended
+/// differently. Only names with an extension the run writes are touched.
+pub fn unlisted_outputs(
+    out_dir: &Path,
+    listed: &std::collections::HashSet<String>,
+    extensions: &std::collections::BTreeSet<String>,
+) -> std::io::Result<Vec<PathBuf>> {
+    let mut stray = Vec::new();
+    for entry in std::fs::read_dir(out_dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ext = Path::new(&name).extension().and_then(|e| e.to_str()).unwrap_or_default();
+        if entry.file_type()?.is_file()
+            && !name.starts_with('.')
+            && !RUN_FILES.contains(&name.as_str())
+            && extensions.contains(ext)
+            && !listed.contains(&name)
+        {
+            stray.push(entry.path());
+        }
+    }
+    stray.sort();
+    Ok(stray)
+}
+
+/// Crash points for the resume tests: `TESSERA_KILL_AT=<point>:<n>` makes
+/// the process kill itself with SIGKILL the `n`-th time it passes `point`
+/// (`output`: a record's files are written, its manifest lines are not;
+/// `commit`: a record's lines are buffered, not yet checkpointed;
+/// `checkpoint`: the files are flushed, `progress.json` is not yet written).
+pub mod crash {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static TARGET: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static PASSES: AtomicU64 = AtomicU64::new(0);
+
+    fn target() -> &'static Option<(String, u64)> {
+        TARGET.get_or_init(|| {
+            let spec = std::env::var("TESSERA_KILL_AT").ok()?;
+            let (point, n) = spec.split_once(':')?;
+            Some((point.to_owned(), n.parse().ok()?))
+        })
+    }
+
+    /// Passes crash point `point`.
+    pub fn point(point: &str) {
+        if let Some((name, n)) = target()
+            && name == point
+            && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == *n
+        {
+            die();
+        }
+    }
+
+    /// `kill -9` of our own pid, from outside as an operator would do it.
+    fn die() -> ! {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
+        // kill(1) missing: end without unwinding or flushing all the same.
+        std::process::abort()
+    }
+}

@@ -1,0 +1,217 @@
+//! The first stage of a run, on its own thread: reads the source file in
+//! chunks, feeds them to the tenant's translator (an instance is stateful
+//! and single-threaded, so one session reads the whole file), validates
+//! every CDM record it emits and numbers every outcome in input order.
+//!
+//! Validation and the duplicate check happen here, in input order, so the
+//! first record with a document id wins whatever the scheduling of the
+//! workers after it. Document ids are remembered as 128-bit digests
+//! (16 bytes each) rather than strings.
+
+use crate::batch::CHUNK_BYTES;
+use crate::cdm::CdmRecord;
+use crate::flow::{Failure, Work, WorkItem, rejection};
+use crate::report::Stage;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tessera_runtime::{CallContext, Plugin, PluginFault, SourceLocation, TranslateOutcome};
+
+/// What the source stage needs.
+pub(crate) struct SourceStage<'a> {
+    /// The translator.
+    pub translator: &'a Plugin,
+    /// Its call context (seeded by the source name).
+    pub call: CallContext,
+    /// The file.
+    pub input: &'a Path,
+    /// Its name, for locations.
+    pub source_name: &'a str,
+    /// Records already committed by an interrupted run: translated and
+    /// validated again (to rebuild the duplicate check) but not sent on.
+    pub skip: u64,
+    /// Bytes read so far, for the progress display.
+    pub bytes_read: &'a AtomicU64,
+}
+
+/// How the source ended.
+pub(crate) struct SourceEnd {
+    /// Outcomes numbered (records in, including skipped ones).
+    pub records: u64,
+    /// Fuel the translator used for the whole file.
+    pub translator_fuel: u64,
+}
+
+/// Why the source stage stopped early.
+#[derive(Debug)]
+pub(crate) enum SourceError {
+    /// Reading the file failed.
+    Io(std::io::Error),
+    /// The next stage is gone (the run is being abandoned).
+    Closed,
+}
+
+struct Numbering<'a, F: FnMut(Work) -> bool> {
+    next: u64,
+    skip: u64,
+    seen: HashSet<u128>,
+    send: F,
+    translator: &'a Plugin,
+}
+
+impl<F: FnMut(Work) -> bool> Numbering<'_, F> {
+    /// Numbers, validates and sends one outcome; `translate` is its share
+    /// of the translator's time.
+    fn outcome(&mut self, outcome: TranslateOutcome, translate: Duration) -> Result<(), SourceError> {
+        let seq = self.next;
+        self.next += 1;
+        let replay = seq < self.skip;
+        let (item, validate) = match outcome {
+            TranslateOutcome::Rejected { code, message, location } => {
+                if replay {
+                    return Ok(());
+                }
+                let failure = Failure {
+                    field: location.as_ref().and_then(|l| l.field.clone()),
+                    plugin: Some(self.translator.name().to_owned()),
+                    ..Failure::plain(Stage::Translate, format!("{code}: {message}"))
+                };
+                (WorkItem::Rejected(rejection((None, None), location, failure, None)), None)
+            }
+            TranslateOutcome::Record { cdm, location } => {
+                let t0 = Instant::now();
+                let parsed = CdmRecord::parse(&cdm);
+                let validate = t0.elapsed();
+                let item = match parsed {
+                    Ok(record) => {
+                        if self.seen.insert(digest(&record.document_id)) {
+                            WorkItem::Record { record: Box::new(record), location }
+                        } else {
+                            let failure = Failure {
+                                field: Some("$.reference.document_id".into()),
+                                ..Failure::plain(
+                                    Stage::Validate,
+                                    format!("document id {} appeared earlier in this source", record.document_id),
+                                )
+                            };
+                            let ids = (Some(record.customer_ref.clone()), Some(record.document_id.clone()));
+                            WorkItem::Rejected(rejection(ids, location, failure, None))
+                        }
+                    }
+                    Err(e) => {
+                        // The translator's output broke the schema: its record
+                        // is named by its identifiers, the rest is not repeated.
+                        let failure = Failure {
+                            field: Some(e.path.clone()),
+                            plugin: Some(self.translator.name().to_owned()),
+                            ..Failure::plain(Stage::Validate, e.to_string())
+                        };
+                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, failure, Some(e.rule)))
+                    }
+                };
+                (item, Some(validate))
+            }
+        };
+        if replay {
+            return Ok(());
+        }
+        if (self.send)(Work { seq, item, translate, validate }) { Ok(()) } else { Err(SourceError::Closed) }
+    }
+
+    /// The translator died: what it had not yet returned is one rejection,
+    /// located at the byte offset where the failing chunk started.
+    fn fault(&mut self, fault: PluginFault, source_name: &str, offset: u64) -> Result<(), SourceError> {
+        let seq = self.next;
+        self.next += 1;
+        if seq < self.skip {
+            return Ok(());
+        }
+        let mut failure = Failure::fault(Stage::Translate, fault);
+        failure.reason = format!("the rest of the source was not translated: {}", failure.reason);
+        let location = SourceLocation {
+            source: Some(source_name.to_owned()),
+            field: Some(format!("byte {offset} onwards")),
+            ..Default::default()
+        };
+        let item = WorkItem::Rejected(rejection((None, None), Some(location), failure, None));
+        if (self.send)(Work { seq, item, translate: Duration::ZERO, validate: None }) {
+            Ok(())
+        } else {
+            Err(SourceError::Closed)
+        }
+    }
+
+    /// Sends a batch of outcomes, sharing `took` among them.
+    fn outcomes(&mut self, outcomes: Vec<TranslateOutcome>, took: &mut Duration) -> Result<(), SourceError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let share = *took / outcomes.len() as u32;
+        *took = Duration::ZERO;
+        outcomes.into_iter().try_for_each(|o| self.outcome(o, share))
+    }
+}
+
+fn digest(document_id: &str) -> u128 {
+    let d = Sha256::digest(document_id.as_bytes());
+    u128::from_le_bytes(d[..16].try_into().expect("16 bytes"))
+}
+
+impl SourceStage<'_> {
+    /// Runs the translator over the file; `send` passes each numbered
+    /// outcome on and returns false once nobody listens.
+    pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
+        let mut numbering =
+            Numbering { next: 0, skip: self.skip, seen: HashSet::new(), send, translator: self.translator };
+        let mut file = std::fs::File::open(self.input).map_err(SourceError::Io)?;
+        // Translator time not yet attributed (a chunk that completed no record
+        // adds to the next one's share).
+        let mut took = Duration::ZERO;
+        let t0 = Instant::now();
+        let mut session = match self.translator.translate(&self.call, self.source_name) {
+            Ok(s) => s,
+            Err(fault) => {
+                numbering.fault(fault, self.source_name, 0)?;
+                return Ok(SourceEnd { records: numbering.next, translator_fuel: 0 });
+            }
+        };
+        took += t0.elapsed();
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        let mut offset = 0u64;
+        loop {
+            let n = file.read(&mut chunk).map_err(SourceError::Io)?;
+            if n == 0 {
+                break;
+            }
+            let t0 = Instant::now();
+            let result = session.feed(&chunk[..n]);
+            took += t0.elapsed();
+            match result {
+                Ok(outcomes) => numbering.outcomes(outcomes, &mut took)?,
+                Err(fault) => {
+                    let fuel = session.usage().fuel;
+                    numbering.fault(fault, self.source_name, offset)?;
+                    return Ok(SourceEnd { records: numbering.next, translator_fuel: fuel });
+                }
+            }
+            offset += n as u64;
+            self.bytes_read.store(offset, Ordering::Relaxed);
+        }
+        let t0 = Instant::now();
+        let result = session.finish();
+        took += t0.elapsed();
+        match result {
+            Ok((outcomes, usage)) => {
+                numbering.outcomes(outcomes, &mut took)?;
+                Ok(SourceEnd { records: numbering.next, translator_fuel: usage.fuel })
+            }
+            Err(fault) => {
+                numbering.fault(fault, self.source_name, offset)?;
+                Ok(SourceEnd { records: numbering.next, translator_fuel: 0 })
+            }
+        }
+    }
+}

@@ -6,7 +6,6 @@ use crate::paths::{Context, samples_dir};
 use anyhow::{Context as _, anyhow};
 use clap::Subcommand;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +30,25 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The whole batch pipeline on generated invoices: documents/s,
+    /// per-stage p50/p99, peak RSS.
+    Batch {
+        /// Invoices to generate.
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Runs (the report gives the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Also format every document for print (the tenant's print-asa formatter).
+        #[arg(long)]
+        print: bool,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hot reload: save-to-live latency while rendering continuously.
     Reload {
         /// Good saves per run (one broken save is added per nine good ones).
@@ -48,6 +66,10 @@ pub enum BenchCommand {
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
+        BenchCommand::Batch { records, runs, threads, print, json } => crate::bench_batch::run(
+            ctx,
+            &crate::bench_batch::BatchBench { records: records.max(1), runs: runs.max(1), threads, print, json },
+        ),
         BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
     }
 }
@@ -147,7 +169,7 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
 
     let work = tempfile::tempdir()?;
     let input = work.path().join("billing.csv");
-    std::fs::write(&input, generate_billing_csv(docs)).context("writing the generated CSV")?;
+    crate::bench_batch::write_billing_csv(std::fs::File::create(&input)?, docs).context("writing the generated CSV")?;
     let mut dps = Vec::new();
     let mut stages = Vec::new();
     for run in 0..runs {
@@ -209,26 +231,4 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
         )
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A billing export of `docs` invoices with 5–30 lines each, in the
-/// csv-billing format (deterministic, no randomness).
-pub fn generate_billing_csv(docs: usize) -> String {
-    let mut csv = String::from(
-        "customer_ref,document_id,salutation,first_name,last_name,language,street,postcode,city,country,email,channels,label,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n",
-    );
-    for d in 0..docs {
-        let lines = 5 + (d * 7) % 26;
-        let (lang, label) = if d % 3 == 0 { ("nl", "acme") } else { ("en", "acme-green") };
-        for l in 0..lines {
-            let _ = writeln!(
-                csv,
-                "C-{d:06},INV-B-{d:07},Ms,Test,Customer {d},{lang},Teststraat {n},1000 AA,Amsterdam,NL,,print,{label},2026-11-01,2026-11-15,RF18539007547034,Usage item {l},{q}.5,kWh,0.{p:04},21",
-                n = d % 500 + 1,
-                q = (d + l) % 400 + 1,
-                p = 1000 + (d * 31 + l * 17) % 8000,
-            );
-        }
-    }
-    csv
 }

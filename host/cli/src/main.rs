@@ -3,6 +3,7 @@
 //! This is the only place `anyhow` is used: errors are printed for people.
 
 mod bench;
+mod bench_batch;
 mod bench_reload;
 mod commands;
 mod content;

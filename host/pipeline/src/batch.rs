@@ -309,7 +309,7 @@ fn identity(
 
 /// Where the committer starts: at the interrupted run's checkpoint, or at
 /// zero with the run files emptied.
-fn starting_point(job: &BatchJob<'_>, identity: &RunIdentity) -> Result<Checkpoint, PipelineError> {
+fn starting_point(job: &BatchJob<'_>, identity: &RunIdentity) -> Result<(Checkpoint, bool), PipelineError> {
     let out = job.out_dir;
     let problem = |message: String| PipelineError::Resume { out_dir: out.to_path_buf(), message };
     checkpoint::remove_temporaries(out).map_err(io(out))?;
@@ -327,7 +327,7 @@ fn starting_point(job: &BatchJob<'_>, identity: &RunIdentity) -> Result<Checkpoi
                     let path = out.join(file);
                     checkpoint::truncate(&path, len).map_err(io(&path))?;
                 }
-                return Ok(from);
+                return Ok((from, true));
             }
             None if out.join("report.json").is_file() => {
                 return Err(problem("that run finished (report.json is there, progress.json is not)".into()));
@@ -353,7 +353,7 @@ fn starting_point(job: &BatchJob<'_>, identity: &RunIdentity) -> Result<Checkpoi
             _ => {}
         }
     }
-    Ok(start)
+    Ok((start, false))
 }
 
 /// Runs one source file of a loaded tenant: the source stage on its own
@@ -383,7 +383,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
-    let from = starting_point(job, &identity)?;
+    let (from, resumed) = starting_point(job, &identity)?;
     let resumed_at = from.records;
     let delivered_before = from.tally.delivered;
     let threads = job.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
@@ -470,7 +470,16 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         loaded,
         job,
         committer,
-        Finish { source_name, as_of, translator, source_end, resumed_at, delivered_before, threads, started },
+        Finish {
+            source_name,
+            as_of,
+            translator,
+            source_end,
+            resumed: resumed.then_some(resumed_at),
+            delivered_before,
+            threads,
+            started,
+        },
     )
 }
 
@@ -479,7 +488,7 @@ struct Finish<'a> {
     as_of: String,
     translator: &'a Plugin,
     source_end: SourceEnd,
-    resumed_at: u64,
+    resumed: Option<u64>,
     delivered_before: u64,
     threads: usize,
     started: Instant,
@@ -504,7 +513,7 @@ fn finish(
     let path = out.join("usage.json");
     write_atomic(&path, &serde_json::to_vec_pretty(&usage).expect("usage serialises")).map_err(io(&path))?;
     let mut stray_removed = 0;
-    if f.resumed_at > 0 {
+    if f.resumed.is_some() {
         stray_removed = remove_stray_outputs(out, &tally.extensions)?;
     }
     let path = out.join(checkpoint::PROGRESS_FILE);
@@ -536,7 +545,7 @@ fn finish(
         rejections: tally.first_rejections.clone(),
         fuel: tally.fuel + f.source_end.translator_fuel,
         threads: f.threads,
-        resumed_at: (f.resumed_at > 0).then_some(f.resumed_at),
+        resumed_at: f.resumed,
         stray_outputs_removed: stray_removed,
         docs_per_sec: (tally.delivered - f.delivered_before) as f64 / total.as_secs_f64().max(1e-9),
         timings,

@@ -33,6 +33,10 @@ pub enum BenchCommand {
     /// The whole batch pipeline on generated invoices: documents/s,
     /// per-stage p50/p99, peak RSS.
     Batch {
+        /// Sample tenant (acme-energy: euro invoices with a payment QR code;
+        /// northwind-telecom: pound invoices, no QR code).
+        #[arg(long, default_value = "acme-energy")]
+        tenant: String,
         /// Invoices to generate.
         #[arg(long, default_value_t = 100_000)]
         records: usize,
@@ -66,9 +70,16 @@ pub enum BenchCommand {
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
-        BenchCommand::Batch { records, runs, threads, print, json } => crate::bench_batch::run(
+        BenchCommand::Batch { tenant, records, runs, threads, print, json } => crate::bench_batch::run(
             ctx,
-            &crate::bench_batch::BatchBench { records: records.max(1), runs: runs.max(1), threads, print, json },
+            &crate::bench_batch::BatchBench {
+                tenant,
+                records: records.max(1),
+                runs: runs.max(1),
+                threads,
+                print,
+                json,
+            },
         ),
         BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
     }
@@ -169,7 +180,8 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
 
     let work = tempfile::tempdir()?;
     let input = work.path().join("billing.csv");
-    crate::bench_batch::write_billing_csv(std::fs::File::create(&input)?, docs).context("writing the generated CSV")?;
+    crate::bench_batch::write_billing_csv(std::fs::File::create(&input)?, docs, &crate::bench_batch::ACME)
+        .context("writing the generated CSV")?;
     let mut dps = Vec::new();
     let mut stages = Vec::new();
     for run in 0..runs {

@@ -1,9 +1,10 @@
 //! `tessera bench batch`: the whole batch pipeline on generated invoices —
 //! a csv-billing export of N documents with 5–30 lines each, written to disk
-//! as it is generated — through the sample tenant `acme-energy` (its real
-//! content, the payment-qr fragment on euro invoices, its translator),
-//! reporting documents/s, per-stage p50/p99 and the peak resident memory of
-//! each run.
+//! as it is generated — through a sample tenant (default `acme-energy`: its
+//! real content, its translator, and the payment-qr fragment drawing a SEPA
+//! QR code on every euro invoice; `northwind-telecom` bills in pounds, so
+//! its letters have no QR code), reporting documents/s, per-stage p50/p99
+//! and the peak resident memory of each run.
 //!
 //! By default the documents are rendered to HTML only (the figure the
 //! target is about); `--print` adds the tenant's print formatter.
@@ -19,6 +20,7 @@ use tessera_pipeline::{BatchJob, LoadedTenant, StageLatency, run_batch};
 
 /// The bench's settings.
 pub struct BatchBench {
+    pub tenant: String,
     pub records: usize,
     pub runs: usize,
     pub threads: Option<usize>,
@@ -29,6 +31,7 @@ pub struct BatchBench {
 #[derive(Serialize)]
 struct BatchReport {
     bench: &'static str,
+    tenant: String,
     records: usize,
     runs: usize,
     threads: usize,
@@ -51,18 +54,29 @@ struct BatchReport {
     target_peak_rss_mb: f64,
 }
 
+/// Who the generated invoices are for: labels (taken in turn) and currency.
+pub struct Audience<'a> {
+    pub labels: &'a [&'a str],
+    pub currency: &'a str,
+}
+
+/// ACME Energy's two labels, in euros.
+pub const ACME: Audience<'static> = Audience { labels: &["acme", "acme-green"], currency: "EUR" };
+
 /// Writes a billing export of `docs` invoices with 5–30 lines each in the
 /// csv-billing format (deterministic, no randomness), streaming to `out`.
-pub fn write_billing_csv(out: impl Write, docs: usize) -> std::io::Result<()> {
+pub fn write_billing_csv(out: impl Write, docs: usize, audience: &Audience<'_>) -> std::io::Result<()> {
     let mut csv = BufWriter::with_capacity(1 << 20, out);
-    csv.write_all(b"customer_ref,document_id,salutation,first_name,last_name,language,street,postcode,city,country,email,channels,label,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n")?;
+    csv.write_all(b"customer_ref,document_id,salutation,first_name,last_name,language,street,postcode,city,country,email,channels,label,currency,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n")?;
     for d in 0..docs {
         let lines = 5 + (d * 7) % 26;
-        let (lang, label) = if d % 3 == 0 { ("nl", "acme") } else { ("en", "acme-green") };
+        let lang = if d % 3 == 0 { "nl" } else { "en" };
+        let label = audience.labels[d % audience.labels.len()];
+        let currency = audience.currency;
         for l in 0..lines {
             writeln!(
                 csv,
-                "C-{d:07},INV-B-{d:08},Ms,Test,Customer {d},{lang},Teststraat {n},1000 AA,Amsterdam,NL,,print,{label},2026-11-01,2026-11-15,RF18539007547034,Usage item {l},{q}.5,kWh,0.{p:04},21",
+                "C-{d:07},INV-B-{d:08},Ms,Test,Customer {d},{lang},Teststraat {n},1000 AA,Amsterdam,NL,,print,{label},{currency},2026-11-01,2026-11-15,RF18539007547034,Usage item {l},{q}.5,kWh,0.{p:04},21",
                 n = d % 500 + 1,
                 q = (d + l) % 400 + 1,
                 p = 1000 + (d * 31 + l * 17) % 8000,
@@ -95,8 +109,10 @@ fn dir_size(dir: &Path) -> u64 {
 /// Runs the bench.
 pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
-    let tenant_dir = samples_dir(None).join("acme-energy");
+    let tenant_dir = samples_dir(None).join(&b.tenant);
     let mut loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
+    let default_label = [loaded.tenant.config.default_label.as_str()];
+    let audience = if b.tenant == "acme-energy" { ACME } else { Audience { labels: &default_label, currency: "GBP" } };
     let outputs = &mut loaded.tenant.config.outputs;
     outputs.html = true;
     if !b.print {
@@ -107,12 +123,12 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
 
     let work = tempfile::tempdir()?;
     let input = work.path().join("billing.csv");
-    write_billing_csv(std::fs::File::create(&input)?, b.records).context("writing the generated CSV")?;
+    write_billing_csv(std::fs::File::create(&input)?, b.records, &audience).context("writing the generated CSV")?;
     let input_mb = std::fs::metadata(&input)?.len() as f64 / (1 << 20) as f64;
 
     // A warm-up run, so compile caches and page cache are the same for every measured run.
     let warm_input = work.path().join("warm.csv");
-    write_billing_csv(std::fs::File::create(&warm_input)?, 200)?;
+    write_billing_csv(std::fs::File::create(&warm_input)?, 200, &audience)?;
     run_batch(&loaded, &BatchJob { threads: b.threads, ..BatchJob::new(&warm_input, &work.path().join("warm")) })?;
 
     let mut runs = Vec::new();
@@ -143,6 +159,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     let median_run = &runs[order[order.len() / 2]];
     let report = BatchReport {
         bench: "batch",
+        tenant: b.tenant.clone(),
         records: b.records,
         runs: b.runs,
         threads: median_run.threads,
@@ -160,8 +177,9 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     emit(b.json, &report, || {
         let s = &report.stages;
         format!(
-            "batch: {} invoices (5–30 lines) → {} on {} worker threads, {} runs\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}\n  input {:.0} MiB, output {:.0} MiB per run",
+            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}\n  input {:.0} MiB, output {:.0} MiB per run",
             report.records,
+            report.tenant,
             report.channels.join(" + "),
             report.threads,
             report.runs,

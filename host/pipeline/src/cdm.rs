@@ -122,6 +122,22 @@ impl CdmRecord {
         Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id })
     }
 
+    /// `reference.document_id` of a record's JSON text, read without building
+    /// the record (the rest of the text is skipped, not kept): what the
+    /// source stage needs, in input order, to refuse a second record with
+    /// the same id before the workers validate anything.
+    pub fn document_id_of(json: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Reference {
+            document_id: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Head {
+            reference: Option<Reference>,
+        }
+        serde_json::from_str::<Head>(json).ok()?.reference?.document_id
+    }
+
     /// `reference.customer_ref` and `reference.document_id` of a record that
     /// failed validation, when they are usable identifiers — so that its
     /// rejection names it. Nothing else of the record is read.
@@ -137,6 +153,11 @@ impl CdmRecord {
 
     /// The first schema violation (and how many more there are).
     fn violation(value: &Value) -> Option<CdmError> {
+        // The common case first: a valid record costs one pass without
+        // collecting error locations.
+        if VALIDATOR.is_valid(value) {
+            return None;
+        }
         let mut errors = VALIDATOR.iter_errors(value);
         let first = errors.next()?;
         let (rule, mut message) = expectation(&first);

@@ -45,6 +45,15 @@ pub struct Composed {
     pub assets: Vec<Resolution>,
 }
 
+/// Which renditions of a document to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renditions {
+    /// HTML, text and subject (what formatters and e-mail need).
+    All,
+    /// HTML alone (a run whose only output is HTML).
+    HtmlOnly,
+}
+
 /// Why a document could not be composed.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -216,6 +225,19 @@ impl Composer {
         call: &CallContext,
         fragments: &Arc<FragmentPlugins>,
     ) -> Result<Composed, ComposeError> {
+        self.compose_with(record, template, locale, call, fragments, Renditions::All)
+    }
+
+    /// Like [`Self::compose`], rendering only the renditions asked for.
+    pub fn compose_with(
+        &self,
+        record: &CdmRecord,
+        template: &str,
+        locale: &str,
+        call: &CallContext,
+        fragments: &Arc<FragmentPlugins>,
+        renditions: Renditions,
+    ) -> Result<Composed, ComposeError> {
         let html_name = format!("templates/{template}.html");
         if !self.tera.contains_template(&html_name) {
             return Err(ComposeError::Missing(format!(
@@ -242,7 +264,7 @@ impl Composer {
                 assets: Vec::new(),
             })
         });
-        let result = self.render_all(&html_name, template, &context);
+        let result = self.render_all(&html_name, template, &context, renditions);
         let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
             Ok((html, text, subject, templates)) => {
@@ -279,9 +301,13 @@ impl Composer {
         html_name: &str,
         template: &str,
         context: &Context,
+        renditions: Renditions,
     ) -> tera::TeraResult<(String, String, Option<String>, Vec<String>)> {
         let mut used = vec![html_name.to_owned()];
         let html = self.tera.render(html_name, context)?;
+        if renditions == Renditions::HtmlOnly {
+            return Ok((html, String::new(), None, used));
+        }
         let text_name = format!("templates/{template}.txt");
         let text = if self.tera.contains_template(&text_name) {
             used.push(text_name.clone());

@@ -2,7 +2,6 @@
 //! stage to the workers, and numbered results from the workers to the
 //! committer, which puts them back in input order.
 
-use crate::cdm::CdmRecord;
 use crate::report::{ManifestLine, Rejection, Stage};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,20 +16,18 @@ pub(crate) struct Work {
     pub item: WorkItem,
     /// Its share of the translator's time.
     pub translate: Duration,
-    /// Time spent validating it.
-    pub validate: Option<Duration>,
 }
 
 /// A valid record, or a rejection made by the source stage.
 pub(crate) enum WorkItem {
-    /// To compose and format.
+    /// To validate, compose and format.
     Record {
-        /// The validated record (boxed: records are large, rejections small).
-        record: Box<CdmRecord>,
+        /// The translator's CDM JSON.
+        cdm: String,
         /// Where it starts in the source.
         location: Option<SourceLocation>,
     },
-    /// Rejected by the translator or the validation.
+    /// Rejected by the translator or as a repeated document id.
     Rejected(Rejection),
 }
 

@@ -32,7 +32,7 @@ mod usage;
 pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, Progress, parse_as_of, run_batch};
 pub use cdm::{CdmError, CdmRecord};
 pub use checkpoint::{PROGRESS_FILE, RUN_FILES};
-pub use compose::{ComposeError, Composed, Composer, FragmentPlugins};
+pub use compose::{ComposeError, Composed, Composer, FragmentPlugins, Renditions};
 pub use filters::{format_decimal, format_long_date, format_money};
 pub use latency::{Histogram, StageLatency, StageSummary};
 pub use library::Library;

@@ -63,4 +63,19 @@ impl Library {
     ) -> Result<Composed, ComposeError> {
         self.composer(label, locale)?.compose(record, template, locale, call, fragments)
     }
+
+    /// Composes one document, rendering only `renditions`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn compose_with(
+        &self,
+        record: &CdmRecord,
+        template: &str,
+        label: &str,
+        locale: &str,
+        call: &CallContext,
+        fragments: &Arc<FragmentPlugins>,
+        renditions: crate::compose::Renditions,
+    ) -> Result<Composed, ComposeError> {
+        self.composer(label, locale)?.compose_with(record, template, locale, call, fragments, renditions)
+    }
 }

@@ -1,5 +1,5 @@
-//! The worker stage, one per core: composes a validated record with the
-//! live content, runs the formatter plugins, and writes the document's
+//! The worker stage, one per core: validates a record against the CDM
+//! schema, composes it with the live content, runs the formatter plugins, and writes the document's
 //! files — all of them or none.
 //!
 //! A document's outputs are rendered in memory first and written only when
@@ -10,7 +10,7 @@
 
 use crate::batch::LoadedTenant;
 use crate::cdm::CdmRecord;
-use crate::compose::ComposeError;
+use crate::compose::{ComposeError, Renditions};
 use crate::flow::{ContentUse, Done, Failure, Outcome, StageTimes, Work, WorkItem, rejection};
 use crate::live::Canary;
 use crate::output::{sha256_hex, valid_extension, write_atomic};
@@ -48,10 +48,27 @@ struct Delivery {
 impl Producer<'_> {
     /// Turns one piece of work into its end.
     pub fn handle(&self, work: Work) -> Done {
-        let mut times = StageTimes { translate: work.translate, validate: work.validate, ..Default::default() };
+        let mut times = StageTimes { translate: work.translate, ..Default::default() };
         let outcome = match work.item {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
-            WorkItem::Record { record, location } => {
+            WorkItem::Record { cdm, location } => {
+                let t0 = Instant::now();
+                let parsed = CdmRecord::parse(&cdm);
+                times.validate = Some(t0.elapsed());
+                let record = match parsed {
+                    Ok(record) => record,
+                    Err(e) => {
+                        // The translator's output broke the schema: its record is
+                        // named by its identifiers, the rest of it is not repeated.
+                        let failure = Failure {
+                            field: Some(e.path.clone()),
+                            plugin: Some(self.translator.name().to_owned()),
+                            ..Failure::plain(Stage::Validate, e.to_string())
+                        };
+                        let rejected = rejection(CdmRecord::identifiers(&cdm), location, failure, Some(e.rule));
+                        return Done { seq: work.seq, outcome: Outcome::Rejected(rejected), times };
+                    }
+                };
                 let produced =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.deliver(&record, &mut times)))
                         .unwrap_or_else(|panic| {
@@ -121,7 +138,9 @@ impl Producer<'_> {
         let call = self.call_context(seed_for(&record.document_id));
         let t0 = Instant::now();
         let library = loaded.content.current();
-        let composed = library.compose(record, &template, &label, &locale, &call, &loaded.fragments);
+        // Text and subject are for formatters; a run with HTML alone skips them.
+        let renditions = if self.formatters.is_empty() { Renditions::HtmlOnly } else { Renditions::All };
+        let composed = library.compose_with(record, &template, &label, &locale, &call, &loaded.fragments, renditions);
         times.compose = Some(t0.elapsed());
         let composed = composed.map_err(|e| match e {
             ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),

@@ -3,10 +3,12 @@
 //! and single-threaded, so one session reads the whole file), validates
 //! every CDM record it emits and numbers every outcome in input order.
 //!
-//! Validation and the duplicate check happen here, in input order, so the
-//! first record with a document id wins whatever the scheduling of the
-//! workers after it. Document ids are remembered as 128-bit digests
-//! (16 bytes each) rather than strings.
+//! The duplicate check happens here, in input order: a document id may
+//! appear once per source, and every later record with the same id is
+//! rejected whatever became of the first — so which record owns a file
+//! name never depends on the scheduling of the workers. Only the id is read
+//! here (validation is the workers' job); ids are remembered as 128-bit
+//! digests (16 bytes each) rather than strings.
 
 use crate::batch::CHUNK_BYTES;
 use crate::cdm::CdmRecord;
@@ -69,7 +71,7 @@ impl<F: FnMut(Work) -> bool> Numbering<'_, F> {
         let seq = self.next;
         self.next += 1;
         let replay = seq < self.skip;
-        let (item, validate) = match outcome {
+        let item = match outcome {
             TranslateOutcome::Rejected { code, message, location } => {
                 if replay {
                     return Ok(());
@@ -79,46 +81,29 @@ impl<F: FnMut(Work) -> bool> Numbering<'_, F> {
                     plugin: Some(self.translator.name().to_owned()),
                     ..Failure::plain(Stage::Translate, format!("{code}: {message}"))
                 };
-                (WorkItem::Rejected(rejection((None, None), location, failure, None)), None)
+                WorkItem::Rejected(rejection((None, None), location, failure, None))
             }
             TranslateOutcome::Record { cdm, location } => {
-                let t0 = Instant::now();
-                let parsed = CdmRecord::parse(&cdm);
-                let validate = t0.elapsed();
-                let item = match parsed {
-                    Ok(record) => {
-                        if self.seen.insert(digest(&record.document_id)) {
-                            WorkItem::Record { record: Box::new(record), location }
-                        } else {
-                            let failure = Failure {
-                                field: Some("$.reference.document_id".into()),
-                                ..Failure::plain(
-                                    Stage::Validate,
-                                    format!("document id {} appeared earlier in this source", record.document_id),
-                                )
-                            };
-                            let ids = (Some(record.customer_ref.clone()), Some(record.document_id.clone()));
-                            WorkItem::Rejected(rejection(ids, location, failure, None))
-                        }
-                    }
-                    Err(e) => {
-                        // The translator's output broke the schema: its record
-                        // is named by its identifiers, the rest is not repeated.
+                let repeated = CdmRecord::document_id_of(&cdm).filter(|id| !self.seen.insert(digest(id)));
+                match repeated {
+                    None => WorkItem::Record { cdm, location },
+                    Some(id) => {
                         let failure = Failure {
-                            field: Some(e.path.clone()),
-                            plugin: Some(self.translator.name().to_owned()),
-                            ..Failure::plain(Stage::Validate, e.to_string())
+                            field: Some("$.reference.document_id".into()),
+                            ..Failure::plain(
+                                Stage::Validate,
+                                format!("document id {id} appeared earlier in this source; it may appear once"),
+                            )
                         };
-                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, failure, Some(e.rule)))
+                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, failure, None))
                     }
-                };
-                (item, Some(validate))
+                }
             }
         };
         if replay {
             return Ok(());
         }
-        if (self.send)(Work { seq, item, translate, validate }) { Ok(()) } else { Err(SourceError::Closed) }
+        if (self.send)(Work { seq, item, translate }) { Ok(()) } else { Err(SourceError::Closed) }
     }
 
     /// The translator died: what it had not yet returned is one rejection,
@@ -137,11 +122,7 @@ impl<F: FnMut(Work) -> bool> Numbering<'_, F> {
             ..Default::default()
         };
         let item = WorkItem::Rejected(rejection((None, None), Some(location), failure, None));
-        if (self.send)(Work { seq, item, translate: Duration::ZERO, validate: None }) {
-            Ok(())
-        } else {
-            Err(SourceError::Closed)
-        }
+        if (self.send)(Work { seq, item, translate: Duration::ZERO }) { Ok(()) } else { Err(SourceError::Closed) }
     }
 
     /// Sends a batch of outcomes, sharing `took` among them.

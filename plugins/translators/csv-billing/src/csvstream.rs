@@ -7,12 +7,32 @@
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-/// One CSV row, fields decoded.
+/// One CSV row, fields decoded: one string holding every field, and where
+/// each ends (two allocations a row, not one a field).
 pub struct Row {
     /// Line the row starts on (1-based).
     pub line: u32,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Row {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `i` (0-based), if the row has it.
+    pub fn field(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
     /// The fields, in order.
-    pub fields: Vec<String>,
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).filter_map(|i| self.field(i))
+    }
 }
 
 /// A row that could not be decoded.
@@ -149,33 +169,41 @@ impl RowBuffer {
         }
         let bytes = &self.out[..out_len];
         let ends = &self.ends[..ends_len];
-        let mut fields = Vec::with_capacity(ends.len());
-        let mut first_bad = None;
-        let mut start = 0;
-        for (i, &end) in ends.iter().enumerate() {
-            let raw = &bytes[start..end];
-            match std::str::from_utf8(raw) {
-                Ok(text) => fields.push(text.to_owned()),
-                Err(e) => {
-                    first_bad.get_or_insert((i + 1, e.valid_up_to()));
-                    fields.push(String::from_utf8_lossy(raw).into_owned());
+        // A valid row whose field ends all fall on character boundaries has
+        // valid fields (csv-core stores fields without their delimiters, so
+        // two invalid halves could otherwise join into one valid character).
+        let whole = std::str::from_utf8(bytes).ok().filter(|t| ends.iter().all(|&e| t.is_char_boundary(e)));
+        match whole {
+            Some(text) => {
+                // Blank lines come out as one empty field: not a record.
+                if text.trim().is_empty() {
+                    return None;
                 }
+                Some(Ok(Row { line, text: text.to_owned(), ends: ends.to_vec() }))
             }
-            start = end;
+            None => {
+                // Which field holds the invalid byte, with every field decoded
+                // lossily so the row can still be attributed to its document.
+                let mut fields = Vec::with_capacity(ends.len());
+                let mut first_bad = None;
+                let mut start = 0;
+                for (i, &end) in ends.iter().enumerate() {
+                    let raw = &bytes[start..end];
+                    if let Err(e) = std::str::from_utf8(raw) {
+                        first_bad.get_or_insert((i + 1, e.valid_up_to()));
+                    }
+                    fields.push(String::from_utf8_lossy(raw).into_owned());
+                    start = end;
+                }
+                let (field, offset) = first_bad.unwrap_or((1, 0));
+                Some(Err(RowError {
+                    line,
+                    field,
+                    message: format!("field is not valid UTF-8 (invalid byte at offset {offset})"),
+                    lossy: fields,
+                }))
+            }
         }
-        if let Some((field, offset)) = first_bad {
-            return Some(Err(RowError {
-                line,
-                field,
-                message: format!("field is not valid UTF-8 (invalid byte at offset {offset})"),
-                lossy: fields,
-            }));
-        }
-        // Blank lines come out as one empty field: not a record.
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            return None;
-        }
-        Some(Ok(Row { line, fields }))
     }
 }
 
@@ -192,4 +220,32 @@ fn sniff_delimiter(body: &[u8]) -> u8 {
         }
     }
     if semicolons > commas { b';' } else { b',' }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(input: &[u8]) -> Vec<Result<Row, RowError>> {
+        let mut stream = CsvStream::new();
+        let mut rows = Vec::new();
+        stream.push(input, true, &mut rows);
+        rows
+    }
+
+    #[test]
+    fn fields_come_out_of_one_buffer() {
+        let rows = rows(b"a,b,c\n1,\"x, y\",\n");
+        let row = rows[1].as_ref().ok().unwrap();
+        assert_eq!(row.fields().collect::<Vec<_>>(), ["1", "x, y", ""]);
+        assert_eq!((row.len(), row.line, row.field(3)), (3, 2, None));
+    }
+
+    #[test]
+    fn halves_of_a_character_in_two_fields_are_invalid() {
+        // 0xC3 0xA9 is "é", but split over two fields each half is invalid.
+        let rows = rows(b"a,b\n\xC3,\xA9\n");
+        let Err(e) = &rows[1] else { panic!("a row with invalid fields was accepted") };
+        assert_eq!((e.line, e.field), (2, 1));
+    }
 }

@@ -4,8 +4,9 @@
 //! are consecutive and share `document_id`. A document is complete when a row
 //! with another id arrives, or when the source ends.
 
+use crate::csvstream::Row;
 use crate::decimal::Decimal;
-use serde_json::{Map, Value, json};
+use crate::json::{self, Obj};
 use std::collections::{BTreeMap, HashSet};
 
 /// Columns every export must have.
@@ -62,9 +63,10 @@ pub struct Columns {
 
 impl Columns {
     /// Reads the header row; refuses a header that lacks required columns.
-    pub fn from_header(fields: &[String], line: u32) -> Result<Columns, Problem> {
+    pub fn from_header(row: &Row) -> Result<Columns, Problem> {
+        let line = row.line;
         let mut index = BTreeMap::new();
-        for (i, name) in fields.iter().enumerate() {
+        for (i, name) in row.fields().enumerate() {
             let name = name.trim().to_ascii_lowercase();
             let known = REQUIRED.iter().chain(OPTIONAL).find(|k| **k == name);
             if let Some(key) = known
@@ -81,7 +83,7 @@ impl Columns {
                 message: format!("header lacks required column(s): {}", missing.join(", ")),
             });
         }
-        Ok(Columns { index, width: fields.len() })
+        Ok(Columns { index, width: row.len() })
     }
 
     /// The index of a known column.
@@ -93,26 +95,27 @@ impl Columns {
 /// One row, checked against the header.
 pub struct LineRow<'a> {
     columns: &'a Columns,
-    fields: &'a [String],
+    row: &'a Row,
     line: u32,
 }
 
 impl<'a> LineRow<'a> {
     /// Checks the field count.
-    pub fn new(columns: &'a Columns, fields: &'a [String], line: u32) -> Result<Self, Problem> {
-        if fields.len() != columns.width {
+    pub fn new(columns: &'a Columns, row: &'a Row) -> Result<Self, Problem> {
+        let line = row.line;
+        if row.len() != columns.width {
             return Err(Problem {
                 line,
                 column: None,
-                message: format!("row has {} fields, the header has {}", fields.len(), columns.width),
+                message: format!("row has {} fields, the header has {}", row.len(), columns.width),
             });
         }
-        Ok(LineRow { columns, fields, line })
+        Ok(LineRow { columns, row, line })
     }
 
     /// The trimmed value of an optional column ("" when absent).
     pub fn get(&self, column: &str) -> &'a str {
-        self.columns.index.get(column).map(|&i| self.fields[i].trim()).unwrap_or("")
+        self.columns.index.get(column).and_then(|&i| self.row.field(i)).map(str::trim).unwrap_or("")
     }
 
     /// A required, non-empty value.
@@ -169,9 +172,10 @@ pub struct Pending {
     pub document_id: String,
     /// Line of the first row.
     pub line: u32,
-    header: Map<String, Value>,
+    header: Option<Header>,
     customer_ref: String,
-    lines: Vec<Value>,
+    /// The invoice lines so far, as JSON objects separated by commas.
+    lines: String,
     /// Net amount per VAT rate.
     vat_bases: BTreeMap<Decimal, Decimal>,
     /// The first problem found in any row: the whole document is rejected.
@@ -184,14 +188,14 @@ impl Pending {
         let mut pending = Pending {
             document_id: row.document_id().to_owned(),
             line: row.line,
-            header: Map::new(),
+            header: None,
             customer_ref: row.get("customer_ref").to_owned(),
-            lines: Vec::new(),
+            lines: String::new(),
             vat_bases: BTreeMap::new(),
             problem: None,
         };
         match document_header(row) {
-            Ok(header) => pending.header = header,
+            Ok(header) => pending.header = Some(header),
             Err(p) => pending.problem = Some(p),
         }
         pending.add_line(row);
@@ -204,9 +208,9 @@ impl Pending {
         Pending {
             document_id,
             line: problem.line,
-            header: Map::new(),
+            header: None,
             customer_ref: String::new(),
-            lines: Vec::new(),
+            lines: String::new(),
             vat_bases: BTreeMap::new(),
             problem: Some(problem),
         }
@@ -223,59 +227,155 @@ impl Pending {
             );
             return;
         }
-        match invoice_line(row) {
-            Ok((line, rate, net)) => {
+        let mark = self.lines.len();
+        if !self.lines.is_empty() {
+            self.lines.push(',');
+        }
+        match invoice_line(row, &mut self.lines) {
+            Ok((rate, net)) => {
                 let base = self.vat_bases.entry(rate).or_default();
                 *base = base.add(net);
-                self.lines.push(line);
             }
-            Err(p) => self.problem = Some(p),
+            Err(p) => {
+                self.lines.truncate(mark);
+                self.problem = Some(p);
+            }
         }
     }
 
-    /// The finished CDM record, or the first problem found.
-    pub fn finish(self, source_name: &str) -> Result<Value, Problem> {
+    /// The finished CDM record (JSON text), or the first problem found.
+    pub fn finish(self, source_name: &str) -> Result<String, Problem> {
         if let Some(p) = self.problem {
             return Err(p);
         }
+        let h = self.header.expect("a document without a problem has its header");
         let mut net_total = Decimal::default();
         let mut vat_total = Decimal::default();
-        let mut vat = Vec::new();
+        let mut vat = String::new();
         for (rate, base) in &self.vat_bases {
             let amount = base.percent(*rate).round_cents();
             net_total = net_total.add(*base);
             vat_total = vat_total.add(amount);
-            vat.push(json!({ "rate": rate.plain(), "base": base.money(), "amount": amount.money() }));
+            if !vat.is_empty() {
+                vat.push(',');
+            }
+            let mut v = Obj::open(&mut vat);
+            v.str("amount", &amount.money());
+            v.str("base", &base.money());
+            v.str("rate", &rate.plain());
+            v.close();
         }
         let gross = net_total.add(vat_total);
-        let mut record = self.header;
-        let content =
-            record.get_mut("content").and_then(Value::as_object_mut).expect("document_header always creates content");
-        content.insert("lines".into(), Value::Array(self.lines));
-        content.insert("vat".into(), Value::Array(vat));
-        content.insert(
-            "totals".into(),
-            json!({ "net": net_total.money(), "vat": vat_total.money(), "gross": gross.money() }),
-        );
-        let currency = content["invoice"]["currency"].clone();
-        let due = content["invoice"]["due_date"].clone();
-        let reference = content["invoice"]["payment_reference"].clone();
-        content.insert(
-            "payment".into(),
-            json!({
-                "amount": gross.money(),
-                "currency": currency,
-                "due_date": due,
-                "reference": reference,
-                "credit": gross.is_negative(),
-            }),
-        );
-        record["reference"]["source"] = json!({ "name": source_name, "line": self.line });
-        Ok(Value::Object(record))
+
+        // Keys in sorted order, as a serde_json map writes them.
+        let mut out = String::with_capacity(1024 + self.lines.len());
+        let mut r = Obj::open(&mut out);
+        r.obj("address", |a| {
+            a.str("city", &h.city);
+            a.str("country", &h.country);
+            a.str("postcode", &h.postcode);
+            a.str("street", &h.street);
+        });
+        r.str("cdm", "1.0");
+        r.obj("content", |c| {
+            c.obj("invoice", |i| {
+                i.str("currency", &h.currency);
+                i.str("date", &h.invoice_date);
+                i.str("due_date", &h.due_date);
+                i.str("payment_reference", &h.payment_reference);
+                i.opt("period_end", &h.period_end);
+                i.opt("period_start", &h.period_start);
+            });
+            let lines = c.key("lines");
+            lines.push('[');
+            lines.push_str(&self.lines);
+            lines.push(']');
+            c.obj("payment", |p| {
+                p.str("amount", &gross.money());
+                p.raw("credit", if gross.is_negative() { "true" } else { "false" });
+                p.str("currency", &h.currency);
+                p.str("due_date", &h.due_date);
+                p.str("reference", &h.payment_reference);
+            });
+            c.obj("totals", |t| {
+                t.str("gross", &gross.money());
+                t.str("net", &net_total.money());
+                t.str("vat", &vat_total.money());
+            });
+            let list = c.key("vat");
+            list.push('[');
+            list.push_str(&vat);
+            list.push(']');
+        });
+        r.obj("distribution", |d| {
+            let channels = d.key("channels");
+            channels.push('[');
+            for (i, channel) in h.channels.iter().enumerate() {
+                if i > 0 {
+                    channels.push(',');
+                }
+                json::string(channels, channel);
+            }
+            channels.push(']');
+            d.opt("email", &h.email);
+            d.opt("phone", &h.phone);
+        });
+        r.obj("personal", |p| {
+            p.opt("company", &h.company);
+            p.opt("first_name", &h.first_name);
+            p.str("language", &h.language);
+            p.str("last_name", &h.last_name);
+            p.opt("salutation", &h.salutation);
+        });
+        r.obj("production", |p| {
+            if !h.label.is_empty() {
+                p.str("label", &h.label);
+            }
+            p.str("template", &h.template);
+        });
+        r.obj("reference", |f| {
+            f.str("customer_ref", &h.customer_ref);
+            f.str("document_id", &h.document_id);
+            f.str("document_type", &h.document_type);
+            f.obj("source", |s| {
+                s.raw("line", &self.line.to_string());
+                s.str("name", source_name);
+            });
+            f.str("source_system", "csv-billing");
+        });
+        r.close();
+        Ok(out)
     }
 }
 
-fn document_header(row: &LineRow<'_>) -> Result<Map<String, Value>, Problem> {
+/// A document's fields from its first row, checked.
+struct Header {
+    document_type: String,
+    customer_ref: String,
+    document_id: String,
+    salutation: String,
+    first_name: String,
+    last_name: String,
+    company: String,
+    language: String,
+    street: String,
+    postcode: String,
+    city: String,
+    country: String,
+    label: String,
+    template: String,
+    channels: Vec<String>,
+    email: String,
+    phone: String,
+    invoice_date: String,
+    due_date: String,
+    currency: String,
+    payment_reference: String,
+    period_start: String,
+    period_end: String,
+}
+
+fn document_header(row: &LineRow<'_>) -> Result<Header, Problem> {
     let document_type = match row.get("document_type") {
         "" => "invoice",
         t @ ("invoice" | "credit-note" | "reminder") => t,
@@ -309,62 +409,53 @@ fn document_header(row: &LineRow<'_>) -> Result<Map<String, Value>, Problem> {
         c if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => c,
         c => return Err(row.problem("currency", format!("`{c}` is not an ISO 4217 code"))),
     };
-    let opt = |column: &str| match row.get(column) {
-        "" => Value::Null,
-        v => Value::String(v.to_owned()),
+    // Checked in the order the fields were always checked, so the first
+    // problem reported stays the same.
+    let customer_ref = row.require("customer_ref")?;
+    let document_id = row.require("document_id")?;
+    let last_name = row.require("last_name")?;
+    let street = row.require("street")?;
+    let postcode = row.require("postcode")?;
+    let city = row.require("city")?;
+    let invoice_date = row.date("invoice_date")?;
+    let due_date = row.date("due_date")?;
+    let payment_reference = match row.get("payment_reference") {
+        "" => document_id,
+        r => r,
     };
-    let mut production = json!({ "template": match row.get("template") { "" => "invoice", t => t } });
-    if !row.get("label").is_empty() {
-        production["label"] = opt("label");
-    }
-    let record = json!({
-        "cdm": "1.0",
-        "reference": {
-            "customer_ref": row.require("customer_ref")?,
-            "document_id": row.require("document_id")?,
-            "document_type": document_type,
-            "source_system": "csv-billing",
-        },
-        "personal": {
-            "salutation": opt("salutation"),
-            "first_name": opt("first_name"),
-            "last_name": row.require("last_name")?,
-            "company": opt("company"),
-            "language": language,
-        },
-        "address": {
-            "street": row.require("street")?,
-            "postcode": row.require("postcode")?,
-            "city": row.require("city")?,
-            "country": country,
-        },
-        "production": production,
-        "distribution": {
-            "channels": channels,
-            "email": opt("email"),
-            "phone": opt("phone"),
-        },
-        "content": {
-            "invoice": {
-                "date": row.date("invoice_date")?,
-                "due_date": row.date("due_date")?,
-                "currency": currency,
-                "payment_reference": match row.get("payment_reference") {
-                    "" => Value::String(row.require("document_id")?.to_owned()),
-                    r => Value::String(r.to_owned()),
-                },
-                "period_start": opt("period_start"),
-                "period_end": opt("period_end"),
-            },
-        },
-    });
-    match record {
-        Value::Object(map) => Ok(map),
-        _ => unreachable!("json! of an object literal"),
-    }
+    let own = str::to_owned;
+    Ok(Header {
+        document_type: own(document_type),
+        customer_ref: own(customer_ref),
+        document_id: own(document_id),
+        salutation: own(row.get("salutation")),
+        first_name: own(row.get("first_name")),
+        last_name: own(last_name),
+        company: own(row.get("company")),
+        language: own(language),
+        street: own(street),
+        postcode: own(postcode),
+        city: own(city),
+        country: own(country),
+        label: own(row.get("label")),
+        template: own(match row.get("template") {
+            "" => "invoice",
+            t => t,
+        }),
+        channels: channels.into_iter().map(own).collect(),
+        email: own(email),
+        phone: own(row.get("phone")),
+        invoice_date: own(invoice_date),
+        due_date: own(due_date),
+        currency: own(currency),
+        payment_reference: own(payment_reference),
+        period_start: own(row.get("period_start")),
+        period_end: own(row.get("period_end")),
+    })
 }
 
-fn invoice_line(row: &LineRow<'_>) -> Result<(Value, Decimal, Decimal), Problem> {
+/// Appends one invoice line as JSON to `out`; returns its VAT rate and net amount.
+fn invoice_line(row: &LineRow<'_>, out: &mut String) -> Result<(Decimal, Decimal), Problem> {
     let quantity = row.decimal("line_quantity")?;
     let unit_price = row.decimal("line_unit_price")?;
     let rate = row.decimal("line_vat_rate")?;
@@ -372,15 +463,22 @@ fn invoice_line(row: &LineRow<'_>) -> Result<(Value, Decimal, Decimal), Problem>
         return Err(row.problem("line_vat_rate", "is negative".into()));
     }
     let net = quantity.mul(unit_price).round_cents();
-    let line = json!({
-        "description": row.require("line_description")?,
-        "quantity": quantity.plain(),
-        "unit": match row.get("line_unit") { "" => "pcs", u => u },
-        "unit_price": unit_price.plain(),
-        "vat_rate": rate.plain(),
-        "net": net.money(),
-    });
-    Ok((line, rate, net))
+    let description = row.require("line_description")?;
+    let mut line = Obj::open(out);
+    line.str("description", description);
+    line.str("net", &net.money());
+    line.str("quantity", &quantity.plain());
+    line.str(
+        "unit",
+        match row.get("line_unit") {
+            "" => "pcs",
+            u => u,
+        },
+    );
+    line.str("unit_price", &unit_price.plain());
+    line.str("vat_rate", &rate.plain());
+    line.close();
+    Ok((rate, net))
 }
 
 fn looks_like_email(s: &str) -> bool {

@@ -10,6 +10,7 @@
 mod csvstream;
 mod decimal;
 mod document;
+mod json;
 
 use csvstream::{CsvStream, Row, RowError};
 use document::{Columns, LineRow, Pending, Problem, Seen};
@@ -90,7 +91,7 @@ impl Inner {
     fn row(&mut self, row: Row, out: &mut Vec<Outcome>) {
         let columns = match &self.columns {
             None => {
-                self.columns = Some(Columns::from_header(&row.fields, row.line).map(Rc::new).map_err(|p| p.message));
+                self.columns = Some(Columns::from_header(&row).map(Rc::new).map_err(|p| p.message));
                 if let Some(Err(message)) = &self.columns {
                     out.push(Outcome::Rejected(error(
                         &self.source,
@@ -108,12 +109,12 @@ impl Inner {
             }
             Some(Ok(columns)) => Rc::clone(columns),
         };
-        let line = match LineRow::new(&columns, &row.fields, row.line) {
+        let line = match LineRow::new(&columns, &row) {
             Ok(line) => line,
             Err(problem) => {
                 // A row we cannot trust: it rejects the document it names, if
                 // it names one, so that no invoice is sent with a line missing.
-                let id = columns.position("document_id").and_then(|i| row.fields.get(i)).map(|s| s.trim().to_owned());
+                let id = columns.position("document_id").and_then(|i| row.field(i)).map(|s| s.trim().to_owned());
                 self.fail_row(id, problem, out);
                 return;
             }
@@ -190,7 +191,7 @@ impl Inner {
         let line = pending.line;
         match pending.finish(&self.source) {
             Ok(record) => Outcome::Translated(Emitted {
-                cdm: record.to_string(),
+                cdm: record,
                 location: Some(Location {
                     source: Some(self.source.clone()),
                     line: Some(line),
@@ -224,3 +225,60 @@ fn error(source: &str, line: u32, field: Option<String>, message: String) -> Plu
 }
 
 export!(CsvBilling);
+
+#[cfg(test)]
+mod throughput {
+    use super::*;
+
+    /// Native timing of the translator's own work (run with `--ignored`
+    /// under a profiler): 20,000 invoices of 5–30 lines.
+    #[test]
+    #[ignore]
+    fn translate_twenty_thousand_invoices() {
+        let mut csv = String::from(
+            "customer_ref,document_id,first_name,last_name,language,street,postcode,city,country,label,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n",
+        );
+        for d in 0..20_000 {
+            for l in 0..(5 + (d * 7) % 26) {
+                csv.push_str(&format!("C-{d:07},INV-{d:08},Test,Customer {d},nl,Teststraat {l},1000 AA,Amsterdam,NL,acme,2026-11-01,2026-11-15,RF18539007547034,Usage item {l},{}.5,kWh,0.{:04},21\n", (d + l) % 400 + 1, 1000 + (d * 31 + l * 17) % 8000));
+            }
+        }
+        let session = <Session as GuestSession>::new("bench.csv".into());
+        let started = std::time::Instant::now();
+        let mut records = 0;
+        for chunk in csv.as_bytes().chunks(64 * 1024) {
+            records += session.feed(chunk.to_vec()).len();
+        }
+        records += session.finish().len();
+        let took = started.elapsed();
+        assert_eq!(records, 20_000);
+        if let Ok(path) = std::env::var("CSV_BILLING_DUMP") {
+            let mut dump = String::new();
+            for input in [
+                csv.as_bytes(),
+                include_bytes!("../../../../samples/acme-energy/data/billing.csv"),
+                include_bytes!("../../../../samples/acme-energy/data/billing-errors.csv"),
+                include_bytes!("../../../../samples/northwind-telecom/data/usage.csv"),
+            ] {
+                let session = <Session as GuestSession>::new("dump.csv".into());
+                let mut outcomes = Vec::new();
+                for chunk in input.chunks(1000) {
+                    outcomes.extend(session.feed(chunk.to_vec()));
+                }
+                outcomes.extend(session.finish());
+                for o in outcomes {
+                    match o {
+                        Outcome::Translated(e) => {
+                            dump.push_str(&format!("{} {:?}\n", e.cdm, e.location.and_then(|l| l.line)))
+                        }
+                        Outcome::Rejected(e) => {
+                            dump.push_str(&format!("REJ {} {:?}\n", e.message, e.location.map(|l| (l.line, l.field))))
+                        }
+                    }
+                }
+            }
+            std::fs::write(path, dump).unwrap();
+        }
+        eprintln!("{:.1} µs per invoice", took.as_secs_f64() * 1e6 / 20_000.0);
+    }
+}

@@ -29,10 +29,13 @@ impl Guest for PaymentQr {
         if name != "payment-qr" {
             return Err(error(ErrorCode::Unsupported, format!("this plugin renders `payment-qr`, not `{name}`"), None));
         }
-        let record: Value = serde_json::from_str(&context)
-            .map_err(|e| error(ErrorCode::InvalidInput, format!("context is not JSON: {e}"), None))?;
+        // Only `content.payment` is read: the rest of the record is skipped
+        // by the parser, not built (a 30-line invoice is kilobytes of JSON).
+        let record: RecordPayment = serde_json::from_str(&context)
+            .map_err(|e| error(ErrorCode::InvalidInput, format!("context is not a JSON object: {e}"), None))?;
         let param = |key: &str| params.iter().find(|e| e.name == key).map(|e| e.value.as_str());
-        let payment = &record["content"]["payment"];
+        let payment = record.content.map(|c| c.payment).unwrap_or(Value::Null);
+        let payment = &payment;
         let from_record = |key: &str| payment[key].as_str();
 
         if payment["credit"].as_bool() == Some(true) {
@@ -72,6 +75,19 @@ impl Guest for PaymentQr {
         let text = format!("{caption}: EUR {amount} to {iban_display}, reference {reference}");
         Ok(Rendered { html, text })
     }
+}
+
+/// The part of the record this fragment reads.
+#[derive(serde::Deserialize)]
+struct RecordPayment {
+    #[serde(default)]
+    content: Option<ContentPayment>,
+}
+
+#[derive(serde::Deserialize)]
+struct ContentPayment {
+    #[serde(default)]
+    payment: Value,
 }
 
 fn escape(s: &str) -> String {

@@ -560,19 +560,8 @@ fn finish(
 /// After a resume: output files no manifest line lists, left by the
 /// interrupted run for records that ended differently this time.
 fn remove_stray_outputs(out: &Path, extensions: &std::collections::BTreeSet<String>) -> Result<u64, PipelineError> {
-    #[derive(serde::Deserialize)]
-    struct FileOnly {
-        file: String,
-    }
-    let path = out.join("manifest.jsonl");
-    let reader = std::io::BufReader::new(std::fs::File::open(&path).map_err(io(&path))?);
-    let mut listed = std::collections::HashSet::new();
-    for line in std::io::BufRead::lines(reader) {
-        let line = line.map_err(io(&path))?;
-        if let Ok(entry) = serde_json::from_str::<FileOnly>(&line) {
-            listed.insert(entry.file);
-        }
-    }
+    let manifest = out.join("manifest.jsonl");
+    let listed = checkpoint::ListedFiles::read(&manifest).map_err(io(&manifest))?;
     let stray = checkpoint::unlisted_outputs(out, &listed, extensions).map_err(io(out))?;
     for file in &stray {
         std::fs::remove_file(file).map_err(io(file))?;

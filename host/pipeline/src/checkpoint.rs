@@ -153,12 +153,47 @@ pub fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
     file.set_len(len)
 }
 
+/// The file names a manifest lists, as 64-bit digests (8 bytes a name, so
+/// a million-document manifest costs megabytes, not the names themselves).
+pub struct ListedFiles(std::collections::HashSet<u64>);
+
+fn name_digest(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl ListedFiles {
+    /// Reads the `file` of every line of `manifest.jsonl`.
+    pub fn read(manifest: &Path) -> std::io::Result<ListedFiles> {
+        #[derive(Deserialize)]
+        struct FileOnly {
+            file: String,
+        }
+        let reader = std::io::BufReader::new(std::fs::File::open(manifest)?);
+        let mut listed = std::collections::HashSet::new();
+        for line in std::io::BufRead::lines(reader) {
+            if let Ok(entry) = serde_json::from_str::<FileOnly>(&line?) {
+                listed.insert(name_digest(&entry.file));
+            }
+        }
+        Ok(ListedFiles(listed))
+    }
+
+    /// Whether `name` is listed (a digest collision keeps a stray file; it
+    /// never removes a listed one).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains(&name_digest(name))
+    }
+}
+
 /// Output files in `out_dir` that the finished run's manifest does not
 /// list: left by the interrupted run for records that this time ended
 /// differently. Only names with an extension the run writes are touched.
 pub fn unlisted_outputs(
     out_dir: &Path,
-    listed: &std::collections::HashSet<String>,
+    listed: &ListedFiles,
     extensions: &std::collections::BTreeSet<String>,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut stray = Vec::new();

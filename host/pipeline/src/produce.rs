@@ -53,11 +53,19 @@ impl Producer<'_> {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
             WorkItem::Record { cdm, location } => {
                 let t0 = Instant::now();
-                let parsed = CdmRecord::parse(&cdm);
+                let parsed = std::panic::catch_unwind(|| CdmRecord::parse(&cdm));
                 times.validate = Some(t0.elapsed());
                 let record = match parsed {
-                    Ok(record) => record,
-                    Err(e) => {
+                    Ok(Ok(record)) => record,
+                    Err(panic) => {
+                        let failure = Failure::plain(
+                            Stage::Validate,
+                            format!("internal error while validating this record: {}", panic_message(&*panic)),
+                        );
+                        let rejected = rejection(CdmRecord::identifiers(&cdm), location, failure, None);
+                        return Done { seq: work.seq, outcome: Outcome::Rejected(rejected), times };
+                    }
+                    Ok(Err(e)) => {
                         // The translator's output broke the schema: its record is
                         // named by its identifiers, the rest of it is not repeated.
                         let failure = Failure {
@@ -72,14 +80,9 @@ impl Producer<'_> {
                 let produced =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.deliver(&record, &mut times)))
                         .unwrap_or_else(|panic| {
-                            let what = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| (*s).to_owned())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown panic".into());
                             Err(Failure::plain(
                                 Stage::Compose,
-                                format!("internal error while producing this document: {what}"),
+                                format!("internal error while producing this document: {}", panic_message(&*panic)),
                             ))
                         });
                 match produced {
@@ -246,6 +249,16 @@ impl Producer<'_> {
         };
         Ok(Delivery { files, lines, content })
     }
+}
+
+/// What a caught panic said. A panic in one record must not stop the run:
+/// a worker that died would leave its record uncommitted and the run waiting.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {

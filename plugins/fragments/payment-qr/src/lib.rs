@@ -118,3 +118,26 @@ fn error(code: ErrorCode, message: String, field: Option<&str>) -> PluginError {
 }
 
 export!(PaymentQr);
+
+#[cfg(test)]
+mod throughput {
+    use super::*;
+
+    /// Native timing of one render (run with `--ignored` under a profiler).
+    #[test]
+    #[ignore]
+    fn render_ten_thousand_codes() {
+        let params = |amount: &str| {
+            [("creditor", "ACME Energy B.V."), ("iban", "NL91ABNA0417164300"), ("amount", amount)]
+                .map(|(name, value)| Entry { name: name.into(), value: value.into() })
+                .to_vec()
+        };
+        let context = r#"{"content":{"payment":{"currency":"EUR","reference":"RF18539007547034"}}}"#;
+        let started = std::time::Instant::now();
+        for i in 0..10_000 {
+            let amount = format!("{}.{:02}", 10 + i % 900, i % 100);
+            PaymentQr::render("payment-qr".into(), params(&amount), context.into()).ok().unwrap();
+        }
+        eprintln!("{:.1} µs per code", started.elapsed().as_secs_f64() * 1e6 / 10_000.0);
+    }
+}

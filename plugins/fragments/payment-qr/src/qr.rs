@@ -180,8 +180,42 @@ impl Layers {
 /// pattern has period 12 in both coordinates, so 12 modules are evaluated
 /// and tiled, and `line` only matters modulo 12.
 fn mask_line(mask: usize, line: usize, w: usize, transposed: bool) -> u128 {
-    let mut tile: u128 = 0;
-    for k in 0..12 {
+    let mut pattern = u128::from(TILES[mask][usize::from(transposed)][line % 12]);
+    let mut len = 12;
+    while len < w {
+        pattern |= pattern << len;
+        len *= 2;
+    }
+    let full = if w == 128 { u128::MAX } else { (1u128 << w) - 1 };
+    pattern & full
+}
+
+/// The 12-module tile of every mask, orientation and line (mod 12),
+/// computed at compile time: the divisions of the mask formulas are not
+/// repeated for every code drawn.
+const TILES: [[[u16; 12]; 2]; 8] = {
+    let mut tiles = [[[0u16; 12]; 2]; 8];
+    let mut mask = 0;
+    while mask < 8 {
+        let mut orientation = 0;
+        while orientation < 2 {
+            let mut line = 0;
+            while line < 12 {
+                tiles[mask][orientation][line] = tile(mask, line, orientation == 1);
+                line += 1;
+            }
+            orientation += 1;
+        }
+        mask += 1;
+    }
+    tiles
+};
+
+/// Modules 0..12 of mask `mask` along `line` (set = invert).
+const fn tile(mask: usize, line: usize, transposed: bool) -> u16 {
+    let mut tile = 0u16;
+    let mut k = 0;
+    while k < 12 {
         let (i, j) = if transposed { (k, line) } else { (line, k) };
         let invert = match mask {
             0 => (i + j) % 2 == 0,
@@ -196,15 +230,9 @@ fn mask_line(mask: usize, line: usize, w: usize, transposed: bool) -> u128 {
         if invert {
             tile |= 1 << k;
         }
+        k += 1;
     }
-    let mut pattern = tile;
-    let mut len = 12;
-    while len < w {
-        pattern |= pattern << len;
-        len *= 2;
-    }
-    let full = if w == 128 { u128::MAX } else { (1u128 << w) - 1 };
-    pattern & full
+    tile
 }
 
 /// The ISO/IEC 18004 §7.8.3 penalty of a masked symbol (lower is better),

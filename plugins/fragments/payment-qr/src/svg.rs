@@ -10,7 +10,6 @@ const QUIET_ZONE: usize = 4;
 
 /// Encodes `data` at error-correction level M and returns the `<svg>` element.
 pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
-    use std::fmt::Write as _;
     let symbol = qr::encode(data.as_bytes())?;
     let width = symbol.width;
     let side = width + 2 * QUIET_ZONE;
@@ -24,7 +23,15 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
                     x += 1;
                 }
                 let run = x - start;
-                let _ = write!(path, "M{} {}h{run}v1h-{run}z", start + QUIET_ZONE, y + QUIET_ZONE);
+                path.push('M');
+                push_number(&mut path, start + QUIET_ZONE);
+                path.push(' ');
+                push_number(&mut path, y + QUIET_ZONE);
+                path.push('h');
+                push_number(&mut path, run);
+                path.push_str("v1h-");
+                push_number(&mut path, run);
+                path.push('z');
             } else {
                 x += 1;
             }
@@ -41,4 +48,33 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
         label = label,
         path = path
     ))
+}
+
+/// Appends a module coordinate or run length (below 1,000: a symbol is at
+/// most 177 modules wide plus the quiet zone) in decimal. The path holds
+/// hundreds of them, and `write!` per number was the largest single cost of
+/// drawing a code.
+fn push_number(out: &mut String, n: usize) {
+    debug_assert!(n < 1000);
+    if n >= 100 {
+        out.push(char::from(b'0' + (n / 100) as u8));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_number;
+
+    #[test]
+    fn numbers_are_written_as_format_writes_them() {
+        for n in [0, 7, 10, 99, 100, 185, 999] {
+            let mut out = String::new();
+            push_number(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 }

@@ -7,8 +7,7 @@
 use crate::csvstream::Row;
 use crate::decimal::Decimal;
 use crate::json::{self, Obj};
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::BTreeMap;
 
 /// Columns every export must have.
 const REQUIRED: &[&str] = &[
@@ -488,52 +487,5 @@ fn looks_like_email(s: &str) -> bool {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !s.contains(' ')
         }
         None => false,
-    }
-}
-
-/// Documents already completed, to catch rows of one document that are not
-/// consecutive (which would otherwise silently split an invoice in two).
-///
-/// Ids are kept as 64-bit SipHash digests (fixed keys, so runs are
-/// reproducible): 8 bytes per document instead of the id string keeps a
-/// million-document source well inside the translator's memory limit. Two
-/// different ids sharing a digest (odds about 1 in 10^7 for a million
-/// documents) would reject the second one with a visible reason, never
-/// lose it silently.
-///
-/// The set is keyed by those digests without hashing them again: they are
-/// uniform already, and a rehash when the set grows then costs a few
-/// instructions per id instead of a SipHash each — which, at half a million
-/// documents, used to take a single feed call past its fuel budget.
-#[derive(Default)]
-pub struct Seen(HashSet<u64, BuildHasherDefault<AlreadyHashed>>);
-
-/// A hasher for keys that are hashes already.
-#[derive(Default)]
-pub struct AlreadyHashed(u64);
-
-impl Hasher for AlreadyHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed here; fold anything else in for safety.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-impl Seen {
-    /// Records a completed document id; false when it was seen before.
-    pub fn insert(&mut self, id: &str) -> bool {
-        let mut hasher = std::hash::DefaultHasher::new();
-        id.hash(&mut hasher);
-        self.0.insert(hasher.finish())
     }
 }

@@ -13,7 +13,7 @@ mod document;
 mod json;
 
 use csvstream::{CsvStream, Row, RowError};
-use document::{Columns, LineRow, Pending, Problem, Seen};
+use document::{Columns, LineRow, Pending, Problem};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -41,19 +41,12 @@ struct Inner {
     reader: CsvStream,
     columns: Option<Result<Rc<Columns>, String>>,
     pending: Option<Pending>,
-    seen: Seen,
 }
 
 impl GuestSession for Session {
     fn new(source_name: String) -> Self {
         Session {
-            inner: RefCell::new(Inner {
-                source: source_name,
-                reader: CsvStream::new(),
-                columns: None,
-                pending: None,
-                seen: Seen::default(),
-            }),
+            inner: RefCell::new(Inner { source: source_name, reader: CsvStream::new(), columns: None, pending: None }),
         }
     }
 
@@ -130,14 +123,10 @@ impl Inner {
                 if let Some(done) = self.pending.take() {
                     out.push(self.complete(done));
                 }
-                let mut pending = Pending::start(&line);
-                if !self.seen.insert(&id) {
-                    pending.problem.get_or_insert(line.problem(
-                        "document_id",
-                        "appears again after other documents; the rows of a document must be consecutive".into(),
-                    ));
-                }
-                self.pending = Some(pending);
+                // A document id seen before (rows not consecutive) is the
+                // host's to refuse: it checks every source's ids once, in
+                // input order, without this translator keeping them all.
+                self.pending = Some(Pending::start(&line));
             }
         }
     }
@@ -158,16 +147,7 @@ impl Inner {
                 if let Some(done) = self.pending.take() {
                     out.push(self.complete(done));
                 }
-                let mut failed = Pending::failed(id.clone(), problem);
-                if !self.seen.insert(&id) {
-                    failed
-                        .problem
-                        .as_mut()
-                        .expect("failed")
-                        .message
-                        .push_str(" (and the document's rows are not consecutive)");
-                }
-                self.pending = Some(failed);
+                self.pending = Some(Pending::failed(id, problem));
             }
         }
     }

@@ -428,17 +428,22 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         for _ in 0..window {
             credit_tx.send(()).expect("room for every credit");
         }
-        let reader =
-            scope.spawn(move || source.run(move |work| credit_rx.recv().is_ok() && work_tx.send(work).is_ok()));
-        for _ in 0..threads {
+        let reader = std::thread::Builder::new()
+            .name("tessera-source".into())
+            .spawn_scoped(scope, move || source.run(move |work| credit_rx.recv().is_ok() && work_tx.send(work).is_ok()))
+            .map_err(io(job.out_dir))?;
+        for n in 0..threads {
             let (work_rx, done_tx, producer) = (work_rx.clone(), done_tx.clone(), &producer);
-            scope.spawn(move || {
-                for work in work_rx {
-                    if done_tx.send(producer.handle(work)).is_err() {
-                        break;
+            std::thread::Builder::new()
+                .name(format!("tessera-work-{n}"))
+                .spawn_scoped(scope, move || {
+                    for work in work_rx {
+                        if done_tx.send(producer.handle(work)).is_err() {
+                            break;
+                        }
                     }
-                }
-            });
+                })
+                .map_err(io(job.out_dir))?;
         }
         drop((work_rx, done_tx));
         let mut last_progress = Instant::now();

@@ -55,15 +55,6 @@ impl Histogram {
         self.sum_ns += u128::from(ns);
     }
 
-    /// Adds another histogram's counts.
-    pub fn merge(&mut self, other: &Histogram) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *a += b;
-        }
-        self.total += other.total;
-        self.sum_ns += other.sum_ns;
-    }
-
     /// The `q` quantile (0..=1) in microseconds (the upper bound of its
     /// bucket); 0 when empty.
     pub fn quantile_us(&self, q: f64) -> f64 {
@@ -188,11 +179,6 @@ mod tests {
         assert!((990.0..=990.0 * (1.0 + 1.0 / SUB as f64)).contains(&p99), "p99 {p99}");
         assert_eq!(h.count(), 1000);
         assert!((h.total_ms() - 500.5).abs() < 1e-6);
-        let mut merged = Histogram::default();
-        merged.merge(&h);
-        merged.merge(&h);
-        assert_eq!(merged.count(), 2000);
-        assert_eq!(merged.quantile_us(0.5), p50);
         assert_eq!(Histogram::default().quantile_us(0.5), 0.0);
     }
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_content::watch::WatchConfig;
-use tessera_pipeline::{Canary, CdmRecord, LoadedTenant, ReloadOutcome, parse_as_of};
+use tessera_pipeline::{Canary, CdmRecord, LoadedTenant, ReloadOutcome, Renditions, parse_as_of};
 use tessera_runtime::{CallContext, TranslateOutcome};
 
 #[derive(Serialize)]
@@ -129,7 +129,15 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
             std::thread::spawn(move || {
                 let (mut n, mut bad, mut broken) = (0u64, 0u64, 0u64);
                 while !stop.load(Ordering::Relaxed) {
-                    match content.current().compose(&record, "invoice", "acme", "en", &call, &fragments) {
+                    match content.current().compose(
+                        &record,
+                        "invoice",
+                        "acme",
+                        "en",
+                        &call,
+                        &fragments,
+                        Renditions::All,
+                    ) {
                         Ok(doc) => {
                             n += 1;
                             if doc.html.contains("BROKEN") {

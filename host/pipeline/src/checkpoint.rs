@@ -50,30 +50,24 @@ pub struct RunIdentity {
 impl RunIdentity {
     /// Describes the differences from `other`, for the refusal message.
     pub fn differences(&self, other: &RunIdentity) -> Vec<String> {
-        let mut d = Vec::new();
-        let mut diff = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display, same: bool| {
-            if !same {
-                d.push(format!("{what} was {a}, now {b}"));
-            }
+        // Every field is a string or a number, so equal text is equal value.
+        let fields = |r: &RunIdentity| {
+            [
+                ("tenant", r.tenant.clone()),
+                ("input", r.input.clone()),
+                ("input size", r.input_bytes.to_string()),
+                ("input modification time", r.input_mtime_ns.to_string()),
+                ("translator", r.translator.clone()),
+                ("translator digest", r.translator_sha256.clone()),
+                ("as-of date", r.as_of.clone()),
+            ]
         };
-        diff("tenant", &self.tenant, &other.tenant, self.tenant == other.tenant);
-        diff("input", &self.input, &other.input, self.input == other.input);
-        diff("input size", &self.input_bytes, &other.input_bytes, self.input_bytes == other.input_bytes);
-        diff(
-            "input modification time",
-            &self.input_mtime_ns,
-            &other.input_mtime_ns,
-            self.input_mtime_ns == other.input_mtime_ns,
-        );
-        diff("translator", &self.translator, &other.translator, self.translator == other.translator);
-        diff(
-            "translator digest",
-            &self.translator_sha256,
-            &other.translator_sha256,
-            self.translator_sha256 == other.translator_sha256,
-        );
-        diff("as-of date", &self.as_of, &other.as_of, self.as_of == other.as_of);
-        d
+        fields(self)
+            .into_iter()
+            .zip(fields(other))
+            .filter(|((_, was), (_, now))| was != now)
+            .map(|((what, was), (_, now))| format!("{what} was {was}, now {now}"))
+            .collect()
     }
 }
 

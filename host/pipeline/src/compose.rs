@@ -215,21 +215,10 @@ impl Composer {
         &self.view
     }
 
-    /// Renders `templates/<template>.html` (and `.txt`, `.subject` when present).
-    /// `locale` is the record's own (`nl-BE`), used for dates and numbers.
+    /// Renders `templates/<template>.html`, and with [`Renditions::All`]
+    /// `.txt` and `.subject` when present. `locale` is the record's own
+    /// (`nl-BE`), used for dates and numbers.
     pub fn compose(
-        &self,
-        record: &CdmRecord,
-        template: &str,
-        locale: &str,
-        call: &CallContext,
-        fragments: &Arc<FragmentPlugins>,
-    ) -> Result<Composed, ComposeError> {
-        self.compose_with(record, template, locale, call, fragments, Renditions::All)
-    }
-
-    /// Like [`Self::compose`], rendering only the renditions asked for.
-    pub fn compose_with(
         &self,
         record: &CdmRecord,
         template: &str,

@@ -51,22 +51,9 @@ impl Library {
         Ok(self.composers.get(view.key()).expect("a composer per view"))
     }
 
-    /// Composes one document.
-    pub fn compose(
-        &self,
-        record: &CdmRecord,
-        template: &str,
-        label: &str,
-        locale: &str,
-        call: &CallContext,
-        fragments: &Arc<FragmentPlugins>,
-    ) -> Result<Composed, ComposeError> {
-        self.composer(label, locale)?.compose(record, template, locale, call, fragments)
-    }
-
-    /// Composes one document, rendering only `renditions`.
+    /// Composes one document, rendering `renditions` of it.
     #[allow(clippy::too_many_arguments)]
-    pub fn compose_with(
+    pub fn compose(
         &self,
         record: &CdmRecord,
         template: &str,
@@ -76,6 +63,6 @@ impl Library {
         fragments: &Arc<FragmentPlugins>,
         renditions: crate::compose::Renditions,
     ) -> Result<Composed, ComposeError> {
-        self.composer(label, locale)?.compose_with(record, template, locale, call, fragments, renditions)
+        self.composer(label, locale)?.compose(record, template, locale, call, fragments, renditions)
     }
 }

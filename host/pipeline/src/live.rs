@@ -10,7 +10,7 @@
 //! from exactly one snapshot whatever happens meanwhile.
 
 use crate::cdm::CdmRecord;
-use crate::compose::{ComposeError, FragmentPlugins};
+use crate::compose::{ComposeError, FragmentPlugins, Renditions};
 use crate::library::Library;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -206,6 +206,7 @@ impl LiveContent {
                 &view.locale,
                 &canary.call,
                 &canary.fragments,
+                Renditions::All,
             );
             match result {
                 // A plugin's own failure (fuel, a fault) says nothing about the content.

@@ -143,7 +143,7 @@ impl Producer<'_> {
         let library = loaded.content.current();
         // Text and subject are for formatters; a run with HTML alone skips them.
         let renditions = if self.formatters.is_empty() { Renditions::HtmlOnly } else { Renditions::All };
-        let composed = library.compose_with(record, &template, &label, &locale, &call, &loaded.fragments, renditions);
+        let composed = library.compose(record, &template, &label, &locale, &call, &loaded.fragments, renditions);
         times.compose = Some(t0.elapsed());
         let composed = composed.map_err(|e| match e {
             ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),

@@ -48,7 +48,11 @@ fn main() {
 
     ensure_wasm_target();
     let target_dir = cargo_target_dir(&out_dir).join("wasm-plugins");
-    build_guests(&root, &plugins, &target_dir);
+    // The small plugins share one workspace; Typst is big enough to get its
+    // own (its own lock file and a build profile without fat LTO).
+    for workspace in [plugins.join("Cargo.toml"), plugins.join("formatters/typst-pdf/Cargo.toml")] {
+        build_guests(&root, &workspace, &target_dir);
+    }
 
     let wasm_dir = target_dir.join(TARGET).join("release");
     let store = out_dir.join("plugins");
@@ -134,7 +138,7 @@ fn ensure_wasm_target() {
     assert!(status.success(), "`rustup target add {TARGET}` failed; install the target and build again");
 }
 
-fn build_guests(root: &Path, plugins: &Path, target_dir: &Path) {
+fn build_guests(root: &Path, manifest: &Path, target_dir: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let cargo_home = env::var("CARGO_HOME")
         .map(PathBuf::from)
@@ -151,7 +155,7 @@ fn build_guests(root: &Path, plugins: &Path, target_dir: &Path) {
         .arg("--locked")
         .args(["--target", TARGET])
         .arg("--manifest-path")
-        .arg(plugins.join("Cargo.toml"))
+        .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags);
@@ -172,6 +176,6 @@ fn build_guests(root: &Path, plugins: &Path, target_dir: &Path) {
     }
     let output = cmd.output().expect("run cargo to build the plugins");
     if !output.status.success() {
-        panic!("building the plugins under {} failed:\n{}", plugins.display(), String::from_utf8_lossy(&output.stderr));
+        panic!("building the plugins of {} failed:\n{}", manifest.display(), String::from_utf8_lossy(&output.stderr));
     }
 }

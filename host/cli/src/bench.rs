@@ -46,9 +46,10 @@ pub enum BenchCommand {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
-        /// Also format every document for print (the tenant's print-asa formatter).
-        #[arg(long)]
-        print: bool,
+        /// Channels every document goes to, comma-separated (the tenant's
+        /// channel names; `html,lines` adds ACME's print-asa line data).
+        #[arg(long, value_delimiter = ',', default_value = "html")]
+        channels: Vec<String>,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -70,14 +71,14 @@ pub enum BenchCommand {
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
-        BenchCommand::Batch { tenant, records, runs, threads, print, json } => crate::bench_batch::run(
+        BenchCommand::Batch { tenant, records, runs, threads, channels, json } => crate::bench_batch::run(
             ctx,
             &crate::bench_batch::BatchBench {
                 tenant,
                 records: records.max(1),
                 runs: runs.max(1),
                 threads,
-                print,
+                channels,
                 json,
             },
         ),
@@ -186,7 +187,9 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
     let mut stages = Vec::new();
     for run in 0..runs {
         let out = work.path().join(format!("out-{run}"));
-        let report = run_batch(&loaded, &BatchJob::new(&input, &out))?;
+        // The HTML letter and the print shop's line data, as before scenarios.
+        let channels = Some(vec!["html".to_owned(), "lines".to_owned()]);
+        let report = run_batch(&loaded, &BatchJob { channels, ..BatchJob::new(&input, &out) })?;
         anyhow::ensure!(report.delivered as usize == docs && report.balanced, "pipeline run lost records: {report:?}");
         dps.push(report.docs_per_sec);
         let per = |ms: f64| ms / docs as f64;

@@ -7,7 +7,8 @@
 //! and the peak resident memory of each run.
 //!
 //! By default the documents are rendered to HTML only (the figure the
-//! target is about); `--print` adds the tenant's print formatter.
+//! target is about); `--channels` names others (`html,lines` adds ACME's
+//! print-shop line data).
 
 use crate::bench::{emit, median};
 use crate::paths::{Context, samples_dir};
@@ -24,7 +25,7 @@ pub struct BatchBench {
     pub records: usize,
     pub runs: usize,
     pub threads: Option<usize>,
-    pub print: bool,
+    pub channels: Vec<String>,
     pub json: bool,
 }
 
@@ -106,20 +107,19 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// One measured (or warm-up) run's job.
+fn job<'a>(input: &'a Path, out: &'a Path, threads: Option<usize>, channels: &[String]) -> BatchJob<'a> {
+    BatchJob { threads, channels: Some(channels.to_vec()), ..BatchJob::new(input, out) }
+}
+
 /// Runs the bench.
 pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
     let tenant_dir = samples_dir(None).join(&b.tenant);
-    let mut loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
+    let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
     let default_label = [loaded.tenant.config.default_label.as_str()];
     let audience = if b.tenant == "acme-energy" { ACME } else { Audience { labels: &default_label, currency: "GBP" } };
-    let outputs = &mut loaded.tenant.config.outputs;
-    outputs.html = true;
-    if !b.print {
-        outputs.formatters.clear();
-    }
-    let channels: Vec<String> =
-        std::iter::once("html".to_owned()).chain(outputs.formatters.iter().map(|f| f.channel.clone())).collect();
+    let channels = b.channels.clone();
 
     let work = tempfile::tempdir()?;
     let input = work.path().join("billing.csv");
@@ -129,7 +129,8 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     // A warm-up run, so compile caches and page cache are the same for every measured run.
     let warm_input = work.path().join("warm.csv");
     write_billing_csv(std::fs::File::create(&warm_input)?, 200, &audience)?;
-    run_batch(&loaded, &BatchJob { threads: b.threads, ..BatchJob::new(&warm_input, &work.path().join("warm")) })?;
+    let warm_out = work.path().join("warm");
+    run_batch(&loaded, &job(&warm_input, &warm_out, b.threads, &channels))?;
 
     let mut runs = Vec::new();
     let mut peak = 0f64;
@@ -140,7 +141,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
             rss_source = "VmHWM of the process, reset before each run";
         }
         let out = work.path().join(format!("out-{run}"));
-        let report = run_batch(&loaded, &BatchJob { threads: b.threads, ..BatchJob::new(&input, &out) })?;
+        let report = run_batch(&loaded, &job(&input, &out, b.threads, &channels))?;
         peak = peak.max(peak_rss_mb().unwrap_or(f64::NAN));
         ensure!(
             report.delivered as usize == b.records && report.balanced,

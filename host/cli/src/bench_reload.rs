@@ -136,7 +136,7 @@ pub fn run(ctx: &crate::paths::Context, saves: usize, runs: usize, json: bool) -
                         "en",
                         &call,
                         &fragments,
-                        Renditions::All,
+                        Renditions::ALL,
                     ) {
                         Ok(doc) => {
                             n += 1;

@@ -50,6 +50,7 @@ pub struct BatchArgs<'a> {
     pub watch: bool,
     pub resume: bool,
     pub threads: Option<usize>,
+    pub channels: Option<Vec<String>>,
 }
 
 /// Renders one file for one tenant (and again on every content change with `--watch`).
@@ -69,6 +70,7 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         as_of: args.as_of,
         threads: args.threads,
         resume: args.resume,
+        channels: args.channels.clone(),
         progress: (!args.json).then_some(&show as &(dyn Fn(&tessera_pipeline::Progress) + Sync)),
         ..BatchJob::new(args.input, args.out)
     };

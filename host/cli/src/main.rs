@@ -73,6 +73,10 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Send every record to exactly these channels (comma-separated),
+        /// instead of what the tenant's scenario chooses.
+        #[arg(long, value_delimiter = ',')]
+        channels: Option<Vec<String>>,
     },
     /// Author commands over a tenant's content repository.
     Content {
@@ -108,7 +112,7 @@ fn main() -> ExitCode {
     let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
     let result = match cli.command {
         Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
-        Command::Batch { tenant, input, out, translator, as_of, json, published, watch, resume, threads } => {
+        Command::Batch { tenant, input, out, translator, as_of, json, published, watch, resume, threads, channels } => {
             commands::batch(
                 &ctx,
                 &commands::BatchArgs {
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
                     watch,
                     resume,
                     threads,
+                    channels,
                 },
             )
         }

@@ -62,6 +62,7 @@ fn stage_name(stage: Stage) -> &'static str {
     match stage {
         Stage::Translate => "translate",
         Stage::Validate => "validate",
+        Stage::Route => "route",
         Stage::Compose => "compose",
         Stage::Format => "format",
         Stage::Write => "write",

@@ -12,6 +12,7 @@
 //! committing (credits returned by the committer), so memory stays flat
 //! however long the input and however slow one record is.
 
+use crate::channels::routing::Routing;
 use crate::checkpoint::{self, Checkpoint, RunIdentity};
 use crate::commit::Committer;
 use crate::compose::FragmentPlugins;
@@ -20,6 +21,7 @@ use crate::live::LiveContent;
 use crate::output::write_atomic;
 use crate::produce::{Producer, seed_for};
 use crate::report::{Report, Timings};
+use crate::scenario::Scenario;
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::store;
 use crate::tally::Tally;
@@ -123,6 +125,8 @@ pub struct LoadedTenant {
     pub plugins: HashMap<String, Arc<Plugin>>,
     /// Its fragment plugins.
     pub fragments: Arc<FragmentPlugins>,
+    /// Its channels and scenario.
+    pub routing: Arc<Routing>,
 }
 
 impl LoadedTenant {
@@ -175,7 +179,22 @@ impl LoadedTenant {
             .filter(|(_, p)| p.kind() == Kind::Fragment)
             .map(|(k, p)| (k.clone(), Arc::clone(p)))
             .collect();
-        Ok(LoadedTenant { tenant, content: Arc::new(content), plugins, fragments: Arc::new(fragments) })
+        let scenario = match tenant.scenario_path() {
+            Some(path) => Some(
+                Scenario::load(&path, &channel_names(&tenant.config))
+                    .map_err(|e| PipelineError::Config { tenant: id.clone(), message: e.to_string() })?,
+            ),
+            None => None,
+        };
+        let routing = Routing::new(&tenant.config, &plugins, scenario)
+            .map_err(|e| PipelineError::Config { tenant: id.clone(), message: e.to_string() })?;
+        Ok(LoadedTenant {
+            tenant,
+            content: Arc::new(content),
+            plugins,
+            fragments: Arc::new(fragments),
+            routing: Arc::new(routing),
+        })
     }
 
     fn plugin_of_kind(&self, id: &str, kind: Kind) -> Result<&Arc<Plugin>, PipelineError> {
@@ -194,6 +213,16 @@ impl LoadedTenant {
     }
 }
 
+/// Every channel name a tenant defines: its fixed outputs and `[channels]`.
+fn channel_names(cfg: &crate::tenant::TenantConfig) -> std::collections::BTreeSet<String> {
+    let mut names: std::collections::BTreeSet<String> = cfg.channels.keys().cloned().collect();
+    if cfg.outputs.html {
+        names.insert("html".into());
+    }
+    names.extend(cfg.outputs.formatters.iter().map(|f| f.channel.clone()));
+    names
+}
+
 /// One run's parameters.
 pub struct BatchJob<'a> {
     /// The source file.
@@ -210,12 +239,24 @@ pub struct BatchJob<'a> {
     pub resume: bool,
     /// Called on the committing thread about every 100 ms, and once at the end.
     pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Send every record to exactly these channels instead of the
+    /// scenario's (or the fixed outputs') choice.
+    pub channels: Option<Vec<String>>,
 }
 
 impl<'a> BatchJob<'a> {
     /// A run of `input` into `out_dir` with the tenant's defaults.
     pub fn new(input: &'a Path, out_dir: &'a Path) -> BatchJob<'a> {
-        BatchJob { input, out_dir, translator: None, as_of: None, threads: None, resume: false, progress: None }
+        BatchJob {
+            input,
+            out_dir,
+            translator: None,
+            as_of: None,
+            threads: None,
+            resume: false,
+            progress: None,
+            channels: None,
+        }
     }
 }
 
@@ -304,6 +345,7 @@ fn identity(
         translator: translator.name().to_owned(),
         translator_sha256: translator.sha256().to_owned(),
         as_of: as_of.to_owned(),
+        channels: String::new(),
     })
 }
 
@@ -372,17 +414,25 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         })?,
     };
     let translator = loaded.plugin_of_kind(&translator_id, Kind::Translator)?;
-    let formatters: Vec<(String, Arc<Plugin>)> = cfg
-        .outputs
-        .formatters
-        .iter()
-        .map(|f| loaded.plugin_of_kind(&f.plugin, Kind::Formatter).map(|p| (f.channel.clone(), Arc::clone(p))))
-        .collect::<Result<_, _>>()?;
+    if let Some(only) = &job.channels {
+        for name in only {
+            if loaded.routing.channel(name).is_none() {
+                return Err(PipelineError::Config {
+                    tenant: cfg.id.clone(),
+                    message: format!(
+                        "--channels names `{name}`, which is not one of the tenant's channels ({})",
+                        loaded.routing.names().into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
     let as_of = job.as_of.map(str::to_owned).or_else(|| cfg.job.as_of.clone()).unwrap_or_else(today);
     let as_of_unix = parse_as_of(&as_of)?;
     std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
+    let mut identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
+    identity.channels = job.channels.as_ref().map(|c| c.join(",")).unwrap_or_default();
     let (from, resumed) = starting_point(job, &identity)?;
     let resumed_at = from.records;
     let delivered_before = from.tally.delivered;
@@ -392,7 +442,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let producer = Producer {
         loaded,
         translator,
-        formatters: &formatters,
+        only: job.channels.as_deref(),
         as_of: Arc::from(as_of.as_str()),
         as_of_unix,
         out_dir: job.out_dir,
@@ -545,6 +595,7 @@ fn finish(
         outputs: tally.outputs,
         outputs_by_channel: tally.by_channel.clone(),
         documents_by_view: tally.by_view.clone(),
+        documents_by_variant: tally.by_variant.clone(),
         content_revisions: tally.revisions(),
         balanced: tally.records_in == tally.delivered + tally.rejected && tally.records_in == f.source_end.records,
         rejections: tally.first_rejections.clone(),

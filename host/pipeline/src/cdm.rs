@@ -122,6 +122,17 @@ impl CdmRecord {
         Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id })
     }
 
+    /// The record with `production.variant` set (a scenario assigned it):
+    /// the JSON text is written anew so that fragment plugins see it too.
+    pub fn with_variant(&self, variant: &str) -> CdmRecord {
+        let mut value = self.value.clone();
+        if let Some(production) = value.get_mut("production").and_then(Value::as_object_mut) {
+            production.insert("variant".into(), Value::String(variant.to_owned()));
+        }
+        let json = std::sync::Arc::from(value.to_string());
+        CdmRecord { value, json, customer_ref: self.customer_ref.clone(), document_id: self.document_id.clone() }
+    }
+
     /// `reference.document_id` of a record's JSON text, read without building
     /// the record (the rest of the text is skipped, not kept): what the
     /// source stage needs, in input order, to refuse a second record with

@@ -45,6 +45,9 @@ pub struct RunIdentity {
     pub translator_sha256: String,
     /// As-of date.
     pub as_of: String,
+    /// The operator's `--channels` (comma-separated), empty for the scenario's choice.
+    #[serde(default)]
+    pub channels: String,
 }
 
 impl RunIdentity {
@@ -60,6 +63,7 @@ impl RunIdentity {
                 ("translator", r.translator.clone()),
                 ("translator digest", r.translator_sha256.clone()),
                 ("as-of date", r.as_of.clone()),
+                ("channels", r.channels.clone()),
             ]
         };
         fields(self)

@@ -30,6 +30,10 @@ pub struct Composed {
     pub text: String,
     /// The subject line, when the template has one.
     pub subject: Option<String>,
+    /// The SMS text, when asked for.
+    pub sms: Option<String>,
+    /// The Typst markup, when asked for.
+    pub typst: Option<String>,
     /// The templates used.
     pub templates: Vec<String>,
     /// Each fragment call: plugin id and its usage.
@@ -45,13 +49,39 @@ pub struct Composed {
     pub assets: Vec<Resolution>,
 }
 
-/// Which renditions of a document to render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Renditions {
+/// Which renditions of a document to render. Each comes from its own
+/// template beside the HTML one: `templates/<name>.txt`, `.subject`, `.sms`
+/// and `.typ` (Typst markup for print).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Renditions {
+    /// The HTML rendition (always rendered: it is the document's anchor).
+    pub html: bool,
+    /// The plain-text rendition, when the template has one.
+    pub text: bool,
+    /// The subject line, when the template has one.
+    pub subject: bool,
+    /// The SMS text (the template must have it).
+    pub sms: bool,
+    /// The Typst markup (the template must have it).
+    pub typst: bool,
+}
+
+impl Renditions {
     /// HTML, text and subject (what formatters and e-mail need).
-    All,
+    pub const ALL: Renditions = Renditions { html: true, text: true, subject: true, sms: false, typst: false };
     /// HTML alone (a run whose only output is HTML).
-    HtmlOnly,
+    pub const HTML_ONLY: Renditions = Renditions { html: true, text: false, subject: false, sms: false, typst: false };
+
+    /// Both sets of renditions.
+    pub fn union(self, other: Renditions) -> Renditions {
+        Renditions {
+            html: self.html || other.html,
+            text: self.text || other.text,
+            subject: self.subject || other.subject,
+            sms: self.sms || other.sms,
+            typst: self.typst || other.typst,
+        }
+    }
 }
 
 /// Why a document could not be composed.
@@ -72,6 +102,8 @@ pub enum ComposeError {
 /// ready to render from any thread.
 pub struct Composer {
     tera: Tera,
+    /// The Typst templates (`*.typ`), escaped for Typst markup instead of HTML.
+    typst: Tera,
     view: Arc<ContentView>,
     revision: Arc<str>,
     /// The label, its logo and the strings as template values, built once
@@ -160,13 +192,7 @@ impl tera::Function<tera::TeraResult<String>> for AssetFunction {
             cache.insert(path.to_owned(), (uri, resolution));
         }
         let (uri, resolution) = cache.get(path).expect("inserted above");
-        SCOPE.with(|scope| {
-            if let Some(scope) = scope.borrow_mut().as_mut()
-                && !scope.assets.iter().any(|r| r.path == resolution.path)
-            {
-                scope.assets.push(resolution.clone());
-            }
-        });
+        note_asset(resolution);
         Ok(uri.clone())
     }
 
@@ -176,17 +202,43 @@ impl tera::Function<tera::TeraResult<String>> for AssetFunction {
     }
 }
 
+/// Records that the document being composed used an asset (for the manifest).
+pub(crate) fn note_asset(resolution: &Resolution) {
+    SCOPE.with(|scope| {
+        if let Some(scope) = scope.borrow_mut().as_mut()
+            && !scope.assets.iter().any(|r| r.path == resolution.path)
+        {
+            scope.assets.push(resolution.clone());
+        }
+    });
+}
+
 impl Composer {
     /// Compiles every template of `view`; the first error is reported as
     /// `file:line:col: message` naming the layer's file that has it.
     pub fn new(view: Arc<ContentView>, revision: Arc<str>) -> Result<Composer, ContentError> {
+        let is_typst = |name: &str| name.ends_with(".typ");
         let mut tera = Tera::new();
         tera.register_function("fragment", FragmentFunction);
         tera.register_function("asset", AssetFunction { view: Arc::clone(&view), cache: Mutex::new(HashMap::new()) });
-        tera.register_filter("money", filters::money);
-        tera.register_filter("long_date", filters::long_date);
-        tera.register_filter("number", filters::number);
-        tera.add_raw_templates(view.templates().map(|(n, s)| (n.to_owned(), s.to_owned())))
+        register_filters(&mut tera);
+        tera.add_raw_templates(
+            view.templates().filter(|(n, _)| !is_typst(n)).map(|(n, s)| (n.to_owned(), s.to_owned())),
+        )
+        .map_err(|e| template_error(&e, &view))?;
+        let mut typst = Tera::new();
+        typst.autoescape_on([".typ"]);
+        typst.set_escape_fn(crate::typst::escape_markup);
+        typst.register_function("fragment", FragmentFunction);
+        typst.register_function("asset", crate::typst::AssetBytes::new(Arc::clone(&view)));
+        register_filters(&mut typst);
+        typst.register_filter("typst_str", crate::typst::StringFilter);
+        typst.register_filter("svg_bytes", crate::typst::SvgBytes);
+        // Typst templates may include the plain ones (a title, say), never the HTML.
+        typst
+            .add_raw_templates(
+                view.templates().filter(|(n, _)| !n.ends_with(".html")).map(|(n, s)| (n.to_owned(), s.to_owned())),
+            )
             .map_err(|e| template_error(&e, &view))?;
         let mut files: BTreeMap<String, String> =
             view.files().iter().map(|r| (r.path.clone(), r.blob.clone())).collect();
@@ -201,6 +253,7 @@ impl Composer {
         }
         Ok(Composer {
             tera,
+            typst,
             label: tera::Value::from_serializable(&view.label),
             logo: tera::Value::from(view.logo_data_uri()),
             strings: tera::Value::from_serializable(view.strings()),
@@ -215,7 +268,7 @@ impl Composer {
         &self.view
     }
 
-    /// Renders `templates/<template>.html`, and with [`Renditions::All`]
+    /// Renders `templates/<template>.html`, and with [`Renditions::ALL`]
     /// `.txt` and `.subject` when present. `locale` is the record's own
     /// (`nl-BE`), used for dates and numbers.
     pub fn compose(
@@ -256,7 +309,7 @@ impl Composer {
         let result = self.render_all(&html_name, template, &context, renditions);
         let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
-            Ok((html, text, subject, templates)) => {
+            Ok(Rendered { html, text, subject, sms, typst, templates }) => {
                 let known = scope.assets.iter().all(|r| self.files.get(&r.path) == Some(&r.blob));
                 let files = if known {
                     Arc::clone(&self.files)
@@ -269,6 +322,8 @@ impl Composer {
                     html,
                     text,
                     subject,
+                    sms,
+                    typst,
                     templates,
                     fragment_calls: scope.calls,
                     revision: Arc::clone(&self.revision),
@@ -284,35 +339,64 @@ impl Composer {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     fn render_all(
         &self,
         html_name: &str,
         template: &str,
         context: &Context,
         renditions: Renditions,
-    ) -> tera::TeraResult<(String, String, Option<String>, Vec<String>)> {
+    ) -> tera::TeraResult<Rendered> {
         let mut used = vec![html_name.to_owned()];
         let html = self.tera.render(html_name, context)?;
-        if renditions == Renditions::HtmlOnly {
-            return Ok((html, String::new(), None, used));
-        }
-        let text_name = format!("templates/{template}.txt");
-        let text = if self.tera.contains_template(&text_name) {
-            used.push(text_name.clone());
-            self.tera.render(&text_name, context)?
-        } else {
-            String::new()
+        let optional = |suffix: &str, used: &mut Vec<String>| -> tera::TeraResult<Option<String>> {
+            let name = format!("templates/{template}.{suffix}");
+            if !self.tera.contains_template(&name) {
+                return Ok(None);
+            }
+            used.push(name.clone());
+            self.tera.render(&name, context).map(Some)
         };
-        let subject_name = format!("templates/{template}.subject");
-        let subject = if self.tera.contains_template(&subject_name) {
-            used.push(subject_name.clone());
-            Some(self.tera.render(&subject_name, context)?.trim().to_owned())
+        let text = if renditions.text { optional("txt", &mut used)?.unwrap_or_default() } else { String::new() };
+        let subject =
+            if renditions.subject { optional("subject", &mut used)?.map(|s| s.trim().to_owned()) } else { None };
+        let sms = if renditions.sms {
+            let sms = optional("sms", &mut used)?.ok_or_else(|| {
+                tera::Error::message(format!("template `templates/{template}.sms.tera` (the SMS text) does not exist"))
+            })?;
+            Some(sms.trim().to_owned())
         } else {
             None
         };
-        Ok((html, text, subject, used))
+        let typst = if renditions.typst {
+            let name = format!("templates/{template}.typ");
+            if !self.typst.contains_template(&name) {
+                return Err(tera::Error::message(format!(
+                    "template `{name}.tera` (the Typst print template) does not exist"
+                )));
+            }
+            used.push(name.clone());
+            Some(self.typst.render(&name, context)?)
+        } else {
+            None
+        };
+        Ok(Rendered { html, text, subject, sms, typst, templates: used })
     }
+}
+
+/// The renditions of one document, before they become a [`Composed`].
+struct Rendered {
+    html: String,
+    text: String,
+    subject: Option<String>,
+    sms: Option<String>,
+    typst: Option<String>,
+    templates: Vec<String>,
+}
+
+fn register_filters(tera: &mut Tera) {
+    tera.register_filter("money", filters::money);
+    tera.register_filter("long_date", filters::long_date);
+    tera.register_filter("number", filters::number);
 }
 
 /// The `path` of every `asset(path="…")` call with a literal path.

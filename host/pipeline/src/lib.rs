@@ -12,6 +12,7 @@
 
 mod batch;
 mod cdm;
+mod channels;
 mod checkpoint;
 mod commit;
 mod compose;
@@ -23,10 +24,12 @@ mod live;
 mod output;
 mod produce;
 mod report;
+mod scenario;
 mod source;
 mod store;
 mod tally;
 mod tenant;
+mod typst;
 mod usage;
 
 pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, Progress, parse_as_of, run_batch};

@@ -206,7 +206,7 @@ impl LiveContent {
                 &view.locale,
                 &canary.call,
                 &canary.fragments,
-                Renditions::All,
+                Renditions::ALL,
             );
             match result {
                 // A plugin's own failure (fuel, a fault) says nothing about the content.

@@ -10,11 +10,14 @@
 
 use crate::batch::LoadedTenant;
 use crate::cdm::CdmRecord;
-use crate::compose::{ComposeError, Renditions};
+use crate::channels::routing::Maker;
+use crate::channels::{email, sms};
+use crate::compose::{ComposeError, Composed, Renditions};
 use crate::flow::{ContentUse, Done, Failure, Outcome, StageTimes, Work, WorkItem, rejection};
 use crate::live::Canary;
 use crate::output::{sha256_hex, valid_extension, write_atomic};
 use crate::report::{ManifestLine, PluginUse, Stage};
+use crate::tenant::{BuiltIn, Markup};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,7 +35,9 @@ pub(crate) fn seed_for(document_id: &str) -> u64 {
 pub(crate) struct Producer<'a> {
     pub loaded: &'a LoadedTenant,
     pub translator: &'a Plugin,
-    pub formatters: &'a [(String, Arc<Plugin>)],
+    /// The operator's `--channels`: these channels for every record,
+    /// instead of the scenario's choice.
+    pub only: Option<&'a [String]>,
     pub as_of: Arc<str>,
     pub as_of_unix: u64,
     pub out_dir: &'a Path,
@@ -127,22 +132,44 @@ impl Producer<'_> {
         CallContext { as_of: Arc::clone(&self.as_of), as_of_unix: self.as_of_unix, seed }
     }
 
-    /// Composes and formats every output of a record, in memory.
+    /// Composes and formats every output of a record, in memory: routes it
+    /// to its channels, composes the renditions those need once, then makes
+    /// each channel's file.
     fn produce(&self, record: &CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
         let loaded = self.loaded;
         let cfg = &loaded.tenant.config;
+        let routing = &loaded.routing;
+        let choice = routing.route(record, self.only).map_err(|e| Failure::plain(Stage::Route, e.to_string()))?;
+        let mut channels = Vec::with_capacity(choice.channels.len());
+        for name in &choice.channels {
+            channels.push(routing.channel(name).ok_or_else(|| {
+                Failure::plain(Stage::Route, format!("channel `{name}` is not defined in tenant.toml"))
+            })?);
+        }
+        // The variant is part of the record's production area from here on,
+        // so templates and fragment plugins both see it.
+        let assigned;
+        let record = match &choice.variant {
+            Some(v) if record.str_at("production", "variant") != Some(v.as_str()) => {
+                assigned = record.with_variant(v);
+                &assigned
+            }
+            _ => record,
+        };
         let label = record.str_at("production", "label").unwrap_or(&cfg.default_label).to_owned();
         let locale = record
             .str_at("production", "locale")
             .or_else(|| record.str_at("personal", "language"))
             .unwrap_or(&cfg.default_locale)
             .to_owned();
-        let template = record.str_at("production", "template").unwrap_or("invoice").to_owned();
+        let variant_template =
+            choice.variant.as_deref().and_then(|v| routing.scenario().and_then(|s| s.template_of(v)));
+        let template =
+            variant_template.or_else(|| record.str_at("production", "template")).unwrap_or("invoice").to_owned();
         let call = self.call_context(seed_for(&record.document_id));
+        let renditions = channels.iter().fold(Renditions::HTML_ONLY, |r, c| r.union(c.renditions()));
         let t0 = Instant::now();
         let library = loaded.content.current();
-        // Text and subject are for formatters; a run with HTML alone skips them.
-        let renditions = if self.formatters.is_empty() { Renditions::HtmlOnly } else { Renditions::All };
         let composed = library.compose(record, &template, &label, &locale, &call, &loaded.fragments, renditions);
         times.compose = Some(t0.elapsed());
         let composed = composed.map_err(|e| match e {
@@ -181,6 +208,7 @@ impl Producer<'_> {
             templates: composed.templates.clone(),
             label: label.clone(),
             locale: locale.clone(),
+            variant: choice.variant.clone(),
             content_revision: Arc::clone(&composed.revision),
             content_view: composed.view.key().to_owned(),
             content_files: Arc::clone(&composed.files),
@@ -191,56 +219,68 @@ impl Producer<'_> {
             sha256: sha256_hex(bytes),
         };
 
-        let mut files = Vec::new();
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut lines = Vec::new();
-        if cfg.outputs.html {
-            let file = format!("{}.html", record.document_id);
-            let bytes = composed.html.as_bytes().to_vec();
-            lines.push(line("html", &file, "text/html; charset=utf-8", &bytes, uses(None)));
-            files.push((file, bytes));
-        }
-        let label_name = composed.view.label.name.clone();
+        let id = &record.document_id;
         let t0 = Instant::now();
-        for (channel, formatter) in self.formatters {
-            let mut metadata: Vec<(String, String)> =
-                cfg.outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            metadata.push(("label.name".into(), label_name.clone()));
-            metadata.push(("locale".into(), locale.clone()));
-            let input = DocumentInput {
-                channel: channel.clone(),
-                document_id: record.document_id.clone(),
-                html: composed.html.clone(),
-                text: composed.text.clone(),
-                subject: composed.subject.clone(),
-                metadata,
+        for channel in channels {
+            let name = channel.name.as_str();
+            let (file, media_type, bytes, plugins) = match &channel.maker {
+                Maker::BuiltIn { format, max_segments } => {
+                    let (suffix, media_type, bytes) = built_in(*format, *max_segments, record, &composed, &call)
+                        .map_err(|reason| Failure::plain(Stage::Format, format!("channel `{name}`: {reason}")))?;
+                    (format!("{id}.{suffix}"), media_type.to_owned(), bytes, uses(None))
+                }
+                Maker::Plugin { plugin, markup } => {
+                    let mut metadata = channel.metadata.clone();
+                    metadata.push(("label.name".into(), composed.view.label.name.clone()));
+                    metadata.push(("locale".into(), locale.clone()));
+                    if let Some(variant) = &choice.variant {
+                        metadata.push(("variant".into(), variant.clone()));
+                    }
+                    if let (Some(Markup::Typst), Some(markup)) = (markup, &composed.typst) {
+                        metadata.push(("markup".into(), markup.clone()));
+                        metadata.push(("markup.language".into(), "typst".into()));
+                    }
+                    let input = DocumentInput {
+                        channel: name.to_owned(),
+                        document_id: id.clone(),
+                        html: composed.html.clone(),
+                        text: composed.text.clone(),
+                        subject: composed.subject.clone(),
+                        metadata,
+                    };
+                    let result = plugin.format(&call, input);
+                    times.format = Some(t0.elapsed());
+                    let (formatted, usage) = result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
+                    if !valid_extension(&formatted.extension) {
+                        return Err(Failure {
+                            plugin: Some(plugin.name().to_owned()),
+                            ..Failure::plain(
+                                Stage::Format,
+                                format!("plugin {} returned an invalid file extension", plugin.name()),
+                            )
+                        });
+                    }
+                    let file = if channel.short_name {
+                        format!("{id}.{}", formatted.extension)
+                    } else {
+                        format!("{id}.{name}.{}", formatted.extension)
+                    };
+                    (file, formatted.media_type, formatted.bytes, uses(Some((plugin, usage.fuel))))
+                }
             };
-            let result = formatter.format(&call, input);
-            times.format = Some(t0.elapsed());
-            let (formatted, usage) = result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
-            if !valid_extension(&formatted.extension) {
-                return Err(Failure {
-                    plugin: Some(formatter.name().to_owned()),
-                    ..Failure::plain(
-                        Stage::Format,
-                        format!("plugin {} returned an invalid file extension", formatter.name()),
-                    )
-                });
-            }
-            let file = format!("{}.{}", record.document_id, formatted.extension);
             if files.iter().any(|(f, _)| *f == file) {
                 return Err(Failure::plain(
                     Stage::Format,
                     format!("two outputs of this document would be named {file}"),
                 ));
             }
-            lines.push(line(
-                channel,
-                &file,
-                &formatted.media_type,
-                &formatted.bytes,
-                uses(Some((formatter, usage.fuel))),
-            ));
-            files.push((file, formatted.bytes));
+            lines.push(line(name, &file, &media_type, &bytes, plugins));
+            files.push((file, bytes));
+        }
+        if times.format.is_none() && files.len() > 1 {
+            times.format = Some(t0.elapsed());
         }
         let content = ContentUse {
             revision: Arc::clone(&composed.revision),
@@ -249,6 +289,92 @@ impl Producer<'_> {
         };
         Ok(Delivery { files, lines, content })
     }
+}
+
+/// Makes a built-in channel's file: (file suffix, media type, bytes), or
+/// why the document cannot go to this channel.
+fn built_in(
+    format: BuiltIn,
+    max_segments: u32,
+    record: &CdmRecord,
+    composed: &Composed,
+    call: &CallContext,
+) -> Result<(&'static str, &'static str, Vec<u8>), String> {
+    match format {
+        BuiltIn::Html => Ok(("html", "text/html; charset=utf-8", composed.html.as_bytes().to_vec())),
+        BuiltIn::Text => {
+            if composed.text.trim().is_empty() {
+                return Err("the template has no text rendition (`.txt.tera`)".into());
+            }
+            Ok(("txt", "text/plain; charset=utf-8", composed.text.as_bytes().to_vec()))
+        }
+        BuiltIn::Email => {
+            let label = &composed.view.label;
+            let from = label
+                .contact
+                .email
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .ok_or_else(|| format!("label `{}` has no contact.email to send from", label.id))?;
+            let to = record
+                .str_at("distribution", "email")
+                .filter(|e| !e.trim().is_empty())
+                .ok_or("the record has no distribution.email")?;
+            let subject = composed.subject.as_deref().ok_or("the template has no subject (`.subject.tera`)")?;
+            if composed.text.trim().is_empty() {
+                return Err("the template has no text rendition (`.txt.tera`) for the e-mail's text part".into());
+            }
+            let to_name = recipient_name(record);
+            let envelope = email::Envelope {
+                from_name: &label.name,
+                from_address: from,
+                to_name: to_name.as_deref(),
+                to_address: to.trim(),
+                subject,
+                date_unix: call.as_of_unix,
+                document_id: &record.document_id,
+            };
+            let bytes = email::build(&envelope, &composed.html, &composed.text).map_err(|e| e.to_string())?;
+            Ok(("eml", "message/rfc822", bytes))
+        }
+        BuiltIn::Sms => {
+            let text = composed.sms.as_deref().unwrap_or_default();
+            if text.is_empty() {
+                return Err("the SMS template rendered an empty message".into());
+            }
+            let to = record
+                .str_at("distribution", "phone")
+                .filter(|p| !p.trim().is_empty())
+                .ok_or("the record has no distribution.phone")?;
+            let measured = sms::measure(text);
+            if measured.segments > max_segments {
+                return Err(format!(
+                    "the SMS text takes {} segments ({} characters, {}); the limit is {max_segments}",
+                    measured.segments,
+                    measured.characters,
+                    match measured.encoding {
+                        sms::Encoding::Gsm7 => "GSM-7",
+                        sms::Encoding::Ucs2 => "UCS-2: it has characters outside the GSM-7 alphabet",
+                    },
+                ));
+            }
+            let message = sms::SmsMessage { to: to.trim(), from: Some(&composed.view.label.name), text, measured };
+            let mut bytes = serde_json::to_vec_pretty(&message).expect("an SMS serialises");
+            bytes.push(b'\n');
+            Ok(("sms.json", "application/json", bytes))
+        }
+    }
+}
+
+/// The recipient's display name: first and last name, or the company.
+fn recipient_name(record: &CdmRecord) -> Option<String> {
+    let first = record.str_at("personal", "first_name").unwrap_or("").trim();
+    let last = record.str_at("personal", "last_name").unwrap_or("").trim();
+    let name = format!("{first} {last}").trim().to_owned();
+    if !name.is_empty() {
+        return Some(name);
+    }
+    record.str_at("personal", "company").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned)
 }
 
 /// What a caught panic said. A panic in one record must not stop the run:

@@ -40,6 +40,9 @@ pub struct ManifestLine {
     pub label: String,
     /// Locale used.
     pub locale: String,
+    /// The A/B variant the document got, if its scenario has variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// The content revision: a commit id, or `worktree:<digest>`.
     pub content_revision: std::sync::Arc<str>,
     /// The content view (`label/locale`) whose files were used; its
@@ -69,6 +72,8 @@ pub enum Stage {
     Translate,
     /// It is not a usable CDM record.
     Validate,
+    /// No channel could be used for it (scenario routing).
+    Route,
     /// Composition failed (template or fragment).
     Compose,
     /// A formatter failed.
@@ -148,6 +153,9 @@ pub struct Report {
     pub outputs_by_channel: std::collections::BTreeMap<String, u64>,
     /// Delivered documents per content view (`label/locale`).
     pub documents_by_view: std::collections::BTreeMap<String, u64>,
+    /// Delivered documents per A/B variant.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub documents_by_variant: std::collections::BTreeMap<String, u64>,
     /// The content revisions documents were rendered from (more than one
     /// when the content was reloaded during the run).
     pub content_revisions: std::collections::BTreeSet<String>,

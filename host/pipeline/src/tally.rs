@@ -40,6 +40,9 @@ pub struct Tally {
     pub by_channel: BTreeMap<String, u64>,
     /// Documents per content view.
     pub by_view: BTreeMap<String, u64>,
+    /// Documents per A/B variant.
+    #[serde(default)]
+    pub by_variant: BTreeMap<String, u64>,
     /// Fuel of fragment and formatter plugins (the translator's is counted
     /// for the whole source at the end).
     pub fuel: u64,
@@ -60,6 +63,9 @@ impl Tally {
         self.delivered += 1;
         if let Some(first) = lines.first() {
             *self.by_view.entry(first.content_view.clone()).or_default() += 1;
+            if let Some(variant) = &first.variant {
+                *self.by_variant.entry(variant.clone()).or_default() += 1;
+            }
         }
         for line in lines {
             *self.by_channel.entry(line.channel.clone()).or_default() += 1;

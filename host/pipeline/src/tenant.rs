@@ -2,6 +2,7 @@
 //! runs (pinned and granted, see [`PluginGrant`]) and its job defaults.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tessera_content::{ContentSource, RepoError, SourceMode};
 use tessera_runtime::{PluginGrant, is_id, read_toml};
@@ -25,9 +26,12 @@ pub struct TenantConfig {
     /// Defaults for runs.
     #[serde(default)]
     pub job: JobDefaults,
-    /// Which outputs every document gets.
+    /// Which outputs every document gets (when there is no `scenario.toml`).
     #[serde(default)]
     pub outputs: Outputs,
+    /// Channels a scenario can send documents to, by name.
+    #[serde(default)]
+    pub channels: BTreeMap<String, ChannelConfig>,
     /// Plugins the tenant runs.
     #[serde(default)]
     pub plugins: Vec<PluginGrant>,
@@ -127,6 +131,50 @@ pub struct FormatterOutput {
     pub plugin: String,
 }
 
+/// `[channels.<name>]`: how documents sent to this channel are made.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// A built-in format: `html`, `text`, `email` or `sms`.
+    #[serde(default)]
+    pub format: Option<BuiltIn>,
+    /// Or a formatter plugin id.
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// For plugins: the markup the template renders for them (`typst`:
+    /// `templates/<name>.typ.tera`), passed as the `markup` metadata entry.
+    #[serde(default)]
+    pub markup: Option<Markup>,
+    /// For `sms`: the most segments one message may take (default 3).
+    #[serde(default)]
+    pub max_segments: Option<u32>,
+    /// Extra metadata for this channel's formatter (over `[outputs.metadata]`).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Formats the host makes itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuiltIn {
+    /// Self-contained HTML.
+    Html,
+    /// Plain text.
+    Text,
+    /// An `.eml` MIME message.
+    Email,
+    /// An SMS message (JSON with the text and its segments).
+    Sms,
+}
+
+/// Markup languages a template can render for a formatter plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Markup {
+    /// Typst markup.
+    Typst,
+}
+
 impl Default for Outputs {
     fn default() -> Self {
         Outputs { html: true, formatters: Vec::new(), metadata: Default::default() }
@@ -173,6 +221,26 @@ impl Tenant {
                 )));
             }
         }
+        for (name, channel) in &config.channels {
+            if !is_id(name) {
+                return Err(fail(format!("channel name `{name}` must be lower-case letters, digits and `-`")));
+            }
+            match (&channel.format, &channel.plugin) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(fail(format!("channels.{name} needs exactly one of `format` or `plugin`")));
+                }
+                (None, Some(plugin)) if !config.plugins.iter().any(|p| &p.id == plugin) => {
+                    return Err(fail(format!("channels.{name} names plugin `{plugin}`, which is not in [[plugins]]")));
+                }
+                (Some(_), None) if channel.markup.is_some() => {
+                    return Err(fail(format!("channels.{name}: `markup` is for formatter plugins")));
+                }
+                _ => {}
+            }
+            if channel.max_segments == Some(0) {
+                return Err(fail(format!("channels.{name}: max_segments must be at least 1")));
+            }
+        }
         if !["worktree", "published"].contains(&config.content.source.as_str()) {
             return Err(fail(format!("content.source `{}` must be `worktree` or `published`", config.content.source)));
         }
@@ -196,6 +264,11 @@ impl Tenant {
         });
         let layers: Vec<PathBuf> = c.layers.iter().map(|l| self.dir.join(l)).collect();
         ContentSource::new(&self.dir.join(&c.repository), &layers, mode, &self.config.default_locale)
+    }
+
+    /// The `scenario.toml` beside `tenant.toml`, if there is one.
+    pub fn scenario_path(&self) -> Option<PathBuf> {
+        Some(self.dir.join("scenario.toml")).filter(|p| p.is_file())
     }
 
     /// The grant for a plugin id.

@@ -54,6 +54,9 @@ pub struct Usage {
     pub totals: Meter,
     /// Per label and channel, sorted.
     pub by_label_channel: Vec<UsageRow>,
+    /// Per A/B variant (documents with no variant are not listed).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_variant: BTreeMap<String, Meter>,
 }
 
 /// The meters of a run so far (kept in its checkpoint).
@@ -62,6 +65,9 @@ pub struct UsageTally {
     totals: Meter,
     /// label → channel → meter.
     rows: BTreeMap<String, BTreeMap<String, Meter>>,
+    /// variant → meter.
+    #[serde(default)]
+    variants: BTreeMap<String, Meter>,
 }
 
 impl UsageTally {
@@ -78,6 +84,13 @@ impl UsageTally {
         }
         if !lines.is_empty() {
             self.totals.documents += 1;
+        }
+        if let Some(variant) = lines.first().and_then(|l| l.variant.as_ref()) {
+            let meter = self.variants.entry(variant.clone()).or_default();
+            meter.documents += 1;
+            for line in lines {
+                meter.add(line);
+            }
         }
     }
 
@@ -100,6 +113,7 @@ impl UsageTally {
             as_of: as_of.to_owned(),
             totals: self.totals.clone(),
             by_label_channel,
+            by_variant: self.variants.clone(),
         }
     }
 }

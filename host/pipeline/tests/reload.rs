@@ -122,7 +122,7 @@ fn a_reload_storm_never_tears_a_document_and_never_lets_broken_content_live() {
             let mut footer_of: HashMap<String, Option<u32>> = HashMap::new();
             while !stop.load(Ordering::Relaxed) {
                 let library = content.current();
-                match library.compose(&record, "invoice", "acme", "en", &call(), &fragments, Renditions::All) {
+                match library.compose(&record, "invoice", "acme", "en", &call(), &fragments, Renditions::ALL) {
                     Ok(doc) => {
                         let v = footer_version(&doc.html);
                         let seen = footer_of.entry(doc.revision.to_string()).or_insert(v);
@@ -157,7 +157,7 @@ fn a_reload_storm_never_tears_a_document_and_never_lets_broken_content_live() {
     // The last save is good: it must go live.
     let deadline = Instant::now() + Duration::from_secs(10);
     let record_html = |lib: &tessera_pipeline::Library| {
-        lib.compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments, Renditions::All).unwrap().html
+        lib.compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments, Renditions::ALL).unwrap().html
     };
     while footer_version(&record_html(&loaded.content.current())) != Some(last_good) {
         assert!(Instant::now() < deadline, "the last good save did not go live");
@@ -232,7 +232,7 @@ fn a_template_that_fails_only_when_rendered_is_refused_by_the_canary() {
         "nl",
         &call(),
         &loaded.fragments,
-        Renditions::All,
+        Renditions::ALL,
     );
     assert!(html.unwrap().html.contains("<footer><p>#1f6f43</p></footer>"));
 }
@@ -281,7 +281,7 @@ fn published_mode_follows_the_ref_and_ignores_the_working_tree() {
             &loaded
                 .content
                 .current()
-                .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments, Renditions::All)
+                .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments, Renditions::ALL)
                 .unwrap()
                 .html,
         )
@@ -319,7 +319,7 @@ fn a_missing_asset_is_a_template_error_naming_the_asset() {
     let err = loaded
         .content
         .current()
-        .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments, Renditions::All)
+        .compose(&record, "invoice", "acme", "en", &call(), &loaded.fragments, Renditions::ALL)
         .expect_err("the footer asks for a missing asset");
     let message = err.to_string();
     assert!(message.contains("printhub/content/fragments/footer.html.tera:8:"), "{message}");

@@ -3,6 +3,7 @@
 //! and the most each may spend. Lives in `tenant.toml` as `[[plugins]]`.
 
 use crate::limits::LimitSpec;
+use crate::manifest::Reuse;
 use serde::Deserialize;
 
 /// One `[[plugins]]` entry of `tenant.toml`.
@@ -18,6 +19,10 @@ pub struct PluginGrant {
     /// Asset folders (under the tenant's content `assets/`) the plugin may read.
     #[serde(default)]
     pub assets: Vec<String>,
+    /// Whether instances may serve several documents of this tenant's run
+    /// (effective only when the plugin declares it too).
+    #[serde(default)]
+    pub reuse: Reuse,
     /// Ceilings on the plugin's limits.
     #[serde(default)]
     pub limits: LimitSpec,

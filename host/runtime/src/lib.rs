@@ -36,7 +36,7 @@ pub use engine::{Allocation, Runtime, RuntimeConfig, RuntimeError};
 pub use error::{CallUsage, FaultKind, LoadError, PluginFault};
 pub use grant::PluginGrant;
 pub use limits::{HOST_MAX_MEMORY_MIB, LimitSpec, Limits};
-pub use manifest::{ManifestError, PluginManifest, is_id, read_toml};
+pub use manifest::{ManifestError, PluginManifest, Reuse, is_id, read_toml};
 pub use plugin::{
     DocumentInput, Formatted, LoadRequest, Plugin, Rendered, SourceLocation, TranslateOutcome, TranslateSession,
 };

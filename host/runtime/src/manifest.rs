@@ -26,8 +26,27 @@ pub struct PluginManifest {
     pub description: String,
     /// Asset folders the plugin needs to read.
     pub assets: Vec<String>,
+    /// Whether the plugin keeps state across documents (see [`Reuse`]).
+    pub reuse: Reuse,
     /// Limits the plugin asks for.
     pub limits: LimitSpec,
+}
+
+/// How long one plugin instance may live: the `reuse` capability.
+///
+/// A plugin declares `reuse = "run"` when it is built to serve several
+/// documents from one instance (keeping parsed fonts or caches); the tenant
+/// grants it with the same key. Only when both say so does the host keep
+/// instances across the documents of that tenant's run — never across
+/// tenants. Without it every call gets a fresh instance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reuse {
+    /// A fresh instance per call (the default).
+    #[default]
+    Call,
+    /// One instance may serve many documents of one tenant's run.
+    Run,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +71,8 @@ struct RawManifest {
 struct RawCapabilities {
     #[serde(default)]
     assets: Vec<String>,
+    #[serde(default)]
+    reuse: Reuse,
 }
 
 /// A `plugin.toml` that cannot be used, with the file and what is wrong.
@@ -103,6 +124,7 @@ impl PluginManifest {
             component: package_dir.join(component),
             description: raw.description,
             assets: raw.capabilities.assets,
+            reuse: raw.capabilities.reuse,
             limits: raw.limits,
         })
     }

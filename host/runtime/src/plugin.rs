@@ -10,6 +10,11 @@
 //! Every call then gets a fresh `Store` and instance (no state survives from
 //! one recipient to the next), armed with the plugin's fuel budget, epoch
 //! deadline and memory cap; the result is checked against the output cap.
+//! The one exception is a formatter that declares `reuse = "run"` *and* is
+//! granted it by the tenant: its instances go back to a pool owned by this
+//! tenant's [`Plugin`] after a successful call and serve the next document
+//! of the same run (each call still gets the full budgets). An instance
+//! whose call trapped or hit a limit is never reused.
 
 use crate::bindings::{formatter, fragment, translator, types};
 use crate::cache::CompileSource;
@@ -17,12 +22,12 @@ use crate::engine::{EPOCH_TICK, Runtime};
 use crate::error::{CallUsage, FaultKind, LoadError, PluginFault};
 use crate::grant::PluginGrant;
 use crate::limits::Limits;
-use crate::manifest::PluginManifest;
+use crate::manifest::{PluginManifest, Reuse};
 use crate::sandbox::{AssetGrants, CallContext, Identity, Sandbox};
 use crate::version::{HOST_CONTRACT, Kind, WorldVersion, exported_version, host_supports};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use translator::exports::tessera::plugin::translate::Outcome as WitOutcome;
 use wasmtime::component::{Component, ResourceAny};
@@ -54,7 +59,13 @@ pub struct Plugin {
     engine: Engine,
     pre: Pre,
     compile_source: CompileSource,
+    /// Idle formatter instances kept for the next document, when the plugin
+    /// declares and the tenant grants `reuse = "run"`; `None` otherwise.
+    warm: Option<Mutex<Vec<WarmFormatter>>>,
 }
+
+/// A formatter instance that finished a call cleanly, with its store.
+type WarmFormatter = (Store<Sandbox>, formatter::Formatter);
 
 /// A rendered fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +254,9 @@ impl Runtime {
             assets: Arc::new(assets),
             memory_limit: limits.memory_bytes,
         });
-        Ok(Plugin { manifest, identity, limits, engine: self.engine.clone(), pre, compile_source })
+        let reuse = manifest.reuse == Reuse::Run && req.grant.reuse == Reuse::Run && manifest.kind == Kind::Formatter;
+        let warm = reuse.then(|| Mutex::new(Vec::new()));
+        Ok(Plugin { manifest, identity, limits, engine: self.engine.clone(), pre, compile_source, warm })
     }
 }
 
@@ -300,6 +313,10 @@ impl Plugin {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+    /// Whether instances serve several documents (declared and granted `reuse = "run"`).
+    pub fn reuses_instances(&self) -> bool {
+        self.warm.is_some()
+    }
     /// Whether loading compiled the component or took it from the cache.
     pub fn compile_source(&self) -> CompileSource {
         self.compile_source
@@ -317,6 +334,7 @@ impl Plugin {
         let ticks = (self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64 + 1;
         store.set_epoch_deadline(ticks);
         store.data_mut().start_call();
+        store.data_mut().limiter.denied = false;
     }
 
     fn usage(&self, store: &Store<Sandbox>, started: Instant) -> CallUsage {
@@ -412,15 +430,33 @@ impl Plugin {
         }
     }
 
-    /// Calls a formatter plugin in a fresh instance.
+    /// Calls a formatter plugin: in a fresh instance, or in a warm one of
+    /// this tenant's run when reuse is declared and granted.
     pub fn format(&self, ctx: &CallContext, doc: DocumentInput) -> Result<(Formatted, CallUsage), PluginFault> {
         let Pre::Formatter(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Formatter));
         };
         use formatter::exports::tessera::plugin::format::Document;
         let started = Instant::now();
-        let mut store = self.new_store(ctx);
-        self.arm(&mut store);
+        // The as-of date is fixed into an instance's clocks: an instance made
+        // for another date (a server rendering for several) is not reused.
+        let warm = self
+            .warm
+            .as_ref()
+            .and_then(|pool| pool.lock().unwrap_or_else(|e| e.into_inner()).pop())
+            .filter(|(store, _)| store.data().as_of() == &*ctx.as_of);
+        let (mut store, instance) = match warm {
+            Some((mut store, instance)) => {
+                self.arm(&mut store);
+                (store, Ok(instance))
+            }
+            None => {
+                let mut store = self.new_store(ctx);
+                self.arm(&mut store);
+                let instance = pre.instantiate(&mut store);
+                (store, instance)
+            }
+        };
         let input = Document {
             channel: doc.channel,
             document_id: doc.document_id,
@@ -429,16 +465,24 @@ impl Plugin {
             subject: doc.subject,
             metadata: doc.metadata.into_iter().map(|(name, value)| types::Entry { name, value }).collect(),
         };
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.tessera_plugin_format().call_format(&mut store, &input));
+        let result = instance.and_then(|instance| {
+            let output = instance.tessera_plugin_format().call_format(&mut store, &input)?;
+            Ok((instance, output))
+        });
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
-            Ok(Err(e)) => Err(self.fault(reported(e), usage)),
-            Ok(Ok(f)) => {
-                self.check_output(f.bytes.len()).map_err(|k| self.fault(k, usage))?;
-                Ok((Formatted { bytes: f.bytes, media_type: f.media_type, extension: f.extension }, usage))
+            Ok((instance, output)) => {
+                if let Some(pool) = &self.warm {
+                    pool.lock().unwrap_or_else(|e| e.into_inner()).push((store, instance));
+                }
+                match output {
+                    Err(e) => Err(self.fault(reported(e), usage)),
+                    Ok(f) => {
+                        self.check_output(f.bytes.len()).map_err(|k| self.fault(k, usage))?;
+                        Ok((Formatted { bytes: f.bytes, media_type: f.media_type, extension: f.extension }, usage))
+                    }
+                }
             }
         }
     }

@@ -137,6 +137,11 @@ impl Sandbox {
         }
     }
 
+    /// The as-of date this store's clocks are fixed to.
+    pub(crate) fn as_of(&self) -> &str {
+        &self.as_of
+    }
+
     /// Starts a new call's log budget and count (translate sessions make
     /// several calls on one store; each call's usage is reported on its own).
     pub(crate) fn start_call(&mut self) {

@@ -1,0 +1,163 @@
+//! A tenant's channels resolved for production: what each channel is made
+//! with, and which channels a record goes to (its scenario, or the fixed
+//! `[outputs]` every document gets when the tenant has no scenario).
+
+use crate::cdm::CdmRecord;
+use crate::compose::Renditions;
+use crate::scenario::{Choice, NoChannel, Scenario};
+use crate::tenant::{BuiltIn, Markup, TenantConfig};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tessera_runtime::{Kind, Plugin};
+
+/// SMS segments allowed when a channel does not say.
+pub const DEFAULT_MAX_SEGMENTS: u32 = 3;
+
+/// How one channel's output is made.
+#[derive(Clone)]
+pub enum Maker {
+    /// A built-in format.
+    BuiltIn {
+        /// Which.
+        format: BuiltIn,
+        /// For SMS: the most segments a message may take.
+        max_segments: u32,
+    },
+    /// A formatter plugin.
+    Plugin {
+        /// The plugin.
+        plugin: Arc<Plugin>,
+        /// The markup its template renders, if any.
+        markup: Option<Markup>,
+    },
+}
+
+/// One channel.
+#[derive(Clone)]
+pub struct Channel {
+    /// Channel name (manifest, report, usage).
+    pub name: String,
+    /// How its output is made.
+    pub maker: Maker,
+    /// Metadata for its formatter: `[outputs.metadata]` then the channel's own.
+    pub metadata: Vec<(String, String)>,
+    /// Whether its files are named `<id>.<ext>` (fixed outputs) rather than
+    /// `<id>.<channel>.<ext>` (scenario channels, where print and archive may
+    /// both be PDF).
+    pub short_name: bool,
+}
+
+impl Channel {
+    /// The renditions this channel needs composed.
+    pub fn renditions(&self) -> Renditions {
+        match &self.maker {
+            Maker::BuiltIn { format: BuiltIn::Html, .. } => Renditions::HTML_ONLY,
+            Maker::BuiltIn { format: BuiltIn::Text, .. } => Renditions { text: true, ..Renditions::HTML_ONLY },
+            Maker::BuiltIn { format: BuiltIn::Email, .. } => Renditions::ALL,
+            Maker::BuiltIn { format: BuiltIn::Sms, .. } => Renditions { sms: true, ..Renditions::HTML_ONLY },
+            Maker::Plugin { markup: Some(Markup::Typst), .. } => Renditions { typst: true, ..Renditions::ALL },
+            Maker::Plugin { markup: None, .. } => Renditions::ALL,
+        }
+    }
+}
+
+/// Why a tenant's channels cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RoutingError(pub String);
+
+/// Every channel of a tenant and how records are routed to them.
+pub struct Routing {
+    channels: BTreeMap<String, Channel>,
+    /// The tenant's scenario; without one, every document gets `fixed`.
+    scenario: Option<Scenario>,
+    fixed: Vec<String>,
+}
+
+impl Routing {
+    /// Resolves the tenant's `[outputs]`, `[channels]` and scenario.
+    pub fn new(
+        cfg: &TenantConfig,
+        plugins: &std::collections::HashMap<String, Arc<Plugin>>,
+        scenario: Option<Scenario>,
+    ) -> Result<Routing, RoutingError> {
+        let base: Vec<(String, String)> = cfg.outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let formatter = |id: &str, channel: &str| -> Result<Arc<Plugin>, RoutingError> {
+            let p = plugins.get(id).ok_or_else(|| {
+                RoutingError(format!("channel `{channel}` needs plugin `{id}`, which is not granted"))
+            })?;
+            if p.kind() != Kind::Formatter {
+                return Err(RoutingError(format!(
+                    "channel `{channel}`: plugin `{id}` is a {}, not a formatter",
+                    p.kind()
+                )));
+            }
+            Ok(Arc::clone(p))
+        };
+        let mut channels = BTreeMap::new();
+        let mut fixed = Vec::new();
+        if cfg.outputs.html {
+            fixed.push("html".to_owned());
+            channels.insert(
+                "html".to_owned(),
+                Channel {
+                    name: "html".into(),
+                    maker: Maker::BuiltIn { format: BuiltIn::Html, max_segments: 0 },
+                    metadata: base.clone(),
+                    short_name: true,
+                },
+            );
+        }
+        for f in &cfg.outputs.formatters {
+            fixed.push(f.channel.clone());
+            let maker = Maker::Plugin { plugin: formatter(&f.plugin, &f.channel)?, markup: None };
+            channels.insert(
+                f.channel.clone(),
+                Channel { name: f.channel.clone(), maker, metadata: base.clone(), short_name: true },
+            );
+        }
+        for (name, c) in &cfg.channels {
+            let maker = match (&c.format, &c.plugin) {
+                (Some(format), _) => {
+                    Maker::BuiltIn { format: *format, max_segments: c.max_segments.unwrap_or(DEFAULT_MAX_SEGMENTS) }
+                }
+                (None, Some(id)) => Maker::Plugin { plugin: formatter(id, name)?, markup: c.markup },
+                (None, None) => return Err(RoutingError(format!("channel `{name}` has neither format nor plugin"))),
+            };
+            let mut metadata = base.clone();
+            metadata.extend(c.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+            // A channel defined in [channels] replaces a fixed output of the same name.
+            channels
+                .insert(name.clone(), Channel { name: name.clone(), maker, metadata, short_name: scenario.is_none() });
+        }
+        Ok(Routing { channels, scenario, fixed })
+    }
+
+    /// The names of every channel.
+    pub fn names(&self) -> BTreeSet<String> {
+        self.channels.keys().cloned().collect()
+    }
+
+    /// A channel by name.
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.get(name)
+    }
+
+    /// The scenario, if the tenant has one.
+    pub fn scenario(&self) -> Option<&Scenario> {
+        self.scenario.as_ref()
+    }
+
+    /// The channels and variant for a record; `only` (the operator's
+    /// `--channels`) replaces the scenario's choice of channels.
+    pub fn route(&self, record: &CdmRecord, only: Option<&[String]>) -> Result<Choice, NoChannel> {
+        let variant = self.scenario.as_ref().and_then(|s| s.variant_for(record));
+        if let Some(only) = only {
+            return Ok(Choice { channels: only.to_vec(), variant });
+        }
+        match &self.scenario {
+            Some(s) => s.choose(record, &self.names()),
+            None => Ok(Choice { channels: self.fixed.clone(), variant }),
+        }
+    }
+}

@@ -54,6 +54,28 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One-page print letters through the sandboxed Typst formatter:
+    /// PDF/s, per-letter p50/p99, and the sandbox's cost against native.
+    Pdf {
+        /// Letters to generate.
+        #[arg(long, default_value_t = 10_000)]
+        records: usize,
+        /// Runs (the report gives the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Letters in the sandbox/native comparison.
+        #[arg(long, default_value_t = 300)]
+        sample: usize,
+        /// Skip the native comparison (it builds Typst natively the first time).
+        #[arg(long)]
+        no_native: bool,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hot reload: save-to-live latency while rendering continuously.
     Reload {
         /// Good saves per run (one broken save is added per nine good ones).
@@ -79,6 +101,17 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 runs: runs.max(1),
                 threads,
                 channels,
+                json,
+            },
+        ),
+        BenchCommand::Pdf { records, runs, threads, sample, no_native, json } => crate::bench_pdf::run(
+            ctx,
+            &crate::bench_pdf::PdfBench {
+                records: records.max(1),
+                runs: runs.max(1),
+                threads,
+                sample: sample.max(1),
+                native: !no_native,
                 json,
             },
         ),

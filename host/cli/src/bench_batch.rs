@@ -59,10 +59,12 @@ struct BatchReport {
 pub struct Audience<'a> {
     pub labels: &'a [&'a str],
     pub currency: &'a str,
+    /// Invoice lines run from 5 to this many.
+    pub max_lines: usize,
 }
 
 /// ACME Energy's two labels, in euros.
-pub const ACME: Audience<'static> = Audience { labels: &["acme", "acme-green"], currency: "EUR" };
+pub const ACME: Audience<'static> = Audience { labels: &["acme", "acme-green"], currency: "EUR", max_lines: 30 };
 
 /// Writes a billing export of `docs` invoices with 5–30 lines each in the
 /// csv-billing format (deterministic, no randomness), streaming to `out`.
@@ -70,7 +72,7 @@ pub fn write_billing_csv(out: impl Write, docs: usize, audience: &Audience<'_>) 
     let mut csv = BufWriter::with_capacity(1 << 20, out);
     csv.write_all(b"customer_ref,document_id,salutation,first_name,last_name,language,street,postcode,city,country,email,channels,label,currency,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n")?;
     for d in 0..docs {
-        let lines = 5 + (d * 7) % 26;
+        let lines = 5 + (d * 7) % (audience.max_lines.max(5) - 4);
         let lang = if d % 3 == 0 { "nl" } else { "en" };
         let label = audience.labels[d % audience.labels.len()];
         let currency = audience.currency;
@@ -118,7 +120,11 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     let tenant_dir = samples_dir(None).join(&b.tenant);
     let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
     let default_label = [loaded.tenant.config.default_label.as_str()];
-    let audience = if b.tenant == "acme-energy" { ACME } else { Audience { labels: &default_label, currency: "GBP" } };
+    let audience = if b.tenant == "acme-energy" {
+        ACME
+    } else {
+        Audience { labels: &default_label, currency: "GBP", max_lines: 30 }
+    };
     let channels = b.channels.clone();
 
     let work = tempfile::tempdir()?;

@@ -37,7 +37,7 @@ impl Repo {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .current_dir(self.dir.path())
-            .env("TESSERA_CACHE_DIR", self.dir.path().join(".cache"))
+            .env("TESSERA_CACHE_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache"))
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1");
         cmd

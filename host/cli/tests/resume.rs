@@ -50,7 +50,8 @@ impl Setup {
         let root = work.path().to_path_buf();
         let input = root.join("billing.csv");
         std::fs::write(&input, billing_csv(DOCS)).unwrap();
-        Setup { cache: root.join("cache"), root, input, _work: work }
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache");
+        Setup { cache, root, input, _work: work }
     }
 
     fn batch(&self, out: &str, extra: &[&str], env: &[(&str, &str)]) -> Command {
@@ -59,7 +60,9 @@ impl Setup {
             .arg(&self.input)
             .arg("--out")
             .arg(self.root.join(out))
-            .args(["--json"])
+            // HTML and print-shop line data: what resume is about, at a speed
+            // that lets each test run the batch many times.
+            .args(["--json", "--channels", "html,lines"])
             .args(extra)
             .current_dir(repo())
             .env("TESSERA_CACHE_DIR", &self.cache)

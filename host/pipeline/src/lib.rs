@@ -34,6 +34,7 @@ mod usage;
 
 pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, Progress, parse_as_of, run_batch};
 pub use cdm::{CdmError, CdmRecord};
+pub use channels::routing::{Channel, Maker, Routing};
 pub use checkpoint::{PROGRESS_FILE, RUN_FILES};
 pub use compose::{ComposeError, Composed, Composer, FragmentPlugins, Renditions};
 pub use filters::{format_decimal, format_long_date, format_money};
@@ -42,6 +43,10 @@ pub use library::Library;
 pub use live::{Canary, LiveContent, ReloadFailure, ReloadOutcome, ReloadStatus, WatchHandle};
 pub use output::{sha256_hex, write_atomic};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
+pub use scenario::{Choice, Scenario};
 pub use store::{default_roots, describe as describe_roots, find_package};
-pub use tenant::{ContentConfig, FormatterOutput, JobDefaults, Outputs, Tenant, TenantConfig, TenantError};
+pub use tenant::{
+    BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, Tenant, TenantConfig,
+    TenantError,
+};
 pub use usage::{Meter, Usage, UsageRow, UsageTally, pages};

@@ -212,7 +212,7 @@ impl Producer<'_> {
             content_revision: Arc::clone(&composed.revision),
             content_view: composed.view.key().to_owned(),
             content_files: Arc::clone(&composed.files),
-            fuel: plugins.iter().map(|p| p.fuel).sum(),
+            fuel: plugins.iter().filter_map(|p| p.fuel).sum(),
             plugins,
             bytes: bytes.len() as u64,
             pages: crate::usage::pages(media_type, bytes),
@@ -388,5 +388,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {
+    let fuel = (!p.reuses_instances()).then_some(fuel);
     PluginUse { id: p.id().to_owned(), version: p.version().to_owned(), sha256: p.sha256().to_owned(), fuel }
 }

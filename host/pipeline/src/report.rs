@@ -18,7 +18,12 @@ pub struct PluginUse {
     /// Component sha256.
     pub sha256: String,
     /// Fuel it used for this output (translators: not attributable, 0).
-    pub fuel: u64,
+    /// Absent for a formatter whose instances serve several documents: its
+    /// fuel depends on what the instance did before (parsing fonts on its
+    /// first letter, cache hits later), so it would differ between two runs
+    /// of the same input and make their manifests differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
 }
 
 /// One line of `manifest.jsonl`: one output file.
@@ -53,7 +58,7 @@ pub struct ManifestLine {
     pub content_files: std::sync::Arc<std::collections::BTreeMap<String, String>>,
     /// Plugins involved, with fuel.
     pub plugins: Vec<PluginUse>,
-    /// Total fuel of the plugins for this output.
+    /// Total fuel of the plugins for this output (those that report it).
     pub fuel: u64,
     /// Output size.
     pub bytes: u64,

@@ -165,7 +165,12 @@ impl Scenario {
                 }
                 match unusable(channel, record, defined) {
                     None => break Some(channel),
-                    Some(why) => tried.push(format!("{channel} ({why})")),
+                    Some(why) => {
+                        let reason = format!("{channel} ({why})");
+                        if !tried.contains(&reason) {
+                            tried.push(reason);
+                        }
+                    }
                 }
                 match self.fallback.get(channel) {
                     Some(next) => channel = next,
@@ -336,7 +341,7 @@ mod tests {
     #[test]
     fn nothing_usable_is_a_reason_naming_each_channel() {
         let s = scenario(RULES);
-        let r = record("C6", json!({"channels": ["email"]}), json!({}));
+        let r = record("C6", json!({"channels": ["email", "print"]}), json!({}));
         let err = s.choose(&r, &defined()).unwrap_err();
         assert_eq!(err.to_string(), "no usable channel: email (no e-mail address); print (no postal address)");
     }

@@ -124,9 +124,30 @@ pub fn pages(media_type: &str, bytes: &[u8]) -> Option<u64> {
     if media_type.contains("x-carriage-control=asa") {
         let starts = std::iter::once(&b'\n').chain(bytes.iter()).zip(bytes.iter());
         Some(starts.filter(|(prev, cur)| **prev == b'\n' && **cur == b'1').count() as u64)
+    } else if media_type == "application/pdf" {
+        pdf_pages(bytes)
     } else {
         None
     }
+}
+
+/// The page count of a PDF whose page tree is not compressed (as Typst
+/// writes it): the `/Count` of the root `/Type /Pages` object, the one
+/// without a `/Parent`. `None` when it cannot be found that way.
+fn pdf_pages(bytes: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(bytes);
+    let root = text.split("endobj").find(|obj| is_pages_node(obj) && !obj.contains("/Parent"))?;
+    let after = root[root.find("/Count")? + "/Count".len()..].trim_start();
+    after.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// Whether a PDF object is a page tree node: `/Type` then `/Pages`, with
+/// or without white space between (PDF writers differ).
+fn is_pages_node(obj: &str) -> bool {
+    obj.match_indices("/Type").any(|(at, _)| {
+        let rest = obj[at + "/Type".len()..].trim_start();
+        rest.starts_with("/Pages") && !rest["/Pages".len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
+    })
 }
 
 #[cfg(test)]
@@ -138,5 +159,13 @@ mod tests {
         let asa = b"1Page one\n text\n-more\n1Page two\n 1 is not a page start here\n";
         assert_eq!(pages("text/plain; charset=utf-8; x-carriage-control=asa", asa), Some(2));
         assert_eq!(pages("text/html; charset=utf-8", b"1\n1"), None);
+    }
+
+    #[test]
+    fn pdf_pages_come_from_the_root_page_tree_node() {
+        let typst = b"1 0 obj\n<</Type/Pages/Count 3/Kids[4 0 R 5 0 R]>>\nendobj\n2 0 obj\n<</Type/Catalog/Pages 1 0 R>>\nendobj\n6 0 obj <</Type /Pages /Parent 1 0 R /Count 2>> endobj";
+        assert_eq!(pages("application/pdf", typst), Some(3));
+        assert_eq!(pages("application/pdf", b"<</Type /Pages\n/Count 12 >> endobj"), Some(12));
+        assert_eq!(pages("application/pdf", b"%PDF-1.7 compressed object streams"), None);
     }
 }

@@ -56,7 +56,7 @@ fn acme_energy_print_output_is_stable() {
     let (report, out) = render("acme-energy", "data/billing.csv");
     assert_eq!((report.records_in, report.delivered, report.rejected), (4, 4, 0));
     for id in ["INV-2026-1001", "INV-2026-1002", "INV-2026-1003", "CN-2026-0042"] {
-        let asa = std::fs::read_to_string(out.path().join(format!("{id}.asa"))).unwrap();
+        let asa = std::fs::read_to_string(out.path().join(format!("{id}.lines.asa"))).unwrap();
         insta::assert_snapshot!(format!("acme_energy_{id}_asa"), asa);
     }
 }
@@ -181,7 +181,7 @@ fn usage_meters_documents_outputs_bytes_and_pages_per_label_and_channel() {
     assert_eq!(totals["outputs"].as_u64(), Some(manifest.len() as u64));
     assert_eq!(totals["bytes"].as_u64(), Some(manifest.iter().map(|l| l["bytes"].as_u64().unwrap()).sum()));
     let print_pages: u64 = manifest.iter().filter_map(|l| l["pages"].as_u64()).sum();
-    assert!(print_pages >= 4, "every print output has a page");
+    assert!(print_pages >= 9, "every archive and print PDF and every line-data output has a page");
     assert_eq!(totals["pages"].as_u64(), Some(print_pages));
     let rows: Vec<(String, String, u64)> = usage["by_label_channel"]
         .as_array()
@@ -198,10 +198,15 @@ fn usage_meters_documents_outputs_bytes_and_pages_per_label_and_channel() {
     assert_eq!(
         rows,
         [
+            ("acme".into(), "archive".into(), 1),
+            ("acme".into(), "email".into(), 1),
             ("acme".into(), "html".into(), 1),
-            ("acme".into(), "print".into(), 1),
+            ("acme".into(), "lines".into(), 1),
+            ("acme-green".into(), "archive".into(), 3),
+            ("acme-green".into(), "email".into(), 2),
             ("acme-green".into(), "html".into(), 3),
-            ("acme-green".into(), "print".into(), 3)
+            ("acme-green".into(), "lines".into(), 3),
+            ("acme-green".into(), "print".into(), 1)
         ]
     );
 }

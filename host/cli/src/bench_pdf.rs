@@ -1,0 +1,268 @@
+//! `tessera bench pdf`: one-page print letters through the sandboxed
+//! typst-pdf formatter, the way a print run makes them.
+//!
+//! A generated batch of ACME invoices (5–12 lines: one A4 page each) goes
+//! through the whole pipeline to ACME's `print` channel on every core:
+//! `pdf_per_sec` is documents per second of wall time (median over runs),
+//! `p50_ms`/`p99_ms` the per-document time in the formatter.
+//!
+//! `native_ratio` compares the sandbox with native code on the same work: a
+//! sample of the letters' Typst markup is typeset one after the other, once
+//! in the component (warm instance, as the batch uses it) and once by the
+//! same Rust code built natively (`plugins/formatters/typst-pdf/examples/
+//! native.rs`, built on first use — several minutes the first time); the
+//! ratio is native time / sandbox time (1.0 = no cost). The native run also
+//! reports typesetting each letter from scratch (Typst's caches emptied
+//! before each one), the baseline the levers are measured against.
+
+use crate::bench::{emit, median};
+use crate::bench_batch::{Audience, write_billing_csv};
+use crate::paths::{Context, samples_dir};
+use anyhow::{Context as _, anyhow, bail, ensure};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Instant;
+use tessera_pipeline::{BatchJob, CdmRecord, LoadedTenant, Maker, Renditions, parse_as_of, run_batch};
+use tessera_runtime::{CallContext, DocumentInput, Plugin, TranslateOutcome};
+
+/// Letters of one A4 page: up to 12 invoice lines.
+const LETTERS: Audience<'static> = Audience { labels: &["acme", "acme-green"], currency: "EUR", max_lines: 12 };
+const TARGET_PDF_PER_SEC: f64 = 250.0;
+
+/// The bench's settings.
+pub struct PdfBench {
+    pub records: usize,
+    pub runs: usize,
+    pub threads: Option<usize>,
+    pub sample: usize,
+    pub native: bool,
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct PdfReport {
+    bench: &'static str,
+    records: usize,
+    runs: usize,
+    threads: usize,
+    /// Whether the tenant grants the formatter instance reuse across documents.
+    instance_reuse: bool,
+    /// Letters per second of wall time, whole pipeline: median over runs.
+    pdf_per_sec: f64,
+    runs_pdf_per_sec: Vec<f64>,
+    /// Formatter time per letter (median over runs of each run's percentile).
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Letters that did not fit on one page (should be 0).
+    multi_page: u64,
+    /// Letters in the sandbox/native comparison.
+    sample: usize,
+    /// Mean per letter, one after the other in one warm component instance.
+    sandbox_ms: f64,
+    /// Mean per letter natively with caches kept, and from scratch.
+    native_ms: Option<f64>,
+    native_scratch_ms: Option<f64>,
+    /// native_ms / sandbox_ms.
+    native_ratio: Option<f64>,
+    target_pdf_per_sec: f64,
+}
+
+#[derive(Deserialize)]
+struct NativeTimes {
+    cached: NativeSeries,
+    scratch: NativeSeries,
+}
+
+#[derive(Deserialize)]
+struct NativeSeries {
+    mean_ms: f64,
+}
+
+/// Runs the bench.
+pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
+    let runtime = ctx.runtime()?;
+    let samples = samples_dir(None);
+    let loaded = LoadedTenant::load(&runtime, &samples.join("acme-energy"), &ctx.plugin_roots)?;
+    let print = loaded.routing.channel("print").ok_or_else(|| anyhow!("acme-energy has no `print` channel"))?;
+    let Maker::Plugin { plugin, .. } = &print.maker else {
+        bail!("acme-energy's print channel is not a formatter plugin")
+    };
+    let plugin = Arc::clone(plugin);
+
+    let work = tempfile::tempdir()?;
+    let input = work.path().join("letters.csv");
+    write_billing_csv(std::fs::File::create(&input)?, b.records, &LETTERS).context("writing the generated CSV")?;
+    let channels = Some(vec!["print".to_owned()]);
+    let warm_input = work.path().join("warm.csv");
+    write_billing_csv(std::fs::File::create(&warm_input)?, 50, &LETTERS)?;
+    let warm_out = work.path().join("warm");
+    run_batch(
+        &loaded,
+        &BatchJob { threads: b.threads, channels: channels.clone(), ..BatchJob::new(&warm_input, &warm_out) },
+    )?;
+
+    let (mut rates, mut p50s, mut p99s, mut multi_page, mut threads) = (Vec::new(), Vec::new(), Vec::new(), 0, 0);
+    for run in 0..b.runs {
+        let out = work.path().join(format!("out-{run}"));
+        let report = run_batch(
+            &loaded,
+            &BatchJob { threads: b.threads, channels: channels.clone(), ..BatchJob::new(&input, &out) },
+        )?;
+        ensure!(
+            report.balanced && report.delivered as usize == b.records,
+            "{} of {} letters delivered; first rejection: {:?}",
+            report.delivered,
+            b.records,
+            report.rejections.first()
+        );
+        rates.push(report.docs_per_sec);
+        p50s.push(report.stages.format.p50_us / 1e3);
+        p99s.push(report.stages.format.p99_us / 1e3);
+        threads = report.threads;
+        multi_page = count_multi_page(&out.join("manifest.jsonl"))?;
+        std::fs::remove_dir_all(&out).ok();
+    }
+
+    let markups = sample_markups(&loaded, &input, b.sample.min(b.records))?;
+    let sandbox_ms = sandbox_mean_ms(&plugin, &loaded, &markups)?;
+    let native = if b.native { Some(native_times(&markups, work.path(), loaded_as_of(&loaded))?) } else { None };
+    let report = PdfReport {
+        bench: "pdf",
+        records: b.records,
+        runs: b.runs,
+        threads,
+        instance_reuse: plugin.reuses_instances(),
+        pdf_per_sec: median(rates.clone()),
+        runs_pdf_per_sec: rates,
+        p50_ms: median(p50s),
+        p99_ms: median(p99s),
+        multi_page,
+        sample: markups.len(),
+        sandbox_ms,
+        native_ms: native.as_ref().map(|n| n.cached.mean_ms),
+        native_scratch_ms: native.as_ref().map(|n| n.scratch.mean_ms),
+        native_ratio: native.as_ref().map(|n| n.cached.mean_ms / sandbox_ms),
+        target_pdf_per_sec: TARGET_PDF_PER_SEC,
+    };
+    emit(b.json, &report, || {
+        let native = match (report.native_ms, report.native_scratch_ms, report.native_ratio) {
+            (Some(n), Some(s), Some(r)) => format!(
+                "  same letters one by one: sandbox {:.2} ms, native {n:.2} ms (from scratch {s:.2} ms): native_ratio {r:.2}\n",
+                report.sandbox_ms
+            ),
+            _ => format!("  same letters one by one: sandbox {:.2} ms (native run skipped)\n", report.sandbox_ms),
+        };
+        format!(
+            "pdf: {} one-page letters (print channel, typst-pdf{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n{native}",
+            report.records,
+            if report.instance_reuse { ", instances reused" } else { ", fresh instance per letter" },
+            report.threads,
+            report.runs,
+            report.pdf_per_sec,
+            report.runs_pdf_per_sec.iter().map(|r| r.round()).collect::<Vec<_>>(),
+            report.p50_ms,
+            report.p99_ms,
+            report.multi_page,
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn loaded_as_of(loaded: &LoadedTenant) -> String {
+    loaded.tenant.config.job.as_of.clone().unwrap_or_else(|| "2026-11-01".into())
+}
+
+/// Manifest lines whose PDF has more than one page.
+fn count_multi_page(manifest: &Path) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(manifest)?;
+    let mut over = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        if v["pages"].as_u64() != Some(1) {
+            over += 1;
+        }
+    }
+    Ok(over)
+}
+
+/// The Typst markup of the first `n` letters, as the pipeline composes it.
+fn sample_markups(loaded: &LoadedTenant, input: &Path, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+    let as_of = loaded_as_of(loaded);
+    let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix: parse_as_of(&as_of)?, seed: 1 };
+    let translator = loaded.plugins.get("csv-billing").ok_or_else(|| anyhow!("csv-billing is not granted"))?;
+    let mut session = translator.translate(&call, "letters.csv").map_err(|e| anyhow!("{e}"))?;
+    let mut outcomes = Vec::new();
+    let bytes = std::fs::read(input)?;
+    for chunk in bytes.chunks(64 << 10) {
+        outcomes.extend(session.feed(chunk).map_err(|e| anyhow!("{e}"))?);
+        if outcomes.len() >= n {
+            break;
+        }
+    }
+    let library = loaded.content.current();
+    let renditions = Renditions { typst: true, ..Renditions::HTML_ONLY };
+    let mut markups = Vec::new();
+    for outcome in outcomes.into_iter().take(n) {
+        let TranslateOutcome::Record { cdm, .. } = outcome else { bail!("the generated CSV has a bad record") };
+        let record = CdmRecord::parse(&cdm).map_err(|e| anyhow!("{e}"))?;
+        let label = record.str_at("production", "label").unwrap_or("acme").to_owned();
+        let locale = record.str_at("personal", "language").unwrap_or("en").to_owned();
+        let composed = library
+            .compose(&record, "invoice", &label, &locale, &call, &loaded.fragments, renditions)
+            .map_err(|e| anyhow!("{e}"))?;
+        markups.push((record.document_id.clone(), composed.typst.unwrap_or_default()));
+    }
+    Ok(markups)
+}
+
+/// Mean ms per letter in the component, one after the other (after one
+/// letter that warms the instance up).
+fn sandbox_mean_ms(plugin: &Plugin, loaded: &LoadedTenant, markups: &[(String, String)]) -> anyhow::Result<f64> {
+    let as_of = loaded_as_of(loaded);
+    let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix: parse_as_of(&as_of)?, seed: 1 };
+    let input = |(id, markup): &(String, String)| DocumentInput {
+        channel: "print".into(),
+        document_id: id.clone(),
+        metadata: vec![("markup".into(), markup.clone()), ("markup.language".into(), "typst".into())],
+        ..DocumentInput::default()
+    };
+    let first = markups.first().ok_or_else(|| anyhow!("no letters to compare"))?;
+    plugin.format(&call, input(first)).map_err(|e| anyhow!("{e}"))?;
+    let started = Instant::now();
+    for m in markups {
+        plugin.format(&call, input(m)).map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e3 / markups.len() as f64)
+}
+
+/// Builds (first time only) and runs the native typesetter on the markups.
+fn native_times(markups: &[(String, String)], work: &Path, as_of: String) -> anyhow::Result<NativeTimes> {
+    let dir = work.join("markup");
+    std::fs::create_dir_all(&dir)?;
+    for (i, (_, markup)) in markups.iter().enumerate() {
+        std::fs::write(dir.join(format!("{i:06}.typ")), markup)?;
+    }
+    let manifest = PathBuf::from("plugins/formatters/typst-pdf/Cargo.toml");
+    ensure!(manifest.is_file(), "run the pdf bench from the repository root (it builds {})", manifest.display());
+    let target = std::env::var_os("TESSERA_NATIVE_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/native-typst"));
+    eprintln!("building the native typesetter (the first time takes several minutes)…");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--locked", "--example", "native", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .context("running cargo to build the native typesetter")?;
+    ensure!(status.success(), "building the native typesetter failed");
+    let output = Command::new(target.join("release/examples/native"))
+        .arg(&dir)
+        .arg(as_of)
+        .output()
+        .context("running the native typesetter")?;
+    ensure!(output.status.success(), "the native typesetter failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).context("reading the native typesetter's timings")
+}

@@ -72,6 +72,9 @@ pub enum BenchCommand {
         /// Skip the native comparison (it builds Typst natively the first time).
         #[arg(long)]
         no_native: bool,
+        /// Keep the sample letters' Typst markup in this folder.
+        #[arg(long)]
+        keep_markup: Option<std::path::PathBuf>,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -104,7 +107,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 json,
             },
         ),
-        BenchCommand::Pdf { records, runs, threads, sample, no_native, json } => crate::bench_pdf::run(
+        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, json } => crate::bench_pdf::run(
             ctx,
             &crate::bench_pdf::PdfBench {
                 records: records.max(1),
@@ -112,6 +115,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 threads,
                 sample: sample.max(1),
                 native: !no_native,
+                keep_markup,
                 json,
             },
         ),

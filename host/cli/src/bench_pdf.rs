@@ -38,6 +38,8 @@ pub struct PdfBench {
     pub threads: Option<usize>,
     pub sample: usize,
     pub native: bool,
+    /// Keep the sample's Typst markup here (to profile or read it).
+    pub keep_markup: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -127,7 +129,9 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
 
     let markups = sample_markups(&loaded, &input, b.sample.min(b.records))?;
     let sandbox_ms = sandbox_mean_ms(&plugin, &loaded, &markups)?;
-    let native = if b.native { Some(native_times(&markups, work.path(), loaded_as_of(&loaded))?) } else { None };
+    let markup_dir = b.keep_markup.clone().unwrap_or_else(|| work.path().join("markup"));
+    write_markups(&markups, &markup_dir)?;
+    let native = if b.native { Some(native_times(&markup_dir, loaded_as_of(&loaded))?) } else { None };
     let report = PdfReport {
         bench: "pdf",
         records: b.records,
@@ -237,13 +241,17 @@ fn sandbox_mean_ms(plugin: &Plugin, loaded: &LoadedTenant, markups: &[(String, S
     Ok(started.elapsed().as_secs_f64() * 1e3 / markups.len() as f64)
 }
 
-/// Builds (first time only) and runs the native typesetter on the markups.
-fn native_times(markups: &[(String, String)], work: &Path, as_of: String) -> anyhow::Result<NativeTimes> {
-    let dir = work.join("markup");
-    std::fs::create_dir_all(&dir)?;
+/// Writes the sample's markup as `000000.typ`, `000001.typ`, ...
+fn write_markups(markups: &[(String, String)], dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
     for (i, (_, markup)) in markups.iter().enumerate() {
         std::fs::write(dir.join(format!("{i:06}.typ")), markup)?;
     }
+    Ok(())
+}
+
+/// Builds (first time only) and runs the native typesetter on the markups in `dir`.
+fn native_times(dir: &Path, as_of: String) -> anyhow::Result<NativeTimes> {
     let manifest = PathBuf::from("plugins/formatters/typst-pdf/Cargo.toml");
     ensure!(manifest.is_file(), "run the pdf bench from the repository root (it builds {})", manifest.display());
     let target = std::env::var_os("TESSERA_NATIVE_TARGET_DIR")
@@ -259,7 +267,7 @@ fn native_times(markups: &[(String, String)], work: &Path, as_of: String) -> any
         .context("running cargo to build the native typesetter")?;
     ensure!(status.success(), "building the native typesetter failed");
     let output = Command::new(target.join("release/examples/native"))
-        .arg(&dir)
+        .arg(dir)
         .arg(as_of)
         .output()
         .context("running the native typesetter")?;

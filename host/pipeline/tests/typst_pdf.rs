@@ -131,3 +131,18 @@ fn pdf_a_2b_is_a_tenant_option() {
     doc.metadata.push(("pdf.standard".into(), "pdf-x".into()));
     assert!(plugin.format(&call(), doc).unwrap_err().to_string().contains("pdf.standard"));
 }
+
+#[test]
+fn untagged_pdfs_for_paper_are_a_tenant_option() {
+    let (_t, plugin) = typst_plugin("reuse = \"run\"");
+    let mut doc = letter(LETTER);
+    doc.metadata.push(("pdf.tagged".into(), "false".into()));
+    let (untagged, _) = plugin.format(&call(), doc).unwrap();
+    let (tagged, _) = plugin.format(&call(), letter(LETTER)).unwrap();
+    assert!(String::from_utf8_lossy(&tagged.bytes).contains("/StructTreeRoot"), "tagged by default");
+    assert!(!String::from_utf8_lossy(&untagged.bytes).contains("/StructTreeRoot"));
+    assert!(pdf_text(&untagged.bytes).contains("EUR 12.10"));
+    let mut doc = letter(LETTER);
+    doc.metadata.push(("pdf.tagged".into(), "maybe".into()));
+    assert!(plugin.format(&call(), doc).unwrap_err().to_string().contains("pdf.tagged"));
+}

@@ -2,8 +2,9 @@
 //!
 //! Document metadata it reads: `markup` (the Typst source the host composed
 //! from the tenant's print template; required), `markup.language` (must be
-//! `typst` when present) and `pdf.standard` (`pdf-1.7`, the default, or
-//! `pdf-a-2b`). Files the markup refers to are read with `host.read-asset`,
+//! `typst` when present), `pdf.standard` (`pdf-1.7`, the default, or
+//! `pdf-a-2b`) and `pdf.tagged` (`true`, the default: an accessible, tagged
+//! PDF; `false` for paper, which is faster). Files the markup refers to are read with `host.read-asset`,
 //! so only folders the tenant granted are reachable.
 
 use crate::{Setup, Standard, typeset};
@@ -60,10 +61,21 @@ impl Guest for TypstPdf {
                 ));
             }
         };
+        let tagged = match meta("pdf.tagged").unwrap_or("true") {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(error(
+                    ErrorCode::InvalidInput,
+                    format!("pdf.tagged `{other}` must be `true` or `false`"),
+                    field("pdf.tagged"),
+                ));
+            }
+        };
         let as_of = parse_date(&host::as_of())
             .ok_or_else(|| error(ErrorCode::Internal, "the host's as-of date is not YYYY-MM-DD".into(), None))?;
         let read = |path: &str| host::read_asset(path).map_err(|e| e.message);
-        let setup = Setup { document_id: &doc.document_id, as_of, standard, read: &read };
+        let setup = Setup { document_id: &doc.document_id, as_of, standard, tagged, read: &read };
         let bytes = typeset(markup, &setup).map_err(|e| {
             let location = Location {
                 source: Some("markup".into()),

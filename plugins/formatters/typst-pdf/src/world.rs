@@ -31,6 +31,9 @@ pub struct Setup<'a> {
     pub as_of: (i32, u8, u8),
     /// The PDF standard.
     pub standard: Standard,
+    /// Whether to write a tagged (accessible) PDF: worth it for documents
+    /// people read on screen, not for paper.
+    pub tagged: bool,
     /// Reads a file the markup refers to (`image("images/logo.svg")`).
     pub read: &'a (dyn Fn(&str) -> Result<Vec<u8>, String> + Sync),
 }
@@ -146,6 +149,7 @@ pub fn typeset(markup: &str, setup: &Setup<'_>) -> Result<Vec<u8>, TypesetError>
                 at: None,
             })?,
         },
+        tagged: setup.tagged,
         ..PdfOptions::default()
     };
     let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| first_error(&world, &errors));

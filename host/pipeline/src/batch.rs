@@ -421,7 +421,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
                     tenant: cfg.id.clone(),
                     message: format!(
                         "--channels names `{name}`, which is not one of the tenant's channels ({})",
-                        loaded.routing.names().into_iter().collect::<Vec<_>>().join(", ")
+                        loaded.routing.names().iter().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 });
             }

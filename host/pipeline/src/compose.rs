@@ -123,7 +123,14 @@ struct RenderScope {
     fault: Option<PluginFault>,
     /// Assets the templates asked for with `asset(path=…)`.
     assets: Vec<Resolution>,
+    /// Fragments already rendered for this document, by name and
+    /// parameters: the HTML and the Typst rendition both draw the payment
+    /// QR code, and the plugin need not run twice for it.
+    rendered: Vec<(FragmentCall, tessera_runtime::Rendered)>,
 }
+
+/// A fragment call: its name and sorted parameters.
+type FragmentCall = (String, Vec<(String, String)>);
 
 thread_local! {
     static SCOPE: RefCell<Option<RenderScope>> = const { RefCell::new(None) };
@@ -153,10 +160,17 @@ impl tera::Function<tera::TeraResult<String>> for FragmentFunction {
             let plugin = scope.fragments.get(&name).cloned().ok_or_else(|| {
                 tera::Error::message(format!("no fragment plugin `{name}` is granted to this tenant"))
             })?;
-            match plugin.render(&scope.call, &name, &params, &scope.record_json) {
+            let key = (name, params);
+            if let Some((_, done)) = scope.rendered.iter().find(|(k, _)| *k == key) {
+                return Ok(if html { done.html.clone() } else { done.text.clone() });
+            }
+            let (name, params) = &key;
+            match plugin.render(&scope.call, name, params, &scope.record_json) {
                 Ok((rendered, usage)) => {
                     scope.calls.push((plugin.id().to_owned(), usage));
-                    Ok(if html { rendered.html } else { rendered.text })
+                    let out = if html { rendered.html.clone() } else { rendered.text.clone() };
+                    scope.rendered.push((key, rendered));
+                    Ok(out)
                 }
                 Err(fault) => {
                     let message = fault.to_string();
@@ -304,6 +318,7 @@ impl Composer {
                 calls: Vec::new(),
                 fault: None,
                 assets: Vec::new(),
+                rendered: Vec::new(),
             })
         });
         let result = self.render_all(&html_name, template, &context, renditions);

@@ -69,6 +69,8 @@ pub struct RoutingError(pub String);
 /// Every channel of a tenant and how records are routed to them.
 pub struct Routing {
     channels: BTreeMap<String, Channel>,
+    /// The channel names, kept for routing every record without rebuilding them.
+    names: BTreeSet<String>,
     /// The tenant's scenario; without one, every document gets `fixed`.
     scenario: Option<Scenario>,
     fixed: Vec<String>,
@@ -130,12 +132,13 @@ impl Routing {
             channels
                 .insert(name.clone(), Channel { name: name.clone(), maker, metadata, short_name: scenario.is_none() });
         }
-        Ok(Routing { channels, scenario, fixed })
+        let names = channels.keys().cloned().collect();
+        Ok(Routing { channels, names, scenario, fixed })
     }
 
     /// The names of every channel.
-    pub fn names(&self) -> BTreeSet<String> {
-        self.channels.keys().cloned().collect()
+    pub fn names(&self) -> &BTreeSet<String> {
+        &self.names
     }
 
     /// A channel by name.
@@ -156,7 +159,7 @@ impl Routing {
             return Ok(Choice { channels: only.to_vec(), variant });
         }
         match &self.scenario {
-            Some(s) => s.choose(record, &self.names()),
+            Some(s) => s.choose(record, &self.names),
             None => Ok(Choice { channels: self.fixed.clone(), variant }),
         }
     }

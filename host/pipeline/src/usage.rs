@@ -135,18 +135,48 @@ pub fn pages(media_type: &str, bytes: &[u8]) -> Option<u64> {
 /// writes it): the `/Count` of the root `/Type /Pages` object, the one
 /// without a `/Parent`. `None` when it cannot be found that way.
 fn pdf_pages(bytes: &[u8]) -> Option<u64> {
-    let text = String::from_utf8_lossy(bytes);
-    let root = text.split("endobj").find(|obj| is_pages_node(obj) && !obj.contains("/Parent"))?;
-    let after = root[root.find("/Count")? + "/Count".len()..].trim_start();
-    after.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    // Bytes, not text: this runs for every PDF written, and a lossy UTF-8
+    // copy of the whole file per document is work for nothing.
+    let root = split_on(bytes, b"endobj").find(|obj| is_pages_node(obj) && find(obj, b"/Parent").is_none())?;
+    let after = &root[find(root, b"/Count")? + b"/Count".len()..];
+    let digits: Vec<u8> =
+        after.iter().skip_while(|b| b.is_ascii_whitespace()).take_while(|b| b.is_ascii_digit()).copied().collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
 /// Whether a PDF object is a page tree node: `/Type` then `/Pages`, with
 /// or without white space between (PDF writers differ).
-fn is_pages_node(obj: &str) -> bool {
-    obj.match_indices("/Type").any(|(at, _)| {
-        let rest = obj[at + "/Type".len()..].trim_start();
-        rest.starts_with("/Pages") && !rest["/Pages".len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
+fn is_pages_node(obj: &[u8]) -> bool {
+    let mut rest = obj;
+    while let Some(at) = find(rest, b"/Type") {
+        rest = &rest[at + b"/Type".len()..];
+        let value: &[u8] = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        if value.starts_with(b"/Pages") && !value.get(b"/Pages".len()).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return true;
+        }
+    }
+    false
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `bytes` cut at every `separator`.
+fn split_on<'a>(bytes: &'a [u8], separator: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match find(current, separator) {
+            Some(at) => {
+                rest = Some(&current[at + separator.len()..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
     })
 }
 

@@ -266,7 +266,10 @@ fn native_times(dir: &Path, as_of: String) -> anyhow::Result<NativeTimes> {
         .status()
         .context("running cargo to build the native typesetter")?;
     ensure!(status.success(), "building the native typesetter failed");
+    // One thread, like the component: natively Typst would otherwise hand
+    // some of its work (PDF export) to a rayon pool on the other core.
     let output = Command::new(target.join("release/examples/native"))
+        .env("RAYON_NUM_THREADS", "1")
         .arg(dir)
         .arg(as_of)
         .output()

@@ -57,6 +57,11 @@ fn base_config() -> Config {
     config.epoch_interruption(true);
     config.wasm_component_model(true);
     config.max_wasm_stack(1 << 20);
+    // `TESSERA_WASM_PROFILE=perfmap` lets `perf` name the functions of
+    // plugins (a partner profiling a slow plugin, or us the sandbox).
+    if std::env::var_os("TESSERA_WASM_PROFILE").is_some_and(|v| v == "perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

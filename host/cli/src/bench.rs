@@ -80,6 +80,15 @@ pub enum BenchCommand {
         json: bool,
     },
     /// Hot reload: save-to-live latency while rendering continuously.
+    /// A bounded load test of `tessera serve` on loopback: HTML renders/s and
+    /// p50/p99 latency at 2, 8 and 32 connections.
+    Serve {
+        /// Seconds of load per connection count.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
     Reload {
         /// Good saves per run (one broken save is added per nine good ones).
         #[arg(long, default_value_t = 200)]
@@ -119,6 +128,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 json,
             },
         ),
+        BenchCommand::Serve { seconds, json } => crate::bench_serve::run(ctx, seconds, json),
         BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
     }
 }

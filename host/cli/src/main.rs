@@ -6,10 +6,12 @@ mod bench;
 mod bench_batch;
 mod bench_pdf;
 mod bench_reload;
+mod bench_serve;
 mod commands;
 mod content;
 mod operator;
 mod paths;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -93,6 +95,21 @@ enum Command {
     /// Benchmarks (human output; one JSON object with --json).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Serve the on-demand render API (loopback by default).
+    Serve {
+        /// Tenant folder (repeat for several; default: the sample tenants).
+        #[arg(long)]
+        tenant: Vec<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: std::net::SocketAddr,
+        /// Renders that may run at once (default: 4 per core); more get 503.
+        #[arg(long)]
+        slots: Option<usize>,
+        /// Largest request body in KiB.
+        #[arg(long, default_value_t = 1024)]
+        max_body_kib: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +151,9 @@ fn main() -> ExitCode {
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Bench(b) => bench::run(&ctx, b),
+        Command::Serve { tenant, addr, slots, max_body_kib } => {
+            serve::run(&ctx, serve::ServeArgs { tenants: tenant, addr, slots, max_body_kib })
+        }
     };
     match result {
         Ok(code) => code,

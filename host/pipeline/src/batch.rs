@@ -317,7 +317,7 @@ pub fn parse_as_of(text: &str) -> Result<u64, PipelineError> {
     u64::try_from(date.midnight().assume_utc().unix_timestamp()).map_err(|_| PipelineError::AsOf(text.to_owned()))
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     let now = time::OffsetDateTime::now_utc().date();
     format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
 }
@@ -441,7 +441,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let mut committer = Committer::new(job.out_dir, identity.clone(), from).map_err(io(job.out_dir))?;
     let producer = Producer {
         loaded,
-        translator,
+        translator: Some(translator),
         only: job.channels.as_deref(),
         as_of: Arc::from(as_of.as_str()),
         as_of_unix,

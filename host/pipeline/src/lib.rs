@@ -23,6 +23,7 @@ mod library;
 mod live;
 mod output;
 mod produce;
+mod render;
 mod report;
 mod scenario;
 mod source;
@@ -42,11 +43,12 @@ pub use latency::{Histogram, StageLatency, StageSummary};
 pub use library::Library;
 pub use live::{Canary, LiveContent, ReloadFailure, ReloadOutcome, ReloadStatus, WatchHandle};
 pub use output::{sha256_hex, write_atomic};
+pub use render::{RenderError, RenderRequest, Rendered, RenderedOutput, render_record};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use scenario::{Choice, Scenario};
 pub use store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{
-    BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, Tenant, TenantConfig,
-    TenantError,
+    ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, Tenant,
+    TenantConfig, TenantError,
 };
 pub use usage::{Meter, Usage, UsageRow, UsageTally, pages};

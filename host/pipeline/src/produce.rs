@@ -16,7 +16,7 @@ use crate::compose::{ComposeError, Composed, Renditions};
 use crate::flow::{ContentUse, Done, Failure, Outcome, StageTimes, Work, WorkItem, rejection};
 use crate::live::Canary;
 use crate::output::{sha256_hex, valid_extension, write_atomic};
-use crate::report::{ManifestLine, PluginUse, Stage};
+use crate::report::{ManifestLine, PluginUse, Rejection, Stage};
 use crate::tenant::{BuiltIn, Markup};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -34,7 +34,9 @@ pub(crate) fn seed_for(document_id: &str) -> u64 {
 /// What every worker shares.
 pub(crate) struct Producer<'a> {
     pub loaded: &'a LoadedTenant,
-    pub translator: &'a Plugin,
+    /// The translator the records came from (`None` for records sent as
+    /// CDM, e.g. to the render server).
+    pub translator: Option<&'a Plugin>,
     /// The operator's `--channels`: these channels for every record,
     /// instead of the scenario's choice.
     pub only: Option<&'a [String]>,
@@ -44,10 +46,11 @@ pub(crate) struct Producer<'a> {
 }
 
 /// One document's files and manifest lines, before they are written.
-struct Delivery {
-    files: Vec<(String, Vec<u8>)>,
-    lines: Vec<ManifestLine>,
-    content: ContentUse,
+pub(crate) struct Delivery {
+    /// (file name, bytes), one per channel, in the lines' order.
+    pub files: Vec<(String, Vec<u8>)>,
+    pub lines: Vec<ManifestLine>,
+    pub content: ContentUse,
 }
 
 impl Producer<'_> {
@@ -58,29 +61,11 @@ impl Producer<'_> {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
             WorkItem::Record { cdm, location } => {
                 let t0 = Instant::now();
-                let parsed = std::panic::catch_unwind(|| CdmRecord::parse(&cdm));
+                let checked = self.validate(&cdm, location.clone());
                 times.validate = Some(t0.elapsed());
-                let record = match parsed {
-                    Ok(Ok(record)) => record,
-                    Err(panic) => {
-                        let failure = Failure::plain(
-                            Stage::Validate,
-                            format!("internal error while validating this record: {}", panic_message(&*panic)),
-                        );
-                        let rejected = rejection(CdmRecord::identifiers(&cdm), location, failure, None);
-                        return Done { seq: work.seq, outcome: Outcome::Rejected(rejected), times };
-                    }
-                    Ok(Err(e)) => {
-                        // The translator's output broke the schema: its record is
-                        // named by its identifiers, the rest of it is not repeated.
-                        let failure = Failure {
-                            field: Some(e.path.clone()),
-                            plugin: Some(self.translator.name().to_owned()),
-                            ..Failure::plain(Stage::Validate, e.to_string())
-                        };
-                        let rejected = rejection(CdmRecord::identifiers(&cdm), location, failure, Some(e.rule));
-                        return Done { seq: work.seq, outcome: Outcome::Rejected(rejected), times };
-                    }
+                let record = match checked {
+                    Ok(record) => record,
+                    Err(rejected) => return Done { seq: work.seq, outcome: Outcome::Rejected(*rejected), times },
                 };
                 let produced =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.deliver(&record, &mut times)))
@@ -99,12 +84,32 @@ impl Producer<'_> {
         Done { seq: work.seq, outcome, times }
     }
 
-    fn reject(
-        &self,
-        record: &CdmRecord,
-        location: Option<SourceLocation>,
-        failure: Failure,
-    ) -> crate::report::Rejection {
+    /// Parses and validates a translator's (or a client's) CDM JSON; a
+    /// schema violation names the JSON path and rule, never the value.
+    pub(crate) fn validate(&self, cdm: &str, location: Option<SourceLocation>) -> Result<CdmRecord, Box<Rejection>> {
+        match std::panic::catch_unwind(|| CdmRecord::parse(cdm)) {
+            Ok(Ok(record)) => Ok(record),
+            Err(panic) => {
+                let failure = Failure::plain(
+                    Stage::Validate,
+                    format!("internal error while validating this record: {}", panic_message(&*panic)),
+                );
+                Err(Box::new(rejection(CdmRecord::identifiers(cdm), location, failure, None)))
+            }
+            Ok(Err(e)) => {
+                // The record broke the schema: it is named by its
+                // identifiers, the rest of it is not repeated.
+                let failure = Failure {
+                    field: Some(e.path.clone()),
+                    plugin: self.translator.map(|t| t.name().to_owned()),
+                    ..Failure::plain(Stage::Validate, e.to_string())
+                };
+                Err(Box::new(rejection(CdmRecord::identifiers(cdm), location, failure, Some(e.rule))))
+            }
+        }
+    }
+
+    pub(crate) fn reject(&self, record: &CdmRecord, location: Option<SourceLocation>, failure: Failure) -> Rejection {
         let ids = (Some(record.customer_ref.clone()), Some(record.document_id.clone()));
         rejection(ids, location, failure, None)
     }
@@ -135,7 +140,7 @@ impl Producer<'_> {
     /// Composes and formats every output of a record, in memory: routes it
     /// to its channels, composes the renditions those need once, then makes
     /// each channel's file.
-    fn produce(&self, record: &CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
+    pub(crate) fn produce(&self, record: &CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
         let loaded = self.loaded;
         let cfg = &loaded.tenant.config;
         let routing = &loaded.routing;
@@ -188,7 +193,7 @@ impl Producer<'_> {
             *fragment_uses.entry(id.clone()).or_default() += usage.fuel;
         }
         let uses = |extra: Option<(&Plugin, u64)>| -> Vec<PluginUse> {
-            let mut list = vec![plugin_use(self.translator, 0)];
+            let mut list: Vec<PluginUse> = self.translator.map(|t| plugin_use(t, 0)).into_iter().collect();
             for (id, fuel) in &fragment_uses {
                 if let Some(p) = loaded.fragments.get(id) {
                     list.push(plugin_use(p, *fuel));

@@ -35,6 +35,19 @@ pub struct TenantConfig {
     /// Plugins the tenant runs.
     #[serde(default)]
     pub plugins: Vec<PluginGrant>,
+    /// The on-demand render API (`tessera serve`).
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// `[api]`: who may call the render server for this tenant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// SHA-256 (hex) of each bearer token that may render for this tenant;
+    /// the tokens themselves are never stored.
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
 }
 
 /// `[content]`: the content repository and the layers, all relative to the

@@ -1,0 +1,301 @@
+//! The routes and their handlers. A render request is checked in the order
+//! a caller can act on: token (401), tenant (403: a token never learns
+//! whether another tenant exists), body size (413), JSON (400), a free
+//! render slot (503 + `Retry-After`), then the record itself (422 with the
+//! batch's rejection fields).
+
+use crate::auth;
+use crate::metrics::{Metrics, ReloadCounts};
+use crate::problem::Problem;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tessera_pipeline::{LoadedTenant, RenderError, RenderRequest, Rendered, render_record};
+use tokio::sync::Semaphore;
+
+/// Limits of the server.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Renders that may run at once; one more gets `503` with `Retry-After`.
+    pub slots: usize,
+    /// Largest request body, in bytes (`413` above it).
+    pub max_body_bytes: usize,
+    /// Seconds a refused caller is told to wait.
+    pub retry_after_secs: u32,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        ServerLimits { slots: cores * 4, max_body_bytes: 1 << 20, retry_after_secs: 1 }
+    }
+}
+
+struct TenantEntry {
+    loaded: Arc<LoadedTenant>,
+    tokens: Vec<[u8; 32]>,
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    tenants: BTreeMap<String, TenantEntry>,
+    slots: Arc<Semaphore>,
+    limits: ServerLimits,
+    /// The counters behind `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// The state for `tenants`; refuses a malformed token digest, naming
+    /// the tenant.
+    pub fn new(tenants: Vec<Arc<LoadedTenant>>, limits: ServerLimits) -> Result<AppState, String> {
+        let mut map = BTreeMap::new();
+        for loaded in tenants {
+            let id = loaded.tenant.config.id.clone();
+            let tokens = auth::parse_digests(&id, &loaded.tenant.config.api.token_sha256)?;
+            if tokens.is_empty() {
+                tracing::warn!(tenant = %id, "no [api] token_sha256: nobody can render for this tenant");
+            }
+            map.insert(id, TenantEntry { loaded, tokens });
+        }
+        Ok(AppState {
+            tenants: map,
+            slots: Arc::new(Semaphore::new(limits.slots)),
+            limits,
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// Takes a render slot away until the permit is dropped (tests use it
+    /// to fill the server deterministically).
+    pub fn hold_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.slots).try_acquire_owned().ok()
+    }
+}
+
+/// The API's routes over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/tenants/{tenant}/render", post(render))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not-found", "No such resource", "see the API description for the routes")
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({ "status": "ok", "tenants": state.tenants.len() }))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let reloads: Vec<ReloadCounts> = state
+        .tenants
+        .iter()
+        .map(|(id, t)| {
+            let s = t.loaded.content.status();
+            ReloadCounts { tenant: id.clone(), reloads: s.reloads, failures: s.failures, generation: s.generation }
+        })
+        .collect();
+    let mut response = state.metrics.render(&reloads).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}
+
+/// The body of a render request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenderBody {
+    /// The CDM record.
+    record: Value,
+    /// Exactly these channels (default: the tenant's scenario decides).
+    #[serde(default)]
+    channels: Option<Vec<String>>,
+    /// As-of date, `YYYY-MM-DD`.
+    #[serde(default)]
+    as_of: Option<String>,
+}
+
+async fn render(
+    State(state): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let result = render_checked(&state, &tenant, &headers, body).await;
+    // Only tenants that exist get their own metric labels: a caller cannot
+    // grow the metrics with made-up tenant names.
+    let label = if state.tenants.contains_key(&tenant) { tenant.as_str() } else { "-" };
+    state.metrics.observe(label, started.elapsed());
+    match result {
+        Ok((rendered, response)) => {
+            for output in &rendered.outputs {
+                state.metrics.count(label, &output.line.channel, "ok");
+                for plugin in &output.line.plugins {
+                    if let Some(fuel) = plugin.fuel {
+                        state.metrics.add_fuel(label, &plugin.id, fuel);
+                    }
+                }
+            }
+            response
+        }
+        Err(problem) => {
+            state.metrics.count(label, "-", problem.slug());
+            problem.into_response()
+        }
+    }
+}
+
+async fn render_checked(
+    state: &Arc<AppState>,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Rendered, Response), Problem> {
+    let token = auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).ok_or_else(|| {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A bearer token is required",
+            "send `Authorization: Bearer <token>` with a token of this tenant",
+        )
+    })?;
+    let known = state.tenants.values().any(|t| auth::matches(token, &t.tokens));
+    if !known {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The bearer token is not valid",
+            "the token matches no tenant's [api] token_sha256",
+        ));
+    }
+    let entry = state.tenants.get(tenant).filter(|t| auth::matches(token, &t.tokens)).ok_or_else(|| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This token may not render for this tenant",
+            format!("the token is not one of tenant `{tenant}`'s"),
+        )
+    })?;
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                status,
+                "too-large",
+                "The request body is too large",
+                format!("the limit is {} bytes", state.limits.max_body_bytes),
+            )
+        } else {
+            Problem::new(status, "bad-request", "The request body could not be read", e.body_text())
+        }
+    })?;
+    let request: RenderBody = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "The request body is not a render request",
+            format!("{e} (expected {{\"record\": {{…CDM…}}, \"channels\": [\"html\"]}})"),
+        )
+        .with("line", json!(e.line()))
+        .with("column", json!(e.column()))
+    })?;
+    let permit = Arc::clone(&state.slots).try_acquire_owned().map_err(|_| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Every render slot is busy",
+            format!("all {} render slots are in use; retry shortly", state.limits.slots),
+        )
+        .retry_after(state.limits.retry_after_secs)
+    })?;
+    let loaded = Arc::clone(&entry.loaded);
+    let cdm = request.record.to_string();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let req = RenderRequest { cdm: &cdm, channels: request.channels.as_deref(), as_of: request.as_of.as_deref() };
+        render_record(&loaded, req)
+    })
+    .await
+    .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The render failed", e.to_string()))?
+    .map_err(refused)?;
+    let response = answer(&rendered);
+    Ok((rendered, response))
+}
+
+/// A refused record: 422 with the fields a batch writes to `rejected.jsonl`.
+fn refused(error: RenderError) -> Problem {
+    match &error {
+        RenderError::AsOf(_) => {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-as-of", "The as-of date is not valid", error.to_string())
+        }
+        RenderError::Rejected(r) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "The record was refused", r.reason.clone())
+                .with("stage", json!(r.stage))
+                .with("field", json!(r.field))
+                .with("rule", json!(r.rule))
+                .with("plugin", json!(r.plugin))
+                .with("limit", json!(r.limit))
+                .with("record", json!(r.record))
+                .with("document_id", json!(r.document_id))
+        }
+    }
+}
+
+/// One output: its bytes with their media type. Several: one JSON object
+/// listing each (bytes in base64).
+fn answer(rendered: &Rendered) -> Response {
+    let revision = HeaderValue::from_str(&rendered.content_revision).ok();
+    let mut response = if let [one] = rendered.outputs.as_slice() {
+        let mut r = one.bytes.clone().into_response();
+        let h = r.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&one.line.media_type) {
+            h.insert(header::CONTENT_TYPE, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&one.line.channel) {
+            h.insert("x-tessera-channel", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&one.line.sha256) {
+            h.insert("x-tessera-sha256", v);
+        }
+        r
+    } else {
+        let outputs: Vec<Value> = rendered
+            .outputs
+            .iter()
+            .map(|o| {
+                json!({
+                    "channel": o.line.channel,
+                    "file": o.file,
+                    "media_type": o.line.media_type,
+                    "sha256": o.line.sha256,
+                    "pages": o.line.pages,
+                    "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&o.bytes),
+                })
+            })
+            .collect();
+        Json(json!({ "content_revision": &*rendered.content_revision, "outputs": outputs })).into_response()
+    };
+    if let Some(v) = revision {
+        response.headers_mut().insert("x-tessera-content-revision", v);
+    }
+    response
+}

@@ -1,0 +1,280 @@
+//! The render API over real HTTP on loopback, with the sample tenants and
+//! their real plugins: a render of each kind of answer, every error status,
+//! cross-tenant denial, back-pressure and the metrics.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use tessera_pipeline::LoadedTenant;
+use tessera_runtime::{Runtime, RuntimeConfig};
+use tessera_server::{AppState, ServerLimits};
+
+const ACME: &str = "acme-demo-token";
+const NORTHWIND: &str = "northwind-demo-token";
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache");
+        Runtime::new(RuntimeConfig { cache_dir: Some(cache), ..Default::default() }).expect("runtime starts")
+    })
+}
+
+fn tenants() -> Vec<Arc<LoadedTenant>> {
+    static TENANTS: OnceLock<Vec<Arc<LoadedTenant>>> = OnceLock::new();
+    TENANTS
+        .get_or_init(|| {
+            let roots = tessera_pipeline::default_roots(Path::new(tessera_plugin_artifacts::STORE));
+            ["acme-energy", "northwind-telecom"]
+                .iter()
+                .map(|t| Arc::new(LoadedTenant::load(runtime(), &repo().join("samples").join(t), &roots).unwrap()))
+                .collect()
+        })
+        .clone()
+}
+
+/// A server on an ephemeral loopback port, stopped when dropped.
+struct TestServer {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    fn start(limits: ServerLimits) -> TestServer {
+        let state = Arc::new(AppState::new(tenants(), limits).unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let served = Arc::clone(&state);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                tessera_server::serve(listener, served, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        TestServer { addr, state, stop: Some(stop), thread: Some(thread) }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn post(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
+        let mut request = agent().post(self.url(path)).header("content-type", "application/json");
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        Answer::from(request.send(body).expect("the server answers"))
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        Answer::from(agent().get(self.url(path)).call().expect("the server answers"))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl From<ureq::http::Response<ureq::Body>> for Answer {
+    fn from(mut r: ureq::http::Response<ureq::Body>) -> Answer {
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let body = r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap();
+        Answer { status: r.status().as_u16(), headers, body }
+    }
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn problem(&self, status: u16, slug: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert_eq!(p["type"], format!("urn:tessera:problem:{slug}"));
+        assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(p["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        p
+    }
+}
+
+fn sample_request() -> serde_json::Value {
+    let text = std::fs::read_to_string(repo().join("samples/acme-energy/requests/render-invoice.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn with_channels(channels: &[&str]) -> String {
+    let mut request = sample_request();
+    request["channels"] = serde_json::json!(channels);
+    request.to_string()
+}
+
+const RENDER: &str = "/v1/tenants/acme-energy/render";
+
+#[test]
+fn renders_one_channel_as_its_bytes() {
+    let server = TestServer::start(ServerLimits::default());
+    let a = server.post(RENDER, Some(ACME), &with_channels(&["html"]));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(a.header("x-tessera-channel"), Some("html"));
+    assert!(a.header("x-tessera-content-revision").is_some_and(|r| !r.is_empty()));
+    let html = String::from_utf8(a.body.clone()).unwrap();
+    assert!(html.contains("de Vries") && html.contains("INV-2026-1001"), "{html}");
+    // The same record renders to the same bytes (the digest says so too).
+    let again = server.post(RENDER, Some(ACME), &with_channels(&["html"]));
+    assert_eq!(again.body, a.body);
+    assert_eq!(again.header("x-tessera-sha256"), a.header("x-tessera-sha256"));
+}
+
+#[test]
+fn renders_several_channels_as_json() {
+    let server = TestServer::start(ServerLimits::default());
+    let a = server.post(RENDER, Some(ACME), &with_channels(&["print", "email"]));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    let body = a.json();
+    let outputs = body["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 2);
+    use base64::Engine as _;
+    let decode = |o: &serde_json::Value| {
+        base64::engine::general_purpose::STANDARD.decode(o["bytes_base64"].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(outputs[0]["channel"], "print");
+    assert_eq!(outputs[0]["media_type"], "application/pdf");
+    assert_eq!(outputs[0]["pages"], 1);
+    assert!(decode(&outputs[0]).starts_with(b"%PDF-"));
+    assert_eq!(outputs[1]["channel"], "email");
+    let eml = String::from_utf8(decode(&outputs[1])).unwrap();
+    assert!(eml.contains("To: ") && eml.contains("anna@example.nl"), "{eml}");
+    assert!(body["content_revision"].as_str().is_some_and(|r| !r.is_empty()));
+}
+
+#[test]
+fn tokens_open_only_their_own_tenant() {
+    let server = TestServer::start(ServerLimits::default());
+    let body = with_channels(&["html"]);
+    let missing = server.post(RENDER, None, &body);
+    missing.problem(401, "unauthorized");
+    assert!(missing.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
+    server.post(RENDER, Some("not-a-token"), &body).problem(401, "unauthorized");
+    // Northwind's valid token cannot render for ACME, nor learn whether a
+    // tenant exists.
+    server.post(RENDER, Some(NORTHWIND), &body).problem(403, "forbidden");
+    server.post("/v1/tenants/no-such-tenant/render", Some(NORTHWIND), &body).problem(403, "forbidden");
+    // Its own tenant works.
+    let mut record = sample_request()["record"].clone();
+    record["production"]["label"] = "northwind".into();
+    record["content"]["invoice"]["currency"] = "GBP".into();
+    let own = serde_json::json!({ "channels": ["html"], "record": record }).to_string();
+    let a = server.post("/v1/tenants/northwind-telecom/render", Some(NORTHWIND), &own);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+}
+
+#[test]
+fn each_error_status_says_what_to_fix() {
+    let limits = ServerLimits { max_body_bytes: 64 << 10, ..ServerLimits::default() };
+    let server = TestServer::start(limits);
+    let p = server.post(RENDER, Some(ACME), "{\"record\": {").problem(400, "bad-json");
+    assert_eq!(p["line"], 1);
+    server.post(RENDER, Some(ACME), "{\"recrod\": {}}").problem(400, "bad-json");
+    let mut bad_date = sample_request();
+    bad_date["as_of"] = "31-12-2026".into();
+    server.post(RENDER, Some(ACME), &bad_date.to_string()).problem(400, "bad-as-of");
+
+    let huge = format!("{{\"record\": {{\"pad\": \"{}\"}}}}", "x".repeat(100 << 10));
+    server.post(RENDER, Some(ACME), &huge).problem(413, "too-large");
+
+    // A record the CDM schema refuses: the JSON path and rule, as a batch's rejection.
+    let mut invalid = sample_request();
+    invalid["record"]["reference"]["document_id"] = serde_json::json!(42);
+    let p = server.post(RENDER, Some(ACME), &invalid.to_string()).problem(422, "rejected");
+    assert_eq!(p["stage"], "validate");
+    assert_eq!(p["field"], "$.reference.document_id");
+    assert_eq!(p["record"], "C-100231");
+
+    // A channel the record cannot use: refused at routing, naming why.
+    let mut no_phone = sample_request();
+    no_phone["channels"] = serde_json::json!(["sms"]);
+    let p = server.post(RENDER, Some(ACME), &no_phone.to_string()).problem(422, "rejected");
+    assert!(["route", "format"].contains(&p["stage"].as_str().unwrap()), "{p}");
+
+    server.get("/v2/nothing").problem(404, "not-found");
+}
+
+#[test]
+fn a_full_server_answers_503_with_retry_after() {
+    let server = TestServer::start(ServerLimits { slots: 1, ..ServerLimits::default() });
+    let held = server.state.hold_slot().expect("a free slot");
+    let a = server.post(RENDER, Some(ACME), &with_channels(&["html"]));
+    a.problem(503, "busy");
+    assert_eq!(a.header("retry-after"), Some("1"));
+    drop(held);
+    let a = server.post(RENDER, Some(ACME), &with_channels(&["html"]));
+    assert_eq!(a.status, 200);
+}
+
+#[test]
+fn health_and_metrics() {
+    let server = TestServer::start(ServerLimits::default());
+    let h = server.get("/healthz");
+    assert_eq!(h.status, 200);
+    assert_eq!(h.json()["status"], "ok");
+    server.post(RENDER, Some(ACME), &with_channels(&["html"]));
+    server.post(RENDER, Some(NORTHWIND), &with_channels(&["html"]));
+    server.post("/v1/tenants/made-up/render", Some(ACME), "{}");
+    let m = server.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert!(m.header("content-type").is_some_and(|c| c.starts_with("text/plain; version=0.0.4")));
+    let text = String::from_utf8(m.body).unwrap();
+    assert!(text.contains("tessera_renders_total{tenant=\"acme-energy\",channel=\"html\",outcome=\"ok\"} 1"), "{text}");
+    assert!(
+        text.contains("tessera_renders_total{tenant=\"acme-energy\",channel=\"-\",outcome=\"forbidden\"} 1"),
+        "{text}"
+    );
+    // A made-up tenant name never becomes a label.
+    assert!(!text.contains("made-up"), "{text}");
+    assert!(text.contains("tessera_render_duration_seconds_count{tenant=\"acme-energy\"} 2"), "{text}");
+    assert!(text.contains("tessera_plugin_fuel_total{tenant=\"acme-energy\",plugin=\"payment-qr\"}"), "{text}");
+    assert!(text.contains("tessera_content_reload_errors_total{tenant=\"northwind-telecom\"} 0"), "{text}");
+}

@@ -8,14 +8,15 @@
 //! Errors are RFC 9457 `application/problem+json` with the batch's reasons;
 //! when every render slot is busy the answer is `503` with `Retry-After`
 //! instead of a queue that grows until the host falls over.
-//! `GET /healthz` and `GET /metrics` (Prometheus text) are open.
+//! `GET /healthz`, `GET /metrics` (Prometheus text) and `GET /openapi.json`
+//! (the committed API description) are open.
 
 mod api;
 mod auth;
 mod metrics;
 mod problem;
 
-pub use api::{AppState, ServerLimits, router};
+pub use api::{AppState, OPENAPI, ServerLimits, router};
 pub use auth::token_digest;
 pub use metrics::Metrics;
 

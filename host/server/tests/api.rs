@@ -278,3 +278,19 @@ fn health_and_metrics() {
     assert!(text.contains("tessera_plugin_fuel_total{tenant=\"acme-energy\",plugin=\"payment-qr\"}"), "{text}");
     assert!(text.contains("tessera_content_reload_errors_total{tenant=\"northwind-telecom\"} 0"), "{text}");
 }
+
+#[test]
+fn the_served_api_description_lists_every_route_and_status() {
+    let server = TestServer::start(ServerLimits::default());
+    let a = server.get("/openapi.json");
+    assert_eq!(a.status, 200);
+    let doc = a.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/v1/tenants/{tenant}/render", "/healthz", "/metrics", "/openapi.json"] {
+        assert!(doc["paths"][path].is_object(), "{path} is not described");
+    }
+    let render = &doc["paths"]["/v1/tenants/{tenant}/render"]["post"]["responses"];
+    for status in ["200", "400", "401", "403", "413", "422", "503"] {
+        assert!(render[status].is_object(), "status {status} is not described");
+    }
+}

@@ -3,12 +3,15 @@
 //! so a document rendered for a portal is byte-identical to the one the
 //! batch would have written, and a refusal carries the same reason.
 
-use crate::batch::{LoadedTenant, parse_as_of, today};
-use crate::flow::{Failure, StageTimes};
-use crate::produce::Producer;
+use crate::batch::{CHUNK_BYTES, LoadedTenant, parse_as_of, today};
+use crate::flow::{Failure, StageTimes, WorkItem};
+use crate::produce::{Producer, seed_for};
 use crate::report::{ManifestLine, Rejection, Stage};
+use crate::source::{SourceError, SourceStage};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use tessera_runtime::{CallContext, Kind};
 
 /// What to render.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,6 +50,9 @@ pub enum RenderError {
     /// The as-of date is not `YYYY-MM-DD`.
     #[error("as-of date `{0}` is not YYYY-MM-DD")]
     AsOf(String),
+    /// The source cannot be translated: no such translator is granted.
+    #[error("{0}")]
+    Translator(String),
     /// The record was refused, with the same reason a batch would give.
     #[error("{}", .0.reason)]
     Rejected(Box<Rejection>),
@@ -57,30 +63,105 @@ impl RenderError {
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
             RenderError::Rejected(r) => Some(r),
-            RenderError::AsOf(_) => None,
+            RenderError::AsOf(_) | RenderError::Translator(_) => None,
         }
+    }
+}
+
+/// A source document to translate and render, record by record.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceRequest<'a> {
+    /// The granted translator's id.
+    pub translator: &'a str,
+    /// The source's name, for locations in rejections (e.g. `bill.json`).
+    pub name: &'a str,
+    /// The source's bytes.
+    pub bytes: &'a [u8],
+    /// Exactly these channels instead of the scenario's choice.
+    pub channels: Option<&'a [String]>,
+    /// As-of date `YYYY-MM-DD`.
+    pub as_of: Option<&'a str>,
+}
+
+fn producer<'a>(
+    loaded: &'a LoadedTenant,
+    translator: Option<&'a tessera_runtime::Plugin>,
+    channels: Option<&'a [String]>,
+    as_of: Option<&str>,
+) -> Result<Producer<'a>, RenderError> {
+    let as_of = as_of.map(str::to_owned).or_else(|| loaded.tenant.config.job.as_of.clone()).unwrap_or_else(today);
+    let as_of_unix = parse_as_of(&as_of).map_err(|_| RenderError::AsOf(as_of.clone()))?;
+    Ok(Producer {
+        loaded,
+        translator,
+        only: channels,
+        as_of: Arc::from(as_of.as_str()),
+        as_of_unix,
+        out_dir: Path::new(""),
+    })
+}
+
+/// Translates a source document with one of the tenant's translators and
+/// renders each record: every record ends as its outputs or as a rejection
+/// (translator refusals, repeated document ids and a translator that dies
+/// included), in source order, as in a batch.
+pub fn render_source(
+    loaded: &LoadedTenant,
+    request: SourceRequest<'_>,
+) -> Result<Vec<Result<Rendered, Box<Rejection>>>, RenderError> {
+    let translator =
+        loaded.plugins.get(request.translator).filter(|p| p.kind() == Kind::Translator).ok_or_else(|| {
+            RenderError::Translator(format!("no translator `{}` is granted to this tenant", request.translator))
+        })?;
+    let producer = producer(loaded, Some(translator), request.channels, request.as_of)?;
+    let call = CallContext {
+        as_of: Arc::clone(&producer.as_of),
+        as_of_unix: producer.as_of_unix,
+        seed: seed_for(request.name),
+    };
+    let bytes_read = AtomicU64::new(0);
+    let stage = SourceStage {
+        translator,
+        call,
+        input: Path::new(request.name),
+        source_name: request.name,
+        skip: 0,
+        bytes_read: &bytes_read,
+    };
+    let mut results = Vec::new();
+    let chunks = std::io::BufReader::with_capacity(CHUNK_BYTES, request.bytes);
+    let ran = stage.run_from(chunks, |work| {
+        results.push(match work.item {
+            WorkItem::Rejected(r) => Err(Box::new(r)),
+            WorkItem::Record { cdm, location } => {
+                producer.validate(&cdm, location.clone()).and_then(|record| produce(&producer, &record, location))
+            }
+        });
+        true
+    });
+    match ran {
+        Ok(_) => Ok(results),
+        Err(SourceError::Io(e)) => Err(RenderError::Translator(format!("reading the source: {e}"))),
+        Err(SourceError::Closed) => Ok(results),
     }
 }
 
 /// Renders one record of `loaded`'s tenant.
 pub fn render_record(loaded: &LoadedTenant, request: RenderRequest<'_>) -> Result<Rendered, RenderError> {
-    let as_of =
-        request.as_of.map(str::to_owned).or_else(|| loaded.tenant.config.job.as_of.clone()).unwrap_or_else(today);
-    let as_of_unix = parse_as_of(&as_of).map_err(|_| RenderError::AsOf(as_of.clone()))?;
-    let producer = Producer {
-        loaded,
-        translator: None,
-        only: request.channels,
-        as_of: Arc::from(as_of.as_str()),
-        as_of_unix,
-        out_dir: Path::new(""),
-    };
+    let producer = producer(loaded, None, request.channels, request.as_of)?;
     let record = producer.validate(request.cdm, None).map_err(RenderError::Rejected)?;
+    produce(&producer, &record, None).map_err(RenderError::Rejected)
+}
+
+fn produce(
+    producer: &Producer<'_>,
+    record: &crate::cdm::CdmRecord,
+    location: Option<tessera_runtime::SourceLocation>,
+) -> Result<Rendered, Box<Rejection>> {
     let mut times = StageTimes::default();
-    let produced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| producer.produce(&record, &mut times)))
+    let produced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| producer.produce(record, &mut times)))
         .unwrap_or_else(|_| Err(Failure::plain(Stage::Compose, "internal error while producing this document".into())));
-    let delivery =
-        produced.map_err(|failure| RenderError::Rejected(Box::new(producer.reject(&record, None, failure))))?;
+    let delivery = produced.map_err(|failure| Box::new(producer.reject(record, location, failure)))?;
     let outputs = delivery
         .files
         .into_iter()

@@ -171,9 +171,14 @@ impl SourceStage<'_> {
     /// Runs the translator over the file; `send` passes each numbered
     /// outcome on and returns false once nobody listens.
     pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
+        let file = std::fs::File::open(self.input).map_err(SourceError::Io)?;
+        self.run_from(file, send)
+    }
+
+    /// Like [`Self::run`], over any reader (a request body held in memory).
+    pub fn run_from(self, mut file: impl Read, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
         let mut numbering =
             Numbering { next: 0, skip: self.skip, seen: HashSet::default(), send, translator: self.translator };
-        let mut file = std::fs::File::open(self.input).map_err(SourceError::Io)?;
         // Translator time not yet attributed (a chunk that completed no record
         // adds to the next one's share).
         let mut took = Duration::ZERO;

@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_pipeline::{LoadedTenant, RenderError, RenderRequest, Rendered, render_record};
+use tessera_pipeline::{
+    LoadedTenant, Rejection, RenderError, RenderRequest, Rendered, SourceRequest, render_record, render_source,
+};
 use tokio::sync::Semaphore;
 
 /// Limits of the server.
@@ -131,8 +133,21 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RenderBody {
-    /// The CDM record.
-    record: Value,
+    /// The CDM record (or give `source` and `translator`).
+    #[serde(default)]
+    record: Option<Value>,
+    /// A source document (text) to translate and render record by record.
+    #[serde(default)]
+    source: Option<String>,
+    /// The source document's bytes in base64 (for binary or non-UTF-8 sources).
+    #[serde(default)]
+    source_base64: Option<String>,
+    /// The granted translator for `source`.
+    #[serde(default)]
+    translator: Option<String>,
+    /// The source's name in rejections' locations (default `request`).
+    #[serde(default)]
+    name: Option<String>,
     /// Exactly these channels (default: the tenant's scenario decides).
     #[serde(default)]
     channels: Option<Vec<String>>,
@@ -216,7 +231,7 @@ async fn render_checked(
             Problem::new(status, "bad-request", "The request body could not be read", e.body_text())
         }
     })?;
-    let request: RenderBody = serde_json::from_slice(&body).map_err(|e| {
+    let mut request: RenderBody = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "bad-json",
@@ -226,7 +241,86 @@ async fn render_checked(
         .with("line", json!(e.line()))
         .with("column", json!(e.column()))
     })?;
-    let permit = Arc::clone(&state.slots).try_acquire_owned().map_err(|_| {
+    let loaded = Arc::clone(&entry.loaded);
+    let source = match (&request.source, &request.source_base64) {
+        (Some(text), None) => Some(text.clone().into_bytes()),
+        (None, Some(b64)) => Some(base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-request", "source_base64 is not base64", e.to_string())
+        })?),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Give the source once",
+                "send either `source` or `source_base64`",
+            ));
+        }
+    };
+    let job = match (request.record.take(), source, request.translator.take()) {
+        (Some(record), None, None) => Job::Record(record.to_string()),
+        (None, Some(bytes), Some(translator)) => Job::Source { bytes, translator },
+        (None, Some(_), None) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "A source needs a translator",
+                "name one of the tenant's granted translators in `translator`",
+            ));
+        }
+        _ => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Give a record or a source",
+                "send either `record` (CDM) or `source` with `translator`",
+            ));
+        }
+    };
+    let permit = take_slot(state)?;
+    let name = request.name.take().unwrap_or_else(|| "request".into());
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let channels = request.channels.as_deref();
+        let as_of = request.as_of.as_deref();
+        match job {
+            Job::Record(cdm) => render_record(&loaded, RenderRequest { cdm: &cdm, channels, as_of }).map(Done::One),
+            Job::Source { bytes, translator } => render_source(
+                &loaded,
+                SourceRequest { translator: &translator, name: &name, bytes: &bytes, channels, as_of },
+            )
+            .map(Done::Many),
+        }
+    })
+    .await
+    .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The render failed", e.to_string()))?
+    .map_err(refused)?;
+    let rendered = match outcome {
+        Done::One(rendered) => rendered,
+        Done::Many(results) => {
+            let delivered: Vec<Rendered> = results.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+            let response = Json(source_answer(&results)).into_response();
+            let outputs = delivered.into_iter().flat_map(|r| r.outputs).collect();
+            return Ok((Rendered { outputs, content_revision: Arc::from("") }, response));
+        }
+    };
+    let response = answer(&rendered);
+    Ok((rendered, response))
+}
+
+enum Job {
+    Record(String),
+    Source { bytes: Vec<u8>, translator: String },
+}
+
+enum Done {
+    One(Rendered),
+    Many(Vec<Result<Rendered, Box<Rejection>>>),
+}
+
+/// A free render slot, or 503 with `Retry-After`.
+fn take_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Problem> {
+    Arc::clone(&state.slots).try_acquire_owned().map_err(|_| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
@@ -234,19 +328,55 @@ async fn render_checked(
             format!("all {} render slots are in use; retry shortly", state.limits.slots),
         )
         .retry_after(state.limits.retry_after_secs)
-    })?;
-    let loaded = Arc::clone(&entry.loaded);
-    let cdm = request.record.to_string();
-    let rendered = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let req = RenderRequest { cdm: &cdm, channels: request.channels.as_deref(), as_of: request.as_of.as_deref() };
-        render_record(&loaded, req)
     })
-    .await
-    .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The render failed", e.to_string()))?
-    .map_err(refused)?;
-    let response = answer(&rendered);
-    Ok((rendered, response))
+}
+
+/// A source's answer: every record in source order, delivered with its
+/// outputs or rejected with the batch's fields; the counts add up.
+fn source_answer(results: &[Result<Rendered, Box<Rejection>>]) -> Value {
+    let records: Vec<Value> = results
+        .iter()
+        .map(|r| match r {
+            Ok(rendered) => json!({
+                "status": "delivered",
+                "record": rendered.outputs.first().map(|o| o.line.record.clone()),
+                "document_id": rendered.outputs.first().map(|o| o.line.document_id.clone()),
+                "content_revision": &*rendered.content_revision,
+                "outputs": outputs_json(rendered),
+            }),
+            Err(rejection) => {
+                let mut v = serde_json::to_value(rejection.as_ref()).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut v {
+                    map.insert("status".into(), "rejected".into());
+                }
+                v
+            }
+        })
+        .collect();
+    let delivered = results.iter().filter(|r| r.is_ok()).count();
+    json!({
+        "records_in": results.len(),
+        "delivered": delivered,
+        "rejected": results.len() - delivered,
+        "records": records,
+    })
+}
+
+fn outputs_json(rendered: &Rendered) -> Vec<Value> {
+    rendered
+        .outputs
+        .iter()
+        .map(|o| {
+            json!({
+                "channel": o.line.channel,
+                "file": o.file,
+                "media_type": o.line.media_type,
+                "sha256": o.line.sha256,
+                "pages": o.line.pages,
+                "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&o.bytes),
+            })
+        })
+        .collect()
 }
 
 /// A refused record: 422 with the fields a batch writes to `rejected.jsonl`.
@@ -255,6 +385,12 @@ fn refused(error: RenderError) -> Problem {
         RenderError::AsOf(_) => {
             Problem::new(StatusCode::BAD_REQUEST, "bad-as-of", "The as-of date is not valid", error.to_string())
         }
+        RenderError::Translator(_) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-translator",
+            "The source cannot be translated",
+            error.to_string(),
+        ),
         RenderError::Rejected(r) => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "The record was refused", r.reason.clone())
                 .with("stage", json!(r.stage))
@@ -286,20 +422,7 @@ fn answer(rendered: &Rendered) -> Response {
         }
         r
     } else {
-        let outputs: Vec<Value> = rendered
-            .outputs
-            .iter()
-            .map(|o| {
-                json!({
-                    "channel": o.line.channel,
-                    "file": o.file,
-                    "media_type": o.line.media_type,
-                    "sha256": o.line.sha256,
-                    "pages": o.line.pages,
-                    "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&o.bytes),
-                })
-            })
-            .collect();
+        let outputs = outputs_json(rendered);
         Json(json!({ "content_revision": &*rendered.content_revision, "outputs": outputs })).into_response()
     };
     if let Some(v) = revision {

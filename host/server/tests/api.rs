@@ -294,3 +294,35 @@ fn the_served_api_description_lists_every_route_and_status() {
         assert!(render[status].is_object(), "status {status} is not described");
     }
 }
+
+#[test]
+fn a_source_document_renders_record_by_record_with_every_record_accounted_for() {
+    let server = TestServer::start(ServerLimits::default());
+    let csv = std::fs::read_to_string(repo().join("samples/acme-energy/data/billing-errors.csv")).unwrap();
+    let body = serde_json::json!({
+        "source": csv, "translator": "csv-billing", "name": "billing-errors.csv", "channels": ["html"]
+    });
+    let a = server.post(RENDER, Some(ACME), &body.to_string());
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let v = a.json();
+    let records = v["records"].as_array().unwrap();
+    assert_eq!(v["records_in"].as_u64().unwrap() as usize, records.len());
+    assert_eq!(v["records_in"].as_u64(), Some(v["delivered"].as_u64().unwrap() + v["rejected"].as_u64().unwrap()));
+    assert!(v["delivered"].as_u64().unwrap() > 0 && v["rejected"].as_u64().unwrap() > 0, "{v}");
+    for r in records {
+        match r["status"].as_str().unwrap() {
+            "delivered" => assert_eq!(r["outputs"][0]["media_type"], "text/html; charset=utf-8"),
+            "rejected" => {
+                assert!(r["reason"].as_str().is_some_and(|s| !s.is_empty()), "{r}");
+                // Named by its record or by its place in the source.
+                assert!(r["record"].is_string() || r["source"]["line"].is_u64(), "{r}");
+            }
+            other => panic!("status {other}"),
+        }
+    }
+    // A translator the tenant does not grant is refused up front.
+    let bad = serde_json::json!({ "source": "x", "translator": "no-such-translator" });
+    server.post(RENDER, Some(ACME), &bad.to_string()).problem(400, "bad-translator");
+    let neither = serde_json::json!({ "channels": ["html"] });
+    server.post(RENDER, Some(ACME), &neither.to_string()).problem(400, "bad-request");
+}

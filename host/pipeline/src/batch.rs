@@ -197,7 +197,13 @@ impl LoadedTenant {
         })
     }
 
-    fn plugin_of_kind(&self, id: &str, kind: Kind) -> Result<&Arc<Plugin>, PipelineError> {
+    /// The as-of date of a job: `explicit`, else the tenant's `job.as_of`,
+    /// else today (UTC).
+    pub(crate) fn as_of(&self, explicit: Option<&str>) -> String {
+        explicit.map(str::to_owned).or_else(|| self.tenant.config.job.as_of.clone()).unwrap_or_else(today)
+    }
+
+    pub(crate) fn plugin_of_kind(&self, id: &str, kind: Kind) -> Result<&Arc<Plugin>, PipelineError> {
         let tenant = self.tenant.config.id.clone();
         let plugin = self.plugins.get(id).ok_or_else(|| PipelineError::Config {
             tenant: tenant.clone(),
@@ -317,7 +323,7 @@ pub fn parse_as_of(text: &str) -> Result<u64, PipelineError> {
     u64::try_from(date.midnight().assume_utc().unix_timestamp()).map_err(|_| PipelineError::AsOf(text.to_owned()))
 }
 
-pub(crate) fn today() -> String {
+fn today() -> String {
     let now = time::OffsetDateTime::now_utc().date();
     format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
 }
@@ -427,7 +433,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             }
         }
     }
-    let as_of = job.as_of.map(str::to_owned).or_else(|| cfg.job.as_of.clone()).unwrap_or_else(today);
+    let as_of = loaded.as_of(job.as_of);
     let as_of_unix = parse_as_of(&as_of)?;
     std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

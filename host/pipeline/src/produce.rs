@@ -67,14 +67,7 @@ impl Producer<'_> {
                     Ok(record) => record,
                     Err(rejected) => return Done { seq: work.seq, outcome: Outcome::Rejected(*rejected), times },
                 };
-                let produced =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.deliver(&record, &mut times)))
-                        .unwrap_or_else(|panic| {
-                            Err(Failure::plain(
-                                Stage::Compose,
-                                format!("internal error while producing this document: {}", panic_message(&*panic)),
-                            ))
-                        });
+                let produced = guarded(|| self.deliver(&record, &mut times));
                 match produced {
                     Ok((lines, content)) => Outcome::Delivered { lines, content },
                     Err(failure) => Outcome::Rejected(self.reject(&record, location, failure)),
@@ -384,6 +377,17 @@ fn recipient_name(record: &CdmRecord) -> Option<String> {
 
 /// What a caught panic said. A panic in one record must not stop the run:
 /// a worker that died would leave its record uncommitted and the run waiting.
+/// Runs one document's production; a panic in it rejects that document
+/// (naming the panic) instead of taking the run or the server down.
+pub(crate) fn guarded<T>(produce: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(produce)).unwrap_or_else(|panic| {
+        Err(Failure::plain(
+            Stage::Compose,
+            format!("internal error while producing this document: {}", panic_message(&*panic)),
+        ))
+    })
+}
+
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()

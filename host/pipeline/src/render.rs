@@ -3,10 +3,10 @@
 //! so a document rendered for a portal is byte-identical to the one the
 //! batch would have written, and a refusal carries the same reason.
 
-use crate::batch::{CHUNK_BYTES, LoadedTenant, parse_as_of, today};
-use crate::flow::{Failure, StageTimes, WorkItem};
-use crate::produce::{Producer, seed_for};
-use crate::report::{ManifestLine, Rejection, Stage};
+use crate::batch::{CHUNK_BYTES, LoadedTenant, parse_as_of};
+use crate::flow::{StageTimes, WorkItem};
+use crate::produce::{Producer, guarded, seed_for};
+use crate::report::{ManifestLine, Rejection};
 use crate::source::{SourceError, SourceStage};
 use std::path::Path;
 use std::sync::Arc;
@@ -58,16 +58,6 @@ pub enum RenderError {
     Rejected(Box<Rejection>),
 }
 
-impl RenderError {
-    /// The rejection, when the record itself was refused.
-    pub fn rejection(&self) -> Option<&Rejection> {
-        match self {
-            RenderError::Rejected(r) => Some(r),
-            RenderError::AsOf(_) | RenderError::Translator(_) => None,
-        }
-    }
-}
-
 /// A source document to translate and render, record by record.
 #[derive(Debug, Clone, Copy)]
 pub struct SourceRequest<'a> {
@@ -89,7 +79,7 @@ fn producer<'a>(
     channels: Option<&'a [String]>,
     as_of: Option<&str>,
 ) -> Result<Producer<'a>, RenderError> {
-    let as_of = as_of.map(str::to_owned).or_else(|| loaded.tenant.config.job.as_of.clone()).unwrap_or_else(today);
+    let as_of = loaded.as_of(as_of);
     let as_of_unix = parse_as_of(&as_of).map_err(|_| RenderError::AsOf(as_of.clone()))?;
     Ok(Producer {
         loaded,
@@ -109,10 +99,10 @@ pub fn render_source(
     loaded: &LoadedTenant,
     request: SourceRequest<'_>,
 ) -> Result<Vec<Result<Rendered, Box<Rejection>>>, RenderError> {
-    let translator =
-        loaded.plugins.get(request.translator).filter(|p| p.kind() == Kind::Translator).ok_or_else(|| {
-            RenderError::Translator(format!("no translator `{}` is granted to this tenant", request.translator))
-        })?;
+    let translator = loaded.plugin_of_kind(request.translator, Kind::Translator).map_err(|e| match e {
+        crate::batch::PipelineError::Config { message, .. } => RenderError::Translator(message),
+        other => RenderError::Translator(other.to_string()),
+    })?;
     let producer = producer(loaded, Some(translator), request.channels, request.as_of)?;
     let call = CallContext {
         as_of: Arc::clone(&producer.as_of),
@@ -159,9 +149,8 @@ fn produce(
     location: Option<tessera_runtime::SourceLocation>,
 ) -> Result<Rendered, Box<Rejection>> {
     let mut times = StageTimes::default();
-    let produced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| producer.produce(record, &mut times)))
-        .unwrap_or_else(|_| Err(Failure::plain(Stage::Compose, "internal error while producing this document".into())));
-    let delivery = produced.map_err(|failure| Box::new(producer.reject(record, location, failure)))?;
+    let delivery = guarded(|| producer.produce(record, &mut times))
+        .map_err(|failure| Box::new(producer.reject(record, location, failure)))?;
     let outputs = delivery
         .files
         .into_iter()

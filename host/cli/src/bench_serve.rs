@@ -10,12 +10,11 @@ use crate::bench::{emit, percentile};
 use crate::paths::{Context, samples_dir};
 use anyhow::{Context as _, anyhow, ensure};
 use serde::Serialize;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tessera_pipeline::LoadedTenant;
-use tessera_server::{AppState, ServerLimits};
+use tessera_server::{AppState, Background, ServerLimits};
 
 const CONNECTIONS: [usize; 3] = [2, 8, 32];
 const TARGET_RPS: f64 = 3000.0;
@@ -57,27 +56,8 @@ pub fn run(ctx: &Context, seconds: f64, json: bool) -> anyhow::Result<ExitCode> 
     let limits = ServerLimits::default();
     let slots = limits.slots;
     let state = Arc::new(AppState::new(vec![loaded], limits).map_err(|e| anyhow!(e))?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
-    let server = std::thread::Builder::new().name("tessera-bench-server".into()).spawn(move || {
-        let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => return addr_tx.send(Err(e)).unwrap_or(()),
-        };
-        rt.block_on(async move {
-            let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                Ok(l) => l,
-                Err(e) => return addr_tx.send(Err(e)).unwrap_or(()),
-            };
-            let _ = addr_tx.send(listener.local_addr());
-            let _ = tessera_server::serve(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
-    })?;
-    let addr = addr_rx.recv().context("the bench server did not start")??;
-    let url = format!("http://{addr}/v1/tenants/acme-energy/render");
+    let server = Background::start(state).context("starting the bench server")?;
+    let url = format!("http://{}/v1/tenants/acme-energy/render", server.addr());
 
     // Warm up: compile caches, Tera, the plugin instances.
     let warm = load(&url, &body, 2, Duration::from_millis(500));
@@ -97,8 +77,7 @@ pub fn run(ctx: &Context, seconds: f64, json: bool) -> anyhow::Result<ExitCode> 
             errors: r.errors,
         });
     }
-    let _ = stop.send(());
-    let _ = server.join();
+    drop(server);
     let eight = levels.iter().find(|l| l.connections == 8).ok_or_else(|| anyhow!("no 8-connection level"))?;
     let report = ServeReport {
         bench: "serve",

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -133,9 +134,10 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RenderBody {
-    /// The CDM record (or give `source` and `translator`).
+    /// The CDM record (or give `source` and `translator`), kept as the
+    /// request's own bytes: the pipeline parses and validates it once.
     #[serde(default)]
-    record: Option<Value>,
+    record: Option<Box<RawValue>>,
     /// A source document (text) to translate and render record by record.
     #[serde(default)]
     source: Option<String>,
@@ -163,26 +165,44 @@ async fn render(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let result = render_checked(&state, &tenant, &headers, body).await;
     // Only tenants that exist get their own metric labels: a caller cannot
     // grow the metrics with made-up tenant names.
     let label = if state.tenants.contains_key(&tenant) { tenant.as_str() } else { "-" };
-    state.metrics.observe(label, started.elapsed());
-    match result {
-        Ok((rendered, response)) => {
-            for output in &rendered.outputs {
-                state.metrics.count(label, &output.line.channel, "ok");
-                for plugin in &output.line.plugins {
-                    if let Some(fuel) = plugin.fuel {
-                        state.metrics.add_fuel(label, &plugin.id, fuel);
+    let response = match render_checked(&state, &tenant, &headers, body).await {
+        Ok(outcome) => {
+            match &outcome {
+                Done::One(rendered) => count_delivered(&state.metrics, label, rendered),
+                Done::Many(results) => {
+                    for result in results {
+                        match result {
+                            Ok(rendered) => count_delivered(&state.metrics, label, rendered),
+                            Err(_) => state.metrics.count(label, "-", "rejected"),
+                        }
                     }
                 }
             }
-            response
+            match outcome {
+                Done::One(rendered) => answer(rendered),
+                Done::Many(results) => Json(source_answer(&results)).into_response(),
+            }
         }
         Err(problem) => {
             state.metrics.count(label, "-", problem.slug());
             problem.into_response()
+        }
+    };
+    state.metrics.observe(label, started.elapsed());
+    response
+}
+
+/// Counts a delivered record's outputs and the fuel its plugins spent.
+fn count_delivered(metrics: &Metrics, label: &str, rendered: &Rendered) {
+    for output in &rendered.outputs {
+        metrics.count(label, &output.line.channel, "ok");
+        for plugin in &output.line.plugins {
+            if let Some(fuel) = plugin.fuel {
+                metrics.add_fuel(label, &plugin.id, fuel);
+            }
         }
     }
 }
@@ -192,7 +212,7 @@ async fn render_checked(
     tenant: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(Rendered, Response), Problem> {
+) -> Result<Done, Problem> {
     let token = auth::bearer(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())).ok_or_else(|| {
         Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -201,7 +221,8 @@ async fn render_checked(
             "send `Authorization: Bearer <token>` with a token of this tenant",
         )
     })?;
-    let known = state.tenants.values().any(|t| auth::matches(token, &t.tokens));
+    let token = auth::digest(token);
+    let known = state.tenants.values().any(|t| auth::matches(&token, &t.tokens));
     if !known {
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -210,7 +231,7 @@ async fn render_checked(
             "the token matches no tenant's [api] token_sha256",
         ));
     }
-    let entry = state.tenants.get(tenant).filter(|t| auth::matches(token, &t.tokens)).ok_or_else(|| {
+    let entry = state.tenants.get(tenant).filter(|t| auth::matches(&token, &t.tokens)).ok_or_else(|| {
         Problem::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -242,8 +263,8 @@ async fn render_checked(
         .with("column", json!(e.column()))
     })?;
     let loaded = Arc::clone(&entry.loaded);
-    let source = match (&request.source, &request.source_base64) {
-        (Some(text), None) => Some(text.clone().into_bytes()),
+    let source = match (request.source.take(), &request.source_base64) {
+        (Some(text), None) => Some(text.into_bytes()),
         (None, Some(b64)) => Some(base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| {
             Problem::new(StatusCode::BAD_REQUEST, "bad-request", "source_base64 is not base64", e.to_string())
         })?),
@@ -258,7 +279,7 @@ async fn render_checked(
         }
     };
     let job = match (request.record.take(), source, request.translator.take()) {
-        (Some(record), None, None) => Job::Record(record.to_string()),
+        (Some(record), None, None) => Job::Record(record),
         (None, Some(bytes), Some(translator)) => Job::Source { bytes, translator },
         (None, Some(_), None) => {
             return Err(Problem::new(
@@ -284,7 +305,9 @@ async fn render_checked(
         let channels = request.channels.as_deref();
         let as_of = request.as_of.as_deref();
         match job {
-            Job::Record(cdm) => render_record(&loaded, RenderRequest { cdm: &cdm, channels, as_of }).map(Done::One),
+            Job::Record(cdm) => {
+                render_record(&loaded, RenderRequest { cdm: cdm.get(), channels, as_of }).map(Done::One)
+            }
             Job::Source { bytes, translator } => render_source(
                 &loaded,
                 SourceRequest { translator: &translator, name: &name, bytes: &bytes, channels, as_of },
@@ -295,21 +318,11 @@ async fn render_checked(
     .await
     .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The render failed", e.to_string()))?
     .map_err(refused)?;
-    let rendered = match outcome {
-        Done::One(rendered) => rendered,
-        Done::Many(results) => {
-            let delivered: Vec<Rendered> = results.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
-            let response = Json(source_answer(&results)).into_response();
-            let outputs = delivered.into_iter().flat_map(|r| r.outputs).collect();
-            return Ok((Rendered { outputs, content_revision: Arc::from("") }, response));
-        }
-    };
-    let response = answer(&rendered);
-    Ok((rendered, response))
+    Ok(outcome)
 }
 
 enum Job {
-    Record(String),
+    Record(Box<RawValue>),
     Source { bytes: Vec<u8>, translator: String },
 }
 
@@ -406,10 +419,10 @@ fn refused(error: RenderError) -> Problem {
 
 /// One output: its bytes with their media type. Several: one JSON object
 /// listing each (bytes in base64).
-fn answer(rendered: &Rendered) -> Response {
+fn answer(mut rendered: Rendered) -> Response {
     let revision = HeaderValue::from_str(&rendered.content_revision).ok();
-    let mut response = if let [one] = rendered.outputs.as_slice() {
-        let mut r = one.bytes.clone().into_response();
+    let mut response = if let [one] = rendered.outputs.as_mut_slice() {
+        let mut r = std::mem::take(&mut one.bytes).into_response();
         let h = r.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&one.line.media_type) {
             h.insert(header::CONTENT_TYPE, v);
@@ -422,7 +435,7 @@ fn answer(rendered: &Rendered) -> Response {
         }
         r
     } else {
-        let outputs = outputs_json(rendered);
+        let outputs = outputs_json(&rendered);
         Json(json!({ "content_revision": &*rendered.content_revision, "outputs": outputs })).into_response()
     };
     if let Some(v) = revision {

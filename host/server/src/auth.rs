@@ -30,11 +30,15 @@ pub(crate) fn bearer(header: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
 
-/// Whether `token` hashes to one of `digests` (compared without early exit).
-pub(crate) fn matches(token: &str, digests: &[[u8; 32]]) -> bool {
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+/// A presented token's SHA-256, computed once per request.
+pub(crate) fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Whether `digest` is one of `digests` (compared without early exit).
+pub(crate) fn matches(digest: &[u8; 32], digests: &[[u8; 32]]) -> bool {
     digests.iter().fold(false, |found, d| {
-        let difference = d.iter().zip(&digest).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let difference = d.iter().zip(digest).fold(0u8, |acc, (a, b)| acc | (a ^ b));
         found | (difference == 0)
     })
 }
@@ -46,9 +50,9 @@ mod tests {
     #[test]
     fn a_token_matches_only_its_digest() {
         let digests = parse_digests("t", &[token_digest("secret")]).unwrap();
-        assert!(matches("secret", &digests));
-        assert!(!matches("secret ", &digests));
-        assert!(!matches("other", &digests));
+        assert!(matches(&digest("secret"), &digests));
+        assert!(!matches(&digest("secret "), &digests));
+        assert!(!matches(&digest("other"), &digests));
     }
 
     #[test]

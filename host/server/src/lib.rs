@@ -33,3 +33,52 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
+
+/// A server on its own thread and runtime, on an ephemeral 127.0.0.1 port
+/// (for benchmarks and tests); dropping it stops the server after the
+/// requests in flight.
+pub struct Background {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts serving `state`; returns once the port is bound.
+    pub fn start(state: Arc<AppState>) -> std::io::Result<Background> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (bound_tx, bound) = std::sync::mpsc::channel::<std::io::Result<std::net::SocketAddr>>();
+        let thread = std::thread::Builder::new().name("tessera-serve".into()).spawn(move || {
+            let started = tokio::runtime::Builder::new_multi_thread().enable_all().build().and_then(|rt| {
+                let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+                Ok((rt, listener))
+            });
+            let (rt, listener) = match started {
+                Ok(ok) => ok,
+                Err(e) => return bound_tx.send(Err(e)).unwrap_or(()),
+            };
+            let _ = bound_tx.send(listener.local_addr());
+            let _ = rt.block_on(serve(listener, state, async {
+                let _ = stopped.await;
+            }));
+        })?;
+        let addr = bound.recv().map_err(|_| std::io::Error::other("the server thread ended before binding"))??;
+        Ok(Background { addr, stop: Some(stop), thread: Some(thread) })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

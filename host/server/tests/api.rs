@@ -2,12 +2,11 @@
 //! their real plugins: a render of each kind of answer, every error status,
 //! cross-tenant denial, back-pressure and the metrics.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use tessera_pipeline::LoadedTenant;
 use tessera_runtime::{Runtime, RuntimeConfig};
-use tessera_server::{AppState, ServerLimits};
+use tessera_server::{AppState, Background, ServerLimits};
 
 const ACME: &str = "acme-demo-token";
 const NORTHWIND: &str = "northwind-demo-token";
@@ -39,36 +38,18 @@ fn tenants() -> Vec<Arc<LoadedTenant>> {
 
 /// A server on an ephemeral loopback port, stopped when dropped.
 struct TestServer {
-    addr: SocketAddr,
+    server: Background,
     state: Arc<AppState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
     fn start(limits: ServerLimits) -> TestServer {
         let state = Arc::new(AppState::new(tenants(), limits).unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let served = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                tessera_server::serve(listener, served, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
-        TestServer { addr, state, stop: Some(stop), thread: Some(thread) }
+        TestServer { server: Background::start(Arc::clone(&state)).unwrap(), state }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.server.addr())
     }
 
     fn post(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
@@ -81,17 +62,6 @@ impl TestServer {
 
     fn get(&self, path: &str) -> Answer {
         Answer::from(agent().get(self.url(path)).call().expect("the server answers"))
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -109,6 +109,14 @@ enum Command {
         /// Largest request body in KiB.
         #[arg(long, default_value_t = 1024)]
         max_body_kib: usize,
+        /// Also serve the content authors' live preview at /preview (it
+        /// has no token, so only on a loopback address).
+        #[arg(long)]
+        preview: bool,
+        /// Log format on stderr: `text`, or `json` (one object per line,
+        /// for log shippers).
+        #[arg(long, default_value = "text")]
+        log_format: String,
     },
 }
 
@@ -119,14 +127,22 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // A server logs each request (tenant, outcome, timing: never record
+    // data); the other commands only warn unless TESSERA_LOG says more.
+    let (default_filter, json) = match &cli.command {
+        Command::Serve { log_format, .. } => ("warn,tessera_server=info,tessera=info", log_format == "json"),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr);
+    if json {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
     let result = match cli.command {
         Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
@@ -151,8 +167,12 @@ fn main() -> ExitCode {
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Bench(b) => bench::run(&ctx, b),
-        Command::Serve { tenant, addr, slots, max_body_kib } => {
-            serve::run(&ctx, serve::ServeArgs { tenants: tenant, addr, slots, max_body_kib })
+        Command::Serve { tenant, addr, slots, max_body_kib, preview, log_format } => {
+            if log_format != "text" && log_format != "json" {
+                eprintln!("error: --log-format is `text` or `json`, not `{log_format}`");
+                return ExitCode::from(2);
+            }
+            serve::run(&ctx, serve::ServeArgs { tenants: tenant, addr, slots, max_body_kib, preview })
         }
     };
     match result {

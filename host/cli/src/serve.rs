@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tessera_content::watch::WatchConfig;
-use tessera_pipeline::LoadedTenant;
+use tessera_pipeline::{LoadedTenant, ReloadOutcome};
 use tessera_server::{AppState, ServerLimits};
 
 /// The command's settings.
@@ -19,10 +19,18 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
     pub slots: Option<usize>,
     pub max_body_kib: usize,
+    pub preview: bool,
 }
 
 /// Runs the server.
 pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.preview && !args.addr.ip().is_loopback() {
+        return Err(anyhow!(
+            "--preview shows every tenant's sample records and content without a token, so it is served on \
+             loopback only (not {}); put an authenticating proxy in front for remote authors",
+            args.addr
+        ));
+    }
     let runtime = ctx.runtime()?;
     let dirs = if args.tenants.is_empty() {
         let samples = samples_dir(None);
@@ -38,8 +46,14 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("loading tenant {}", dir.display()))?,
         );
         let id = loaded.tenant.config.id.clone();
-        watches.push(loaded.content.watch(WatchConfig::from_env(), move |outcome| {
-            tracing::info!(tenant = %id, ?outcome, "content reload");
+        watches.push(loaded.content.watch(WatchConfig::from_env(), move |outcome| match outcome {
+            ReloadOutcome::Swapped { revision, took } => {
+                tracing::info!(tenant = %id, %revision, ms = took.as_secs_f64() * 1e3, "content reloaded")
+            }
+            ReloadOutcome::Refused(failure) => {
+                tracing::warn!(tenant = %id, error = %failure.message, "content reload refused; the last good content stays live")
+            }
+            ReloadOutcome::Unchanged | ReloadOutcome::Unsettled => {}
         })?);
         tenants.push(loaded);
     }
@@ -49,12 +63,20 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_kib << 10,
         ..defaults
     };
-    let state = Arc::new(AppState::new(tenants, limits).map_err(|e| anyhow!(e))?);
+    let mut state = AppState::new(tenants, limits).map_err(|e| anyhow!(e))?;
+    if args.preview {
+        state = state.with_preview();
+    }
+    let state = Arc::new(state);
     let io = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("tessera-http").build()?;
     io.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
-        eprintln!("tessera serve: http://{} ({} tenants; Ctrl-C stops)", listener.local_addr()?, dirs.len());
+        let bound = listener.local_addr()?;
+        eprintln!("tessera serve: http://{bound} ({} tenants; Ctrl-C stops)", dirs.len());
+        if args.preview {
+            eprintln!("tessera serve: preview at http://{bound}/preview");
+        }
         tessera_server::serve(listener, state, shutdown_signal()).await?;
         eprintln!("tessera serve: stopped");
         anyhow::Ok(())

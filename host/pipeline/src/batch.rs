@@ -294,7 +294,7 @@ const IN_FLIGHT_PER_WORKER: usize = 64;
 
 /// The translator for a source file: by extension, then by the first
 /// non-blank byte, through `[job.translators]`; else `job.translator`.
-fn pick_translator(job: &crate::tenant::JobDefaults, input: &Path) -> Option<String> {
+pub(crate) fn pick_translator(job: &crate::tenant::JobDefaults, input: &Path) -> Option<String> {
     let by_extension = input.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let sniffed = || -> Option<String> {
         let mut head = [0u8; 512];

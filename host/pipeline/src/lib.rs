@@ -43,7 +43,10 @@ pub use latency::{Histogram, StageLatency, StageSummary};
 pub use library::Library;
 pub use live::{Canary, LiveContent, ReloadFailure, ReloadOutcome, ReloadStatus, WatchHandle};
 pub use output::{sha256_hex, write_atomic};
-pub use render::{RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_source};
+pub use render::{
+    RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_source, sample_records,
+    translate_source,
+};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use scenario::{Choice, Scenario};
 pub use store::{default_roots, describe as describe_roots, find_package};

@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 use tessera_content::watch::{Backend, ChangeWatcher, WatchConfig, WatchError};
-use tessera_content::{ContentSource, RepoError, SourceMode};
+use tessera_content::{ContentError, ContentSource, RepoError, SourceMode};
 use tessera_runtime::CallContext;
 
 /// Content that can change under a running pipeline.
@@ -67,6 +67,19 @@ pub struct ReloadFailure {
     pub message: String,
     /// With the source line and a caret.
     pub detailed: String,
+    /// The content file at fault, with line and column where known (for an
+    /// author's error overlay); `None` when no one file is to blame.
+    pub error: Option<Box<ContentError>>,
+}
+
+impl ReloadFailure {
+    fn plain(message: String) -> ReloadFailure {
+        ReloadFailure { detailed: message.clone(), message, error: None }
+    }
+
+    fn content(error: ContentError) -> ReloadFailure {
+        ReloadFailure { message: error.to_string(), detailed: error.detailed(), error: Some(Box::new(error)) }
+    }
 }
 
 /// What a reload did.
@@ -148,7 +161,8 @@ impl LiveContent {
         let snapshot = match self.settled_snapshot(settle) {
             Ok(Some(s)) => s,
             Ok(None) => return ReloadOutcome::Unsettled,
-            Err(e) => return self.refuse(ReloadFailure { message: e.to_string(), detailed: e.to_string() }),
+            Err(RepoError::Content(e)) => return self.refuse(ReloadFailure::content(e)),
+            Err(e) => return self.refuse(ReloadFailure::plain(e.to_string())),
         };
         if snapshot.revision().to_string() == **self.current().revision() {
             return ReloadOutcome::Unchanged;
@@ -156,7 +170,7 @@ impl LiveContent {
         let built = self.source.build(snapshot).and_then(Library::build);
         let library = match built {
             Ok(l) => l,
-            Err(e) => return self.refuse(ReloadFailure { message: e.to_string(), detailed: e.detailed() }),
+            Err(e) => return self.refuse(ReloadFailure::content(e)),
         };
         if let Err(failure) = self.sing(&library) {
             return self.refuse(failure);
@@ -220,10 +234,11 @@ impl LiveContent {
                             canary.record.document_id,
                             view.key()
                         ),
+                        error: Some(Box::new(e)),
                     });
                 }
                 Err(ComposeError::Missing(m)) => {
-                    return Err(ReloadFailure { message: m.clone(), detailed: m });
+                    return Err(ReloadFailure::plain(m));
                 }
             }
         }
@@ -231,7 +246,7 @@ impl LiveContent {
     }
 
     fn refuse(&self, failure: ReloadFailure) -> ReloadOutcome {
-        tracing::info!("content reload refused, the last good content stays live:\n{}", failure.detailed);
+        tracing::debug!("content reload refused, the last good content stays live:\n{}", failure.detailed);
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         status.reloads += 1;
         status.failures += 1;

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_runtime::{CallContext, DocumentInput, Plugin, SourceLocation};
+use tessera_runtime::{CallContext, CallUsage, DocumentInput, Plugin, SourceLocation};
 
 /// A per-record seed: reruns of the same record see the same randomness.
 pub(crate) fn seed_for(document_id: &str) -> u64 {
@@ -181,19 +181,20 @@ impl Producer<'_> {
             call: call.clone(),
         });
 
-        let mut fragment_uses: BTreeMap<String, u64> = BTreeMap::new();
+        let mut fragment_uses: BTreeMap<String, CallUsage> = BTreeMap::new();
         for (id, usage) in &composed.fragment_calls {
-            *fragment_uses.entry(id.clone()).or_default() += usage.fuel;
+            fragment_uses.entry(id.clone()).or_default().absorb(*usage);
         }
-        let uses = |extra: Option<(&Plugin, u64)>| -> Vec<PluginUse> {
-            let mut list: Vec<PluginUse> = self.translator.map(|t| plugin_use(t, 0)).into_iter().collect();
-            for (id, fuel) in &fragment_uses {
+        let uses = |extra: Option<(&Plugin, &CallUsage)>| -> Vec<PluginUse> {
+            let mut list: Vec<PluginUse> =
+                self.translator.map(|t| plugin_use(t, &CallUsage::default())).into_iter().collect();
+            for (id, usage) in &fragment_uses {
                 if let Some(p) = loaded.fragments.get(id) {
-                    list.push(plugin_use(p, *fuel));
+                    list.push(plugin_use(p, usage));
                 }
             }
-            if let Some((p, fuel)) = extra {
-                list.push(plugin_use(p, fuel));
+            if let Some((p, usage)) = extra {
+                list.push(plugin_use(p, usage));
             }
             list
         };
@@ -265,7 +266,7 @@ impl Producer<'_> {
                     } else {
                         format!("{id}.{name}.{}", formatted.extension)
                     };
-                    (file, formatted.media_type, formatted.bytes, uses(Some((plugin, usage.fuel))))
+                    (file, formatted.media_type, formatted.bytes, uses(Some((plugin, &usage))))
                 }
             };
             if files.iter().any(|(f, _)| *f == file) {
@@ -396,7 +397,13 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn plugin_use(p: &Plugin, fuel: u64) -> PluginUse {
-    let fuel = (!p.reuses_instances()).then_some(fuel);
-    PluginUse { id: p.id().to_owned(), version: p.version().to_owned(), sha256: p.sha256().to_owned(), fuel }
+fn plugin_use(p: &Plugin, usage: &CallUsage) -> PluginUse {
+    let fuel = (!p.reuses_instances()).then_some(usage.fuel);
+    PluginUse {
+        id: p.id().to_owned(),
+        version: p.version().to_owned(),
+        sha256: p.sha256().to_owned(),
+        fuel,
+        elapsed: usage.elapsed,
+    }
 }

@@ -11,6 +11,7 @@ use crate::source::{SourceError, SourceStage};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use tessera_content::{ContentView, Resolution};
 use tessera_runtime::{CallContext, Kind};
 
 /// What to render.
@@ -42,6 +43,11 @@ pub struct Rendered {
     pub outputs: Vec<RenderedOutput>,
     /// The content revision every output was composed from.
     pub content_revision: Arc<str>,
+    /// The content view (label and locale) they were composed from: every
+    /// file with its resolution chain.
+    pub view: Arc<ContentView>,
+    /// How each asset the templates used resolved.
+    pub assets: Vec<Resolution>,
 }
 
 /// Why a record was not rendered.
@@ -99,6 +105,51 @@ pub fn render_source(
     loaded: &LoadedTenant,
     request: SourceRequest<'_>,
 ) -> Result<Vec<Result<Rendered, Box<Rejection>>>, RenderError> {
+    let (producer, records) = translate(loaded, request)?;
+    Ok(records.into_iter().map(|r| r.and_then(|(record, location)| produce(&producer, &record, location))).collect())
+}
+
+/// Translates a source document into checked CDM records without rendering
+/// them (the author preview's sample records): each record of the source
+/// in order, or the rejection a batch would give it.
+pub fn translate_source(
+    loaded: &LoadedTenant,
+    request: SourceRequest<'_>,
+) -> Result<Vec<Result<crate::cdm::CdmRecord, Box<Rejection>>>, RenderError> {
+    let (_, records) = translate(loaded, request)?;
+    Ok(records.into_iter().map(|r| r.map(|(record, _)| record)).collect())
+}
+
+/// The tenant's sample records (its `[job] input`, through the translator
+/// the batch would pick): what the author preview renders. Each record is
+/// checked CDM or the rejection a batch would give it.
+pub fn sample_records(
+    loaded: &LoadedTenant,
+) -> Result<Vec<Result<crate::cdm::CdmRecord, Box<Rejection>>>, RenderError> {
+    let job = &loaded.tenant.config.job;
+    let input = job
+        .input
+        .as_deref()
+        .ok_or_else(|| RenderError::Translator("tenant.toml names no sample input ([job] input)".into()))?;
+    let path = loaded.tenant.dir.join(input);
+    let translator = crate::batch::pick_translator(job, &path).ok_or_else(|| {
+        RenderError::Translator(format!("no translator for {input} (set [job] translator or [job.translators])"))
+    })?;
+    let bytes =
+        std::fs::read(&path).map_err(|e| RenderError::Translator(format!("reading {}: {e}", path.display())))?;
+    let name = Path::new(input).file_name().and_then(|n| n.to_str()).unwrap_or(input);
+    translate_source(
+        loaded,
+        SourceRequest { translator: &translator, name, bytes: &bytes, channels: None, as_of: None },
+    )
+}
+
+type Translated = Result<(crate::cdm::CdmRecord, Option<tessera_runtime::SourceLocation>), Box<Rejection>>;
+
+fn translate<'a>(
+    loaded: &'a LoadedTenant,
+    request: SourceRequest<'a>,
+) -> Result<(Producer<'a>, Vec<Translated>), RenderError> {
     let translator = loaded.plugin_of_kind(request.translator, Kind::Translator).map_err(|e| match e {
         crate::batch::PipelineError::Config { message, .. } => RenderError::Translator(message),
         other => RenderError::Translator(other.to_string()),
@@ -118,21 +169,20 @@ pub fn render_source(
         skip: 0,
         bytes_read: &bytes_read,
     };
-    let mut results = Vec::new();
+    let mut records = Vec::new();
     let chunks = std::io::BufReader::with_capacity(CHUNK_BYTES, request.bytes);
     let ran = stage.run_from(chunks, |work| {
-        results.push(match work.item {
+        records.push(match work.item {
             WorkItem::Rejected(r) => Err(Box::new(r)),
             WorkItem::Record { cdm, location } => {
-                producer.validate(&cdm, location.clone()).and_then(|record| produce(&producer, &record, location))
+                producer.validate(&cdm, location.clone()).map(|record| (record, location))
             }
         });
         true
     });
     match ran {
-        Ok(_) => Ok(results),
+        Ok(_) | Err(SourceError::Closed) => Ok((producer, records)),
         Err(SourceError::Io(e)) => Err(RenderError::Translator(format!("reading the source: {e}"))),
-        Err(SourceError::Closed) => Ok(results),
     }
 }
 
@@ -157,5 +207,6 @@ fn produce(
         .zip(delivery.lines)
         .map(|((file, bytes), line)| RenderedOutput { file, bytes, line })
         .collect();
-    Ok(Rendered { outputs, content_revision: delivery.content.revision })
+    let content = delivery.content;
+    Ok(Rendered { outputs, content_revision: content.revision, view: content.view, assets: content.assets })
 }

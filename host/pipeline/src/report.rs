@@ -24,6 +24,11 @@ pub struct PluginUse {
     /// of the same input and make their manifests differ.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
+    /// Wall-clock time of its calls for this output (instantiation
+    /// included), for the server's metrics; never written to the manifest,
+    /// which stays byte-identical between runs.
+    #[serde(skip)]
+    pub elapsed: std::time::Duration,
 }
 
 /// One line of `manifest.jsonl`: one output file.

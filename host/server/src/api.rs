@@ -44,18 +44,26 @@ impl Default for ServerLimits {
     }
 }
 
-struct TenantEntry {
-    loaded: Arc<LoadedTenant>,
+pub(crate) struct TenantEntry {
+    pub loaded: Arc<LoadedTenant>,
     tokens: Vec<[u8; 32]>,
+    /// The preview's sample records, translated on first use.
+    pub samples: std::sync::OnceLock<Arc<crate::preview::Samples>>,
 }
 
 /// Everything the handlers share.
 pub struct AppState {
-    tenants: BTreeMap<String, TenantEntry>,
-    slots: Arc<Semaphore>,
+    pub(crate) tenants: BTreeMap<String, TenantEntry>,
+    pub(crate) slots: Arc<Semaphore>,
     limits: ServerLimits,
     /// The counters behind `/metrics`.
     pub metrics: Metrics,
+    /// Whether `/preview` is served.
+    pub(crate) preview: bool,
+    pub(crate) outputs: crate::preview::OutputCache,
+    /// Set when the server starts stopping: long-lived answers (the
+    /// preview's event streams) end so in-flight requests can finish.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -69,14 +77,31 @@ impl AppState {
             if tokens.is_empty() {
                 tracing::warn!(tenant = %id, "no [api] token_sha256: nobody can render for this tenant");
             }
-            map.insert(id, TenantEntry { loaded, tokens });
+            map.insert(id, TenantEntry { loaded, tokens, samples: std::sync::OnceLock::new() });
         }
         Ok(AppState {
             tenants: map,
             slots: Arc::new(Semaphore::new(limits.slots)),
             limits,
             metrics: Metrics::default(),
+            preview: false,
+            outputs: Default::default(),
+            closing: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// Serves the author preview at `/preview` too. It has no token: turn
+    /// it on only where every caller may see every tenant's sample records
+    /// and content (`tessera serve` allows it on loopback only).
+    pub fn with_preview(mut self) -> AppState {
+        self.preview = true;
+        self
+    }
+
+    /// Ends the preview's event streams; [`crate::serve`] calls it when
+    /// shutdown begins.
+    pub fn begin_shutdown(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Takes a render slot away until the permit is dropped (tests use it
@@ -94,6 +119,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .merge(crate::preview::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -168,43 +194,56 @@ async fn render(
     // Only tenants that exist get their own metric labels: a caller cannot
     // grow the metrics with made-up tenant names.
     let label = if state.tenants.contains_key(&tenant) { tenant.as_str() } else { "-" };
-    let response = match render_checked(&state, &tenant, &headers, body).await {
+    let (response, outcome, outputs) = match render_checked(&state, &tenant, &headers, body).await {
         Ok(outcome) => {
+            let mut outputs = 0;
             match &outcome {
-                Done::One(rendered) => count_delivered(&state.metrics, label, rendered),
+                Done::One(rendered) => outputs += count_delivered(&state.metrics, label, rendered),
                 Done::Many(results) => {
                     for result in results {
                         match result {
-                            Ok(rendered) => count_delivered(&state.metrics, label, rendered),
+                            Ok(rendered) => outputs += count_delivered(&state.metrics, label, rendered),
                             Err(_) => state.metrics.count(label, "-", "rejected"),
                         }
                     }
                 }
             }
-            match outcome {
+            let response = match outcome {
                 Done::One(rendered) => answer(rendered),
                 Done::Many(results) => Json(source_answer(&results)).into_response(),
-            }
+            };
+            (response, "ok", outputs)
         }
         Err(problem) => {
-            state.metrics.count(label, "-", problem.slug());
-            problem.into_response()
+            let slug = problem.slug();
+            state.metrics.count(label, "-", slug);
+            (problem.into_response(), slug, 0)
         }
     };
-    state.metrics.observe(label, started.elapsed());
+    let elapsed = started.elapsed();
+    state.metrics.observe(label, elapsed);
+    // Tenant, outcome and timing only: a request's record never reaches the log.
+    tracing::info!(
+        tenant = label,
+        status = response.status().as_u16(),
+        outcome,
+        outputs,
+        ms = elapsed.as_secs_f64() * 1e3,
+        "render"
+    );
     response
 }
 
-/// Counts a delivered record's outputs and the fuel its plugins spent.
-fn count_delivered(metrics: &Metrics, label: &str, rendered: &Rendered) {
+/// Counts a delivered record's outputs and its plugins' fuel and time;
+/// returns how many outputs it had.
+fn count_delivered(metrics: &Metrics, label: &str, rendered: &Rendered) -> usize {
     for output in &rendered.outputs {
         metrics.count(label, &output.line.channel, "ok");
         for plugin in &output.line.plugins {
-            if let Some(fuel) = plugin.fuel {
-                metrics.add_fuel(label, &plugin.id, fuel);
-            }
+            metrics.add_plugin(label, &plugin.id, plugin.fuel, plugin.elapsed);
         }
     }
+    rendered.outputs.len()
 }
 
 async fn render_checked(

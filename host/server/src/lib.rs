@@ -9,11 +9,13 @@
 //! when every render slot is busy the answer is `503` with `Retry-After`
 //! instead of a queue that grows until the host falls over.
 //! `GET /healthz`, `GET /metrics` (Prometheus text) and `GET /openapi.json`
-//! (the committed API description) are open.
+//! (the committed API description) are open. `/preview`, when switched on,
+//! is the content authors' live preview (see the `preview` module).
 
 mod api;
 mod auth;
 mod metrics;
+mod preview;
 mod problem;
 
 pub use api::{AppState, OPENAPI, ServerLimits, router};
@@ -31,6 +33,11 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopping = Arc::clone(&state);
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 

@@ -1,6 +1,6 @@
 //! The server's counters, exposed at `GET /metrics` in the Prometheus text
 //! format: renders by tenant, channel and outcome, a latency histogram per
-//! tenant, plugin fuel by tenant and plugin, and content reloads per tenant
+//! tenant, plugin uses, fuel and time by tenant and plugin, and content reloads per tenant
 //! (read from the live content when scraped). Tenant and plugin ids are
 //! the only labels: no record data ever reaches a metric.
 
@@ -23,7 +23,17 @@ struct Histogram {
 struct Inner {
     renders: BTreeMap<(String, String, String), u64>,
     latency: BTreeMap<String, Histogram>,
-    fuel: BTreeMap<(String, String), u64>,
+    plugins: BTreeMap<(String, String), PluginTotals>,
+}
+
+/// A plugin metric: name, type, help and how to read it from the totals.
+type PluginSeries = (&'static str, &'static str, &'static str, fn(&PluginTotals) -> String);
+
+#[derive(Default)]
+struct PluginTotals {
+    uses: u64,
+    fuel: u64,
+    time: Duration,
 }
 
 /// Counters shared by every request.
@@ -62,10 +72,14 @@ impl Metrics {
         h.sum += seconds;
     }
 
-    /// Adds fuel a plugin spent for `tenant`.
-    pub fn add_fuel(&self, tenant: &str, plugin: &str, fuel: u64) {
+    /// Adds one use of a plugin for `tenant`: the fuel it spent (when it is
+    /// metered per call) and the time its calls took.
+    pub fn add_plugin(&self, tenant: &str, plugin: &str, fuel: Option<u64>, elapsed: Duration) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *inner.fuel.entry((tenant.to_owned(), plugin.to_owned())).or_default() += fuel;
+        let totals = inner.plugins.entry((tenant.to_owned(), plugin.to_owned())).or_default();
+        totals.uses += 1;
+        totals.fuel += fuel.unwrap_or(0);
+        totals.time += elapsed;
     }
 
     /// The exposition text.
@@ -94,15 +108,32 @@ impl Metrics {
             let _ = writeln!(out, "tessera_render_duration_seconds_sum{{tenant=\"{t}\"}} {}", h.sum);
             let _ = writeln!(out, "tessera_render_duration_seconds_count{{tenant=\"{t}\"}} {}", h.count);
         }
-        out.push_str("# HELP tessera_plugin_fuel_total Fuel spent by plugins (formatters that reuse instances are not metered per call).\n");
-        out.push_str("# TYPE tessera_plugin_fuel_total counter\n");
-        for ((tenant, plugin), n) in &inner.fuel {
-            let _ = writeln!(
-                out,
-                "tessera_plugin_fuel_total{{tenant=\"{}\",plugin=\"{}\"}} {n}",
-                escape(tenant),
-                escape(plugin)
-            );
+        let plugin_series: [PluginSeries; 3] = [
+            ("tessera_plugin_uses_total", "counter", "Outputs a plugin took part in.", |t| t.uses.to_string()),
+            (
+                "tessera_plugin_fuel_total",
+                "counter",
+                "Fuel spent by plugins (formatters that reuse instances are not metered per call).",
+                |t| t.fuel.to_string(),
+            ),
+            (
+                "tessera_plugin_seconds_total",
+                "counter",
+                "Wall-clock time in plugin calls, instantiation included.",
+                |t| t.time.as_secs_f64().to_string(),
+            ),
+        ];
+        for (name, kind, help, value) in plugin_series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for ((tenant, plugin), totals) in &inner.plugins {
+                let _ = writeln!(
+                    out,
+                    "{name}{{tenant=\"{}\",plugin=\"{}\"}} {}",
+                    escape(tenant),
+                    escape(plugin),
+                    value(totals)
+                );
+            }
         }
         out.push_str("# HELP tessera_content_reloads_total Content reloads that found a change.\n");
         out.push_str("# TYPE tessera_content_reloads_total counter\n");
@@ -141,7 +172,12 @@ mod tests {
         m.count("acme", "html", "ok");
         m.count("acme", "html", "ok");
         m.observe("acme", Duration::from_millis(3));
+        m.add_plugin("acme", "payment-qr", Some(1200), Duration::from_millis(2));
+        m.add_plugin("acme", "payment-qr", None, Duration::from_millis(3));
         let text = m.render(&[]);
+        assert!(text.contains("tessera_plugin_uses_total{tenant=\"acme\",plugin=\"payment-qr\"} 2"), "{text}");
+        assert!(text.contains("tessera_plugin_fuel_total{tenant=\"acme\",plugin=\"payment-qr\"} 1200"), "{text}");
+        assert!(text.contains("tessera_plugin_seconds_total{tenant=\"acme\",plugin=\"payment-qr\"} 0.005"), "{text}");
         assert!(text.contains("tessera_renders_total{tenant=\"acme\",channel=\"html\",outcome=\"ok\"} 2"), "{text}");
         assert!(text.contains("tessera_render_duration_seconds_bucket{tenant=\"acme\",le=\"0.0025\"} 0"), "{text}");
         assert!(text.contains("tessera_render_duration_seconds_bucket{tenant=\"acme\",le=\"0.005\"} 1"), "{text}");

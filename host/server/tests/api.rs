@@ -246,6 +246,7 @@ fn health_and_metrics() {
     assert!(!text.contains("made-up"), "{text}");
     assert!(text.contains("tessera_render_duration_seconds_count{tenant=\"acme-energy\"} 2"), "{text}");
     assert!(text.contains("tessera_plugin_fuel_total{tenant=\"acme-energy\",plugin=\"payment-qr\"}"), "{text}");
+    assert!(text.contains("tessera_plugin_seconds_total{tenant=\"acme-energy\",plugin=\"payment-qr\"}"), "{text}");
     assert!(text.contains("tessera_content_reload_errors_total{tenant=\"northwind-telecom\"} 0"), "{text}");
 }
 
@@ -295,4 +296,31 @@ fn a_source_document_renders_record_by_record_with_every_record_accounted_for() 
     server.post(RENDER, Some(ACME), &bad.to_string()).problem(400, "bad-translator");
     let neither = serde_json::json!({ "channels": ["html"] });
     server.post(RENDER, Some(ACME), &neither.to_string()).problem(400, "bad-request");
+}
+
+#[test]
+fn the_preview_is_off_unless_switched_on() {
+    let server = TestServer::start(ServerLimits::default());
+    for path in ["/preview", "/preview/panel", "/preview/events", "/preview/output/1"] {
+        server.get(path).problem(404, "not-found");
+    }
+}
+
+#[test]
+fn shutdown_ends_open_preview_event_streams() {
+    let state = Arc::new(AppState::new(tenants(), ServerLimits::default()).unwrap().with_preview());
+    let server = Background::start(state).unwrap();
+    let url = format!("http://{}/preview/events?tenant=acme-energy", server.addr());
+    let (opened, open) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut answer = agent().get(&url).call().expect("the stream opens");
+        opened.send(answer.status().as_u16()).unwrap();
+        // Reads until the server ends the stream.
+        let _ = answer.body_mut().read_to_vec();
+    });
+    assert_eq!(open.recv_timeout(std::time::Duration::from_secs(10)).unwrap(), 200);
+    let started = std::time::Instant::now();
+    drop(server);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "shutdown waited {:?}", started.elapsed());
+    reader.join().unwrap();
 }

@@ -79,16 +79,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Hot reload: save-to-live latency while rendering continuously.
     /// A bounded load test of `tessera serve` on loopback: HTML renders/s and
     /// p50/p99 latency at 2, 8 and 32 connections.
     Serve {
         /// Seconds of load per connection count.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// Hot reload: save-to-live latency while rendering continuously.
     Reload {
         /// Good saves per run (one broken save is added per nine good ones).
         #[arg(long, default_value_t = 200)]

@@ -66,6 +66,10 @@ impl Setup {
             .args(extra)
             .current_dir(repo())
             .env("TESSERA_CACHE_DIR", &self.cache)
+            // A checkpoint every 250 records as well as every 500 ms, so a
+            // fast machine still passes `checkpoint:2` (a run of 1,500
+            // records once finished with a single timed checkpoint).
+            .env("TESSERA_CHECKPOINT_RECORDS", "250")
             .env_remove("TESSERA_KILL_AT");
         for (k, v) in env {
             cmd.env(k, v);

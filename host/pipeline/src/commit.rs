@@ -19,6 +19,20 @@ use std::time::{Duration, Instant};
 
 /// A checkpoint at least every this many records...
 const CHECKPOINT_RECORDS: u64 = 2_000;
+
+/// The record cadence: [`CHECKPOINT_RECORDS`], or `TESSERA_CHECKPOINT_RECORDS`
+/// (the resume tests use it so that their crash points do not depend on
+/// how fast the machine renders).
+fn checkpoint_records() -> u64 {
+    static EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        std::env::var("TESSERA_CHECKPOINT_RECORDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(CHECKPOINT_RECORDS)
+    })
+}
 /// ...or this often, whichever comes first.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -97,7 +111,7 @@ impl Committer {
             self.commit(done)?;
             committed += 1;
         }
-        if self.since_checkpoint >= CHECKPOINT_RECORDS
+        if self.since_checkpoint >= checkpoint_records()
             || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL)
         {
             self.checkpoint()?;

@@ -35,12 +35,24 @@ pub struct ServerLimits {
     pub max_body_bytes: usize,
     /// Seconds a refused caller is told to wait.
     pub retry_after_secs: u32,
+    /// How long a request may wait for a slot before it is refused: a
+    /// burst a little over capacity is smoothed out instead of refused...
+    pub queue_wait: std::time::Duration,
+    /// ...but only this many wait at once; the next one is refused at
+    /// once, so the queue (and the latency) stays bounded.
+    pub max_waiting: usize,
 }
 
 impl Default for ServerLimits {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        ServerLimits { slots: cores * 4, max_body_bytes: 1 << 20, retry_after_secs: 1 }
+        ServerLimits {
+            slots: cores * 4,
+            max_body_bytes: 1 << 20,
+            retry_after_secs: 1,
+            queue_wait: std::time::Duration::from_millis(50),
+            max_waiting: cores * 16,
+        }
     }
 }
 
@@ -55,6 +67,8 @@ pub(crate) struct TenantEntry {
 pub struct AppState {
     pub(crate) tenants: BTreeMap<String, TenantEntry>,
     pub(crate) slots: Arc<Semaphore>,
+    /// Requests waiting for a slot now.
+    waiting: std::sync::atomic::AtomicUsize,
     limits: ServerLimits,
     /// The counters behind `/metrics`.
     pub metrics: Metrics,
@@ -82,6 +96,7 @@ impl AppState {
         Ok(AppState {
             tenants: map,
             slots: Arc::new(Semaphore::new(limits.slots)),
+            waiting: Default::default(),
             limits,
             metrics: Metrics::default(),
             preview: false,
@@ -337,7 +352,7 @@ async fn render_checked(
             ));
         }
     };
-    let permit = take_slot(state)?;
+    let permit = take_slot(state).await?;
     let name = request.name.take().unwrap_or_else(|| "request".into());
     let outcome = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -370,9 +385,12 @@ enum Done {
     Many(Vec<Result<Rendered, Box<Rejection>>>),
 }
 
-/// A free render slot, or 503 with `Retry-After`.
-fn take_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Problem> {
-    Arc::clone(&state.slots).try_acquire_owned().map_err(|_| {
+/// A render slot: at once when one is free, else after a short bounded
+/// wait; `503` with `Retry-After` when none frees up in time or too many
+/// already wait.
+async fn take_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Problem> {
+    use std::sync::atomic::Ordering;
+    let busy = || {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
@@ -380,7 +398,20 @@ fn take_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Prob
             format!("all {} render slots are in use; retry shortly", state.limits.slots),
         )
         .retry_after(state.limits.retry_after_secs)
-    })
+    };
+    if let Ok(permit) = Arc::clone(&state.slots).try_acquire_owned() {
+        return Ok(permit);
+    }
+    if state.waiting.fetch_add(1, Ordering::AcqRel) >= state.limits.max_waiting {
+        state.waiting.fetch_sub(1, Ordering::AcqRel);
+        return Err(busy());
+    }
+    let waited = tokio::time::timeout(state.limits.queue_wait, Arc::clone(&state.slots).acquire_owned()).await;
+    state.waiting.fetch_sub(1, Ordering::AcqRel);
+    match waited {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(busy()),
+    }
 }
 
 /// A source's answer: every record in source order, delivered with its

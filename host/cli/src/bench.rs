@@ -148,6 +148,8 @@ struct PluginCallReport {
     instantiate_p99_us: f64,
     /// Fuel one render uses.
     fuel_per_call: u64,
+    /// The largest linear memory one render's instance reached, in bytes.
+    peak_memory_bytes: u64,
     allocation: String,
     /// Whole pipeline (translate, compose with payment-qr, HTML + print-asa, write), median over runs.
     html_docs_per_sec: f64,
@@ -263,6 +265,7 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
         instantiate_p50_us: median(ip50s),
         instantiate_p99_us: median(ip99s),
         fuel_per_call: usage.fuel,
+        peak_memory_bytes: usage.peak_memory,
         allocation: format!("{:?}", runtime.allocation()),
         html_docs_per_sec: median(dps),
         pipeline_docs: docs,
@@ -275,7 +278,7 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
     };
     emit(json, &report, || {
         format!(
-            "plugin-call: {} × {} calls of {} ({} allocation)\n  instantiate + render   p50 {:.1} µs   p99 {:.1} µs   ({} fuel per call)\n  instantiate only       p50 {:.1} µs   p99 {:.1} µs   (targets: p50 ≤ 10 µs, p99 ≤ 50 µs)\n  pipeline ({} invoices, HTML + print): {:.0} documents/s\n    per document: translate {:.3} ms, compose {:.3} ms, format {:.3} ms, write {:.3} ms",
+            "plugin-call: {} × {} calls of {} ({} allocation)\n  instantiate + render   p50 {:.1} µs   p99 {:.1} µs   ({} fuel, {} KiB peak memory per call)\n  instantiate only       p50 {:.1} µs   p99 {:.1} µs   (targets: p50 ≤ 10 µs, p99 ≤ 50 µs)\n  pipeline ({} invoices, HTML + print): {:.0} documents/s\n    per document: translate {:.3} ms, compose {:.3} ms, format {:.3} ms, write {:.3} ms",
             report.runs,
             report.calls,
             report.plugin,
@@ -283,6 +286,7 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
             report.p50_us,
             report.p99_us,
             report.fuel_per_call,
+            report.peak_memory_bytes >> 10,
             report.instantiate_p50_us,
             report.instantiate_p99_us,
             report.pipeline_docs,

@@ -82,7 +82,8 @@ fn pooling() -> PoolingAllocationConfig {
         // resident, with PAGEMAP_SCAN (Linux ≥ 6.7) to reset only the pages
         // the instance dirtied, halves payment-qr's call: p50 105–135 µs →
         // 68–72 µs in `bench plugin-call`. Without PAGEMAP_SCAN, wasmtime
-        // memsets the whole MiB instead, measured ~10% slower than 0.
+        // memsets the whole MiB instead, measured ~10% slower than 0; 2 MiB
+        // measured slower than 1 (p50 108–127 µs).
         .linear_memory_keep_resident(1 << 20)
         .pagemap_scan(wasmtime::Enabled::Auto)
         .table_keep_resident(64 << 10);

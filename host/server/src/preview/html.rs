@@ -120,34 +120,17 @@ pub(crate) fn page(choices: &Choices, shown: &Shown) -> String {
     );
     let p = &choices.picked;
     let mut form = String::new();
+    // Template, label and locale may be left to the record.
+    let own = |form: &mut String, name: &str, title: &str, values: &[String], picked: &Option<String>| {
+        select(form, name, title, Some("as the record says"), &pairs(values), chosen(picked).unwrap_or(""))
+    };
     select(&mut form, "tenant", "Tenant", None, &pairs(&choices.tenants), &choices.tenant);
-    select(
-        &mut form,
-        "template",
-        "Template",
-        Some("as the record says"),
-        &pairs(&choices.templates),
-        chosen(&p.template).unwrap_or(""),
-    );
+    own(&mut form, "template", "Template", &choices.templates, &p.template);
     let records: Vec<(String, String)> =
         choices.samples.records.iter().enumerate().map(|(i, s)| (i.to_string(), s.title.clone())).collect();
     select(&mut form, "record", "Sample record", None, &records, &choices.record.to_string());
-    select(
-        &mut form,
-        "label",
-        "Brand label",
-        Some("as the record says"),
-        &pairs(&choices.labels),
-        chosen(&p.label).unwrap_or(""),
-    );
-    select(
-        &mut form,
-        "locale",
-        "Locale",
-        Some("as the record says"),
-        &pairs(&choices.locales),
-        chosen(&p.locale).unwrap_or(""),
-    );
+    own(&mut form, "label", "Brand label", &choices.labels, &p.label);
+    own(&mut form, "locale", "Locale", &choices.locales, &p.locale);
     select(&mut form, "channel", "Channel", None, &pairs(&choices.channels), &choices.channel);
     form.push_str("<noscript><button>Show</button></noscript>");
     out.push_str(&form);

@@ -11,6 +11,7 @@ mod commands;
 mod content;
 mod operator;
 mod paths;
+mod plugin_check;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -124,6 +125,16 @@ enum Command {
 enum PluginCommand {
     /// List packaged plugins with their digests (for pinning in tenant.toml).
     List,
+    /// Check a component before it runs: world and version it exports
+    /// (against its plugin.toml), each import and what the sandbox does
+    /// with it, size and sha256. Exits 1 when the host would refuse it.
+    Check {
+        /// A package folder (with plugin.toml) or a component file.
+        path: PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -166,6 +177,7 @@ fn main() -> ExitCode {
         }
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
+        Command::Plugin(PluginCommand::Check { path, json }) => plugin_check::run(&ctx, &path, json),
         Command::Bench(b) => bench::run(&ctx, b),
         Command::Serve { tenant, addr, slots, max_body_kib, preview, log_format } => {
             if log_format != "text" && log_format != "json" {

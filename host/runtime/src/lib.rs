@@ -24,6 +24,7 @@ mod cache;
 mod engine;
 mod error;
 mod grant;
+mod inspect;
 mod limits;
 mod manifest;
 mod plugin;
@@ -35,6 +36,7 @@ pub use cache::CompileSource;
 pub use engine::{Allocation, Runtime, RuntimeConfig, RuntimeError};
 pub use error::{CallUsage, FaultKind, LoadError, PluginFault};
 pub use grant::PluginGrant;
+pub use inspect::{ExportedWorld, ImportCheck, ImportVerdict, Inspection, import_verdict};
 pub use limits::{HOST_MAX_MEMORY_MIB, LimitSpec, Limits};
 pub use manifest::{ManifestError, PluginManifest, Reuse, is_id, read_toml};
 pub use plugin::{

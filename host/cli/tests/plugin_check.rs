@@ -1,0 +1,89 @@
+//! `tessera plugin check` on the real packaged plugins: every sample plugin
+//! passes with the world its plugin.toml names and the digest tenants pin;
+//! a plugin built for a newer contract, and a component whose plugin.toml
+//! names another world, are refused with the versions and worlds named.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn store() -> PathBuf {
+    PathBuf::from(tessera_plugin_artifacts::STORE)
+}
+
+fn check(path: &Path) -> (bool, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["plugin", "check", "--json"])
+        .arg(path)
+        .env("TESSERA_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache"))
+        .output()
+        .expect("tessera runs");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.success(), report)
+}
+
+#[test]
+fn every_sample_plugin_passes_with_its_declared_world_and_digest() {
+    for id in ["csv-billing", "tmf678-bill", "ubl-invoice", "payment-qr", "print-asa", "typst-pdf"] {
+        let (ok, report) = check(&store().join(format!("{id}-0.1.0")));
+        assert!(ok, "{id}: {report:#}");
+        assert_eq!(report["ok"], true);
+        assert_eq!(report["problems"], serde_json::json!([]));
+        let world = report["manifest"]["world"].as_str().unwrap();
+        let exported = &report["worlds"][0];
+        assert_eq!(format!("{}@{}", exported["kind"].as_str().unwrap(), exported["version"].as_str().unwrap()), world);
+        assert_eq!(report["sha256"], report["manifest"]["sha256"]);
+        assert!(report["size"].as_u64().unwrap() > 1000);
+        let imports = report["imports"].as_array().unwrap();
+        let contract = |i: &&serde_json::Value| i["name"].as_str().is_some_and(|n| n.starts_with("tessera:plugin/"));
+        assert!(imports.iter().filter(contract).all(|i| i["verdict"] == "contract"), "{id}: {imports:?}");
+        // Rust's std for wasip2 asks for the environment; the sandbox gives none.
+        let environment = |i: &serde_json::Value| i["name"].as_str().unwrap().starts_with("wasi:cli/environment");
+        assert!(imports.iter().any(|i| environment(i) && i["verdict"] == "denied"), "{id}: {imports:?}");
+        assert!(imports.iter().all(|i| i["verdict"] != "refused"), "{id}: {imports:?}");
+    }
+    // The pin in the sample tenant is the digest check reports.
+    let (_, qr) = check(&store().join("payment-qr-0.1.0"));
+    let tenant =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/acme-energy/tenant.toml")).unwrap();
+    assert!(tenant.contains(qr["sha256"].as_str().unwrap()));
+}
+
+#[test]
+fn a_plugin_for_a_newer_contract_is_refused_naming_both_versions() {
+    let (ok, report) = check(&store().join("test-future-world-0.1.0"));
+    assert!(!ok);
+    assert_eq!(report["worlds"][0]["version"], "9.0.0");
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("9.0.0") && problems.contains("0.1.0"), "{problems}");
+}
+
+#[test]
+fn a_component_and_a_plugin_toml_that_disagree_are_refused() {
+    // payment-qr's component packaged with print-asa's plugin.toml.
+    let dir = tempfile::tempdir().unwrap();
+    let asa = store().join("print-asa-0.1.0");
+    std::fs::copy(asa.join("plugin.toml"), dir.path().join("plugin.toml")).unwrap();
+    let manifest = std::fs::read_to_string(asa.join("plugin.toml")).unwrap();
+    let component = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("component = ").map(|v| v.trim_matches('"').to_owned()))
+        .expect("a packaged plugin.toml names its component");
+    let qr = store().join("payment-qr-0.1.0");
+    let qr_component = std::fs::read_dir(&qr)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .unwrap();
+    std::fs::copy(qr_component, dir.path().join(&component)).unwrap();
+    let (ok, report) = check(dir.path());
+    assert!(!ok);
+    let problems = report["problems"].to_string();
+    assert!(
+        problems.contains("plugin.toml says world formatter@0.1.0 but the component exports fragment@0.1.0"),
+        "{problems}"
+    );
+    assert!(problems.contains("package it again"), "{problems}");
+}

@@ -87,3 +87,20 @@ fn a_component_and_a_plugin_toml_that_disagree_are_refused() {
     );
     assert!(problems.contains("package it again"), "{problems}");
 }
+
+#[test]
+fn an_import_the_host_does_not_offer_is_refused_by_name() {
+    let (ok, report) = check(&store().join("test-foreign-import-0.1.0"));
+    assert!(!ok);
+    let vault = report["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "tessera:plugin/vault@0.1.0")
+        .cloned()
+        .expect("the vault import is listed");
+    assert_eq!(vault["verdict"], "refused", "{vault}");
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("imports tessera:plugin/vault@0.1.0"), "{problems}");
+    assert!(problems.contains("the host cannot instantiate it"), "{problems}");
+}

@@ -179,6 +179,15 @@ fn a_plugin_for_a_newer_contract_is_refused_naming_both_versions() {
 }
 
 #[test]
+fn a_plugin_importing_an_interface_the_host_does_not_offer_is_refused_at_load() {
+    let t = TestTenant::new(&["test-foreign-import"], "x");
+    let message = t.load().err().expect("refused").to_string();
+    assert!(message.contains("test-foreign-import@0.1.0"), "{message}");
+    assert!(message.contains("imports something this host does not provide"), "{message}");
+    assert!(message.contains("tessera:plugin/vault"), "{message}");
+}
+
+#[test]
 fn a_manifest_that_misstates_the_contract_is_caught_from_the_component_itself() {
     let t = TestTenant::new(&["test-future-world"], "x");
     t.edit_manifest("test-future-world", |m| m.replace("fragment@9.0.0", "fragment@0.1.0"));

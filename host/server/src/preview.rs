@@ -93,11 +93,29 @@ pub(crate) struct Choices {
     pub samples: Arc<Samples>,
 }
 
-/// One render's output, kept for the document frame.
+/// One render's output, kept for the document frame, with how it is
+/// served decided once when it is kept.
 struct Output {
     file: String,
-    media_type: String,
-    bytes: Vec<u8>,
+    /// HTML and PDF as they are (a PDF is shown inline by the browser);
+    /// other text outputs (e-mail source, SMS JSON, print lines) as plain
+    /// text, so the browser shows rather than downloads them.
+    shown_as: String,
+    /// Tenant-authored HTML, served with a sandboxing CSP.
+    html: bool,
+    bytes: axum::body::Bytes,
+}
+
+impl Output {
+    fn new(file: String, media_type: &str, bytes: Vec<u8>) -> Output {
+        let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let shown_as = match essence.as_str() {
+            "text/html" | "application/pdf" | "image/png" | "image/svg+xml" => media_type.to_owned(),
+            _ if std::str::from_utf8(&bytes).is_ok() => "text/plain; charset=utf-8".into(),
+            _ => "application/octet-stream".into(),
+        };
+        Output { file, shown_as, html: essence == "text/html", bytes: bytes.into() }
+    }
 }
 
 /// The last few outputs, by id: the panel names one, the frame fetches it,
@@ -251,11 +269,11 @@ async fn show(state: &Arc<AppState>, loaded: Arc<LoadedTenant>, choices: &Choice
     .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The render failed", e.to_string()))?;
     let result = result.map(|mut rendered| {
         let id = match rendered.outputs.first_mut() {
-            Some(first) => state.outputs.keep(Output {
-                file: first.file.clone(),
-                media_type: first.line.media_type.clone(),
-                bytes: std::mem::take(&mut first.bytes),
-            }),
+            Some(first) => state.outputs.keep(Output::new(
+                first.file.clone(),
+                &first.line.media_type,
+                std::mem::take(&mut first.bytes),
+            )),
             None => 0,
         };
         (rendered, id)
@@ -283,27 +301,18 @@ async fn panel(State(state): State<Arc<AppState>>, Query(picked): Query<Picked>)
     Ok(response)
 }
 
-/// The document itself, for the frame: HTML and PDF as they are (a PDF is
-/// shown inline by the browser), other text outputs (e-mail source, SMS
-/// JSON, print lines) as plain text so the browser shows rather than
-/// downloads them.
+/// The document itself, for the frame (see [`Output::new`] for how it is typed).
 async fn output(State(state): State<Arc<AppState>>, Path(id): Path<u64>) -> Result<Response, Problem> {
     enabled(&state)?;
     let output = state.outputs.get(id).ok_or_else(|| not_found(format!("output {id} is no longer kept")))?;
-    let media_type = output.media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let shown_as = match media_type.as_str() {
-        "text/html" | "application/pdf" | "image/png" | "image/svg+xml" => output.media_type.clone(),
-        _ if std::str::from_utf8(&output.bytes).is_ok() => "text/plain; charset=utf-8".into(),
-        _ => "application/octet-stream".into(),
-    };
     let mut response = output.bytes.clone().into_response();
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&shown_as) {
+    if let Ok(v) = HeaderValue::from_str(&output.shown_as) {
         headers.insert(header::CONTENT_TYPE, v);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if media_type == "text/html" {
+    if output.html {
         // Tenant-authored HTML runs no script and reaches nothing of the preview's.
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -388,13 +397,25 @@ mod tests {
     }
 
     #[test]
+    fn outputs_are_typed_for_the_frame_once() {
+        let pdf = Output::new("a.pdf".into(), "application/pdf", b"%PDF-".to_vec());
+        assert_eq!((pdf.shown_as.as_str(), pdf.html), ("application/pdf", false));
+        let eml = Output::new("a.eml".into(), "message/rfc822", b"Subject: x".to_vec());
+        assert_eq!((eml.shown_as.as_str(), eml.html), ("text/plain; charset=utf-8", false));
+        let html = Output::new("a.html".into(), "text/html; charset=utf-8", b"<p>".to_vec());
+        assert_eq!((html.shown_as.as_str(), html.html), ("text/html; charset=utf-8", true));
+        let binary = Output::new("a.bin".into(), "application/x-asa", vec![0xff, 0xfe]);
+        assert_eq!(binary.shown_as, "application/octet-stream");
+    }
+
+    #[test]
     fn the_cache_keeps_the_newest_outputs() {
         let cache = OutputCache::default();
-        let first = cache.keep(Output { file: "a".into(), media_type: "text/html".into(), bytes: vec![1] });
+        let first = cache.keep(Output::new("a".into(), "text/html", vec![1]));
         for _ in 0..KEPT_OUTPUTS {
-            cache.keep(Output { file: "b".into(), media_type: "text/html".into(), bytes: vec![2] });
+            cache.keep(Output::new("b".into(), "text/html", vec![2]));
         }
         assert!(cache.get(first).is_none());
-        assert_eq!(cache.get(first + KEPT_OUTPUTS as u64).unwrap().bytes, [2]);
+        assert_eq!(cache.get(first + KEPT_OUTPUTS as u64).unwrap().bytes, [2].as_slice());
     }
 }

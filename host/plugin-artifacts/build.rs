@@ -63,7 +63,13 @@ fn main() {
             continue;
         };
         let mut dirs: Vec<PathBuf> =
-            entries.flatten().map(|e| e.path()).filter(|p| p.join("plugin.toml").is_file()).collect();
+            // Python and JavaScript plugins (no Cargo.toml) are built by
+            // `tessera plugin build`, not by this script.
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("plugin.toml").is_file() && p.join("Cargo.toml").is_file())
+                .collect();
         dirs.sort();
         for dir in dirs {
             let row = package(&dir, &wasm_dir, &store);

@@ -12,6 +12,7 @@ mod content;
 mod operator;
 mod paths;
 mod plugin_check;
+mod plugin_kit;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -135,6 +136,54 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a plugin project that builds and passes its own fixtures.
+    New {
+        /// The project folder to create; its name is the plugin id.
+        path: PathBuf,
+        /// translator, fragment or formatter.
+        #[arg(long)]
+        kind: String,
+        /// rust, python or js.
+        #[arg(long, default_value = "rust")]
+        lang: String,
+    },
+    /// Build a plugin project into dist/<id>-<version>/ (component + plugin.toml with its sha256).
+    Build {
+        /// The project folder.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Put the package here instead of the project's dist/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a plugin project and run its fixtures in the sandbox: pass/fail
+    /// with a diff, and fuel, memory, time and output against each limit.
+    Test {
+        /// The project folder.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Put the package here instead of the project's dist/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run with this tenant's grant and caps for the plugin (a tenant folder).
+        #[arg(long)]
+        tenant: Option<PathBuf>,
+        /// The job date the plugin sees (fixtures stay reproducible).
+        #[arg(long, default_value = "2026-01-01")]
+        as_of: String,
+        /// Test the package already in dist/ instead of building first.
+        #[arg(long)]
+        no_build: bool,
+        /// Write what the plugin produced as each fixture's expected files.
+        #[arg(long)]
+        bless: bool,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -178,6 +227,12 @@ fn main() -> ExitCode {
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Plugin(PluginCommand::Check { path, json }) => plugin_check::run(&ctx, &path, json),
+        Command::Plugin(PluginCommand::New { path, kind, lang }) => plugin_kit::new(&path, &kind, &lang),
+        Command::Plugin(PluginCommand::Build { path, out, json }) => plugin_kit::build(&path, out.as_deref(), json),
+        Command::Plugin(PluginCommand::Test { path, out, tenant, as_of, no_build, bless, json }) => plugin_kit::test(
+            &ctx,
+            plugin_kit::TestArgs { path: &path, out: out.as_deref(), tenant, as_of, no_build, bless, json },
+        ),
         Command::Bench(b) => bench::run(&ctx, b),
         Command::Serve { tenant, addr, slots, max_body_kib, preview, log_format } => {
             if log_format != "text" && log_format != "json" {

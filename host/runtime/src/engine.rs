@@ -68,12 +68,15 @@ fn base_config() -> Config {
 fn pooling() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(256)
-        .total_core_instances(512)
+        // Python components (componentize-py) link CPython, its libc and
+        // their native modules as ~40 core instances sharing one memory;
+        // Rust and QuickJS components need a handful.
+        .total_core_instances(2048)
         .total_memories(256)
-        .total_tables(512)
+        .total_tables(1024)
         .max_memories_per_component(4)
-        .max_tables_per_component(8)
-        .max_core_instances_per_component(16)
+        .max_tables_per_component(64)
+        .max_core_instances_per_component(64)
         .max_memory_size((HOST_MAX_MEMORY_MIB << 20) as usize)
         // A fresh instance per document must not pay for its memory with
         // system calls: resetting a slot by madvise, then faulting the

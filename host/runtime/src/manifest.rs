@@ -64,6 +64,11 @@ struct RawManifest {
     capabilities: RawCapabilities,
     #[serde(default)]
     limits: LimitSpec,
+    /// How the plugin kit builds the project (`lang`, `source`, `wit`);
+    /// packaged with the manifest, and of no meaning to the host.
+    #[serde(default)]
+    #[allow(dead_code)]
+    build: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]

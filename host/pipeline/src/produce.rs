@@ -198,7 +198,13 @@ impl Producer<'_> {
             }
             list
         };
-        let line = |channel: &str, file: &str, media_type: &str, bytes: &[u8], plugins: Vec<PluginUse>| ManifestLine {
+        // A formatter's own page count (contract 0.2.0) wins over counting.
+        let line = |channel: &str,
+                    file: &str,
+                    media_type: &str,
+                    bytes: &[u8],
+                    stated: Option<u32>,
+                    plugins: Vec<PluginUse>| ManifestLine {
             record: record.customer_ref.clone(),
             document_id: record.document_id.clone(),
             channel: channel.to_owned(),
@@ -214,7 +220,7 @@ impl Producer<'_> {
             fuel: plugins.iter().filter_map(|p| p.fuel).sum(),
             plugins,
             bytes: bytes.len() as u64,
-            pages: crate::usage::pages(media_type, bytes),
+            pages: stated.map(u64::from).or_else(|| crate::usage::pages(media_type, bytes)),
             sha256: sha256_hex(bytes),
         };
 
@@ -224,11 +230,11 @@ impl Producer<'_> {
         let t0 = Instant::now();
         for channel in channels {
             let name = channel.name.as_str();
-            let (file, media_type, bytes, plugins) = match &channel.maker {
+            let (file, media_type, bytes, pages, plugins) = match &channel.maker {
                 Maker::BuiltIn { format, max_segments } => {
                     let (suffix, media_type, bytes) = built_in(*format, *max_segments, record, &composed, &call)
                         .map_err(|reason| Failure::plain(Stage::Format, format!("channel `{name}`: {reason}")))?;
-                    (format!("{id}.{suffix}"), media_type.to_owned(), bytes, uses(None))
+                    (format!("{id}.{suffix}"), media_type.to_owned(), bytes, None, uses(None))
                 }
                 Maker::Plugin { plugin, markup } => {
                     let mut metadata = channel.metadata.clone();
@@ -266,7 +272,7 @@ impl Producer<'_> {
                     } else {
                         format!("{id}.{name}.{}", formatted.extension)
                     };
-                    (file, formatted.media_type, formatted.bytes, uses(Some((plugin, &usage))))
+                    (file, formatted.media_type, formatted.bytes, formatted.pages, uses(Some((plugin, &usage))))
                 }
             };
             if files.iter().any(|(f, _)| *f == file) {
@@ -275,7 +281,7 @@ impl Producer<'_> {
                     format!("two outputs of this document would be named {file}"),
                 ));
             }
-            lines.push(line(name, &file, &media_type, &bytes, plugins));
+            lines.push(line(name, &file, &media_type, &bytes, pages, plugins));
             files.push((file, bytes));
         }
         if times.format.is_none() && files.len() > 1 {

@@ -173,7 +173,7 @@ fn a_plugin_for_a_newer_contract_is_refused_naming_both_versions() {
     let t = TestTenant::new(&["test-future-world"], "x");
     let message = t.load().err().expect("refused").to_string();
     assert!(
-        message.contains("plugin test-future-world@0.1.0: built for tessera:plugin@9.0.0 (fragment@9.0.0), but this host supports tessera:plugin@0.1.0; refused by the host"),
+        message.contains("plugin test-future-world@0.1.0: built for tessera:plugin@9.0.0 (fragment@9.0.0), but this host runs tessera:plugin 0.1.0, 0.2.0; refused by the host"),
         "{message}"
     );
 }

@@ -4,7 +4,7 @@
 //! `Linker` holding deny-by-default WASI and the `tessera:plugin/host`
 //! interface, an epoch ticker thread, and the compile cache.
 
-use crate::bindings::{host, types};
+use crate::bindings::{v0_1, v0_2};
 use crate::cache::CompileCache;
 use crate::limits::HOST_MAX_MEMORY_MIB;
 use crate::sandbox::Sandbox;
@@ -115,10 +115,13 @@ impl Runtime {
         };
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| RuntimeError(e.to_string()))?;
-        types::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError(e.to_string()))?;
-        host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError(e.to_string()))?;
+        // Every contract version the host runs is linked: a 0.1.0 plugin
+        // finds `tessera:plugin/host@0.1.0`, a 0.2.0 plugin `@0.2.0`.
+        let link = |e: wasmtime::Error| RuntimeError(e.to_string());
+        v0_1::types::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
+        v0_1::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
+        v0_2::types::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
+        v0_2::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
         let cache = CompileCache::new(&engine, config.cache_dir);
         let ticker = Some(Ticker::start(engine.clone()));
         Ok(Runtime { engine, linker, cache, allocation, ticker })

@@ -46,7 +46,7 @@ pub enum LoadError {
     },
     /// The plugin targets a contract version this host does not run.
     #[error(
-        "plugin {plugin}: built for tessera:plugin@{wanted} ({world}), but this host supports tessera:plugin@{host}; refused by the host (use a host that supports {wanted}, or rebuild the plugin against {host})"
+        "plugin {plugin}: built for tessera:plugin@{wanted} ({world}), but this host runs tessera:plugin {host}; refused by the host (use a host that supports {wanted}, or rebuild the plugin against one of {host})"
     )]
     UnsupportedWorld {
         /// `id@version`.
@@ -55,7 +55,7 @@ pub enum LoadError {
         world: WorldVersion,
         /// Contract version the plugin needs.
         wanted: String,
-        /// Contract version of this host.
+        /// Contract versions this host runs (`0.1.0, 0.2.0`).
         host: String,
     },
     /// `plugin.toml` and the component disagree on the contract.

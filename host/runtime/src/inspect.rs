@@ -8,7 +8,7 @@
 //! says.
 
 use crate::engine::Runtime;
-use crate::version::{HOST_CONTRACT, Kind, SemVer, exported_version, host_supports};
+use crate::version::{HOST_CONTRACT, Kind, SemVer, exported_version, host_supports, supported_list};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -73,7 +73,8 @@ pub fn import_verdict(name: &str) -> ImportVerdict {
         return match (iface, version.parse::<SemVer>()) {
             ("host" | "types", Ok(v)) if host_supports(v) => ImportVerdict::Contract,
             ("host" | "types", _) => ImportVerdict::Refused(format!(
-                "this host implements tessera:plugin@{HOST_CONTRACT}; the component wants {version}"
+                "this host runs tessera:plugin {}; the component wants {version}",
+                supported_list()
             )),
             _ => ImportVerdict::Refused(format!(
                 "tessera:plugin has no `{iface}` interface to import (plugins import host and types)"
@@ -106,9 +107,10 @@ impl Inspection {
                 out.push("exports no tessera:plugin world (translate, render or format): build it against wit/".into())
             }
             [one] if !one.supported => out.push(format!(
-                "built for tessera:plugin@{}, newer than this host's {}: build it against the host's wit/ or \
-                 upgrade the host",
-                one.version, self.host_contract
+                "built for tessera:plugin@{}, which this host does not run (it runs {}): build it against \
+                 one of those or upgrade the host",
+                one.version,
+                supported_list()
             )),
             [_] => {}
             many => out.push(format!(

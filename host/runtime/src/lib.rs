@@ -19,6 +19,7 @@
 //! * **Fresh instance per call**, cheap thanks to `InstancePre`, the pooling
 //!   allocator and a compile cache on disk ([`Runtime`]).
 
+mod adapter;
 mod bindings;
 mod cache;
 mod engine;
@@ -43,4 +44,4 @@ pub use plugin::{
     DocumentInput, Formatted, LoadRequest, Plugin, Rendered, SourceLocation, TranslateOutcome, TranslateSession,
 };
 pub use sandbox::CallContext;
-pub use version::{HOST_CONTRACT, Kind, SemVer, WorldVersion};
+pub use version::{HOST_CONTRACT, Kind, SUPPORTED_CONTRACTS, SemVer, WorldVersion, supported_list};

@@ -16,7 +16,8 @@
 //! of the same run (each call still gets the full budgets). An instance
 //! whose call trapped or hit a limit is never reused.
 
-use crate::bindings::{formatter, fragment, translator, types};
+use crate::adapter;
+use crate::bindings::{v0_1, v0_2};
 use crate::cache::CompileSource;
 use crate::engine::{EPOCH_TICK, Runtime};
 use crate::error::{CallUsage, FaultKind, LoadError, PluginFault};
@@ -24,12 +25,11 @@ use crate::grant::PluginGrant;
 use crate::limits::Limits;
 use crate::manifest::{PluginManifest, Reuse};
 use crate::sandbox::{AssetGrants, CallContext, Identity, Sandbox};
-use crate::version::{HOST_CONTRACT, Kind, WorldVersion, exported_version, host_supports};
+use crate::version::{Kind, WorldVersion, exported_version, host_supports, supported_list};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use translator::exports::tessera::plugin::translate::Outcome as WitOutcome;
 use wasmtime::component::{Component, ResourceAny};
 use wasmtime::{Engine, Store, Trap};
 
@@ -45,11 +45,23 @@ pub struct LoadRequest<'a> {
     pub assets_root: Option<&'a Path>,
 }
 
-enum Pre {
-    Translator(translator::TranslatorPre<Sandbox>),
-    Fragment(fragment::FragmentPre<Sandbox>),
-    Formatter(formatter::FormatterPre<Sandbox>),
+/// A value per contract version the host runs: plugins built for 0.1.0
+/// and for 0.2.0 are linked and called through their own bindings.
+enum Versioned<A, B> {
+    V0_1(A),
+    V0_2(B),
 }
+
+enum Pre {
+    Translator(Versioned<v0_1::translator::TranslatorPre<Sandbox>, v0_2::translator::TranslatorPre<Sandbox>>),
+    Fragment(Versioned<v0_1::fragment::FragmentPre<Sandbox>, v0_2::fragment::FragmentPre<Sandbox>>),
+    Formatter(Versioned<v0_1::formatter::FormatterPre<Sandbox>, v0_2::formatter::FormatterPre<Sandbox>>),
+}
+
+/// A formatter instance, of either version.
+type FormatterInstance = Versioned<v0_1::formatter::Formatter, v0_2::formatter::Formatter>;
+/// A translator instance, of either version.
+type TranslatorInstance = Versioned<v0_1::translator::Translator, v0_2::translator::Translator>;
 
 /// A plugin loaded for one tenant, ready to be called from any thread.
 pub struct Plugin {
@@ -65,7 +77,7 @@ pub struct Plugin {
 }
 
 /// A formatter instance that finished a call cleanly, with its store.
-type WarmFormatter = (Store<Sandbox>, formatter::Formatter);
+type WarmFormatter = (Store<Sandbox>, FormatterInstance);
 
 /// A rendered fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +114,8 @@ pub struct Formatted {
     pub media_type: String,
     /// File extension without the dot.
     pub extension: String,
+    /// Pages, when the formatter states them (contract 0.2.0 and later).
+    pub pages: Option<u32>,
 }
 
 /// Where in a source a translator located something.
@@ -182,7 +196,7 @@ impl Runtime {
                 plugin: name,
                 world: manifest.world,
                 wanted: manifest.world.version.to_string(),
-                host: HOST_CONTRACT.to_string(),
+                host: supported_list(),
             });
         }
         let bytes = std::fs::read(&manifest.component).map_err(|e| {
@@ -243,10 +257,27 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| component_err("imports something this host does not provide", format!("{e:#}")))?;
         let typed = |e: wasmtime::Error| component_err("does not match its world", format!("{e:#}"));
-        let pre = match manifest.kind {
-            Kind::Translator => Pre::Translator(translator::TranslatorPre::new(instance_pre).map_err(typed)?),
-            Kind::Fragment => Pre::Fragment(fragment::FragmentPre::new(instance_pre).map_err(typed)?),
-            Kind::Formatter => Pre::Formatter(formatter::FormatterPre::new(instance_pre).map_err(typed)?),
+        // check_exports made sure the component exports the declared version.
+        let v0_1 = manifest.world.version.minor == 1;
+        let pre = match (manifest.kind, v0_1) {
+            (Kind::Translator, true) => {
+                Pre::Translator(Versioned::V0_1(v0_1::translator::TranslatorPre::new(instance_pre).map_err(typed)?))
+            }
+            (Kind::Translator, false) => {
+                Pre::Translator(Versioned::V0_2(v0_2::translator::TranslatorPre::new(instance_pre).map_err(typed)?))
+            }
+            (Kind::Fragment, true) => {
+                Pre::Fragment(Versioned::V0_1(v0_1::fragment::FragmentPre::new(instance_pre).map_err(typed)?))
+            }
+            (Kind::Fragment, false) => {
+                Pre::Fragment(Versioned::V0_2(v0_2::fragment::FragmentPre::new(instance_pre).map_err(typed)?))
+            }
+            (Kind::Formatter, true) => {
+                Pre::Formatter(Versioned::V0_1(v0_1::formatter::FormatterPre::new(instance_pre).map_err(typed)?))
+            }
+            (Kind::Formatter, false) => {
+                Pre::Formatter(Versioned::V0_2(v0_2::formatter::FormatterPre::new(instance_pre).map_err(typed)?))
+            }
         };
         let identity = Arc::new(Identity {
             name,
@@ -391,9 +422,12 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = match &self.pre {
-            Pre::Translator(pre) => pre.instantiate(&mut store).map(drop),
-            Pre::Fragment(pre) => pre.instantiate(&mut store).map(drop),
-            Pre::Formatter(pre) => pre.instantiate(&mut store).map(drop),
+            Pre::Translator(Versioned::V0_1(pre)) => pre.instantiate(&mut store).map(drop),
+            Pre::Translator(Versioned::V0_2(pre)) => pre.instantiate(&mut store).map(drop),
+            Pre::Fragment(Versioned::V0_1(pre)) => pre.instantiate(&mut store).map(drop),
+            Pre::Fragment(Versioned::V0_2(pre)) => pre.instantiate(&mut store).map(drop),
+            Pre::Formatter(Versioned::V0_1(pre)) => pre.instantiate(&mut store).map(drop),
+            Pre::Formatter(Versioned::V0_2(pre)) => pre.instantiate(&mut store).map(drop),
         };
         let elapsed = started.elapsed();
         result.map_err(|e| self.fault(self.classify(&e, &store), self.usage(&store, started)))?;
@@ -414,18 +448,37 @@ impl Plugin {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
-        let params: Vec<types::Entry> =
-            params.iter().map(|(n, v)| types::Entry { name: n.clone(), value: v.clone() }).collect();
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.tessera_plugin_render().call_render(&mut store, name, &params, context_json));
+        let result = match pre {
+            Versioned::V0_1(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|i| {
+                    i.tessera_plugin_render().call_render(
+                        &mut store,
+                        name,
+                        &adapter::v0_1::entries(params),
+                        context_json,
+                    )
+                })
+                .map(|r| r.map(adapter::v0_1::rendered).map_err(adapter::v0_1::reported)),
+            Versioned::V0_2(pre) => pre
+                .instantiate(&mut store)
+                .and_then(|i| {
+                    i.tessera_plugin_render().call_render(
+                        &mut store,
+                        name,
+                        &adapter::v0_2::entries(params),
+                        context_json,
+                    )
+                })
+                .map(|r| r.map(adapter::v0_2::rendered).map_err(adapter::v0_2::reported)),
+        };
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
-            Ok(Err(e)) => Err(self.fault(reported(e), usage)),
+            Ok(Err(kind)) => Err(self.fault(kind, usage)),
             Ok(Ok(r)) => {
                 self.check_output(r.html.len() + r.text.len()).map_err(|k| self.fault(k, usage))?;
-                Ok((Rendered { html: r.html, text: r.text }, usage))
+                Ok((r, usage))
             }
         }
     }
@@ -436,7 +489,6 @@ impl Plugin {
         let Pre::Formatter(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Formatter));
         };
-        use formatter::exports::tessera::plugin::format::Document;
         let started = Instant::now();
         // The as-of date is fixed into an instance's clocks: an instance made
         // for another date (a server rendering for several) is not reused.
@@ -453,20 +505,26 @@ impl Plugin {
             None => {
                 let mut store = self.new_store(ctx);
                 self.arm(&mut store);
-                let instance = pre.instantiate(&mut store);
+                let instance = match pre {
+                    Versioned::V0_1(pre) => pre.instantiate(&mut store).map(Versioned::V0_1),
+                    Versioned::V0_2(pre) => pre.instantiate(&mut store).map(Versioned::V0_2),
+                };
                 (store, instance)
             }
         };
-        let input = Document {
-            channel: doc.channel,
-            document_id: doc.document_id,
-            html: doc.html,
-            text: doc.text,
-            subject: doc.subject,
-            metadata: doc.metadata.into_iter().map(|(name, value)| types::Entry { name, value }).collect(),
-        };
         let result = instance.and_then(|instance| {
-            let output = instance.tessera_plugin_format().call_format(&mut store, &input)?;
+            let output = match &instance {
+                Versioned::V0_1(i) => i
+                    .tessera_plugin_format()
+                    .call_format(&mut store, &adapter::v0_1::document(doc))?
+                    .map(adapter::formatted_v0_1)
+                    .map_err(adapter::v0_1::reported),
+                Versioned::V0_2(i) => i
+                    .tessera_plugin_format()
+                    .call_format(&mut store, &adapter::v0_2::document(doc))?
+                    .map(adapter::formatted_v0_2)
+                    .map_err(adapter::v0_2::reported),
+            };
             Ok((instance, output))
         });
         let usage = self.usage(&store, started);
@@ -477,10 +535,10 @@ impl Plugin {
                     pool.lock().unwrap_or_else(|e| e.into_inner()).push((store, instance));
                 }
                 match output {
-                    Err(e) => Err(self.fault(reported(e), usage)),
+                    Err(kind) => Err(self.fault(kind, usage)),
                     Ok(f) => {
                         self.check_output(f.bytes.len()).map_err(|k| self.fault(k, usage))?;
-                        Ok((Formatted { bytes: f.bytes, media_type: f.media_type, extension: f.extension }, usage))
+                        Ok((f, usage))
                     }
                 }
             }
@@ -496,10 +554,18 @@ impl Plugin {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
-        let result = pre.instantiate(&mut store).and_then(|instance| {
-            let session = instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
-            Ok((instance, session))
-        });
+        let result = match pre {
+            Versioned::V0_1(pre) => pre.instantiate(&mut store).and_then(|instance| {
+                let session =
+                    instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
+                Ok((Versioned::V0_1(instance), session))
+            }),
+            Versioned::V0_2(pre) => pre.instantiate(&mut store).and_then(|instance| {
+                let session =
+                    instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
+                Ok((Versioned::V0_2(instance), session))
+            }),
+        };
         let usage = self.usage(&store, started);
         match result {
             Ok((instance, session)) => {
@@ -514,7 +580,7 @@ impl Plugin {
 pub struct TranslateSession<'p> {
     plugin: &'p Plugin,
     store: Store<Sandbox>,
-    instance: translator::Translator,
+    instance: TranslatorInstance,
     session: ResourceAny,
     usage: CallUsage,
     dead: bool,
@@ -523,15 +589,41 @@ pub struct TranslateSession<'p> {
 impl TranslateSession<'_> {
     /// Feeds a chunk; returns the records it completed.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
-        self.call(|instance, session, store| {
-            instance.tessera_plugin_translate().session().call_feed(store, session, chunk)
+        self.call(|instance, session, store| match instance {
+            Versioned::V0_1(i) => Ok(i
+                .tessera_plugin_translate()
+                .session()
+                .call_feed(store, session, chunk)?
+                .into_iter()
+                .map(adapter::v0_1::outcome)
+                .collect()),
+            Versioned::V0_2(i) => Ok(i
+                .tessera_plugin_translate()
+                .session()
+                .call_feed(store, session, chunk)?
+                .into_iter()
+                .map(adapter::v0_2::outcome)
+                .collect()),
         })
     }
 
     /// Ends the source; returns the remaining records.
     pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
-        let out = self.call(|instance, session, store| {
-            instance.tessera_plugin_translate().session().call_finish(store, session)
+        let out = self.call(|instance, session, store| match instance {
+            Versioned::V0_1(i) => Ok(i
+                .tessera_plugin_translate()
+                .session()
+                .call_finish(store, session)?
+                .into_iter()
+                .map(adapter::v0_1::outcome)
+                .collect()),
+            Versioned::V0_2(i) => Ok(i
+                .tessera_plugin_translate()
+                .session()
+                .call_finish(store, session)?
+                .into_iter()
+                .map(adapter::v0_2::outcome)
+                .collect()),
         })?;
         let _ = self.session.resource_drop(&mut self.store);
         Ok((out, self.usage))
@@ -544,7 +636,7 @@ impl TranslateSession<'_> {
 
     fn call(
         &mut self,
-        f: impl FnOnce(&translator::Translator, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<WitOutcome>>,
+        f: impl FnOnce(&TranslatorInstance, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<TranslateOutcome>>,
     ) -> Result<Vec<TranslateOutcome>, PluginFault> {
         let plugin = self.plugin;
         if self.dead {
@@ -562,52 +654,19 @@ impl TranslateSession<'_> {
                 let size: usize = outcomes
                     .iter()
                     .map(|o| match o {
-                        WitOutcome::Translated(e) => e.cdm.len(),
-                        WitOutcome::Rejected(e) => e.message.len(),
+                        TranslateOutcome::Record { cdm, .. } => cdm.len(),
+                        TranslateOutcome::Rejected { message, .. } => message.len(),
                     })
                     .sum();
                 plugin.check_output(size).map(|()| outcomes)
             }
         };
         match outcome {
-            Ok(outcomes) => Ok(outcomes.into_iter().map(convert_outcome).collect()),
+            Ok(outcomes) => Ok(outcomes),
             Err(kind) => {
                 self.dead = true;
                 Err(plugin.fault(kind, usage))
             }
         }
-    }
-}
-
-fn convert_outcome(o: WitOutcome) -> TranslateOutcome {
-    match o {
-        WitOutcome::Translated(e) => TranslateOutcome::Record { cdm: e.cdm, location: e.location.map(location) },
-        WitOutcome::Rejected(e) => TranslateOutcome::Rejected {
-            code: code_name(e.code).into(),
-            message: e.message,
-            location: e.location.map(location),
-        },
-    }
-}
-
-fn location(l: types::Location) -> SourceLocation {
-    SourceLocation { source: l.source, line: l.line, column: l.column, field: l.field }
-}
-
-fn code_name(code: types::ErrorCode) -> &'static str {
-    match code {
-        types::ErrorCode::InvalidInput => "invalid-input",
-        types::ErrorCode::MissingData => "missing-data",
-        types::ErrorCode::Unsupported => "unsupported",
-        types::ErrorCode::Denied => "denied",
-        types::ErrorCode::Internal => "internal",
-    }
-}
-
-fn reported(e: types::PluginError) -> FaultKind {
-    FaultKind::Reported {
-        code: code_name(e.code).into(),
-        message: e.message,
-        location: e.location.map(|l| location(l).to_string()).filter(|s| !s.is_empty()),
     }
 }

@@ -8,7 +8,8 @@
 //! which goes through cap-std directory handles opened on the granted
 //! folders: cap-std refuses `..`, absolute paths and symlinks that lead out.
 
-use crate::bindings::{host, types};
+use crate::bindings::v0_1;
+use crate::bindings::v0_2::{host, types};
 use crate::stderr::StderrTail;
 use std::collections::HashMap;
 use std::path::{Component, Path};
@@ -193,6 +194,23 @@ impl host::Host for Sandbox {
 
     fn as_of(&mut self) -> String {
         self.as_of.to_string()
+    }
+}
+
+impl v0_1::types::Host for Sandbox {}
+
+/// A 0.1.0 plugin's host calls: the same functions, in 0.1.0's types.
+impl v0_1::host::Host for Sandbox {
+    fn log(&mut self, level: v0_1::types::LogLevel, message: String) {
+        host::Host::log(self, crate::adapter::log_level(level), message);
+    }
+
+    fn read_asset(&mut self, path: String) -> Result<Vec<u8>, v0_1::types::PluginError> {
+        host::Host::read_asset(self, path).map_err(crate::adapter::error_to_v0_1)
+    }
+
+    fn as_of(&mut self) -> String {
+        host::Host::as_of(self)
     }
 }
 

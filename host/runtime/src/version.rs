@@ -109,17 +109,23 @@ impl fmt::Display for WorldVersion {
 }
 
 /// The newest `tessera:plugin` version this host implements.
-pub const HOST_CONTRACT: SemVer = SemVer { major: 0, minor: 1, patch: 0 };
+pub const HOST_CONTRACT: SemVer = SemVer { major: 0, minor: 2, patch: 0 };
 
-/// Does this host run plugins built for `v`? Same major (for 0.x: same
-/// minor, as semver treats every 0.x minor as breaking), not newer.
+/// Every contract release this host runs, oldest first. A release is frozen
+/// once listed: plugins built for it keep running on every later host of
+/// the same major version (through [`crate::adapter`]).
+pub const SUPPORTED_CONTRACTS: &[SemVer] =
+    &[SemVer { major: 0, minor: 1, patch: 0 }, SemVer { major: 0, minor: 2, patch: 0 }];
+
+/// Does this host run plugins built for `v`? It does for every release it
+/// lists, and for an older patch of one; never for a newer one.
 pub fn host_supports(v: SemVer) -> bool {
-    let same_line = if HOST_CONTRACT.major == 0 {
-        v.major == 0 && v.minor == HOST_CONTRACT.minor
-    } else {
-        v.major == HOST_CONTRACT.major
-    };
-    same_line && v <= HOST_CONTRACT
+    SUPPORTED_CONTRACTS.iter().any(|s| s.major == v.major && s.minor == v.minor && v.patch <= s.patch)
+}
+
+/// The supported releases, as `0.1.0, 0.2.0`.
+pub fn supported_list() -> String {
+    SUPPORTED_CONTRACTS.iter().map(SemVer::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// The contract version in an export name such as
@@ -147,11 +153,13 @@ mod tests {
     }
 
     #[test]
-    fn supports_only_the_current_line() {
+    fn supports_every_listed_release_and_nothing_newer() {
         assert!(host_supports("0.1.0".parse().unwrap()));
-        assert!(!host_supports("0.2.0".parse().unwrap()));
+        assert!(host_supports("0.2.0".parse().unwrap()));
+        assert!(!host_supports("0.3.0".parse().unwrap()));
         assert!(!host_supports("9.0.0".parse().unwrap()));
         assert!(!host_supports("0.1.1".parse().unwrap()), "a newer patch of the contract is newer than the host");
+        assert_eq!(supported_list(), "0.1.0, 0.2.0");
     }
 
     #[test]

@@ -49,6 +49,7 @@ export const format = {
     for (const line of lines) {
       for (const wrapped of wrap(line, width)) out += wrapped + "\n";
     }
-    return { bytes: encodeUtf8(out), mediaType: "text/plain; charset=utf-8", extension: "txt" };
+    // Since contract 0.2.0 a formatter may state its page count (usage, postage).
+    return { bytes: encodeUtf8(out), mediaType: "text/plain; charset=utf-8", extension: "txt", pages: null };
   },
 };

@@ -45,4 +45,5 @@ class Format(exports.Format):
         for line in lines:
             for wrapped in wrap(line, width):
                 out += wrapped + "\n"
-        return Formatted(bytes=out.encode("utf-8"), media_type="text/plain; charset=utf-8", extension="txt")
+        # Since contract 0.2.0 a formatter may state its page count (usage, postage).
+        return Formatted(bytes=out.encode("utf-8"), media_type="text/plain; charset=utf-8", extension="txt", pages=None)

@@ -30,7 +30,13 @@ impl Guest for Plugin {
                 out.push('\n');
             }
         }
-        Ok(Formatted { bytes: out.into_bytes(), media_type: "text/plain; charset=utf-8".into(), extension: "txt".into() })
+        Ok(Formatted {
+            bytes: out.into_bytes(),
+            media_type: "text/plain; charset=utf-8".into(),
+            extension: "txt".into(),
+            // Since contract 0.2.0 a formatter may state its page count (usage, postage).
+            pages: None,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ mod layout;
 
 wit_bindgen::generate!({
     world: "formatter",
-    path: "../../../wit/v0.1",
+    path: "../../../wit/v0.2",
 });
 
 use exports::tessera::plugin::format::{Document, Formatted, Guest};
@@ -59,6 +59,8 @@ impl Guest for PrintAsa {
             bytes: out.into_bytes(),
             media_type: "text/plain; charset=utf-8; x-carriage-control=asa".into(),
             extension: "asa".into(),
+            // Contract 0.2.0: the host meters pages by what the formatter says.
+            pages: u32::try_from(total).ok(),
         })
     }
 }

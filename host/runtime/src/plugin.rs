@@ -395,6 +395,16 @@ impl Plugin {
                     None => "reached `unreachable` (the plugin panicked or aborted)".into(),
                 },
             },
+            Some(Trap::StackOverflow) => FaultKind::Trap {
+                message: "call stack exhausted (deep or endless recursion): the wasm stack is capped at 1 MiB".into(),
+            },
+            // Rust and C keep their stack in linear memory, below the data:
+            // overflowing it runs off the start of memory.
+            Some(Trap::MemoryOutOfBounds) => FaultKind::Trap {
+                message: "out of bounds memory access (in Rust, C and other compiled plugins usually a stack \
+                          overflow from deep recursion: their stack lives in linear memory)"
+                    .into(),
+            },
             Some(trap) => FaultKind::Trap { message: trap.to_string() },
             None => FaultKind::Trap { message: format!("{err:#}") },
         }

@@ -1,7 +1,8 @@
 //! Builds the guest plugins under `plugins/` for `wasm32-wasip2` and packages
-//! each one (component + `plugin.toml` with its sha256) into `OUT_DIR`, the
-//! way wasmtime's test-programs crate builds its guests: `cargo build` and
-//! `cargo test` just work, with no separate step to remember.
+//! each one (the component, with its world embedded, and `plugin.toml` with
+//! its sha256) into `OUT_DIR`, the way wasmtime's test-programs crate builds
+//! its guests: `cargo build` and `cargo test` just work, with no separate
+//! step to remember.
 //!
 //! The guests are their own cargo workspace with their own target directory
 //! (`<target>/wasm-plugins`), so the nested cargo never waits on the lock of
@@ -35,6 +36,7 @@ struct Manifest {
     id: String,
     version: String,
     kind: String,
+    world: String,
 }
 
 fn main() {
@@ -90,6 +92,8 @@ fn package(dir: &Path, wasm_dir: &Path, store: &Path) -> String {
     let manifest: Manifest = read_toml(&dir.join("plugin.toml"));
     let wasm = wasm_dir.join(format!("{}.wasm", cargo.package.name.replace('-', "_")));
     let bytes = fs::read(&wasm).unwrap_or_else(|e| panic!("{} was not built: {e}", wasm.display()));
+    // As `tessera plugin build` does: the world it was built for, inside the component.
+    let bytes = tessera_world_section::embed_world(&bytes, &manifest.world);
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let package_dir = store.join(format!("{}-{}", manifest.id, manifest.version));
     fs::create_dir_all(&package_dir).expect("create package folder");

@@ -31,6 +31,7 @@ fn every_sample_plugin_passes_with_its_declared_world_and_digest() {
         assert_eq!(report["ok"], true);
         assert_eq!(report["problems"], serde_json::json!([]));
         let world = report["manifest"]["world"].as_str().unwrap();
+        assert_eq!(report["embedded_world"], world, "{id}: the build embeds the world it was built for");
         let exported = &report["worlds"][0];
         assert_eq!(format!("{}@{}", exported["kind"].as_str().unwrap(), exported["version"].as_str().unwrap()), world);
         assert_eq!(report["sha256"], report["manifest"]["sha256"]);

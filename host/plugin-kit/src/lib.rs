@@ -15,7 +15,6 @@
 
 mod error;
 mod project;
-mod world_section;
 
 pub mod build;
 pub mod fixtures;
@@ -24,4 +23,4 @@ pub mod toolchain;
 
 pub use error::KitError;
 pub use project::{Lang, Project};
-pub use world_section::{WORLD_SECTION, embed_world, embedded_world};
+pub use tessera_world_section::{WORLD_SECTION, embed_world, embedded_world};

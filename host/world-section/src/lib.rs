@@ -1,3 +1,5 @@
+//! # tessera-world-section
+//!
 //! The world a component was built for, embedded in the component itself as
 //! a top-level custom section (as Zed and Spin record their API version), so
 //! `plugin check` can tell what the partner meant to build even when the

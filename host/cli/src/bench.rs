@@ -89,6 +89,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fresh-instance call cost of any plugin project (Rust, Python or
+    /// JavaScript): builds it and calls one of its fixtures repeatedly.
+    PluginFixture {
+        /// The plugin project folder.
+        project: std::path::PathBuf,
+        /// Which fixture (default: the first by name).
+        #[arg(long)]
+        fixture: Option<String>,
+        /// Calls per run.
+        #[arg(long, default_value_t = 2_000)]
+        calls: usize,
+        /// Runs (the report gives medians).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hot reload: save-to-live latency while rendering continuously.
     Reload {
         /// Good saves per run (one broken save is added per nine good ones).
@@ -130,6 +148,16 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             },
         ),
         BenchCommand::Serve { seconds, json } => crate::bench_serve::run(ctx, seconds, json),
+        BenchCommand::PluginFixture { project, fixture, calls, runs, json } => crate::bench_fixture::run(
+            ctx,
+            &crate::bench_fixture::FixtureBench {
+                project: &project,
+                fixture: fixture.as_deref(),
+                calls: calls.max(1),
+                runs: runs.max(1),
+                json,
+            },
+        ),
         BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
     }
 }

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_batch;
+mod bench_fixture;
 mod bench_pdf;
 mod bench_reload;
 mod bench_serve;

@@ -126,3 +126,31 @@ fn a_broken_build_reports_the_compiler_output() {
     assert!(shown.contains("building broken@0.1.0 with componentize-qjs failed"), "{shown}");
     assert!(!dir.join("dist/broken-0.1.0").exists(), "no package from a failed build");
 }
+
+#[test]
+fn with_a_tenant_the_plugin_runs_under_the_tenants_caps() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("capped");
+    assert!(tessera(&["plugin", "new", dir.to_str().unwrap(), "--kind", "fragment"]).status.success());
+    let tenant = root.path().join("tenant");
+    std::fs::create_dir_all(&tenant).unwrap();
+    let write_tenant = |fuel: &str| {
+        let toml = format!(
+            "id = \"capping-tenant\"\nname = \"Capping\"\ndefault_label = \"main\"\n\n[[plugins]]\nid = \"capped\"\nversion = \"0.1.0\"\nsha256 = \"{}\"\nlimits = {{ fuel = {fuel}, memory_mib = 16 }}\n",
+            "0".repeat(64)
+        );
+        std::fs::write(tenant.join("tenant.toml"), toml).unwrap();
+    };
+    // The plugin asks for 20 M fuel; a tenant allowing 5 M refuses it at load.
+    write_tenant("5_000_000");
+    let run = tessera(&["plugin", "test", dir.to_str().unwrap(), "--tenant", tenant.to_str().unwrap()]);
+    let shown = text(&run);
+    assert!(!run.status.success(), "{shown}");
+    assert!(shown.contains("plugin.toml asks for fuel = 20000000, above the tenant's limit of 5000000"), "{shown}");
+    // A tenant allowing more runs it with the plugin's own request.
+    write_tenant("50_000_000");
+    let run = tessera(&["plugin", "test", "--no-build", dir.to_str().unwrap(), "--tenant", tenant.to_str().unwrap()]);
+    let shown = text(&run);
+    assert!(run.status.success(), "{shown}");
+    assert!(shown.contains("limits per call: fuel 20.00M, memory 16.0 MiB"), "{shown}");
+}

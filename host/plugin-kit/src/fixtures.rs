@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use tessera_pipeline::CdmRecord;
 use tessera_runtime::{
-    CallContext, CallUsage, DocumentInput, Kind, LimitSpec, Limits, LoadRequest, Plugin, PluginFault, PluginGrant,
-    PluginManifest, Runtime, TranslateOutcome,
+    CallContext, CallUsage, DocumentInput, Kind, LimitSpec, Limits, LoadError, LoadRequest, Plugin, PluginFault,
+    PluginGrant, PluginManifest, Runtime, TranslateOutcome,
 };
 
 /// Chunk size of the second translator pass.
@@ -116,14 +116,16 @@ struct Produced {
     output_bytes: u64,
 }
 
-/// Loads the built package as a tenant would and runs every fixture.
-pub fn run(
+/// Loads the built package as a tenant would: the grant is what the plugin
+/// declares, capped by the tenant's ceilings when given. Returns the plugin
+/// and how long loading (and compiling, or reading the cache) took, in ms.
+pub fn load(
     runtime: &Runtime,
     project_dir: &Path,
     package_dir: &Path,
     opts: &TestOptions,
-) -> Result<TestReport, KitError> {
-    let manifest = PluginManifest::read(package_dir).map_err(|e| Box::new(e.into()))?;
+) -> Result<(Plugin, f64), KitError> {
+    let manifest = PluginManifest::read(package_dir).map_err(|e| Box::new(LoadError::from(e)))?;
     let grant = PluginGrant {
         id: manifest.id.clone(),
         version: manifest.version.clone(),
@@ -137,10 +139,25 @@ pub fn run(
     let plugin = runtime
         .load(LoadRequest { tenant: "plugin-test", package_dir, grant: &grant, assets_root: Some(&assets_root) })
         .map_err(Box::new)?;
-    let load_ms = started.elapsed().as_secs_f64() * 1e3;
-    let as_of_unix = tessera_pipeline::parse_as_of(&opts.as_of)
-        .map_err(|e| KitError::Scaffold(format!("--as-of `{}`: {e}", opts.as_of)))?;
-    let ctx = CallContext { as_of: Arc::from(opts.as_of.as_str()), as_of_unix, seed: 1 };
+    Ok((plugin, started.elapsed().as_secs_f64() * 1e3))
+}
+
+/// The call context fixtures run with: the as-of date, a fixed seed.
+pub fn call_context(as_of: &str) -> Result<CallContext, KitError> {
+    let as_of_unix =
+        tessera_pipeline::parse_as_of(as_of).map_err(|e| KitError::Scaffold(format!("--as-of `{as_of}`: {e}")))?;
+    Ok(CallContext { as_of: Arc::from(as_of), as_of_unix, seed: 1 })
+}
+
+/// Loads the built package as a tenant would and runs every fixture.
+pub fn run(
+    runtime: &Runtime,
+    project_dir: &Path,
+    package_dir: &Path,
+    opts: &TestOptions,
+) -> Result<TestReport, KitError> {
+    let (plugin, load_ms) = load(runtime, project_dir, package_dir, opts)?;
+    let ctx = call_context(&opts.as_of)?;
 
     let fixtures_dir = project_dir.join("fixtures");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures_dir)
@@ -180,11 +197,8 @@ fn limits_report(l: &Limits) -> LimitsReport {
 
 fn run_fixture(plugin: &Plugin, ctx: &CallContext, dir: &Path, bless: bool) -> Result<FixtureReport, KitError> {
     let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let produced = match plugin.kind() {
-        Kind::Fragment => fragment(plugin, ctx, dir)?,
-        Kind::Formatter => formatter(plugin, ctx, dir)?,
-        Kind::Translator => translator(plugin, ctx, dir)?,
-    };
+    let call = FixtureCall::read(plugin.kind(), plugin.id(), dir)?;
+    let produced = produce(plugin, ctx, &call);
     let mut problems = produced.problems;
     let mut diffs = Vec::new();
     let expected_error = read_json_opt(&dir.join("expected-error.json"))?;
@@ -267,92 +281,138 @@ fn fault_output(fault: &PluginFault) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
     (Vec::new(), vec![fault.to_string()])
 }
 
-fn fragment(plugin: &Plugin, ctx: &CallContext, dir: &Path) -> Result<Produced, KitError> {
-    let input = read_json(&dir.join("input.json"))?;
-    let fixture_err = |message: String| KitError::Fixture { fixture: dir.to_path_buf(), message };
-    let name = input["fragment"].as_str().unwrap_or(plugin.id()).to_owned();
-    let params = match &input["params"] {
-        Value::Null => Vec::new(),
-        Value::Object(map) => {
-            map.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
+/// A fixture's input, read once: what one call of the plugin gets.
+#[derive(Debug, Clone)]
+pub enum FixtureCall {
+    /// `render(name, params, record)`.
+    Fragment {
+        /// The fragment name the template calls.
+        name: String,
+        /// Its parameters.
+        params: Vec<(String, String)>,
+        /// The CDM record as JSON text (checked).
+        record: String,
+    },
+    /// `format(document)`.
+    Formatter(DocumentInput),
+    /// A whole translate session over one source.
+    Translator {
+        /// The source file's name.
+        source_name: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+impl FixtureCall {
+    /// Reads the input of the fixture in `dir` for a plugin of `kind` (see the module docs).
+    pub fn read(kind: Kind, default_name: &str, dir: &Path) -> Result<FixtureCall, KitError> {
+        let fixture_err = |message: String| KitError::Fixture { fixture: dir.to_path_buf(), message };
+        let pairs = |v: &Value, what: &str| match v {
+            Value::Null => Ok(Vec::new()),
+            Value::Object(map) => Ok(map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .collect()),
+            _ => Err(fixture_err(format!("input.json: `{what}` must be an object of name → value"))),
+        };
+        match kind {
+            Kind::Fragment => {
+                let input = read_json(&dir.join("input.json"))?;
+                let name = input["fragment"].as_str().unwrap_or(default_name).to_owned();
+                let params = pairs(&input["params"], "params")?;
+                let record = input.get("record").ok_or_else(|| fixture_err("input.json has no `record`".into()))?;
+                let record = serde_json::to_string(record).expect("a JSON value serialises");
+                if let Err(e) = CdmRecord::parse(&record) {
+                    return Err(fixture_err(format!("input.json: `record` is not a valid CDM 1.0 record: {e}")));
+                }
+                Ok(FixtureCall::Fragment { name, params, record })
+            }
+            Kind::Formatter => {
+                let input = read_json(&dir.join("input.json"))?;
+                let text = |key: &str| input[key].as_str().unwrap_or_default().to_owned();
+                Ok(FixtureCall::Formatter(DocumentInput {
+                    channel: text("channel"),
+                    document_id: text("document_id"),
+                    html: text("html"),
+                    text: text("text"),
+                    subject: input["subject"].as_str().map(str::to_owned),
+                    metadata: pairs(&input["metadata"], "metadata")?,
+                }))
+            }
+            Kind::Translator => {
+                let source = std::fs::read_dir(dir)
+                    .map_err(|e| KitError::io(dir, e))?
+                    .flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.file_stem().is_some_and(|s| s == "source"))
+                    .ok_or_else(|| fixture_err("no source.<ext> file (the source document to translate)".into()))?;
+                let bytes = std::fs::read(&source).map_err(|e| KitError::io(&source, e))?;
+                let source_name = source.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                Ok(FixtureCall::Translator { source_name, bytes })
+            }
         }
-        _ => return Err(fixture_err("input.json: `params` must be an object of name → value".into())),
-    };
-    let record = input.get("record").ok_or_else(|| fixture_err("input.json has no `record`".into()))?;
-    let record = serde_json::to_string(record).expect("a JSON value serialises");
-    if let Err(e) = CdmRecord::parse(&record) {
-        return Err(fixture_err(format!("input.json: `record` is not a valid CDM 1.0 record: {e}")));
     }
-    Ok(match plugin.render(ctx, &name, &params, &record) {
-        Ok((r, usage)) => Produced {
-            output_bytes: (r.html.len() + r.text.len()) as u64,
-            files: vec![("expected.html".into(), r.html.into_bytes()), ("expected.txt".into(), r.text.into_bytes())],
-            problems: Vec::new(),
-            usage,
-        },
-        Err(fault) => {
-            let (files, problems) = fault_output(&fault);
-            Produced { files, problems, usage: fault.usage, output_bytes: 0 }
+
+    /// Makes the call once in a fresh instance, for timing: what it used.
+    pub fn call(&self, plugin: &Plugin, ctx: &CallContext) -> Result<CallUsage, PluginFault> {
+        match self {
+            FixtureCall::Fragment { name, params, record } => plugin.render(ctx, name, params, record).map(|(_, u)| u),
+            FixtureCall::Formatter(doc) => plugin.format(ctx, doc.clone()).map(|(_, u)| u),
+            FixtureCall::Translator { source_name, bytes } => {
+                translate(plugin, ctx, source_name, bytes, bytes.len().max(1)).map(|(_, u)| u)
+            }
         }
-    })
+    }
 }
 
-fn formatter(plugin: &Plugin, ctx: &CallContext, dir: &Path) -> Result<Produced, KitError> {
-    let input = read_json(&dir.join("input.json"))?;
-    let text = |key: &str| input[key].as_str().unwrap_or_default().to_owned();
-    let metadata = match &input["metadata"] {
-        Value::Object(map) => {
-            map.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
-        }
-        _ => Vec::new(),
-    };
-    let doc = DocumentInput {
-        channel: text("channel"),
-        document_id: text("document_id"),
-        html: text("html"),
-        text: text("text"),
-        subject: input["subject"].as_str().map(str::to_owned),
-        metadata,
-    };
-    Ok(match plugin.format(ctx, doc) {
-        Ok((f, usage)) => Produced {
-            output_bytes: f.bytes.len() as u64,
-            files: vec![(format!("expected.{}", f.extension), f.bytes)],
-            problems: Vec::new(),
-            usage,
-        },
-        Err(fault) => {
-            let (files, problems) = fault_output(&fault);
-            Produced { files, problems, usage: fault.usage, output_bytes: 0 }
-        }
-    })
+/// A fault becomes a problem, or the `expected-error.json` it reported.
+fn faulted(fault: PluginFault) -> Produced {
+    let (files, problems) = fault_output(&fault);
+    Produced { files, problems, usage: fault.usage, output_bytes: 0 }
 }
 
-fn translator(plugin: &Plugin, ctx: &CallContext, dir: &Path) -> Result<Produced, KitError> {
-    let source = std::fs::read_dir(dir)
-        .map_err(|e| KitError::io(dir, e))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.file_stem().is_some_and(|s| s == "source"))
-        .ok_or_else(|| KitError::Fixture {
-            fixture: dir.to_path_buf(),
-            message: "no source.<ext> file (the source document to translate)".into(),
-        })?;
-    let bytes = std::fs::read(&source).map_err(|e| KitError::io(&source, e))?;
-    let source_name = source.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let whole = translate(plugin, ctx, &source_name, &bytes, bytes.len().max(1));
-    let (outcomes, usage, mut problems) = match whole {
-        Ok((outcomes, usage)) => (outcomes, usage, Vec::new()),
+fn produce(plugin: &Plugin, ctx: &CallContext, call: &FixtureCall) -> Produced {
+    match call {
+        FixtureCall::Fragment { name, params, record } => match plugin.render(ctx, name, params, record) {
+            Ok((r, usage)) => Produced {
+                output_bytes: (r.html.len() + r.text.len()) as u64,
+                files: vec![
+                    ("expected.html".into(), r.html.into_bytes()),
+                    ("expected.txt".into(), r.text.into_bytes()),
+                ],
+                problems: Vec::new(),
+                usage,
+            },
+            Err(fault) => faulted(fault),
+        },
+        FixtureCall::Formatter(doc) => match plugin.format(ctx, doc.clone()) {
+            Ok((f, usage)) => Produced {
+                output_bytes: f.bytes.len() as u64,
+                files: vec![(format!("expected.{}", f.extension), f.bytes)],
+                problems: Vec::new(),
+                usage,
+            },
+            Err(fault) => faulted(fault),
+        },
+        FixtureCall::Translator { source_name, bytes } => translated(plugin, ctx, source_name, bytes),
+    }
+}
+
+fn translated(plugin: &Plugin, ctx: &CallContext, source_name: &str, bytes: &[u8]) -> Produced {
+    let (outcomes, usage) = match translate(plugin, ctx, source_name, bytes, bytes.len().max(1)) {
+        Ok(done) => done,
         Err(fault) => {
-            return Ok(Produced {
+            return Produced {
                 files: Vec::new(),
                 problems: vec![fault.to_string()],
                 usage: fault.usage,
                 output_bytes: 0,
-            });
+            };
         }
     };
-    match translate(plugin, ctx, &source_name, &bytes, SMALL_CHUNK) {
+    let mut problems = Vec::new();
+    match translate(plugin, ctx, source_name, bytes, SMALL_CHUNK) {
         Ok((chunked, _)) if chunked == outcomes => {}
         Ok(_) => problems.push(format!(
             "fed in {SMALL_CHUNK}-byte chunks the source gives other outcomes than fed whole: a record or character cut by a chunk boundary is mishandled"
@@ -361,7 +421,7 @@ fn translator(plugin: &Plugin, ctx: &CallContext, dir: &Path) -> Result<Produced
     }
     let output_bytes = outcomes.iter().map(|o| serde_json::to_string(o).map_or(0, |s| s.len() as u64)).sum();
     let text = pretty(&Value::Array(outcomes));
-    Ok(Produced { files: vec![("expected.json".into(), text.into_bytes())], problems, usage, output_bytes })
+    Produced { files: vec![("expected.json".into(), text.into_bytes())], problems, usage, output_bytes }
 }
 
 /// Runs one translate session; outcomes as the fixture's JSON entries.

@@ -94,7 +94,7 @@ pub enum BenchCommand {
     PluginFixture {
         /// The plugin project folder.
         project: std::path::PathBuf,
-        /// Which fixture (default: the first by name).
+        /// Which fixture (default: the first by name that expects a result, not an error).
         #[arg(long)]
         fixture: Option<String>,
         /// Calls per run.

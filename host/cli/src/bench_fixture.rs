@@ -57,10 +57,14 @@ pub fn run(ctx: &Context, b: &FixtureBench<'_>) -> anyhow::Result<ExitCode> {
     let fixture_dir = match b.fixture {
         Some(name) => project.fixtures_dir().join(name),
         None => {
-            let mut dirs: Vec<_> =
-                std::fs::read_dir(project.fixtures_dir())?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+            // The first fixture that expects a result, not an error.
+            let mut dirs: Vec<_> = std::fs::read_dir(project.fixtures_dir())?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && !p.join("expected-error.json").exists())
+                .collect();
             dirs.sort();
-            dirs.into_iter().next().ok_or_else(|| anyhow!("{} has no fixtures", project.dir.display()))?
+            dirs.into_iter().next().ok_or_else(|| anyhow!("{} has no fixture that expects a result", project.dir.display()))?
         }
     };
     let call = FixtureCall::read(plugin.kind(), plugin.id(), &fixture_dir)?;

@@ -64,7 +64,9 @@ pub fn run(ctx: &Context, b: &FixtureBench<'_>) -> anyhow::Result<ExitCode> {
                 .filter(|p| p.is_dir() && !p.join("expected-error.json").exists())
                 .collect();
             dirs.sort();
-            dirs.into_iter().next().ok_or_else(|| anyhow!("{} has no fixture that expects a result", project.dir.display()))?
+            dirs.into_iter()
+                .next()
+                .ok_or_else(|| anyhow!("{} has no fixture that expects a result", project.dir.display()))?
         }
     };
     let call = FixtureCall::read(plugin.kind(), plugin.id(), &fixture_dir)?;

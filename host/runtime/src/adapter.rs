@@ -10,8 +10,9 @@ use crate::plugin::{DocumentInput, Formatted, Rendered, SourceLocation, Translat
 
 /// The conversions whose shape is the same in every version.
 macro_rules! same_in_every_version {
-    ($module:ident, $wit:ident) => {
+    ($module:ident, $wit:ident, $formatted:ident) => {
         pub(crate) mod $module {
+            pub(crate) use super::$formatted as formatted;
             use super::*;
             use $wit::formatter::exports::tessera::plugin::format::Document;
             use $wit::fragment::exports::tessera::plugin::render::Rendered as WitRendered;
@@ -76,8 +77,8 @@ macro_rules! same_in_every_version {
     };
 }
 
-same_in_every_version!(v0_1, wit_v0_1);
-same_in_every_version!(v0_2, wit_v0_2);
+same_in_every_version!(v0_1, wit_v0_1, formatted_v0_1);
+same_in_every_version!(v0_2, wit_v0_2, formatted_v0_2);
 
 /// A 0.1.0 formatter's output: it cannot state pages.
 pub(crate) fn formatted_v0_1(f: wit_v0_1::formatter::exports::tessera::plugin::format::Formatted) -> Formatted {

@@ -52,6 +52,30 @@ enum Versioned<A, B> {
     V0_2(B),
 }
 
+/// Evaluates `$body` for whichever contract version `$value` holds, with
+/// `$x` bound to the value and `$adapt` to that version's adapter module:
+/// the code is written once, the bindings differ per version.
+macro_rules! per_version {
+    ($value:expr, |$x:ident, $adapt:ident| $body:expr) => {
+        match $value {
+            Versioned::V0_1($x) => {
+                use adapter::v0_1 as $adapt;
+                $body
+            }
+            Versioned::V0_2($x) => {
+                use adapter::v0_2 as $adapt;
+                $body
+            }
+        }
+    };
+    ($value:expr, |$x:ident| $body:expr) => {
+        match $value {
+            Versioned::V0_1($x) => $body,
+            Versioned::V0_2($x) => $body,
+        }
+    };
+}
+
 enum Pre {
     Translator(Versioned<v0_1::translator::TranslatorPre<Sandbox>, v0_2::translator::TranslatorPre<Sandbox>>),
     Fragment(Versioned<v0_1::fragment::FragmentPre<Sandbox>, v0_2::fragment::FragmentPre<Sandbox>>),
@@ -432,12 +456,9 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = match &self.pre {
-            Pre::Translator(Versioned::V0_1(pre)) => pre.instantiate(&mut store).map(drop),
-            Pre::Translator(Versioned::V0_2(pre)) => pre.instantiate(&mut store).map(drop),
-            Pre::Fragment(Versioned::V0_1(pre)) => pre.instantiate(&mut store).map(drop),
-            Pre::Fragment(Versioned::V0_2(pre)) => pre.instantiate(&mut store).map(drop),
-            Pre::Formatter(Versioned::V0_1(pre)) => pre.instantiate(&mut store).map(drop),
-            Pre::Formatter(Versioned::V0_2(pre)) => pre.instantiate(&mut store).map(drop),
+            Pre::Translator(pre) => per_version!(pre, |pre| pre.instantiate(&mut store).map(drop)),
+            Pre::Fragment(pre) => per_version!(pre, |pre| pre.instantiate(&mut store).map(drop)),
+            Pre::Formatter(pre) => per_version!(pre, |pre| pre.instantiate(&mut store).map(drop)),
         };
         let elapsed = started.elapsed();
         result.map_err(|e| self.fault(self.classify(&e, &store), self.usage(&store, started)))?;
@@ -458,30 +479,12 @@ impl Plugin {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
-        let result = match pre {
-            Versioned::V0_1(pre) => pre
-                .instantiate(&mut store)
-                .and_then(|i| {
-                    i.tessera_plugin_render().call_render(
-                        &mut store,
-                        name,
-                        &adapter::v0_1::entries(params),
-                        context_json,
-                    )
-                })
-                .map(|r| r.map(adapter::v0_1::rendered).map_err(adapter::v0_1::reported)),
-            Versioned::V0_2(pre) => pre
-                .instantiate(&mut store)
-                .and_then(|i| {
-                    i.tessera_plugin_render().call_render(
-                        &mut store,
-                        name,
-                        &adapter::v0_2::entries(params),
-                        context_json,
-                    )
-                })
-                .map(|r| r.map(adapter::v0_2::rendered).map_err(adapter::v0_2::reported)),
-        };
+        let result = per_version!(pre, |pre, adapt| pre
+            .instantiate(&mut store)
+            .and_then(|i| {
+                i.tessera_plugin_render().call_render(&mut store, name, &adapt::entries(params), context_json)
+            })
+            .map(|r| r.map(adapt::rendered).map_err(adapt::reported)));
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
@@ -523,18 +526,11 @@ impl Plugin {
             }
         };
         let result = instance.and_then(|instance| {
-            let output = match &instance {
-                Versioned::V0_1(i) => i
-                    .tessera_plugin_format()
-                    .call_format(&mut store, &adapter::v0_1::document(doc))?
-                    .map(adapter::formatted_v0_1)
-                    .map_err(adapter::v0_1::reported),
-                Versioned::V0_2(i) => i
-                    .tessera_plugin_format()
-                    .call_format(&mut store, &adapter::v0_2::document(doc))?
-                    .map(adapter::formatted_v0_2)
-                    .map_err(adapter::v0_2::reported),
-            };
+            let output = per_version!(&instance, |i, adapt| i
+                .tessera_plugin_format()
+                .call_format(&mut store, &adapt::document(doc))?
+                .map(adapt::formatted)
+                .map_err(adapt::reported));
             Ok((instance, output))
         });
         let usage = self.usage(&store, started);
@@ -565,17 +561,16 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = match pre {
-            Versioned::V0_1(pre) => pre.instantiate(&mut store).and_then(|instance| {
-                let session =
-                    instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
-                Ok((Versioned::V0_1(instance), session))
-            }),
-            Versioned::V0_2(pre) => pre.instantiate(&mut store).and_then(|instance| {
-                let session =
-                    instance.tessera_plugin_translate().session().call_constructor(&mut store, source_name)?;
-                Ok((Versioned::V0_2(instance), session))
-            }),
-        };
+            Versioned::V0_1(pre) => pre.instantiate(&mut store).map(Versioned::V0_1),
+            Versioned::V0_2(pre) => pre.instantiate(&mut store).map(Versioned::V0_2),
+        }
+        .and_then(|instance| {
+            let session = per_version!(&instance, |i| i
+                .tessera_plugin_translate()
+                .session()
+                .call_constructor(&mut store, source_name))?;
+            Ok((instance, session))
+        });
         let usage = self.usage(&store, started);
         match result {
             Ok((instance, session)) => {
@@ -599,41 +594,27 @@ pub struct TranslateSession<'p> {
 impl TranslateSession<'_> {
     /// Feeds a chunk; returns the records it completed.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
-        self.call(|instance, session, store| match instance {
-            Versioned::V0_1(i) => Ok(i
+        self.call(|instance, session, store| {
+            per_version!(instance, |i, adapt| Ok(i
                 .tessera_plugin_translate()
                 .session()
                 .call_feed(store, session, chunk)?
                 .into_iter()
-                .map(adapter::v0_1::outcome)
-                .collect()),
-            Versioned::V0_2(i) => Ok(i
-                .tessera_plugin_translate()
-                .session()
-                .call_feed(store, session, chunk)?
-                .into_iter()
-                .map(adapter::v0_2::outcome)
-                .collect()),
+                .map(adapt::outcome)
+                .collect()))
         })
     }
 
     /// Ends the source; returns the remaining records.
     pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
-        let out = self.call(|instance, session, store| match instance {
-            Versioned::V0_1(i) => Ok(i
+        let out = self.call(|instance, session, store| {
+            per_version!(instance, |i, adapt| Ok(i
                 .tessera_plugin_translate()
                 .session()
                 .call_finish(store, session)?
                 .into_iter()
-                .map(adapter::v0_1::outcome)
-                .collect()),
-            Versioned::V0_2(i) => Ok(i
-                .tessera_plugin_translate()
-                .session()
-                .call_finish(store, session)?
-                .into_iter()
-                .map(adapter::v0_2::outcome)
-                .collect()),
+                .map(adapt::outcome)
+                .collect()))
         })?;
         let _ = self.session.resource_drop(&mut self.store);
         Ok((out, self.usage))

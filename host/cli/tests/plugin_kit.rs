@@ -154,3 +154,30 @@ fn with_a_tenant_the_plugin_runs_under_the_tenants_caps() {
     assert!(run.status.success(), "{shown}");
     assert!(shown.contains("limits per call: fuel 20.00M, memory 16.0 MiB"), "{shown}");
 }
+
+#[test]
+fn a_rust_plugin_builds_the_same_bytes_in_any_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let mut digests = Vec::new();
+    for folder in ["alice/work", "bob"] {
+        let dir = root.path().join(folder).join("same-plugin");
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        assert!(tessera(&["plugin", "new", dir.to_str().unwrap(), "--kind", "translator"]).status.success());
+        let built = tessera(&["plugin", "build", "--json", dir.to_str().unwrap()]);
+        assert!(built.status.success(), "{}", text(&built));
+        let report: Value = serde_json::from_slice(&built.stdout).unwrap();
+        digests.push(report["sha256"].as_str().unwrap().to_owned());
+        let wasm = std::fs::read(dir.join("dist/same-plugin-0.1.0/same-plugin.wasm")).unwrap();
+        let contains = |path: &str| wasm.windows(path.len()).any(|w| w == path.as_bytes());
+        assert!(!contains(root.path().to_str().unwrap()), "the build folder is not in the component");
+        // wit-bindgen's panic locations name its source: remapped to /cargo.
+        assert!(contains("/cargo/registry/"), "dependency paths are remapped");
+        if let Some(home) = std::env::var_os("HOME") {
+            assert!(
+                !contains(&format!("{}/.cargo", home.to_string_lossy())),
+                "the partner's home is not in the component"
+            );
+        }
+    }
+    assert_eq!(digests[0], digests[1], "the tenant can check a pin by building the source");
+}

@@ -73,7 +73,8 @@ fn compile(project: &Project, tool: &Path, staging: &Path) -> Result<PathBuf, Ki
             let mut cmd = Command::new(tool);
             cmd.args(["build", "--release", "--target", RUST_TARGET, "--message-format=json-render-diagnostics"])
                 .arg("--manifest-path")
-                .arg(&manifest);
+                .arg(&manifest)
+                .env("CARGO_ENCODED_RUSTFLAGS", reproducible_rustflags(project));
             let stdout = run(project, "cargo", &mut cmd)?;
             // cargo names the artifact after the crate; read it from cargo itself.
             let wasm = stdout
@@ -124,6 +125,25 @@ fn compile(project: &Project, tool: &Path, staging: &Path) -> Result<PathBuf, Ki
         }
     }
     Ok(out)
+}
+
+/// The caller's rustflags plus path remapping: panic locations and debug
+/// paths name `/plugin/src/lib.rs`, not the partner's home folder, so the
+/// same source builds the same bytes in any folder on any machine (and a
+/// tenant can check a pin by building the source).
+fn reproducible_rustflags(project: &Project) -> String {
+    let mut flags: Vec<String> = match std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        Ok(encoded) if !encoded.is_empty() => encoded.split('\x1f').map(str::to_owned).collect(),
+        _ => std::env::var("RUSTFLAGS").unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
+    };
+    flags.push(format!("--remap-path-prefix={}=/plugin", project.dir.display()));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(home) = cargo_home {
+        flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    flags.join("\x1f")
 }
 
 /// Embeds the world, writes the package beside the staging folder and

@@ -138,6 +138,9 @@ fn fixture_line(f: &FixtureReport, r: &TestReport) -> String {
         bytes(f.output_bytes),
         pct(f.output_bytes as f64, l.output_bytes as f64),
     );
+    if let Some(pages) = f.pages {
+        out.push_str(&format!("       pages: {pages} (stated by the formatter)\n"));
+    }
     if f.log_dropped_bytes > 0 {
         out.push_str(&format!("       log: {} dropped over the cap\n", bytes(f.log_dropped_bytes)));
     }

@@ -56,6 +56,9 @@ fn scaffold_and_test(lang: &str) {
         assert!(report["passed"].as_u64().unwrap() >= 1, "{lang} {kind}: {report:#}");
         assert_eq!(report["world"], format!("{kind}@0.2.0"));
         for fixture in report["fixtures"].as_array().unwrap() {
+            if kind == "formatter" {
+                assert_eq!(fixture["pages"], 1, "a 0.2.0 formatter states its pages: {fixture}");
+            }
             assert!(fixture["fuel"].as_u64().unwrap() > 0, "{fixture}");
             assert!(fixture["peak_memory_bytes"].as_u64().unwrap() > 0, "{fixture}");
         }

@@ -105,6 +105,9 @@ pub struct FixtureReport {
     pub output_bytes: u64,
     /// Log bytes dropped over the cap.
     pub log_dropped_bytes: u64,
+    /// Pages the formatter stated (contract 0.2.0 and later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
 }
 
 /// What one call produced, in a form that compares and diffs.
@@ -114,6 +117,7 @@ struct Produced {
     problems: Vec<String>,
     usage: CallUsage,
     output_bytes: u64,
+    pages: Option<u32>,
 }
 
 /// Loads the built package as a tenant would: the grant is what the plugin
@@ -247,6 +251,7 @@ fn run_fixture(plugin: &Plugin, ctx: &CallContext, dir: &Path, bless: bool) -> R
         time_ms: usage.elapsed.as_secs_f64() * 1e3,
         output_bytes: produced.output_bytes,
         log_dropped_bytes: usage.log_dropped,
+        pages: produced.pages,
     })
 }
 
@@ -369,7 +374,7 @@ impl FixtureCall {
 /// A fault becomes a problem, or the `expected-error.json` it reported.
 fn faulted(fault: PluginFault) -> Produced {
     let (files, problems) = fault_output(&fault);
-    Produced { files, problems, usage: fault.usage, output_bytes: 0 }
+    Produced { files, problems, usage: fault.usage, output_bytes: 0, pages: None }
 }
 
 fn produce(plugin: &Plugin, ctx: &CallContext, call: &FixtureCall) -> Produced {
@@ -383,6 +388,7 @@ fn produce(plugin: &Plugin, ctx: &CallContext, call: &FixtureCall) -> Produced {
                 ],
                 problems: Vec::new(),
                 usage,
+                pages: None,
             },
             Err(fault) => faulted(fault),
         },
@@ -392,6 +398,7 @@ fn produce(plugin: &Plugin, ctx: &CallContext, call: &FixtureCall) -> Produced {
                 files: vec![(format!("expected.{}", f.extension), f.bytes)],
                 problems: Vec::new(),
                 usage,
+                pages: f.pages,
             },
             Err(fault) => faulted(fault),
         },
@@ -408,6 +415,7 @@ fn translated(plugin: &Plugin, ctx: &CallContext, source_name: &str, bytes: &[u8
                 problems: vec![fault.to_string()],
                 usage: fault.usage,
                 output_bytes: 0,
+                pages: None,
             };
         }
     };
@@ -421,7 +429,7 @@ fn translated(plugin: &Plugin, ctx: &CallContext, source_name: &str, bytes: &[u8
     }
     let output_bytes = outcomes.iter().map(|o| serde_json::to_string(o).map_or(0, |s| s.len() as u64)).sum();
     let text = pretty(&Value::Array(outcomes));
-    Produced { files: vec![("expected.json".into(), text.into_bytes())], problems, usage, output_bytes }
+    Produced { files: vec![("expected.json".into(), text.into_bytes())], problems, usage, output_bytes, pages: None }
 }
 
 /// Runs one translate session; outcomes as the fixture's JSON entries.

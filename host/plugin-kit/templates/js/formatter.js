@@ -2,6 +2,8 @@
 // document id, the subject when there is one, then the text rendition
 // wrapped at `text.width` characters (metadata; 72 when not given).
 
+const LINES_PER_PAGE = 64; // lines of text on one printed page
+
 /** Greedy word wrap; a word longer than the width stays whole. */
 function wrap(line, width) {
   const length = (s) => [...s].length;
@@ -49,7 +51,9 @@ export const format = {
     for (const line of lines) {
       for (const wrapped of wrap(line, width)) out += wrapped + "\n";
     }
-    // Since contract 0.2.0 a formatter may state its page count (usage, postage).
-    return { bytes: encodeUtf8(out), mediaType: "text/plain; charset=utf-8", extension: "txt", pages: null };
+    // Since contract 0.2.0 a formatter may state its page count, which the
+    // host meters usage and postage by: here, 64 lines to a page.
+    const pages = Math.ceil((out.split("\n").length - 1) / LINES_PER_PAGE);
+    return { bytes: encodeUtf8(out), mediaType: "text/plain; charset=utf-8", extension: "txt", pages };
   },
 };

@@ -8,6 +8,9 @@ from wit_world.exports.format import Formatted
 from wit_world.imports.types import ErrorCode, Location, PluginError
 
 
+LINES_PER_PAGE = 64  # lines of text on one printed page
+
+
 def wrap(line, width):
     """Greedy word wrap; a word longer than the width stays whole."""
     if len(line) <= width:
@@ -45,5 +48,7 @@ class Format(exports.Format):
         for line in lines:
             for wrapped in wrap(line, width):
                 out += wrapped + "\n"
-        # Since contract 0.2.0 a formatter may state its page count (usage, postage).
-        return Formatted(bytes=out.encode("utf-8"), media_type="text/plain; charset=utf-8", extension="txt", pages=None)
+        # Since contract 0.2.0 a formatter may state its page count, which the
+        # host meters usage and postage by: here, 64 lines to a page.
+        pages = -(-out.count("\n") // LINES_PER_PAGE)
+        return Formatted(bytes=out.encode("utf-8"), media_type="text/plain; charset=utf-8", extension="txt", pages=pages)

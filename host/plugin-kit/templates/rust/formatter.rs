@@ -7,6 +7,9 @@ wit_bindgen::generate!({ world: "formatter", path: "wit" });
 use exports::tessera::plugin::format::{Document, Formatted, Guest};
 use tessera::plugin::types::{ErrorCode, Location, PluginError};
 
+/// Lines of text on one printed page.
+const LINES_PER_PAGE: usize = 64;
+
 struct Plugin;
 
 impl Guest for Plugin {
@@ -30,12 +33,14 @@ impl Guest for Plugin {
                 out.push('\n');
             }
         }
+        // Since contract 0.2.0 a formatter may state its page count, which the
+        // host meters usage and postage by: here, 64 lines to a page.
+        let pages = u32::try_from(out.lines().count().div_ceil(LINES_PER_PAGE)).ok();
         Ok(Formatted {
             bytes: out.into_bytes(),
             media_type: "text/plain; charset=utf-8".into(),
             extension: "txt".into(),
-            // Since contract 0.2.0 a formatter may state its page count (usage, postage).
-            pages: None,
+            pages,
         })
     }
 }

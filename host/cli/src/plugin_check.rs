@@ -19,8 +19,6 @@ struct CheckReport {
     file: PathBuf,
     /// `id@version` and world from `plugin.toml`, when there is one.
     manifest: Option<ManifestFacts>,
-    /// The world `plugin build` embedded in the component, when it did.
-    embedded_world: Option<String>,
     #[serde(flatten)]
     inspection: Inspection,
     /// Every reason the host would refuse it; empty when it would run it.
@@ -50,16 +48,6 @@ pub fn run(ctx: &Context, path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
     let inspection = runtime.inspect(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let mut problems = inspection.problems();
-    let embedded_world = tessera_plugin_kit::embedded_world(&bytes);
-    if let Some(embedded) = &embedded_world {
-        let exported: Vec<String> = inspection.worlds.iter().map(|w| format!("{}@{}", w.kind, w.version)).collect();
-        if !exported.contains(embedded) {
-            problems.push(format!(
-                "the component was built for {embedded} (its embedded world) but exports {}",
-                if exported.is_empty() { "none".into() } else { exported.join(", ") }
-            ));
-        }
-    }
     let facts = manifest.map(|m| {
         let declared = (m.kind.as_str(), m.world.version.to_string());
         if !inspection.worlds.iter().any(|w| (w.kind.as_str(), &w.version) == (declared.0, &declared.1)) {
@@ -78,7 +66,7 @@ pub fn run(ctx: &Context, path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
         ManifestFacts { plugin: format!("{}@{}", m.id, m.version), world: m.world.to_string(), sha256: m.sha256 }
     });
-    let report = CheckReport { file, manifest: facts, embedded_world, ok: problems.is_empty(), problems, inspection };
+    let report = CheckReport { file, manifest: facts, ok: problems.is_empty(), problems, inspection };
     emit(json, &report, || human(&report))?;
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -88,7 +76,7 @@ fn human(r: &CheckReport) -> String {
     if let Some(m) = &r.manifest {
         out.push_str(&format!("  plugin.toml   {} ({})\n", m.plugin, m.world));
     }
-    if let Some(w) = &r.embedded_world {
+    if let Some(w) = &r.inspection.embedded_world {
         out.push_str(&format!("  built for     {w} (embedded by plugin build)\n"));
     }
     let worlds: Vec<String> = r.inspection.worlds.iter().map(|w| format!("{}@{}", w.kind, w.version)).collect();

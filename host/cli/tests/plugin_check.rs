@@ -105,3 +105,25 @@ fn an_import_the_host_does_not_offer_is_refused_by_name() {
     assert!(problems.contains("imports tessera:plugin/vault@0.1.0"), "{problems}");
     assert!(problems.contains("the host cannot instantiate it"), "{problems}");
 }
+
+#[test]
+fn an_embedded_world_that_disagrees_with_the_exports_is_refused() {
+    // payment-qr's component with its embedded world rewritten in place
+    // (same length): it still exports fragment@0.1.0.
+    let qr = store().join("payment-qr-0.1.0/payment-qr.wasm");
+    let mut bytes = std::fs::read(&qr).unwrap();
+    let from = b"tessera:worldfragment@0.1.0";
+    let at = bytes.windows(from.len()).rposition(|w| w == from).expect("the build embeds the world");
+    bytes[at..at + from.len()].copy_from_slice(b"tessera:worldfragment@0.2.0");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("payment-qr.wasm");
+    std::fs::write(&file, bytes).unwrap();
+    let (ok, report) = check(&file);
+    assert!(!ok);
+    assert_eq!(report["embedded_world"], "fragment@0.2.0");
+    let problems = report["problems"].to_string();
+    assert!(
+        problems.contains("built for fragment@0.2.0 (its embedded world) but exports fragment@0.1.0"),
+        "{problems}"
+    );
+}

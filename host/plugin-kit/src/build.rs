@@ -93,10 +93,11 @@ fn compile(project: &Project, tool: &Path, staging: &Path) -> Result<PathBuf, Ki
             std::fs::copy(&wasm, &out).map_err(|e| KitError::io(&wasm, e))?;
         }
         Lang::Python => {
-            let module = Path::new(&project.source)
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .ok_or_else(|| KitError::Scaffold(format!("build.source `{}` is not a .py file", project.source)))?;
+            let module =
+                Path::new(&project.source).file_stem().and_then(|s| s.to_str()).ok_or_else(|| KitError::Project {
+                    path: project.dir.join("plugin.toml"),
+                    message: format!("build.source `{}` is not a .py file", project.source),
+                })?;
             let module_dir = project.dir.join(&project.source);
             let module_dir = module_dir.parent().unwrap_or(&project.dir);
             let mut cmd = Command::new(tool);

@@ -25,6 +25,9 @@ pub enum KitError {
     /// `plugin new` was asked for something it cannot make.
     #[error("{0}")]
     Scaffold(String),
+    /// An option given to a kit command is unusable.
+    #[error("{0}")]
+    BadOption(String),
     /// A build tool is missing and could not be installed.
     #[error("{tool} {version} is needed to build {lang} plugins: {reason}")]
     Toolchain {

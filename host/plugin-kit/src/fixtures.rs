@@ -149,7 +149,7 @@ pub fn load(
 /// The call context fixtures run with: the as-of date, a fixed seed.
 pub fn call_context(as_of: &str) -> Result<CallContext, KitError> {
     let as_of_unix =
-        tessera_pipeline::parse_as_of(as_of).map_err(|e| KitError::Scaffold(format!("--as-of `{as_of}`: {e}")))?;
+        tessera_pipeline::parse_as_of(as_of).map_err(|e| KitError::BadOption(format!("--as-of `{as_of}`: {e}")))?;
     Ok(CallContext { as_of: Arc::from(as_of), as_of_unix, seed: 1 })
 }
 

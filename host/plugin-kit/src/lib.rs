@@ -23,4 +23,4 @@ pub mod toolchain;
 
 pub use error::KitError;
 pub use project::{Lang, Project};
-pub use tessera_world_section::{WORLD_SECTION, embed_world, embedded_world};
+pub use tessera_world_section::{WORLD_SECTION, embed_world};

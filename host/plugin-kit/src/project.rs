@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use tessera_runtime::{Kind, WorldVersion, is_id};
+use tessera_runtime::{WorldVersion, check_identity};
 
 /// A language plugins can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,14 +112,7 @@ impl Project {
         let fail = |message: String| KitError::Project { path: path.clone(), message };
         let manifest_text = std::fs::read_to_string(&path).map_err(|e| KitError::io(&path, e))?;
         let raw: RawProject = tessera_runtime::read_toml(&path).map_err(fail)?;
-        if !is_id(&raw.id) {
-            return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", raw.id)));
-        }
-        let kind: Kind = raw.kind.parse().map_err(fail)?;
-        let world: WorldVersion = raw.world.parse().map_err(fail)?;
-        if world.kind != kind {
-            return Err(fail(format!("kind is `{kind}` but world is `{world}`")));
-        }
+        let (_, world) = check_identity(&raw.id, &raw.version, &raw.kind, &raw.world).map_err(fail)?;
         let (lang, source, wit) = match raw.build {
             None => (Lang::Rust, None, None),
             Some(b) => (b.lang.parse().map_err(fail)?, b.source, b.wit),

@@ -64,6 +64,8 @@ pub struct Inspection {
     pub host_contract: String,
     /// Why the linker could not instantiate it, if it could not.
     pub link_error: Option<String>,
+    /// The world `plugin build` (or the sample build) embedded, when it did.
+    pub embedded_world: Option<String>,
 }
 
 /// What the sandbox does with an import, by name.
@@ -126,6 +128,15 @@ impl Inspection {
         if let Some(e) = &self.link_error {
             out.push(format!("the host cannot instantiate it: {e}"));
         }
+        if let Some(embedded) = &self.embedded_world {
+            let exported: Vec<String> = self.worlds.iter().map(|w| format!("{}@{}", w.kind, w.version)).collect();
+            if !exported.contains(embedded) {
+                out.push(format!(
+                    "the component was built for {embedded} (its embedded world) but exports {}",
+                    if exported.is_empty() { "none".into() } else { exported.join(", ") }
+                ));
+            }
+        }
         out
     }
 }
@@ -165,6 +176,7 @@ impl Runtime {
             imports,
             host_contract: HOST_CONTRACT.to_string(),
             link_error,
+            embedded_world: tessera_world_section::embedded_world(bytes),
         })
     }
 }

@@ -39,7 +39,7 @@ pub use error::{CallUsage, FaultKind, LoadError, PluginFault};
 pub use grant::PluginGrant;
 pub use inspect::{ExportedWorld, ImportCheck, ImportVerdict, Inspection, import_verdict};
 pub use limits::{HOST_MAX_MEMORY_MIB, LimitSpec, Limits};
-pub use manifest::{ManifestError, PluginManifest, Reuse, is_id, read_toml};
+pub use manifest::{ManifestError, PluginManifest, Reuse, check_identity, is_id, read_toml};
 pub use plugin::{
     DocumentInput, Formatted, LoadRequest, Plugin, Rendered, SourceLocation, TranslateOutcome, TranslateSession,
 };

@@ -96,17 +96,7 @@ impl PluginManifest {
         let path = package_dir.join("plugin.toml");
         let fail = |message: String| ManifestError { path: path.clone(), message };
         let raw: RawManifest = read_toml(&path).map_err(fail)?;
-        if !is_id(&raw.id) {
-            return Err(fail(format!("id `{}` must be lower-case letters, digits and `-`", raw.id)));
-        }
-        if !is_semver(&raw.version) {
-            return Err(fail(format!("version `{}` is not MAJOR.MINOR.PATCH", raw.version)));
-        }
-        let kind: Kind = raw.kind.parse().map_err(fail)?;
-        let world: WorldVersion = raw.world.parse().map_err(fail)?;
-        if world.kind != kind {
-            return Err(fail(format!("kind is `{kind}` but world is `{world}`")));
-        }
+        let (kind, world) = check_identity(&raw.id, &raw.version, &raw.kind, &raw.world).map_err(fail)?;
         let sha256 = raw.sha256.ok_or_else(|| fail("no `sha256`: package the plugin with its build first".into()))?;
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(fail("`sha256` must be 64 hex digits".into()));
@@ -133,6 +123,24 @@ impl PluginManifest {
             limits: raw.limits,
         })
     }
+}
+
+/// The checks every `plugin.toml` passes, packaged or not (the plugin kit
+/// reads projects with it): a valid id and version, a known kind, and a
+/// world of that kind.
+pub fn check_identity(id: &str, version: &str, kind: &str, world: &str) -> Result<(Kind, WorldVersion), String> {
+    if !is_id(id) {
+        return Err(format!("id `{id}` must be lower-case letters, digits and `-`"));
+    }
+    if !is_semver(version) {
+        return Err(format!("version `{version}` is not MAJOR.MINOR.PATCH"));
+    }
+    let kind: Kind = kind.parse()?;
+    let world: WorldVersion = world.parse()?;
+    if world.kind != kind {
+        return Err(format!("kind is `{kind}` but world is `{world}`"));
+    }
+    Ok((kind, world))
 }
 
 /// Lower-case letters, digits and inner dashes.

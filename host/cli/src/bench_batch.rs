@@ -184,7 +184,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     emit(b.json, &report, || {
         let s = &report.stages;
         format!(
-            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}\n  input {:.0} MiB, output {:.0} MiB per run",
+            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}, self-check {:.1}/{:.1}\n  input {:.0} MiB, output {:.0} MiB per run",
             report.records,
             report.tenant,
             report.channels.join(" + "),
@@ -204,6 +204,8 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
             s.format.p99_us,
             s.write.p50_us,
             s.write.p99_us,
+            s.verify.p50_us,
+            s.verify.p99_us,
             report.input_mb,
             report.output_mb,
         )

@@ -66,6 +66,7 @@ fn stage_name(stage: Stage) -> &'static str {
         Stage::Compose => "compose",
         Stage::Format => "format",
         Stage::Write => "write",
+        Stage::Verify => "verify",
     }
 }
 
@@ -108,6 +109,7 @@ pub fn summary(r: &Report, out: &Path) -> String {
         latency("compose", &s.compose),
         latency("format", &s.format),
         latency("write", &s.write),
+        latency("self-check", &s.verify),
     ]
     .into_iter()
     .flatten()
@@ -120,6 +122,10 @@ pub fn summary(r: &Report, out: &Path) -> String {
     line(format!("  content {}", if revisions.is_empty() { "-".into() } else { revisions.join(", ") }));
     if !views.is_empty() {
         line(format!("  documents by label/locale: {}", views.join(", ")));
+    }
+    if !r.warnings.is_empty() {
+        let warnings: Vec<String> = r.warnings.iter().map(|(code, n)| format!("{n} {code}")).collect();
+        line(format!("  delivered with warnings (see manifest.jsonl): {}", warnings.join(", ")));
     }
     if r.rejected > 0 {
         let mut by_stage: BTreeMap<&str, usize> = BTreeMap::new();

@@ -127,6 +127,8 @@ pub struct LoadedTenant {
     pub fragments: Arc<FragmentPlugins>,
     /// Its channels and scenario.
     pub routing: Arc<Routing>,
+    /// The payee accounts its documents may name (`[payment]`).
+    pub payment: Arc<crate::truth::PaymentPolicy>,
 }
 
 impl LoadedTenant {
@@ -188,7 +190,13 @@ impl LoadedTenant {
         };
         let routing = Routing::new(&tenant.config, &plugins, scenario)
             .map_err(|e| PipelineError::Config { tenant: id.clone(), message: e.to_string() })?;
+        let payment = crate::truth::PaymentPolicy::from_list(
+            &tenant.config.payment.allowed_ibans,
+            tenant.config.payment.require_valid_iban,
+        )
+        .map_err(|message| PipelineError::Config { tenant: id.clone(), message })?;
         Ok(LoadedTenant {
+            payment: Arc::new(payment),
             tenant,
             content: Arc::new(content),
             plugins,
@@ -588,6 +596,7 @@ fn finish(
         compose_ms: stages.compose.total_ms,
         format_ms: stages.format.total_ms,
         write_ms: stages.write.total_ms,
+        verify_ms: stages.verify.total_ms,
         total_ms: ms(total),
     };
     let report = Report {
@@ -602,6 +611,7 @@ fn finish(
         outputs_by_channel: tally.by_channel.clone(),
         documents_by_view: tally.by_view.clone(),
         documents_by_variant: tally.by_variant.clone(),
+        warnings: tally.warnings.clone(),
         content_revisions: tally.revisions(),
         balanced: tally.records_in == tally.delivered + tally.rejected && tally.records_in == f.source_end.records,
         rejections: tally.first_rejections.clone(),

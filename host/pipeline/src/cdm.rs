@@ -4,6 +4,10 @@
 //!
 //! A violation names the JSON path, the schema rule and what the rule
 //! expects — never the offending value, which may be personal data.
+//! After the schema, an invoice's amounts must add up ([`crate::truth::rules`]):
+//! a record that breaks an amount rule is refused here too, naming the rule
+//! and the amounts (amounts are not personal data; without them nobody could
+//! find the error in the source system).
 
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -28,6 +32,8 @@ pub struct CdmRecord {
     pub customer_ref: String,
     /// `reference.document_id`.
     pub document_id: String,
+    /// The checked chain of amounts, for records that carry totals.
+    pub chain: Option<std::sync::Arc<crate::truth::Chain>>,
 }
 
 /// Why a record is not usable, with the JSON path.
@@ -115,11 +121,14 @@ impl CdmRecord {
         if let Some(violation) = Self::violation(&value) {
             return Err(violation);
         }
+        let chain = crate::truth::rules::check(&value["content"])
+            .map_err(|b| CdmError { path: b.path, rule: b.rule.to_owned(), message: b.message })?
+            .map(std::sync::Arc::new);
         // The schema guarantees both are non-blank strings, and the
         // document id a safe file name.
         let reference = |field: &str| value["reference"][field].as_str().unwrap_or_default().to_owned();
         let (customer_ref, document_id) = (reference("customer_ref"), reference("document_id"));
-        Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id })
+        Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id, chain })
     }
 
     /// The record with `production.variant` set (a scenario assigned it):
@@ -130,7 +139,13 @@ impl CdmRecord {
             production.insert("variant".into(), Value::String(variant.to_owned()));
         }
         let json = std::sync::Arc::from(value.to_string());
-        CdmRecord { value, json, customer_ref: self.customer_ref.clone(), document_id: self.document_id.clone() }
+        CdmRecord {
+            value,
+            json,
+            customer_ref: self.customer_ref.clone(),
+            document_id: self.document_id.clone(),
+            chain: self.chain.clone(),
+        }
     }
 
     /// `reference.document_id` of a record's JSON text, read without building
@@ -202,7 +217,7 @@ mod tests {
 
     const LETTER: &str = r#"{"customer_ref":"C1","document_id":"L-1","document_type":"letter"}"#;
     const INVOICE_REF: &str = r#"{"customer_ref":"C1","document_id":"INV-1","document_type":"invoice"}"#;
-    const INVOICE: &str = r#"{"invoice":{"date":"2026-11-01","currency":"EUR"},"lines":[{"description":"Power","quantity":"1","net":"10.00"}],"totals":{"net":"10.00","gross":"12.10"}}"#;
+    const INVOICE: &str = r#"{"invoice":{"date":"2026-11-01","currency":"EUR"},"lines":[{"description":"Power","quantity":"1","net":"10.00"}],"totals":{"net":"10.00","vat":"2.10","gross":"12.10"}}"#;
 
     #[test]
     fn accepts_a_minimal_letter_and_an_invoice() {
@@ -272,6 +287,16 @@ mod tests {
         let doc = include_str!("../../../docs/cdm.md");
         let example = doc.split("```json\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
         CdmRecord::parse(example).unwrap();
+    }
+
+    #[test]
+    fn amounts_that_do_not_add_up_are_refused_naming_the_rule_and_the_amounts() {
+        let bad = INVOICE.replace(r#""gross":"12.10""#, r#""gross":"12.20""#);
+        let e = CdmRecord::parse(&record(INVOICE_REF, &bad)).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.content.totals.gross", "BR-CO-15"), "{e}");
+        assert!(e.message.contains("12.20") && e.message.contains("10.00"), "{e}");
+        let good = CdmRecord::parse(&record(INVOICE_REF, INVOICE)).unwrap();
+        assert_eq!(good.chain.unwrap().gross, crate::truth::Dec::parse("12.10").unwrap());
     }
 
     #[test]

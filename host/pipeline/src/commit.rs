@@ -127,6 +127,7 @@ impl Committer {
             (&mut self.stages.compose, t.compose),
             (&mut self.stages.format, t.format),
             (&mut self.stages.write, t.write),
+            (&mut self.stages.verify, t.verify),
         ] {
             if let Some(d) = d {
                 h.record(d);

@@ -47,6 +47,9 @@ pub struct Composed {
     pub files: Arc<BTreeMap<String, String>>,
     /// How each asset the templates used resolved.
     pub assets: Vec<Resolution>,
+    /// What the document asks of its reader (records with totals): the
+    /// figures every rendition showed, for the self-check.
+    pub settlement: Option<crate::truth::Settlement>,
 }
 
 /// Which renditions of a document to render. Each comes from its own
@@ -96,6 +99,10 @@ pub enum ComposeError {
     /// The record asks for content the tenant does not have.
     #[error("{0}")]
     Missing(String),
+    /// The record's payment cannot be shown as it is (an IBAN that fails
+    /// its check).
+    #[error("{0}")]
+    Refused(crate::truth::Refusal),
 }
 
 /// The compiled templates of one content view (one label, one locale),
@@ -145,7 +152,9 @@ impl tera::Function<tera::TeraResult<String>> for FragmentFunction {
         let mut params = Vec::new();
         for (key, value) in kwargs.iter() {
             let key = key.to_string();
-            if key != "name" {
+            // An unset optional value (`bic=figures.payee.bic` without a BIC)
+            // is no parameter, not the text "null".
+            if key != "name" && !value.is_none() && !value.is_undefined() {
                 let text = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
                 params.push((key, text));
             }
@@ -301,8 +310,17 @@ impl Composer {
                 self.view.key()
             )));
         }
+        let settlement = match &record.chain {
+            Some(chain) => Some(
+                crate::truth::Settlement::decide(&record.value, chain, &self.view.label)
+                    .map_err(ComposeError::Refused)?,
+            ),
+            None => None,
+        };
         let mut context = Context::new();
         context.insert("record", &record.value);
+        // Always set (null without totals), so templates can test `{% if figures %}`.
+        context.insert("figures", &settlement.as_ref().map(crate::truth::Figures::of));
         context.insert_value("label", self.label.clone());
         context.insert_value("logo", self.logo.clone());
         context.insert("locale", locale);
@@ -345,6 +363,7 @@ impl Composer {
                     view: Arc::clone(&self.view),
                     files,
                     assets: scope.assets,
+                    settlement,
                 })
             }
             Err(e) => Err(match scope.fault {

@@ -1,5 +1,11 @@
 //! Template filters for letters: money and dates the way each locale writes
 //! them. Amounts in the CDM are decimal strings (`"1234.50"`), never floats.
+//!
+//! Every decimal a letter shows — amounts, rates, quantities — goes through
+//! [`format_decimal`]: one canonical form (no trailing fractional zeros
+//! beyond the minimum, no leading zeros), then the locale's separators. So
+//! `25`, `25.0` and `25.00` in a source all print as `25%`, and the
+//! self-check can look for exactly what the templates print.
 
 use tera::{Kwargs, State, TeraResult, Value};
 
@@ -41,7 +47,13 @@ pub fn format_decimal(text: &str, locale: &str, min_decimals: usize) -> Option<S
     if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    let int = match int.trim_start_matches('0') {
+        "" => "0",
+        significant => significant,
+    };
+    let frac = frac.trim_end_matches('0');
     let frac = format!("{frac:0<min_decimals$}");
+    let sign = if int == "0" && frac.bytes().all(|b| b == b'0') { "" } else { sign };
     let (group, decimal) = if comma_decimal(locale) { ('.', ',') } else { (',', '.') };
     let mut grouped = String::new();
     for (i, c) in int.chars().enumerate() {
@@ -122,6 +134,18 @@ mod tests {
         assert_eq!(format_money("12a", "en"), None);
         assert_eq!(format_decimal("212.4", "nl", 0).as_deref(), Some("212,4"));
         assert_eq!(format_decimal("1500", "en", 0).as_deref(), Some("1,500"));
+    }
+
+    #[test]
+    fn one_canonical_form_whatever_the_source_wrote() {
+        for rate in ["25", "25.0", "25.00", "025"] {
+            assert_eq!(format_decimal(rate, "en", 0).as_deref(), Some("25"), "{rate}");
+        }
+        assert_eq!(format_decimal("12.50", "nl", 0).as_deref(), Some("12,5"));
+        assert_eq!(format_money("0.274500", "en").as_deref(), Some("0.2745"));
+        assert_eq!(format_money("12.500", "en").as_deref(), Some("12.50"));
+        assert_eq!(format_money("-0.00", "en").as_deref(), Some("0.00"));
+        assert_eq!(format_decimal("1.000", "nl", 0).as_deref(), Some("1"));
     }
 
     #[test]

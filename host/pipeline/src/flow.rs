@@ -72,6 +72,7 @@ pub(crate) struct StageTimes {
     pub compose: Option<Duration>,
     pub format: Option<Duration>,
     pub write: Option<Duration>,
+    pub verify: Option<Duration>,
 }
 
 /// A record that did not make it, before it is written down.
@@ -81,12 +82,14 @@ pub(crate) struct Failure {
     pub field: Option<String>,
     pub plugin: Option<String>,
     pub limit: Option<String>,
+    /// The rule broken (an amount rule, `ISO-13616`), when one was.
+    pub rule: Option<String>,
 }
 
 impl Failure {
     /// A failure with a stage and a reason only.
     pub fn plain(stage: Stage, reason: String) -> Failure {
-        Failure { stage, reason, field: None, plugin: None, limit: None }
+        Failure { stage, reason, field: None, plugin: None, limit: None, rule: None }
     }
 
     /// A plugin fault: names the plugin and the limit it hit.
@@ -97,6 +100,7 @@ impl Failure {
             limit: fault.kind.limit().map(str::to_owned),
             reason: fault.to_string(),
             field: None,
+            rule: None,
         }
     }
 }
@@ -115,7 +119,7 @@ pub(crate) fn rejection(
         source: location,
         stage: failure.stage,
         field: failure.field,
-        rule,
+        rule: failure.rule.or(rule),
         plugin: failure.plugin,
         limit: failure.limit,
         reason: failure.reason,

@@ -1,5 +1,5 @@
 //! Per-stage latency of a run: a fixed-size log-linear histogram per stage
-//! (translate, validate, compose, format, write), so a million-record run
+//! (translate, validate, compose, format, write, verify), so a million-record run
 //! keeps a few kilobytes of timings instead of a duration per record, and
 //! p50/p99 come out within ~6% of the exact value.
 
@@ -119,6 +119,8 @@ pub struct StageHistograms {
     pub format: Histogram,
     /// Writing the document's files.
     pub write: Histogram,
+    /// The self-check of the composed outputs against the record.
+    pub verify: Histogram,
 }
 
 impl StageHistograms {
@@ -130,6 +132,7 @@ impl StageHistograms {
             compose: self.compose.summary(),
             format: self.format.summary(),
             write: self.write.summary(),
+            verify: self.verify.summary(),
         }
     }
 }
@@ -147,6 +150,10 @@ pub struct StageLatency {
     pub format: StageSummary,
     /// Writing.
     pub write: StageSummary,
+    /// Self-checking the outputs against the record (reports before it
+    /// existed have none).
+    #[serde(default)]
+    pub verify: StageSummary,
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ mod source;
 mod store;
 mod tally;
 mod tenant;
+pub mod truth;
 mod typst;
 mod usage;
 
@@ -51,7 +52,7 @@ pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use scenario::{Choice, Scenario};
 pub use store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{
-    ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, Tenant,
-    TenantConfig, TenantError,
+    ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, PaymentConfig,
+    Tenant, TenantConfig, TenantError, VerifyConfig,
 };
 pub use usage::{Meter, Usage, UsageRow, UsageTally, pages};

@@ -170,10 +170,15 @@ impl Producer<'_> {
         let library = loaded.content.current();
         let composed = library.compose(record, &template, &label, &locale, &call, &loaded.fragments, renditions);
         times.compose = Some(t0.elapsed());
-        let composed = composed.map_err(|e| match e {
+        let mut composed = composed.map_err(|e| match e {
             ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
+            ComposeError::Refused(refusal) => refused(refusal),
             other => Failure::plain(Stage::Compose, other.to_string()),
         })?;
+        if let Some(settlement) = composed.settlement.as_mut() {
+            loaded.payment.admit(settlement, &composed.view.label).map_err(refused)?;
+        }
+        let warnings = composed.settlement.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();
         loaded.content.offer_canary(|| Canary {
             record: record.clone(),
             template: template.clone(),
@@ -222,13 +227,14 @@ impl Producer<'_> {
             bytes: bytes.len() as u64,
             pages: stated.map(u64::from).or_else(|| crate::usage::pages(media_type, bytes)),
             sha256: sha256_hex(bytes),
+            warnings: warnings.clone(),
         };
 
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut lines = Vec::new();
         let id = &record.document_id;
         let t0 = Instant::now();
-        for channel in channels {
+        for channel in &channels {
             let name = channel.name.as_str();
             let (file, media_type, bytes, pages, plugins) = match &channel.maker {
                 Maker::BuiltIn { format, max_segments } => {
@@ -287,12 +293,64 @@ impl Producer<'_> {
         if times.format.is_none() && files.len() > 1 {
             times.format = Some(t0.elapsed());
         }
+        let t0 = Instant::now();
+        let checked = self_check(record, &composed, &locale, &channels, &lines, &files, &cfg.verify.facts);
+        times.verify = Some(t0.elapsed());
+        checked.map_err(|c| Failure {
+            field: c.fact.map(|f| f.field().to_owned()),
+            rule: Some("self-check".into()),
+            ..Failure::plain(Stage::Verify, c.to_string())
+        })?;
         let content = ContentUse {
             revision: Arc::clone(&composed.revision),
             view: Arc::clone(&composed.view),
             assets: composed.assets.clone(),
         };
         Ok(Delivery { files, lines, content })
+    }
+}
+
+/// Compares every output of a document with the figures of its record
+/// (see [`crate::truth::verify`]).
+fn self_check(
+    record: &CdmRecord,
+    composed: &Composed,
+    locale: &str,
+    channels: &[&crate::channels::routing::Channel],
+    lines: &[ManifestLine],
+    files: &[(String, Vec<u8>)],
+    required: &[crate::truth::verify::Fact],
+) -> Result<(), crate::truth::Contradiction> {
+    use crate::truth::verify::{Facts, Output, outputs};
+    let facts = match &composed.settlement {
+        Some(s) => Facts::new(&record.document_id, s, locale, &composed.view.label, required),
+        None => Facts::number_only(&record.document_id, required),
+    };
+    let read: Vec<(&str, Output<'_>)> = channels
+        .iter()
+        .zip(lines.iter().zip(files))
+        .map(|(channel, (line, (_, bytes)))| {
+            let output = match &channel.maker {
+                Maker::BuiltIn { format: BuiltIn::Html, .. } => Output::Html,
+                Maker::BuiltIn { format: BuiltIn::Text, .. } => Output::Text,
+                Maker::BuiltIn { format: BuiltIn::Email, .. } => Output::Email,
+                Maker::BuiltIn { format: BuiltIn::Sms, .. } => Output::Sms,
+                Maker::Plugin { .. } if line.media_type.starts_with("application/pdf") => Output::Pdf(bytes),
+                Maker::Plugin { .. } => Output::Opaque,
+            };
+            (channel.name.as_str(), output)
+        })
+        .collect();
+    outputs(&facts, composed, &read)
+}
+
+/// A settlement that cannot be shown as the record says: a validation
+/// rejection naming the rule and the field.
+fn refused(refusal: crate::truth::Refusal) -> Failure {
+    Failure {
+        field: Some(refusal.path.clone()),
+        rule: Some(refusal.rule.to_owned()),
+        ..Failure::plain(Stage::Validate, refusal.to_string())
     }
 }
 

@@ -72,6 +72,11 @@ pub struct ManifestLine {
     pub pages: Option<u64>,
     /// Output sha256.
     pub sha256: String,
+    /// What was left out of the document or deserves a second look (a
+    /// malformed optional BIC, a payee account the tenant does not list);
+    /// never a value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::truth::Warning>,
 }
 
 /// Where a record was lost.
@@ -90,6 +95,8 @@ pub enum Stage {
     Format,
     /// Its outputs could not be written.
     Write,
+    /// The self-check found an output that contradicts its record.
+    Verify,
 }
 
 /// One line of `rejected.jsonl`.
@@ -136,6 +143,9 @@ pub struct Timings {
     pub format_ms: f64,
     /// Writing files.
     pub write_ms: f64,
+    /// Self-checking outputs against their records.
+    #[serde(default)]
+    pub verify_ms: f64,
     /// The whole run.
     pub total_ms: f64,
 }
@@ -166,6 +176,10 @@ pub struct Report {
     /// Delivered documents per A/B variant.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub documents_by_variant: std::collections::BTreeMap<String, u64>,
+    /// Delivered documents with a warning (in their manifest lines), per
+    /// warning code: `bic-malformed`, `payee-unlisted`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub warnings: std::collections::BTreeMap<String, u64>,
     /// The content revisions documents were rendered from (more than one
     /// when the content was reloaded during the run).
     pub content_revisions: std::collections::BTreeSet<String>,

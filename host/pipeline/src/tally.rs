@@ -43,6 +43,9 @@ pub struct Tally {
     /// Documents per A/B variant.
     #[serde(default)]
     pub by_variant: BTreeMap<String, u64>,
+    /// Delivered documents with a warning, per warning code.
+    #[serde(default)]
+    pub warnings: BTreeMap<String, u64>,
     /// Fuel of fragment and formatter plugins (the translator's is counted
     /// for the whole source at the end).
     pub fuel: u64,
@@ -65,6 +68,9 @@ impl Tally {
             *self.by_view.entry(first.content_view.clone()).or_default() += 1;
             if let Some(variant) = &first.variant {
                 *self.by_variant.entry(variant.clone()).or_default() += 1;
+            }
+            for warning in &first.warnings {
+                *self.warnings.entry(warning.code.clone()).or_default() += 1;
             }
         }
         for line in lines {

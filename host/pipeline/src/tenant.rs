@@ -38,6 +38,54 @@ pub struct TenantConfig {
     /// The on-demand render API (`tessera serve`).
     #[serde(default)]
     pub api: ApiConfig,
+    /// Which payee accounts documents may name.
+    #[serde(default)]
+    pub payment: PaymentConfig,
+    /// What the self-check holds every output to.
+    #[serde(default)]
+    pub verify: VerifyConfig,
+}
+
+/// `[verify]`: the figures the self-check looks for in every output before
+/// it is delivered (see `docs/cdm.md`, "The self-check").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// `document-number`, `amount`, `due-date`, `payee-account`: all four
+    /// by default. An SMS is held to the number and the amount at most. A
+    /// tenant whose letters deliberately leave a figure out (a "your bill
+    /// is ready" notice) lists the ones they do show.
+    #[serde(default = "all_facts")]
+    pub facts: Vec<crate::truth::verify::Fact>,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        VerifyConfig { facts: all_facts() }
+    }
+}
+
+fn all_facts() -> Vec<crate::truth::verify::Fact> {
+    crate::truth::verify::ALL_FACTS.to_vec()
+}
+
+/// `[payment]`: the accounts this tenant's documents may ask customers to
+/// pay into.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentConfig {
+    /// IBANs (or domestic account numbers) allowed as the payee account;
+    /// a document naming another one — its record's or its label's — is
+    /// rejected. Empty: any account that passes its check, with a warning
+    /// on documents whose record names an account other than the label's.
+    #[serde(default)]
+    pub allowed_ibans: Vec<String>,
+    /// Reject a document whose record's IBAN fails the ISO 13616 check
+    /// digits. Off by default: EN 16931 does not constrain the account, so
+    /// such an IBAN is printed as written (never in a QR code) with an
+    /// `iban-check-failed` warning.
+    #[serde(default)]
+    pub require_valid_iban: bool,
 }
 
 /// `[api]`: who may call the render server for this tenant.

@@ -122,7 +122,10 @@ impl TestTenant {
         )
         .unwrap();
         let toml = format!(
-            "id = \"test-tenant\"\nname = \"Test\"\ndefault_label = \"main\"\n[job]\nas_of = \"2026-11-01\"\ntranslator = \"csv-billing\"\n{}\n{}",
+            // Test templates print what each test is about, not a whole
+            // letter: the self-check holds them to nothing (tests/truth.rs
+            // runs it on the sample tenants' letters).
+            "id = \"test-tenant\"\nname = \"Test\"\ndefault_label = \"main\"\n[verify]\nfacts = []\n[job]\nas_of = \"2026-11-01\"\ntranslator = \"csv-billing\"\n{}\n{}",
             self.outputs,
             self.grants.join("\n")
         );

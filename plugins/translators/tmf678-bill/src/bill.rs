@@ -220,6 +220,10 @@ fn bill_cdm(bill: &Value, pointer: &str, source: &str) -> Result<Value, Item> {
     }
     let net = net.map(|(_, n)| n).unwrap_or_else(|| gross - vat_total);
     let payable = due_amount.map(|(_, a)| a).unwrap_or(gross);
+    // A bill whose amount due is less than its total has been paid in part
+    // (or whole) already: that difference is what makes the totals chain
+    // end at the amount due (EN 16931 BR-CO-16: due = gross − paid).
+    let paid = gross - payable;
 
     let mut cdm = header(account, number, "invoice", name, source, pointer);
     cdm["content"] = json!({
@@ -236,6 +240,7 @@ fn bill_cdm(bill: &Value, pointer: &str, source: &str) -> Result<Value, Item> {
             "net": net.money(),
             "vat": vat_total.money(),
             "gross": gross.money(),
+            "prepaid": paid.money(),
             "payable": payable.money(),
         },
         "payment": {
@@ -369,7 +374,10 @@ mod tests {
         assert_eq!(r["reference"]["customer_ref"], "A1");
         assert_eq!(r["reference"]["document_type"], "invoice");
         assert_eq!(r["content"]["invoice"]["date"], "2020-01-05");
-        assert_eq!(r["content"]["totals"], json!({"net":"40.00","vat":"10.00","gross":"50.00","payable":"50.00"}));
+        assert_eq!(
+            r["content"]["totals"],
+            json!({"net":"40.00","vat":"10.00","gross":"50.00","prepaid":"0.00","payable":"50.00"})
+        );
         assert_eq!(r["content"]["vat"][0], json!({"category":"VAT","rate":"25","base":"40.00","amount":"10.00"}));
     }
 

@@ -260,9 +260,12 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
     if let Some(t) = tax_total {
         totals["vat"] = json!(required_amount(t, "TaxAmount")?);
     }
-    for (key, path) in
-        [("allowances", "AllowanceTotalAmount"), ("charges", "ChargeTotalAmount"), ("prepaid", "PrepaidAmount")]
-    {
+    for (key, path) in [
+        ("allowances", "AllowanceTotalAmount"),
+        ("charges", "ChargeTotalAmount"),
+        ("prepaid", "PrepaidAmount"),
+        ("rounding", "PayableRoundingAmount"),
+    ] {
         if let Some(v) = amount(monetary, path)? {
             totals[key] = json!(v);
         }
@@ -270,10 +273,28 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
 
     let means = at(root, "PaymentMeans");
     let means_code = means.and_then(|m| text(m, "PaymentMeansCode"));
-    let iban = means
+    // The account is passed on as the document names it — an IBAN when it
+    // has an IBAN's shape (the host checks its digits), else a domestic
+    // account number — never dropped, or the letter would name another one.
+    let account_id = means
         .and_then(|m| text(m, "PayeeFinancialAccount/ID"))
-        .map(|i| i.replace(' ', "").to_ascii_uppercase())
-        .filter(|i| i.len() >= 15 && i.len() <= 34 && i.bytes().all(|b| b.is_ascii_alphanumeric()));
+        .map(|i| i.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase());
+    let iban_shaped = |a: &str| {
+        let b = a.as_bytes();
+        b.len() >= 15 && b[..2].iter().all(u8::is_ascii_uppercase) && b[2..4].iter().all(u8::is_ascii_digit)
+    };
+    let (iban, account) = match account_id {
+        Some(a) if iban_shaped(&a) => (Some(a), None),
+        Some(a) => (None, Some(a)),
+        None => (None, None),
+    };
+    let supplier = at(root, "AccountingSupplierParty/Party");
+    let supplier_name =
+        supplier.and_then(|s| text(s, "PartyLegalEntity/RegistrationName").or(text(s, "PartyName/Name")));
+    let payee = at(root, "PayeeParty")
+        .and_then(|p| text(p, "PartyName/Name").or(text(p, "PartyLegalEntity/RegistrationName")))
+        .or(means.and_then(|m| text(m, "PayeeFinancialAccount/Name")))
+        .or(supplier_name);
     let payment = json!({
         "amount": payable,
         "currency": currency,
@@ -288,11 +309,14 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             Some(_) | None => "other",
         },
         "iban": iban,
+        "account": account,
+        "payee": payee,
+        // Optional and unconstrained by EN 16931: passed on as written; the
+        // host leaves a malformed one out of the letter.
         "bic": means.and_then(|m| text(m, "PayeeFinancialAccount/FinancialInstitutionBranch/ID")),
         "mandate": means.and_then(|m| text(m, "PaymentMandate/ID")),
     });
 
-    let supplier = at(root, "AccountingSupplierParty/Party");
     Ok(json!({
         "cdm": "1.0",
         "reference": {
@@ -334,7 +358,7 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
                 "note": text(root, "Note"),
             },
             "supplier": {
-                "name": supplier.and_then(|s| text(s, "PartyLegalEntity/RegistrationName").or(text(s, "PartyName/Name"))),
+                "name": supplier_name,
                 "vat_id": supplier.and_then(|s| text(s, "PartyTaxScheme/CompanyID")),
             },
             "lines": lines,

@@ -1,0 +1,322 @@
+//! The self-check of composed documents: before a document's files are
+//! written, the figures it is about — document number, amount to pay (or
+//! to be refunded) with its currency, due date, payee account — are looked
+//! for in what each output actually says: the visible text of the HTML, the
+//! text and SMS renditions, and the text extracted from a PDF. A figure
+//! that is missing, or the brand label's account on a letter whose record
+//! names another, rejects the document: a template bug then costs a
+//! rejection, never a wrong letter.
+//!
+//! Matching ignores white space (a PDF's text comes with the line breaks
+//! and spacing of its layout) and uses the locale's own formatting of each
+//! figure — the same functions the templates format with.
+
+use super::settlement::{AccountSource, Direction, Settlement};
+use crate::compose::Composed;
+use crate::filters::{format_long_date, format_money};
+use tessera_content::Label;
+
+/// A figure a document must show (`[verify] facts` in `tenant.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fact {
+    /// `reference.document_id`.
+    DocumentNumber,
+    /// Currency and the amount to pay or to be refunded.
+    Amount,
+    /// The due date, written out.
+    DueDate,
+    /// The payee's IBAN or account number.
+    PayeeAccount,
+}
+
+/// Every fact: what a letter is held to unless the tenant says otherwise.
+pub const ALL_FACTS: [Fact; 4] = [Fact::DocumentNumber, Fact::Amount, Fact::DueDate, Fact::PayeeAccount];
+
+impl Fact {
+    /// The CDM field the fact comes from (for the rejection's `field`).
+    pub fn field(self) -> &'static str {
+        match self {
+            Fact::DocumentNumber => "$.reference.document_id",
+            Fact::Amount => "$.content.totals.payable",
+            Fact::DueDate => "$.content.invoice.due_date",
+            Fact::PayeeAccount => "$.content.payment.iban",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Fact::DocumentNumber => "the document number",
+            Fact::Amount => "the amount to pay (with its currency)",
+            Fact::DueDate => "the due date",
+            Fact::PayeeAccount => "the payee account",
+        }
+    }
+}
+
+/// What one document's outputs must say, prepared once per document.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    expected: Vec<(Fact, String)>,
+    /// An account that must not appear: the label's, when the record names
+    /// another one to pay into.
+    forbidden: Option<String>,
+}
+
+/// How much of the facts an output is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A letter (HTML, text, e-mail, PDF): every figure.
+    Letter,
+    /// An SMS: the document number and the amount.
+    Sms,
+}
+
+/// A contradiction between a document and its record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("self-check: the {output} {problem}; it was not delivered")]
+pub struct Contradiction {
+    /// Which output (`html`, `print PDF`).
+    pub output: String,
+    /// What it lacks or shows wrongly (never the value itself).
+    pub problem: String,
+    /// The fact concerned.
+    pub fact: Option<Fact>,
+}
+
+/// One output of a document, as the self-check reads it.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// The HTML rendition (built-in HTML).
+    Html,
+    /// The text rendition (built-in text).
+    Text,
+    /// An e-mail: its HTML and its text part.
+    Email,
+    /// The SMS text.
+    Sms,
+    /// A PDF a formatter made: its text is extracted.
+    Pdf(&'a [u8]),
+    /// A format the host cannot read (a plugin's line data): the
+    /// renditions it was made from are checked through the other outputs.
+    Opaque,
+}
+
+/// Checks every output of a composed document; `outputs` are (channel,
+/// output) in the document's order.
+pub fn outputs(facts: &Facts, composed: &Composed, outputs: &[(&str, Output<'_>)]) -> Result<(), Contradiction> {
+    let mut html = None;
+    let mut html_text =
+        |composed: &Composed| -> String { html.get_or_insert_with(|| self::html_text(&composed.html)).clone() };
+    for (channel, output) in outputs {
+        match output {
+            Output::Html => facts.check(&format!("`{channel}` HTML"), &html_text(composed), Scope::Letter)?,
+            Output::Text => facts.check(&format!("`{channel}` text"), &composed.text, Scope::Letter)?,
+            Output::Email => {
+                facts.check(&format!("`{channel}` e-mail's HTML part"), &html_text(composed), Scope::Letter)?;
+                facts.check(&format!("`{channel}` e-mail's text part"), &composed.text, Scope::Letter)?;
+            }
+            Output::Sms => {
+                facts.check(&format!("`{channel}` SMS"), composed.sms.as_deref().unwrap_or(""), Scope::Sms)?
+            }
+            Output::Pdf(bytes) => {
+                let text = super::pdf::text(bytes).map_err(|e| Contradiction {
+                    output: format!("`{channel}` PDF"),
+                    problem: format!("cannot be read back ({e})"),
+                    fact: None,
+                })?;
+                facts.check(&format!("`{channel}` PDF"), &text, Scope::Letter)?;
+            }
+            Output::Opaque => {}
+        }
+    }
+    Ok(())
+}
+
+/// Everything but white space, for matching across line breaks and the
+/// different spaces the formats use.
+fn squeeze(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+impl Facts {
+    /// The facts of a settled document rendered in `locale`, of those the
+    /// tenant holds its letters to (`required`).
+    pub fn new(document_id: &str, settlement: &Settlement, locale: &str, label: &Label, required: &[Fact]) -> Facts {
+        let mut facts = Self::all(document_id, settlement, locale, label);
+        facts.expected.retain(|(fact, _)| required.contains(fact));
+        if !required.contains(&Fact::PayeeAccount) {
+            facts.forbidden = None;
+        }
+        facts
+    }
+
+    fn all(document_id: &str, settlement: &Settlement, locale: &str, label: &Label) -> Facts {
+        let mut expected = vec![(Fact::DocumentNumber, squeeze(document_id))];
+        let currency = &settlement.chain.currency;
+        if matches!(settlement.direction, Direction::Pay | Direction::Refund)
+            && let Some(amount) = format_money(&settlement.amount.money(), locale)
+        {
+            expected.push((Fact::Amount, squeeze(&format!("{currency} {amount}"))));
+        }
+        let mut forbidden = None;
+        if settlement.direction == Direction::Pay {
+            if let Some(date) = settlement.due_date.as_deref().and_then(|d| format_long_date(d, locale)) {
+                expected.push((Fact::DueDate, squeeze(&date)));
+            }
+            if let Some(payee) = &settlement.payee {
+                if let Some(account) = payee.iban.as_ref().or(payee.account.as_ref()) {
+                    expected.push((Fact::PayeeAccount, squeeze(account)));
+                }
+                if payee.source == AccountSource::Record
+                    && let Some(own) = label.payment.as_ref().map(|p| squeeze(&p.iban).to_ascii_uppercase())
+                    && Some(&own) != payee.iban.as_ref()
+                {
+                    forbidden = Some(own);
+                }
+            }
+        }
+        Facts { expected, forbidden }
+    }
+
+    /// Facts of a document that states no amounts (a letter, a notice):
+    /// its number only (when the tenant requires it).
+    pub fn number_only(document_id: &str, required: &[Fact]) -> Facts {
+        let expected = if required.contains(&Fact::DocumentNumber) {
+            vec![(Fact::DocumentNumber, squeeze(document_id))]
+        } else {
+            Vec::new()
+        };
+        Facts { expected, forbidden: None }
+    }
+
+    /// Checks one output's text.
+    pub fn check(&self, output: &str, text: &str, scope: Scope) -> Result<(), Contradiction> {
+        let seen = squeeze(text);
+        for (fact, needle) in &self.expected {
+            if scope == Scope::Sms && matches!(fact, Fact::DueDate | Fact::PayeeAccount) {
+                continue;
+            }
+            if !seen.contains(needle.as_str()) {
+                return Err(Contradiction {
+                    output: output.to_owned(),
+                    problem: format!("does not show {} its record says", fact.name()),
+                    fact: Some(*fact),
+                });
+            }
+        }
+        if let Some(own) = &self.forbidden
+            && seen.contains(own.as_str())
+        {
+            return Err(Contradiction {
+                output: output.to_owned(),
+                problem: "shows the brand label's account although the record names another payee account".into(),
+                fact: Some(Fact::PayeeAccount),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The text a reader sees in an HTML document: the body without tags,
+/// styles and scripts, with character references decoded.
+pub fn html_text(html: &str) -> String {
+    let body = html.find("<body").map_or(html, |i| &html[i..]);
+    let mut out = String::with_capacity(body.len() / 2);
+    let mut rest = body;
+    while let Some(lt) = rest.find('<') {
+        push_decoded(&mut out, &rest[..lt]);
+        let tag = &rest[lt..];
+        // Skip the content of elements a reader never sees as text.
+        let skip_to = ["<style", "<script"].iter().find(|t| tag.starts_with(**t)).and_then(|t| {
+            let close = format!("</{}", &t[1..]);
+            tag.find(&close)
+        });
+        let from = skip_to.unwrap_or(0);
+        match tag[from..].find('>') {
+            Some(gt) => rest = &tag[from + gt + 1..],
+            None => return out,
+        }
+        out.push(' ');
+    }
+    push_decoded(&mut out, rest);
+    out
+}
+
+fn push_decoded(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp..];
+        let end = after.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|e| entity(&after[1..e]));
+        match (end, decoded) {
+            (Some(e), Some(c)) => {
+                out.push(c);
+                rest = &after[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some('\u{a0}'),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_text_is_what_a_reader_sees() {
+        let html = "<html><head><title>INV-1</title><style>p { color: red }</style></head>\
+                    <body><p>Pay <strong>EUR&nbsp;1,801.78</strong> &amp; more</p><svg><path d=\"M0 0\"/></svg></body></html>";
+        let text = html_text(html);
+        assert!(text.contains("EUR\u{a0}1,801.78") && text.contains("& more"), "{text}");
+        assert!(!text.contains("INV-1") && !text.contains("color") && !text.contains("M0 0"), "{text}");
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            expected: vec![
+                (Fact::DocumentNumber, "INV-1".into()),
+                (Fact::Amount, "EUR801.78".into()),
+                (Fact::PayeeAccount, "NO9386011117947".into()),
+            ],
+            forbidden: Some("NL91ABNA0417164300".into()),
+        }
+    }
+
+    #[test]
+    fn every_figure_must_be_there_and_the_wrong_account_must_not() {
+        let f = facts();
+        f.check("html", "Invoice INV-1 … Please pay EUR 801.78 into NO93 8601 1117 947", Scope::Letter).unwrap();
+        let e = f.check("html", "Invoice INV-1 Total to pay EUR 1,801.78 into NO93 8601 1117 947", Scope::Letter);
+        assert_eq!(e.unwrap_err().fact, Some(Fact::Amount));
+        let e = f
+            .check("print PDF", "INV-1 EUR 801.78 NO93 8601 1117 947 or NL91 ABNA 0417 1643 00", Scope::Letter)
+            .unwrap_err();
+        assert!(e.to_string().contains("brand label's account"), "{e}");
+        f.check("sms", "ACME: Invoice INV-1, EUR 801.78.", Scope::Sms).unwrap();
+    }
+}

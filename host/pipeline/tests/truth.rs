@@ -1,0 +1,455 @@
+//! Every letter says exactly what its data says (issue 16): the UBL fixtures
+//! in `samples/truth/ubl/` (one per rule of the totals chain, the payee
+//! account and the standard's optional values) through the sample tenant,
+//! every output read back as a reader would — the HTML's text, `pdftotext`
+//! on the print letter, the QR code decoded — and every public conformance
+//! document rendered with the "to pay" amount, account and currency its
+//! source says.
+
+mod common;
+
+use common::fs::copy_dir;
+use common::runtime;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tessera_pipeline::{BatchJob, LoadedTenant, Report, run_batch};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
+}
+
+fn store() -> Vec<PathBuf> {
+    vec![PathBuf::from(tessera_plugin_artifacts::STORE)]
+}
+
+fn acme() -> LoadedTenant {
+    LoadedTenant::load(runtime(), &samples().join("acme-energy"), &store()).unwrap()
+}
+
+/// What one run of one source made.
+struct Run {
+    report: Report,
+    out: tempfile::TempDir,
+}
+
+impl Run {
+    fn of(loaded: &LoadedTenant, input: &Path, channels: &[&str]) -> Run {
+        let out = tempfile::tempdir().unwrap();
+        let job = BatchJob {
+            translator: Some("ubl-invoice"),
+            channels: Some(channels.iter().map(|c| (*c).to_owned()).collect()),
+            ..BatchJob::new(input, out.path())
+        };
+        let report = run_batch(loaded, &job).unwrap();
+        assert!(report.balanced, "{report:#?}");
+        Run { report, out }
+    }
+
+    fn fixture(loaded: &LoadedTenant, name: &str) -> Run {
+        Run::of(loaded, &samples().join(format!("truth/ubl/{name}.xml")), &["html", "text", "print"])
+    }
+
+    fn manifest(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.out.path().join("manifest.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn file(&self, channel: &str) -> Vec<u8> {
+        let line = self.manifest().into_iter().find(|l| l["channel"] == channel).expect("a line for the channel");
+        std::fs::read(self.out.path().join(line["file"].as_str().unwrap())).unwrap()
+    }
+
+    /// The HTML's visible text, the text rendition and the print PDF's text
+    /// (by poppler), each with white space collapsed.
+    fn readings(&self) -> [(&'static str, String); 3] {
+        let html = String::from_utf8(self.file("html")).unwrap();
+        [
+            ("html", collapse(&visible_text(&html))),
+            ("text", collapse(&String::from_utf8(self.file("text")).unwrap())),
+            ("print", collapse(&pdftotext(&self.file("print")))),
+        ]
+    }
+
+    fn rejection(&self) -> &tessera_pipeline::Rejection {
+        assert_eq!((self.report.delivered, self.report.rejected), (0, 1), "{:#?}", self.report);
+        &self.report.rejections[0]
+    }
+}
+
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of an HTML document as a reader sees it: tags, styles and the
+/// head dropped, the few entities the templates produce decoded.
+fn visible_text(html: &str) -> String {
+    let body = &html[html.find("<body").unwrap()..];
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&").replace("&#39;", "'").replace("&quot;", "\"")
+}
+
+/// Text of a PDF by poppler's pdftotext in layout mode (poppler-utils; `.ci/run` installs it).
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("letter.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    // -layout keeps each table row on its line: "Total to pay   NOK 801.78".
+    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&file).arg("-").output().unwrap_or_else(|e| {
+        panic!("pdftotext (poppler-utils) is needed: {e}; `.ci/run` installs it, or `apt-get install poppler-utils`")
+    });
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn assert_says(run: &Run, wanted: &[&str], not: &[&str]) {
+    for (output, text) in run.readings() {
+        for w in wanted {
+            assert!(text.contains(w), "{output} should say `{w}`:\n{text}");
+        }
+        for n in not {
+            assert!(!text.contains(n), "{output} must not say `{n}`:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn a_prepaid_invoice_asks_for_the_amount_due_once_into_the_account_its_data_names() {
+    let loaded = acme();
+    let run = Run::fixture(&loaded, "prepaid");
+    assert_eq!(run.report.delivered, 1, "{:#?}", run.report);
+    assert_says(
+        &run,
+        &["Total incl. VAT", "NOK 1,801.78", "Paid in advance", "1,000.00", "NOK 801.78", "NO93 8601 1117 947"],
+        &["NL91"],
+    );
+    // One amount to pay, wherever the letter names it.
+    for (output, text) in run.readings() {
+        let text = text.replace(": ", " ");
+        assert!(text.contains("Total to pay NOK 801.78") && text.contains("Fjord Kraft AS"), "{output}: {text}");
+        assert!(!text.contains("to pay NOK 1,801.78"), "{output}: one amount to pay: {text}");
+    }
+    // No SEPA QR code for kroner; the account came from the record, and the
+    // tenant lists no accounts: a warning, not silence.
+    assert!(!String::from_utf8(run.file("html")).unwrap().contains("payment-qr"));
+    let line = &run.manifest()[0];
+    assert_eq!(line["warnings"][0]["code"], "payee-unlisted", "{line}");
+    assert_eq!(run.report.warnings.get("payee-unlisted"), Some(&1));
+}
+
+#[test]
+fn a_foreign_payee_account_is_the_one_in_the_letter_and_in_its_qr_code() {
+    let loaded = acme();
+    let run = Run::fixture(&loaded, "foreign-payee");
+    assert_eq!(run.report.delivered, 1, "{:#?}", run.report);
+    // 8 × 95.00 + 25% = 950.00.
+    assert_says(&run, &["950.00", "DK50 0040 0440 1162 43", "Sundt Energi ApS", "DABADKKK"], &["NL91"]);
+    let html = String::from_utf8(run.file("html")).unwrap();
+    let codes = common::qr::decode_all(&html);
+    assert_eq!(codes.len(), 1, "one payment QR code");
+    let epc: Vec<&str> = codes[0].lines().collect();
+    assert_eq!((epc[4], epc[5], epc[6], epc[7]), ("DABADKKK", "Sundt Energi ApS", "DK5000400440116243", "EUR950.00"));
+}
+
+#[test]
+fn credit_notes_and_negative_invoices_show_what_is_owed_to_the_reader_and_ask_for_nothing() {
+    let loaded = acme();
+    // 10 × 12.50 = 125.00 + 21% = 151.25.
+    let credit = Run::fixture(&loaded, "credit-note");
+    assert_eq!(credit.report.delivered, 1, "{:#?}", credit.report);
+    assert_says(&credit, &["Credited to you", "EUR 151.25"], &["Total to pay", "Please pay"]);
+    // −200.00 + 21% = −242.00: 242.00 to be refunded.
+    let negative = Run::fixture(&loaded, "negative-invoice");
+    assert_eq!(negative.report.delivered, 1, "{:#?}", negative.report);
+    assert_says(&negative, &["To be refunded to you", "EUR 242.00"], &["Total to pay", "Please pay"]);
+    for run in [&credit, &negative] {
+        let html = String::from_utf8(run.file("html")).unwrap();
+        assert!(common::qr::decode_all(&html).is_empty(), "no payment QR code");
+    }
+}
+
+#[test]
+fn a_placeholder_bic_is_left_out_with_a_warning_never_a_rejection() {
+    let loaded = acme();
+    let run = Run::fixture(&loaded, "placeholder-bic");
+    assert_eq!(run.report.delivered, 1, "{:#?}", run.report);
+    assert_says(&run, &["NL91 ABNA 0417 1643 00"], &["BIC CODE"]);
+    let manifest = run.manifest();
+    let warnings: Vec<&str> =
+        manifest[0]["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
+    assert!(warnings.contains(&"bic-malformed"), "{warnings:?}");
+}
+
+#[test]
+fn the_totals_block_shows_the_whole_chain_to_the_amount_due() {
+    let loaded = acme();
+    // 58.30 + 6.95 = 65.25 − 5.00 + 1.50 = 61.75; VAT 21% 12.97; 74.72.
+    let ac = Run::fixture(&loaded, "allowance-charge");
+    assert_eq!(ac.report.delivered, 1, "{:#?}", ac.report);
+    assert_says(
+        &ac,
+        &["Sum of lines", "65.25", "Allowances", "5.00", "Charges", "1.50", "61.75", "12.97", "EUR 74.72"],
+        &[],
+    );
+    // 9.99 + 9% 0.90 = 10.89, rounding +0.02 → 10.91.
+    let rounding = Run::fixture(&loaded, "rounding");
+    assert_eq!(rounding.report.delivered, 1, "{:#?}", rounding.report);
+    assert_says(&rounding, &["Rounding", "0.02", "EUR 10.89", "EUR 10.91"], &[]);
+    // Standard, reduced, zero-rated and reverse-charge lines, each rate once
+    // and written the same way however the source wrote it.
+    let rates = Run::fixture(&loaded, "several-rates");
+    assert_eq!(rates.report.delivered, 1, "{:#?}", rates.report);
+    let [(_, html), ..] = rates.readings();
+    for row in ["VAT 21% (30.00) 6.30", "VAT 9% (12.50) 1.13", "VAT 0% (40.00) 0.00", "VAT 0% (150.00) 0.00"] {
+        assert!(html.contains(row), "{row}: {html}");
+    }
+    assert!(!html.contains("21.00%") && !html.contains("9.00%"), "{html}");
+}
+
+#[test]
+fn a_domestic_account_is_printed_as_it_is_and_never_put_in_a_qr_code() {
+    let loaded = acme();
+    let run = Run::fixture(&loaded, "domestic-account");
+    assert_eq!(run.report.delivered, 1, "{:#?}", run.report);
+    assert_says(&run, &["Account 12345678", "GBP 36.00", "Northwind Telecom Ltd"], &["NL91"]);
+}
+
+#[test]
+fn amounts_that_do_not_add_up_are_rejected_naming_the_rule_and_the_amounts() {
+    let loaded = acme();
+    let run = Run::fixture(&loaded, "not-adding-up");
+    let r = run.rejection();
+    assert_eq!((r.rule.as_deref(), r.field.as_deref()), (Some("BR-CO-15"), Some("$.content.totals.gross")), "{r:?}");
+    assert!(r.reason.contains("122.00") && r.reason.contains("121.00"), "the amounts involved: {}", r.reason);
+    assert!(!run.out.path().join("TRUTH-NOT-ADDING-UP.html").exists());
+}
+
+/// EN 16931 does not constrain the account (its own examples carry IBANs
+/// whose check digits fail): printed as written, never in a QR code, with a
+/// warning — or refused, when the tenant requires valid IBANs.
+#[test]
+fn an_iban_that_fails_its_check_is_printed_as_written_without_a_qr_code_or_refused_on_request() {
+    let loaded = acme();
+    let run = Run::fixture(&loaded, "invalid-iban");
+    assert_eq!(run.report.delivered, 1, "{:#?}", run.report);
+    assert_says(&run, &["Account NL91ABNA0417164301"], &["NL91 ABNA 0417 1643 00"]);
+    assert!(common::qr::decode_all(&String::from_utf8(run.file("html")).unwrap()).is_empty());
+    assert_eq!(run.report.warnings.get("iban-check-failed"), Some(&1), "{:#?}", run.report);
+
+    let (_dir, strict) = acme_with("[payment]\nrequire_valid_iban = true\n");
+    let run = Run::fixture(&strict, "invalid-iban");
+    let r = run.rejection();
+    assert_eq!(r.rule.as_deref(), Some("ISO-13616"), "{r:?}");
+    assert!(r.reason.contains("NL91") && !r.reason.contains("ABNA0417164301"), "masked: {}", r.reason);
+}
+
+/// A private copy of the provider and acme-energy samples with `extra`
+/// appended to its tenant.toml.
+fn acme_with(extra: &str) -> (tempfile::TempDir, LoadedTenant) {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["printhub", "acme-energy"] {
+        copy_dir(&samples().join(name), &dir.path().join(name));
+    }
+    let toml = dir.path().join("acme-energy/tenant.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("{text}\n{extra}")).unwrap();
+    let loaded = LoadedTenant::load(runtime(), &dir.path().join("acme-energy"), &store()).unwrap();
+    (dir, loaded)
+}
+
+#[test]
+fn a_tenant_that_lists_its_accounts_refuses_any_other_without_printing_it() {
+    let (dir, loaded) = acme_with("[payment]\nallowed_ibans = [\"NL91 ABNA 0417 1643 00\"]\n");
+    let toml = dir.path().join("acme-energy/tenant.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace("NL91 ABNA 0417 1643 00", "NL91ABNA0417164301");
+
+    let run = Run::fixture(&loaded, "foreign-payee");
+    let r = run.rejection();
+    assert_eq!((r.rule.as_deref(), r.document_id.as_deref()), (Some("TS-PAYEE"), Some("TRUTH-FOREIGN-PAYEE")), "{r:?}");
+    assert!(r.reason.contains("DK50") && !r.reason.contains("0440116243"), "named, masked: {}", r.reason);
+    // The label's own account is on the list: its letters go out, without a warning.
+    let run = Run::fixture(&loaded, "placeholder-bic");
+    assert_eq!(run.report.delivered, 1, "{:#?}", run.report);
+    assert!(!run.report.warnings.contains_key("payee-unlisted"));
+
+    // A list entry that is no valid IBAN is refused at load.
+    std::fs::write(&toml, text).unwrap();
+    let e = LoadedTenant::load(runtime(), &dir.path().join("acme-energy"), &store()).err().unwrap();
+    assert!(e.to_string().contains("allowed_ibans"), "{e}");
+}
+
+/// The self-check: a template that shows the wrong amount costs a rejection,
+/// not a wrong letter.
+#[test]
+fn a_template_that_contradicts_its_record_is_caught_by_the_self_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["printhub", "acme-energy"] {
+        copy_dir(&samples().join(name), &dir.path().join(name));
+    }
+    // The bug of the issue: "to pay" shows the gross total, ignoring the prepayment.
+    let html = dir.path().join("printhub/content/templates/invoice.html.tera");
+    let text = std::fs::read_to_string(&html).unwrap();
+    std::fs::write(
+        &html,
+        text.replace("{{ f.to_pay | money(locale=locale) }}", "{{ f.gross | money(locale=locale) }}"),
+    )
+    .unwrap();
+    let loaded = LoadedTenant::load(runtime(), &dir.path().join("acme-energy"), &store()).unwrap();
+    let run = Run::of(&loaded, &samples().join("truth/ubl/prepaid.xml"), &["html"]);
+    let r = run.rejection();
+    assert_eq!(
+        (format!("{:?}", r.stage).as_str(), r.rule.as_deref(), r.field.as_deref()),
+        ("Verify", Some("self-check"), Some("$.content.totals.payable")),
+        "{r:?}"
+    );
+    assert!(r.reason.contains("`html` HTML") && r.reason.contains("amount to pay"), "{}", r.reason);
+    assert!(!r.reason.contains("801"), "the reason names the figure, not its value: {}", r.reason);
+
+    // The label's account on a letter whose record names another: caught too.
+    let typ = dir.path().join("printhub/content/templates/invoice.typ.tera");
+    let text = std::fs::read_to_string(&typ).unwrap();
+    std::fs::write(
+        &typ,
+        text.replace("IBAN {{ f.payee.iban_display }}", "IBAN {{ f.payee.iban_display }} / {{ label.payment.iban }}"),
+    )
+    .unwrap();
+    std::fs::write(
+        &html,
+        std::fs::read_to_string(samples().join("printhub/content/templates/invoice.html.tera")).unwrap(),
+    )
+    .unwrap();
+    let loaded = LoadedTenant::load(runtime(), &dir.path().join("acme-energy"), &store()).unwrap();
+    let run = Run::of(&loaded, &samples().join("truth/ubl/foreign-payee.xml"), &["html", "print"]);
+    let r = run.rejection();
+    assert!(r.reason.contains("`print` PDF") && r.reason.contains("brand label's account"), "{}", r.reason);
+}
+
+/// Every public conformance document (UBL and TMF678): the print letter's
+/// "to pay" amount, account and currency, read back with pdftotext, equal
+/// the source's.
+#[test]
+fn every_conformance_letter_says_what_its_source_says() {
+    let loaded = acme();
+    let conformance = samples().join("sources");
+    let mut checked = 0;
+    for (folder, translator) in [("ubl", "ubl-invoice"), ("tmf678", "tmf678-bill")] {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(conformance.join(folder)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for path in files {
+            let out = tempfile::tempdir().unwrap();
+            let job = BatchJob {
+                translator: Some(translator),
+                channels: Some(vec!["html".into(), "print".into()]),
+                ..BatchJob::new(&path, out.path())
+            };
+            let report = run_batch(&loaded, &job).unwrap();
+            assert!(report.balanced && report.rejected == 0, "{}: {report:#?}", path.display());
+            for source in expected_figures(&path, translator) {
+                let pdf = std::fs::read(out.path().join(format!("{}.print.pdf", source.document_id))).unwrap();
+                let text = collapse(&pdftotext(&pdf)).replace(' ', "");
+                if let Some((currency, amount)) = &source.to_pay {
+                    let shown = format!("{currency}{}", en_money(amount));
+                    assert!(
+                        text.contains(&shown),
+                        "{}: {} must show {shown}:\n{text}",
+                        path.display(),
+                        source.document_id
+                    );
+                }
+                if let Some(account) = &source.account {
+                    assert!(text.contains(account), "{}: must show account {account}:\n{text}", path.display());
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked} letters checked");
+}
+
+/// What a source document says a letter must show.
+struct SourceFigures {
+    document_id: String,
+    /// (currency, amount as written) of the amount due, when one is due.
+    to_pay: Option<(String, String)>,
+    /// The payee account, white space removed.
+    account: Option<String>,
+}
+
+/// The source's own figures, read with a plain XML / JSON reader — not the
+/// translator under test.
+fn expected_figures(path: &Path, translator: &str) -> Vec<SourceFigures> {
+    let text = std::fs::read_to_string(path).unwrap();
+    if translator == "ubl-invoice" {
+        let element = |name: &str| -> Option<String> {
+            let open = text.find(&format!("<cbc:{name}"))?;
+            let start = open + text[open..].find('>')? + 1;
+            Some(text[start..start + text[start..].find('<')?].trim().to_owned())
+        };
+        let id = element("ID").unwrap();
+        let payable = element("PayableAmount").unwrap();
+        let currency = element("DocumentCurrencyCode").unwrap();
+        let credit = text.contains("<CreditNote") || payable.starts_with('-');
+        let account = text
+            .find("<cac:PayeeFinancialAccount>")
+            .and_then(|at| {
+                let rest = &text[at..];
+                let start = rest.find("<cbc:ID>")? + 8;
+                Some(rest[start..start + rest[start..].find('<')?].split_whitespace().collect::<String>())
+            })
+            .filter(|_| !credit && payable != "0.00");
+        let document_id: String =
+            id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
+        let amount = payable.trim_start_matches('-').to_owned();
+        let due = amount.parse::<f64>().unwrap() != 0.0;
+        vec![SourceFigures { document_id, to_pay: due.then_some((currency, amount)), account }]
+    } else {
+        let json: Value = serde_json::from_str(&text).unwrap();
+        let bills: Vec<Value> = match json {
+            Value::Array(items) => items,
+            Value::Object(ref o) if o.contains_key("event") => vec![json["event"]["customerBill"].clone()],
+            other => vec![other],
+        };
+        bills
+            .into_iter()
+            .filter(|b| b["@type"] == "CustomerBill" || b.get("billNo").is_some())
+            .filter(|b| b.get("taxIncludedAmount").is_some() && b.get("billDate").is_some())
+            .map(|b| {
+                let id = b["billNo"].as_str().or(b["id"].as_str()).unwrap().to_owned();
+                let owed = b.get("amountDue").unwrap_or(&b["taxIncludedAmount"]);
+                let amount = match &owed["value"] {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                let due = amount.parse::<f64>().unwrap() != 0.0;
+                SourceFigures {
+                    document_id: id
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+                        .collect(),
+                    to_pay: due.then(|| (b["taxIncludedAmount"]["unit"].as_str().unwrap_or("EUR").to_owned(), amount)),
+                    account: None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// An amount as the English letter writes it: grouped thousands, two decimals.
+fn en_money(amount: &str) -> String {
+    tessera_pipeline::format_money(amount, "en").unwrap()
+}

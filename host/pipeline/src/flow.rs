@@ -83,7 +83,7 @@ pub(crate) struct Failure {
     pub plugin: Option<String>,
     pub limit: Option<String>,
     /// The rule broken (an amount rule, `ISO-13616`), when one was.
-    pub rule: Option<String>,
+    pub rule: Option<&'static str>,
 }
 
 impl Failure {
@@ -119,7 +119,7 @@ pub(crate) fn rejection(
         source: location,
         stage: failure.stage,
         field: failure.field,
-        rule: failure.rule.or(rule),
+        rule: failure.rule.map(str::to_owned).or(rule),
         plugin: failure.plugin,
         limit: failure.limit,
         reason: failure.reason,

@@ -298,7 +298,7 @@ impl Producer<'_> {
         times.verify = Some(t0.elapsed());
         checked.map_err(|c| Failure {
             field: c.fact.map(|f| f.field().to_owned()),
-            rule: Some("self-check".into()),
+            rule: Some("self-check"),
             ..Failure::plain(Stage::Verify, c.to_string())
         })?;
         let content = ContentUse {
@@ -349,7 +349,7 @@ fn self_check(
 fn refused(refusal: crate::truth::Refusal) -> Failure {
     Failure {
         field: Some(refusal.path.clone()),
-        rule: Some(refusal.rule.to_owned()),
+        rule: Some(refusal.rule),
         ..Failure::plain(Stage::Validate, refusal.to_string())
     }
 }

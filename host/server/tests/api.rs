@@ -176,6 +176,7 @@ fn tokens_open_only_their_own_tenant() {
     let mut record = sample_request()["record"].clone();
     record["production"]["label"] = "northwind".into();
     record["content"]["invoice"]["currency"] = "GBP".into();
+    record["content"]["payment"]["currency"] = "GBP".into();
     let own = serde_json::json!({ "channels": ["html"], "record": record }).to_string();
     let a = server.post("/v1/tenants/northwind-telecom/render", Some(NORTHWIND), &own);
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));

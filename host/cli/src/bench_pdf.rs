@@ -57,6 +57,10 @@ struct PdfReport {
     /// Formatter time per letter (median over runs of each run's percentile).
     p50_ms: f64,
     p99_ms: f64,
+    /// The self-check per letter (reading the PDF's text back and looking
+    /// for its figures), median over runs of each run's percentile.
+    verify_p50_ms: f64,
+    verify_p99_ms: f64,
     /// Letters that did not fit on one page (should be 0).
     multi_page: u64,
     /// Letters in the sandbox/native comparison.
@@ -106,6 +110,7 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
     )?;
 
     let (mut rates, mut p50s, mut p99s, mut multi_page, mut threads) = (Vec::new(), Vec::new(), Vec::new(), 0, 0);
+    let (mut verify50, mut verify99) = (Vec::new(), Vec::new());
     for run in 0..b.runs {
         let out = work.path().join(format!("out-{run}"));
         let report = run_batch(
@@ -122,6 +127,8 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         rates.push(report.docs_per_sec);
         p50s.push(report.stages.format.p50_us / 1e3);
         p99s.push(report.stages.format.p99_us / 1e3);
+        verify50.push(report.stages.verify.p50_us / 1e3);
+        verify99.push(report.stages.verify.p99_us / 1e3);
         threads = report.threads;
         multi_page = count_multi_page(&out.join("manifest.jsonl"))?;
         std::fs::remove_dir_all(&out).ok();
@@ -142,6 +149,8 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         runs_pdf_per_sec: rates,
         p50_ms: median(p50s),
         p99_ms: median(p99s),
+        verify_p50_ms: median(verify50),
+        verify_p99_ms: median(verify99),
         multi_page,
         sample: markups.len(),
         sandbox_ms,
@@ -159,7 +168,7 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
             _ => format!("  same letters one by one: sandbox {:.2} ms (native run skipped)\n", report.sandbox_ms),
         };
         format!(
-            "pdf: {} one-page letters (print channel, typst-pdf{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n{native}",
+            "pdf: {} one-page letters (print channel, typst-pdf{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n  self-check (PDF text read back): p50 {:.2} ms, p99 {:.2} ms\n{native}",
             report.records,
             if report.instance_reuse { ", instances reused" } else { ", fresh instance per letter" },
             report.threads,
@@ -169,6 +178,8 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
             report.p50_ms,
             report.p99_ms,
             report.multi_page,
+            report.verify_p50_ms,
+            report.verify_p99_ms,
         )
     })?;
     Ok(ExitCode::SUCCESS)

@@ -13,3 +13,19 @@ pub fn text(bytes: &[u8]) -> Result<String, String> {
     }
     doc.extract_text(&pages).map_err(|e| format!("its text cannot be extracted: {e}"))
 }
+
+#[cfg(test)]
+mod timing {
+    /// `TESSERA_PDF=letter.pdf cargo test --release -p tessera-pipeline --lib pdf_text_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn pdf_text_timing() {
+        let pdf = std::fs::read(std::env::var("TESSERA_PDF").unwrap()).unwrap();
+        let started = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..200 {
+            n += super::text(&pdf).unwrap().len();
+        }
+        eprintln!("{} bytes: {:.0} µs per PDF ({n})", pdf.len(), started.elapsed().as_secs_f64() * 1e6 / 200.0);
+    }
+}

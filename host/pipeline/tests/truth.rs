@@ -453,3 +453,155 @@ fn expected_figures(path: &Path, translator: &str) -> Vec<SourceFigures> {
 fn en_money(amount: &str) -> String {
     tessera_pipeline::format_money(amount, "en").unwrap()
 }
+
+/// Both sample tenants, routed by their scenarios, every output read back as
+/// its reader gets it — the HTML's text, both parts of each e-mail (by an
+/// independent MIME parser), the SMS JSON, the text and printer line data,
+/// `pdftotext` of every PDF, the QR code decoded — shows the document
+/// number, the amount to pay (or to be refunded) with its currency, and,
+/// when something is to be paid, the due date and the payee account its
+/// record names (or its label's).
+#[test]
+fn every_channel_of_both_sample_tenants_says_what_its_record_says() {
+    let mut seen_channels = std::collections::BTreeSet::new();
+    for tenant in ["acme-energy", "northwind-telecom"] {
+        let loaded = LoadedTenant::load(runtime(), &samples().join(tenant), &store()).unwrap();
+        let input = samples().join(tenant).join(loaded.tenant.config.job.input.as_deref().unwrap());
+        let out = tempfile::tempdir().unwrap();
+        let report = run_batch(&loaded, &BatchJob::new(&input, out.path())).unwrap();
+        assert!(report.balanced && report.rejected == 0, "{tenant}: {report:#?}");
+        let records = records_of(&loaded, &input);
+        let library = loaded.content.current();
+        let manifest = std::fs::read_to_string(out.path().join("manifest.jsonl")).unwrap();
+        for line in manifest.lines() {
+            let line: Value = serde_json::from_str(line).unwrap();
+            let id = line["document_id"].as_str().unwrap();
+            let record = records.iter().find(|r| r.document_id == id).expect("its record");
+            let label = library.label(line["label"].as_str().unwrap()).unwrap();
+            let wanted = Wanted::of(&record.value, line["locale"].as_str().unwrap(), label);
+            let channel = line["channel"].as_str().unwrap();
+            seen_channels.insert(format!("{tenant}/{channel}"));
+            let bytes = std::fs::read(out.path().join(line["file"].as_str().unwrap())).unwrap();
+            let media = line["media_type"].as_str().unwrap();
+            let readings: Vec<(String, String)> = match media {
+                m if m.starts_with("text/html") => {
+                    let html = String::from_utf8(bytes).unwrap();
+                    wanted.check_qr(&common::qr::decode_all(&html), id);
+                    vec![("HTML".into(), visible_text(&html))]
+                }
+                "message/rfc822" => {
+                    let mail = mailparse::parse_mail(&bytes).unwrap();
+                    let text = mail.subparts[0].get_body().unwrap();
+                    let html = mail.subparts[1].subparts[0].get_body().unwrap();
+                    vec![("e-mail text part".into(), text), ("e-mail HTML part".into(), visible_text(&html))]
+                }
+                "application/json" => {
+                    let sms: Value = serde_json::from_slice(&bytes).unwrap();
+                    vec![("SMS".into(), sms["text"].as_str().unwrap().to_owned())]
+                }
+                "application/pdf" => vec![("PDF".into(), pdftotext(&bytes))],
+                m if m.starts_with("text/plain") => vec![("text".into(), String::from_utf8(bytes).unwrap())],
+                other => panic!("{id}: a {other} output this test cannot read"),
+            };
+            for (what, text) in readings {
+                wanted.check(&format!("{tenant} {id} {channel} {what}"), &text, media == "application/json");
+            }
+        }
+    }
+    for channel in [
+        "acme-energy/html",
+        "acme-energy/email",
+        "acme-energy/print",
+        "acme-energy/archive",
+        "acme-energy/lines",
+        "northwind-telecom/sms",
+        "northwind-telecom/text",
+        "northwind-telecom/email",
+    ] {
+        assert!(seen_channels.contains(channel), "{channel} was read back ({seen_channels:?})");
+    }
+}
+
+/// The records of a source, translated by the tenant's translator.
+fn records_of(loaded: &LoadedTenant, input: &Path) -> Vec<tessera_pipeline::CdmRecord> {
+    let call = tessera_runtime::CallContext { as_of: "2026-11-01".into(), as_of_unix: 1_793_491_200, seed: 1 };
+    let translator = &loaded.plugins[loaded.tenant.config.job.translator.as_deref().unwrap()];
+    let mut session = translator.translate(&call, "source").unwrap();
+    let mut outcomes = session.feed(&std::fs::read(input).unwrap()).unwrap();
+    outcomes.extend(session.finish().unwrap().0);
+    outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            tessera_runtime::TranslateOutcome::Record { cdm, .. } => {
+                Some(tessera_pipeline::CdmRecord::parse(&cdm).unwrap())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a record's outputs must show, formatted as a reader of its locale reads it.
+struct Wanted {
+    document_id: String,
+    /// "EUR 228,97"
+    amount: Option<String>,
+    due_date: Option<String>,
+    /// Compact IBAN, when something is to be paid.
+    iban: Option<String>,
+    /// EPC payload amount ("EUR228.97") when a QR code must be drawn.
+    qr_amount: Option<String>,
+}
+
+impl Wanted {
+    fn of(record: &Value, locale: &str, label: &tessera_content::Label) -> Wanted {
+        let c = &record["content"];
+        let payable = c["totals"]["payable"].as_str().or(c["payment"]["amount"].as_str()).unwrap();
+        let owed = payable.trim_start_matches('-');
+        let credit = c["payment"]["credit"] == true || payable.starts_with('-');
+        let currency = c["invoice"]["currency"].as_str().unwrap();
+        let amount = tessera_pipeline::format_money(owed, locale).unwrap();
+        let to_pay = !credit && owed.parse::<f64>().unwrap() > 0.0;
+        let iban = to_pay.then(|| {
+            c["payment"]["iban"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| label.payment.as_ref().unwrap().iban.clone())
+        });
+        Wanted {
+            document_id: record["reference"]["document_id"].as_str().unwrap().to_owned(),
+            amount: Some(format!("{currency} {amount}")),
+            due_date: to_pay
+                .then(|| c["invoice"]["due_date"].as_str().and_then(|d| tessera_pipeline::format_long_date(d, locale)))
+                .flatten(),
+            qr_amount: (to_pay && currency == "EUR")
+                .then(|| format!("EUR{}", tessera_pipeline::format_money(owed, "en").unwrap().replace(',', ""))),
+            iban,
+        }
+    }
+
+    fn check(&self, what: &str, text: &str, sms: bool) {
+        let seen: String = text.split_whitespace().collect();
+        let squeezed = |s: &str| s.split_whitespace().collect::<String>();
+        let mut needles = vec![("document number", Some(self.document_id.clone())), ("amount", self.amount.clone())];
+        if !sms {
+            needles.push(("due date", self.due_date.clone()));
+            needles.push(("payee account", self.iban.clone()));
+        }
+        for (name, needle) in needles {
+            if let Some(needle) = needle {
+                assert!(seen.contains(&squeezed(&needle)), "{what}: no {name} `{needle}`:\n{text}");
+            }
+        }
+    }
+
+    fn check_qr(&self, codes: &[String], id: &str) {
+        match &self.qr_amount {
+            Some(amount) => {
+                assert_eq!(codes.len(), 1, "{id}: one payment QR code");
+                let epc: Vec<&str> = codes[0].lines().collect();
+                assert_eq!((epc[6], epc[7]), (self.iban.as_deref().unwrap(), amount.as_str()), "{id}: {epc:?}");
+            }
+            None => assert!(codes.is_empty(), "{id}: no QR code when nothing is to be paid in euros"),
+        }
+    }
+}

@@ -105,27 +105,32 @@ pub enum Output<'a> {
 /// Checks every output of a composed document; `outputs` are (channel,
 /// output) in the document's order.
 pub fn outputs(facts: &Facts, composed: &Composed, outputs: &[(&str, Output<'_>)]) -> Result<(), Contradiction> {
-    let mut html = None;
-    let mut html_text =
-        |composed: &Composed| -> String { html.get_or_insert_with(|| self::html_text(&composed.html)).clone() };
+    if facts.is_empty() {
+        return Ok(());
+    }
+    // The HTML rendition is read once, however many outputs carry it.
+    let mut html: Option<String> = None;
     for (channel, output) in outputs {
+        let name = |what: &str| format!("`{channel}` {what}");
         match output {
-            Output::Html => facts.check(&format!("`{channel}` HTML"), &html_text(composed), Scope::Letter)?,
-            Output::Text => facts.check(&format!("`{channel}` text"), &composed.text, Scope::Letter)?,
+            Output::Html => {
+                let seen = html.get_or_insert_with(|| html_squeezed(&composed.html));
+                facts.check_squeezed(name("HTML"), seen, Scope::Letter)?;
+            }
+            Output::Text => facts.check(name("text"), &composed.text, Scope::Letter)?,
             Output::Email => {
-                facts.check(&format!("`{channel}` e-mail's HTML part"), &html_text(composed), Scope::Letter)?;
-                facts.check(&format!("`{channel}` e-mail's text part"), &composed.text, Scope::Letter)?;
+                let seen = html.get_or_insert_with(|| html_squeezed(&composed.html));
+                facts.check_squeezed(name("e-mail's HTML part"), seen, Scope::Letter)?;
+                facts.check(name("e-mail's text part"), &composed.text, Scope::Letter)?;
             }
-            Output::Sms => {
-                facts.check(&format!("`{channel}` SMS"), composed.sms.as_deref().unwrap_or(""), Scope::Sms)?
-            }
+            Output::Sms => facts.check(name("SMS"), composed.sms.as_deref().unwrap_or(""), Scope::Sms)?,
             Output::Pdf(bytes) => {
                 let text = super::pdf::text(bytes).map_err(|e| Contradiction {
-                    output: format!("`{channel}` PDF"),
+                    output: name("PDF"),
                     problem: format!("cannot be read back ({e})"),
                     fact: None,
                 })?;
-                facts.check(&format!("`{channel}` PDF"), &text, Scope::Letter)?;
+                facts.check(name("PDF"), &text, Scope::Letter)?;
             }
             Output::Opaque => {}
         }

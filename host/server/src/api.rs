@@ -456,6 +456,7 @@ fn outputs_json(rendered: &Rendered) -> Vec<Value> {
                 "media_type": o.line.media_type,
                 "sha256": o.line.sha256,
                 "pages": o.line.pages,
+                "warnings": o.line.warnings,
                 "bytes_base64": base64::engine::general_purpose::STANDARD.encode(&o.bytes),
             })
         })
@@ -502,6 +503,12 @@ fn answer(mut rendered: Rendered) -> Response {
         }
         if let Ok(v) = HeaderValue::from_str(&one.line.sha256) {
             h.insert("x-tessera-sha256", v);
+        }
+        // What was left out of the document (a malformed BIC) or deserves a
+        // look (a payee account the tenant does not list), by code.
+        let codes: Vec<&str> = one.line.warnings.iter().map(|w| w.code.as_str()).collect();
+        if let (false, Ok(v)) = (codes.is_empty(), HeaderValue::from_str(&codes.join(", "))) {
+            h.insert("x-tessera-warnings", v);
         }
         r
     } else {

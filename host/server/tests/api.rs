@@ -137,6 +137,24 @@ fn renders_one_channel_as_its_bytes() {
     assert_eq!(again.header("x-tessera-sha256"), a.header("x-tessera-sha256"));
 }
 
+/// The record names its own account and a placeholder BIC: the letter shows
+/// that account without the BIC, and the answer says so.
+#[test]
+fn a_rendered_document_says_what_was_left_out_of_it() {
+    let server = TestServer::start(ServerLimits::default());
+    let mut request = sample_request();
+    request["record"]["content"]["payment"]["iban"] = "NO93 8601 1117 947".into();
+    request["record"]["content"]["payment"]["bic"] = "BIC CODE".into();
+    let a = server.post(RENDER, Some(ACME), &request.to_string());
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("x-tessera-warnings"), Some("bic-malformed, payee-unlisted"));
+    let html = String::from_utf8(a.body.clone()).unwrap();
+    assert!(html.contains("NO93 8601 1117 947") && !html.contains("BIC CODE") && !html.contains("NL91"), "{html}");
+    request["channels"] = serde_json::json!(["html", "print"]);
+    let body = server.post(RENDER, Some(ACME), &request.to_string()).json();
+    assert_eq!(body["outputs"][1]["warnings"][0]["code"], "bic-malformed", "{body}");
+}
+
 #[test]
 fn renders_several_channels_as_json() {
     let server = TestServer::start(ServerLimits::default());

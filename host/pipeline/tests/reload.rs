@@ -237,6 +237,32 @@ fn a_template_that_fails_only_when_rendered_is_refused_by_the_canary() {
     assert!(html.unwrap().html.contains("<footer><p>#1f6f43</p></footer>"));
 }
 
+/// A brand label whose IBAN fails its check digits would put a wrong account
+/// on every letter: the reload that brings it in is refused.
+#[test]
+fn a_label_with_an_iban_that_fails_its_check_is_refused_by_the_canary() {
+    let (dir, loaded) = acme_copy();
+    let record = first_record(&loaded);
+    loaded.content.offer_canary(|| Canary {
+        record: record.clone(),
+        template: "invoice".into(),
+        fragments: Arc::clone(&loaded.fragments),
+        call: call(),
+    });
+    let before = loaded.content.current().revision().clone();
+    let label = dir.path().join("acme-energy/content/labels/acme.toml");
+    let text = std::fs::read_to_string(&label).unwrap();
+    std::fs::write(&label, text.replace("NL91ABNA0417164300", "NL91ABNA0417164301")).unwrap();
+    match loaded.content.reload(Duration::ZERO) {
+        ReloadOutcome::Refused(f) => {
+            assert!(f.message.contains("labels/acme.toml") && f.message.contains("ISO-13616"), "{}", f.message);
+            assert!(!f.message.contains("ABNA0417164301"), "the account is masked: {}", f.message);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(*loaded.content.current().revision(), before, "the last good content stays live");
+}
+
 #[test]
 fn polling_picks_up_changes_too() {
     let (dir, loaded) = acme_copy();

@@ -103,17 +103,8 @@ fn visible_text(html: &str) -> String {
     out.replace("&amp;", "&").replace("&#39;", "'").replace("&quot;", "\"")
 }
 
-/// Text of a PDF by poppler's pdftotext in layout mode (poppler-utils; `.ci/run` installs it).
 fn pdftotext(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("letter.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    // -layout keeps each table row on its line: "Total to pay   NOK 801.78".
-    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&file).arg("-").output().unwrap_or_else(|e| {
-        panic!("pdftotext (poppler-utils) is needed: {e}; `.ci/run` installs it, or `apt-get install poppler-utils`")
-    });
-    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    common::pdf::pdftotext(pdf, common::pdf::Mode::Layout)
 }
 
 fn assert_says(run: &Run, wanted: &[&str], not: &[&str]) {
@@ -362,6 +353,14 @@ fn every_conformance_letter_says_what_its_source_says() {
             for source in expected_figures(&path, translator) {
                 let pdf = std::fs::read(out.path().join(format!("{}.print.pdf", source.document_id))).unwrap();
                 let text = collapse(&pdftotext(&pdf)).replace(' ', "");
+                // The self-check's own PDF reader sees exactly what poppler sees.
+                let squeeze = |t: &str| t.split_whitespace().collect::<String>();
+                assert_eq!(
+                    squeeze(&tessera_pipeline::truth::pdf::text(&pdf).unwrap()),
+                    squeeze(&common::pdf::pdftotext(&pdf, common::pdf::Mode::Raw)),
+                    "{}: the self-check's text of the letter",
+                    path.display()
+                );
                 if let Some((currency, amount)) = &source.to_pay {
                     let shown = format!("{currency}{}", en_money(amount));
                     assert!(
@@ -412,8 +411,7 @@ fn expected_figures(path: &Path, translator: &str) -> Vec<SourceFigures> {
                 Some(rest[start..start + rest[start..].find('<')?].split_whitespace().collect::<String>())
             })
             .filter(|_| !credit && payable != "0.00");
-        let document_id: String =
-            id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
+        let document_id = document_id(&id);
         let amount = payable.trim_start_matches('-').to_owned();
         let due = amount.parse::<f64>().unwrap() != 0.0;
         vec![SourceFigures { document_id, to_pay: due.then_some((currency, amount)), account }]
@@ -437,16 +435,18 @@ fn expected_figures(path: &Path, translator: &str) -> Vec<SourceFigures> {
                 };
                 let due = amount.parse::<f64>().unwrap() != 0.0;
                 SourceFigures {
-                    document_id: id
-                        .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
-                        .collect(),
+                    document_id: document_id(&id),
                     to_pay: due.then(|| (b["taxIncludedAmount"]["unit"].as_str().unwrap_or("EUR").to_owned(), amount)),
                     account: None,
                 }
             })
             .collect()
     }
+}
+
+/// A source's document number as the translators make it a file-safe id.
+fn document_id(number: &str) -> String {
+    number.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()
 }
 
 /// An amount as the English letter writes it: grouped thousands, two decimals.

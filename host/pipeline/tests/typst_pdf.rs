@@ -39,16 +39,8 @@ fn typst_plugin_with_fuel(grant: &str, fuel: Option<u64>) -> (TestTenant, Arc<Pl
     (t, plugin)
 }
 
-/// Text of a PDF by poppler's pdftotext (poppler-utils; `.ci/run` installs it).
 fn pdf_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("a.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext").arg(&file).arg("-").output().unwrap_or_else(|e| {
-        panic!("pdftotext (poppler-utils) is needed: {e}; `.ci/run` installs it, or `apt-get install poppler-utils`")
-    });
-    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    common::pdf::pdftotext(pdf, common::pdf::Mode::Reading)
 }
 
 const LETTER: &str = "#set page(paper: \"a4\")\n= Invoice INV-1\nDear Zoë Ångström, you owe *EUR 12.10*.";

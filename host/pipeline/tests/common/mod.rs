@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fs;
+pub mod pdf;
 pub mod qr;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Bank accounts on letters: ISO 13616 IBANs (check digits, mod 97),
 //! ISO 9362 BICs, and how an account is written when a rejection or a
-//! warning must name it without printing it (`NO93 **** *** 947`).
+//! warning must name it without printing it (`NO93…947`). Brand labels
+//! carry one (checked when a label is parsed); the pipeline checks the
+//! accounts records name with the same functions.
 
 /// The IBAN in its electronic form (no spaces, upper case), when `raw`
 /// is one: two letters, two check digits, 11–30 letters or digits, and

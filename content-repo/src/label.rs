@@ -67,7 +67,8 @@ pub struct Sender {
     pub registration: Option<String>,
 }
 
-/// The account customers pay into.
+/// The account customers pay into; [`Label::parse`] checks it and keeps the
+/// IBAN in its electronic form (no spaces, upper case).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Payment {
@@ -119,6 +120,27 @@ impl Label {
         }
         if label.sender.address.is_empty() {
             return Err(key_error("address", "the sender needs at least one address line".into()));
+        }
+        // The account every letter of this label may ask customers to pay
+        // into: a typo here would go out on every letter, so the label is
+        // refused (and a reload that brings it in) instead.
+        if let Some(payment) = label.payment.as_mut() {
+            match crate::account::iban(&payment.iban) {
+                Ok(iban) => payment.iban = iban,
+                Err(problem) => {
+                    let masked = crate::account::masked(&payment.iban);
+                    let what = match problem {
+                        crate::account::IbanProblem::Shape => "is not shaped like an IBAN",
+                        crate::account::IbanProblem::CheckDigits => "fails its check digits",
+                    };
+                    return Err(key_error("iban", format!("{masked} {what} (ISO-13616)")));
+                }
+            }
+            if let Some(bic) = &payment.bic
+                && !crate::account::is_bic(bic)
+            {
+                return Err(key_error("bic", format!("`{bic}` is not an ISO 9362 BIC (8 or 11 letters and digits)")));
+            }
         }
         if let Some(logo) = &label.logo {
             let lower = logo.to_ascii_lowercase();
@@ -196,6 +218,23 @@ address = ["Stationsplein 1", "1012 AB Amsterdam"]
         let e = Label::parse("acme", &text, Path::new("labels/acme.toml")).unwrap_err();
         assert_eq!((e.line, e.column), (Some(11), Some(1)), "{e}");
         assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn the_payment_account_is_checked_and_kept_in_electronic_form() {
+        let with = |iban: &str, bic: &str| {
+            format!("{GOOD}\n[payment]\ncreditor = \"ACME Energy B.V.\"\niban = \"{iban}\"\nbic = \"{bic}\"\n")
+        };
+        let l =
+            Label::parse("acme", &with("nl91 abna 0417 1643 00", "ABNANL2A"), Path::new("labels/acme.toml")).unwrap();
+        assert_eq!(l.payment.unwrap().iban, "NL91ABNA0417164300");
+        let e =
+            Label::parse("acme", &with("NL91ABNA0417164301", "ABNANL2A"), Path::new("labels/acme.toml")).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(16), Some(1)), "{e}");
+        assert!(e.message.starts_with("iban: NL91…301") && e.message.contains("ISO-13616"), "{e}");
+        let e =
+            Label::parse("acme", &with("NL91ABNA0417164300", "BIC CODE"), Path::new("labels/acme.toml")).unwrap_err();
+        assert!(e.message.starts_with("bic:"), "{e}");
     }
 
     #[test]

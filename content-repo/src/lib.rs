@@ -22,6 +22,7 @@
 //!   a set exists whole or not at all.
 //! - [`watch`] tells when the files change (notify, debounced, polling fallback).
 
+pub mod account;
 mod error;
 mod label;
 mod layers;

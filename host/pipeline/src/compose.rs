@@ -99,10 +99,6 @@ pub enum ComposeError {
     /// The record asks for content the tenant does not have.
     #[error("{0}")]
     Missing(String),
-    /// The record's payment cannot be shown as it is (an IBAN that fails
-    /// its check).
-    #[error("{0}")]
-    Refused(crate::truth::Refusal),
 }
 
 /// The compiled templates of one content view (one label, one locale),
@@ -310,13 +306,8 @@ impl Composer {
                 self.view.key()
             )));
         }
-        let settlement = match &record.chain {
-            Some(chain) => Some(
-                crate::truth::Settlement::decide(&record.value, chain, &self.view.label)
-                    .map_err(ComposeError::Refused)?,
-            ),
-            None => None,
-        };
+        let settlement =
+            record.chain.as_ref().map(|chain| crate::truth::Settlement::decide(&record.value, chain, &self.view.label));
         let mut context = Context::new();
         context.insert("record", &record.value);
         // Always set (null without totals), so templates can test `{% if figures %}`.

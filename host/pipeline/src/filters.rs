@@ -2,8 +2,9 @@
 //! them. Amounts in the CDM are decimal strings (`"1234.50"`), never floats.
 //!
 //! Every decimal a letter shows — amounts, rates, quantities — goes through
-//! [`format_decimal`]: one canonical form (no trailing fractional zeros
-//! beyond the minimum, no leading zeros), then the locale's separators. So
+//! [`format_decimal`]: one canonical form ([`crate::truth::Dec`]: no
+//! trailing fractional zeros beyond the minimum, no leading zeros; at most
+//! six decimals, as the CDM allows), then the locale's separators. So
 //! `25`, `25.0` and `25.00` in a source all print as `25%`, and the
 //! self-check can look for exactly what the templates print.
 
@@ -38,34 +39,28 @@ pub fn format_money(text: &str, locale: &str) -> Option<String> {
 /// Groups thousands and picks the separators of the locale, padding the
 /// fraction to at least `min_decimals` digits.
 pub fn format_decimal(text: &str, locale: &str, min_decimals: usize) -> Option<String> {
-    let t = text.trim();
-    let (sign, digits) = match t.strip_prefix('-') {
+    // The canonical form is the settlement's own (`truth::Dec`): a figure
+    // the self-check looks for is written exactly as the template wrote it.
+    let canonical = crate::truth::Dec::parse(text)?.canonical(min_decimals);
+    let (sign, digits) = match canonical.strip_prefix('-') {
         Some(rest) => ("-", rest),
-        None => ("", t),
+        None => ("", canonical.as_str()),
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let int = match int.trim_start_matches('0') {
-        "" => "0",
-        significant => significant,
-    };
-    let frac = frac.trim_end_matches('0');
-    let frac = format!("{frac:0<min_decimals$}");
-    let sign = if int == "0" && frac.bytes().all(|b| b == b'0') { "" } else { sign };
     let (group, decimal) = if comma_decimal(locale) { ('.', ',') } else { (',', '.') };
-    let mut grouped = String::new();
+    let mut grouped = String::with_capacity(canonical.len() + int.len() / 3);
+    grouped.push_str(sign);
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
             grouped.push(group);
         }
         grouped.push(c);
     }
-    if frac.is_empty() {
-        return Some(format!("{sign}{grouped}"));
+    if !frac.is_empty() {
+        grouped.push(decimal);
+        grouped.push_str(frac);
     }
-    Some(format!("{sign}{grouped}{decimal}{frac}"))
+    Some(grouped)
 }
 
 fn comma_decimal(locale: &str) -> bool {

@@ -240,12 +240,6 @@ impl LiveContent {
                 Err(ComposeError::Missing(m)) => {
                     return Err(ReloadFailure::plain(m));
                 }
-                // A label whose account fails its check is the content's
-                // fault; a record's account is the record's.
-                Err(ComposeError::Refused(r)) if r.path.starts_with("label.") => {
-                    return Err(ReloadFailure::plain(format!("labels/{}.toml: {r}", view.label_id)));
-                }
-                Err(ComposeError::Refused(_)) => {}
             }
         }
         Ok(())

@@ -172,7 +172,6 @@ impl Producer<'_> {
         times.compose = Some(t0.elapsed());
         let mut composed = composed.map_err(|e| match e {
             ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
-            ComposeError::Refused(refusal) => refused(refusal),
             other => Failure::plain(Stage::Compose, other.to_string()),
         })?;
         if let Some(settlement) = composed.settlement.as_mut() {

@@ -50,6 +50,19 @@ fn first_record(loaded: &LoadedTenant) -> CdmRecord {
 }
 
 /// Writes like an editor that saves in place: truncate, then write.
+/// Offers the first sample record as the content's canary (what a reload
+/// must render before it goes live) and returns it.
+fn canary_of_first_record(loaded: &LoadedTenant) -> CdmRecord {
+    let record = first_record(loaded);
+    loaded.content.offer_canary(|| Canary {
+        record: record.clone(),
+        template: "invoice".into(),
+        fragments: Arc::clone(&loaded.fragments),
+        call: call(),
+    });
+    record
+}
+
 fn write_in_place(path: &Path, text: &str) {
     let mut f = std::fs::File::create(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
@@ -200,13 +213,7 @@ fn a_reload_storm_never_tears_a_document_and_never_lets_broken_content_live() {
 #[test]
 fn a_template_that_fails_only_when_rendered_is_refused_by_the_canary() {
     let (dir, loaded) = acme_copy();
-    let record = first_record(&loaded);
-    loaded.content.offer_canary(|| Canary {
-        record: record.clone(),
-        template: "invoice".into(),
-        fragments: Arc::clone(&loaded.fragments),
-        call: call(),
-    });
+    let record = canary_of_first_record(&loaded);
     let before = loaded.content.current().revision().clone();
     let footer = dir.path().join("acme-energy/content/labels/acme-green/fragments/footer.html.tera");
     std::fs::write(&footer, "<footer>\n<p>{{ label.colors.nope }}</p></footer>\n").unwrap();
@@ -238,17 +245,11 @@ fn a_template_that_fails_only_when_rendered_is_refused_by_the_canary() {
 }
 
 /// A brand label whose IBAN fails its check digits would put a wrong account
-/// on every letter: the reload that brings it in is refused.
+/// on every letter: the reload that brings it in is refused, naming the file.
 #[test]
 fn a_label_with_an_iban_that_fails_its_check_is_refused_by_the_canary() {
     let (dir, loaded) = acme_copy();
-    let record = first_record(&loaded);
-    loaded.content.offer_canary(|| Canary {
-        record: record.clone(),
-        template: "invoice".into(),
-        fragments: Arc::clone(&loaded.fragments),
-        call: call(),
-    });
+    canary_of_first_record(&loaded);
     let before = loaded.content.current().revision().clone();
     let label = dir.path().join("acme-energy/content/labels/acme.toml");
     let text = std::fs::read_to_string(&label).unwrap();

@@ -8,10 +8,10 @@
 //! [`rules`] refuses records whose amounts do not add up; [`settlement`]
 //! decides the one amount to pay and the account it goes to; [`view`] is
 //! what templates read; [`verify`] compares each composed output with the
-//! record before anything is written. [`decimal`] and [`account`] are the
-//! exact arithmetic and the bank-account checks under them.
+//! record before anything is written. [`decimal`] is the exact arithmetic
+//! under them; the bank-account checks are `tessera_content::account`
+//! (brand labels carry an account too, checked when they are parsed).
 
-pub mod account;
 pub mod decimal;
 pub mod pdf;
 pub mod rules;

@@ -4,19 +4,20 @@
 //! reads the same [`Settlement`] — there is one "to pay" value per letter.
 //!
 //! The payee account is the record's own when it names one (a UBL invoice's
-//! `PayeeFinancialAccount`), else the brand label's. A record's IBAN must
-//! pass the ISO 13616 check, and a tenant may list the accounts it allows
+//! `PayeeFinancialAccount`), else the brand label's (checked when the label
+//! is parsed). A record's IBAN that fails the ISO 13616 check is never put
+//! in a QR code, and a tenant may list the accounts it allows
 //! (`[payment] allowed_ibans`): changing the IBAN in a source system is a
 //! known fraud route, so neither side is trusted silently. Optional values
 //! the standard leaves unconstrained (a BIC) never reject a document: a
 //! malformed one is left out and noted as a [`Warning`].
 
-use super::account;
 use super::decimal::Dec;
 use super::rules::Chain;
 use serde::Serialize;
 use serde_json::Value;
-use tessera_content::Label;
+use std::sync::Arc;
+use tessera_content::{Label, account};
 
 /// What the reader is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,8 +99,8 @@ pub struct Refusal {
 /// The settlement of one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
-    /// The checked amounts.
-    pub chain: Chain,
+    /// The checked amounts (the record's own, shared).
+    pub chain: Arc<Chain>,
     /// Pay, refund, settled or none.
     pub direction: Direction,
     /// The amount to pay or to be refunded (never negative).
@@ -118,7 +119,7 @@ impl Settlement {
     /// Settles a record whose amounts passed the rules, with the label it is
     /// rendered for. The tenant's [`PaymentPolicy`] is applied after, by
     /// [`PaymentPolicy::admit`].
-    pub fn decide(record: &Value, chain: &Chain, label: &Label) -> Result<Settlement, Refusal> {
+    pub fn decide(record: &Value, chain: &Arc<Chain>, label: &Label) -> Settlement {
         let content = &record["content"];
         let payment = &content["payment"];
         let credit = payment["credit"].as_bool() == Some(true)
@@ -133,16 +134,16 @@ impl Settlement {
             Direction::Pay
         };
         let mut warnings = Vec::new();
-        let payee = if direction == Direction::Pay { payee(content, label, &mut warnings)? } else { None };
-        Ok(Settlement {
-            chain: chain.clone(),
+        let payee = if direction == Direction::Pay { payee(content, label, &mut warnings) } else { None };
+        Settlement {
+            chain: Arc::clone(chain),
             direction,
             amount: chain.payable.abs(),
             due_date: text(&payment["due_date"]).or_else(|| text(&content["invoice"]["due_date"])),
             reference: text(&payment["reference"]).or_else(|| text(&content["invoice"]["payment_reference"])),
             payee,
             warnings,
-        })
+        }
     }
 }
 
@@ -150,23 +151,24 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-fn payee(content: &Value, label: &Label, warnings: &mut Vec<Warning>) -> Result<Option<Payee>, Refusal> {
+fn payee(content: &Value, label: &Label, warnings: &mut Vec<Warning>) -> Option<Payee> {
     let payment = &content["payment"];
     let record_iban = text(&payment["iban"]);
     let record_account = text(&payment["account"]);
     let label_payment = label.payment.as_ref();
 
     if record_iban.is_none() && record_account.is_none() {
-        let Some(lp) = label_payment else { return Ok(None) };
-        let iban = checked_iban(&lp.iban, "label.payment.iban", &format!("label `{}`'s", label.id))?;
-        return Ok(Some(Payee {
-            iban_display: Some(account::grouped(&iban)),
-            iban: Some(iban),
+        // `Label::parse` checked the label's IBAN and BIC and keeps the
+        // IBAN in its electronic form.
+        let lp = label_payment?;
+        return Some(Payee {
+            iban_display: Some(account::grouped(&lp.iban)),
+            iban: Some(lp.iban.clone()),
             account: None,
-            bic: lp.bic.clone().filter(|b| account::is_bic(b)),
+            bic: lp.bic.clone(),
             creditor: lp.creditor.clone(),
             source: AccountSource::Label,
-        }));
+        });
     }
     // EN 16931 does not constrain the payment account identifier (BT-84),
     // and its own examples carry IBANs whose check digits fail. Such an
@@ -209,14 +211,14 @@ fn payee(content: &Value, label: &Label, warnings: &mut Vec<Warning>) -> Result<
         .or_else(|| text(&content["supplier"]["name"]))
         .or_else(|| label_payment.map(|p| p.creditor.clone()))
         .unwrap_or_else(|| label.name.clone());
-    Ok(Some(Payee {
+    Some(Payee {
         iban_display: iban.as_deref().map(account::grouped),
         iban,
         account,
         bic,
         creditor,
         source: AccountSource::Record,
-    }))
+    })
 }
 
 impl PaymentPolicy {
@@ -302,9 +304,7 @@ fn iban_warning(field: &str, raw: &str, problem: account::IbanProblem) -> Warnin
         code: IBAN_CHECK_FAILED.into(),
         message: match problem {
             account::IbanProblem::Shape => {
-                "the record's IBAN is not shaped like an IBAN; printed as an account number, \
-                                            no QR code"
-                    .into()
+                "the record's IBAN is not shaped like an IBAN; printed as an account number, no QR code".into()
             }
             account::IbanProblem::CheckDigits => format!(
                 "the record's IBAN {} fails the ISO 13616 check digits; printed as written, no QR code (a bank \
@@ -313,25 +313,6 @@ fn iban_warning(field: &str, raw: &str, problem: account::IbanProblem) -> Warnin
             ),
         },
     }
-}
-
-fn checked_iban(raw: &str, path: &str, whose: &str) -> Result<String, Refusal> {
-    account::iban(raw).map_err(|problem| Refusal {
-        rule: "ISO-13616",
-        path: path.to_owned(),
-        message: match problem {
-            account::IbanProblem::Shape => {
-                format!(
-                    "{whose} IBAN {} is not shaped like an IBAN (country, check digits, 11–30 characters)",
-                    account::masked(raw)
-                )
-            }
-            account::IbanProblem::CheckDigits => format!(
-                "{whose} IBAN {} fails the ISO 13616 check digits: a mistyped or altered account, never printed",
-                account::masked(raw)
-            ),
-        },
-    })
 }
 
 #[cfg(test)]
@@ -345,7 +326,7 @@ mod tests {
         Label::parse("acme", toml, std::path::Path::new("labels/acme.toml")).unwrap()
     }
 
-    fn record(payment: Value, payable: &str) -> (Value, Chain) {
+    fn record(payment: Value, payable: &str) -> (Value, Arc<Chain>) {
         let record = json!({
             "reference": { "document_type": "invoice" },
             "content": {
@@ -355,14 +336,14 @@ mod tests {
                 "payment": payment,
             },
         });
-        let chain = super::super::rules::check(&record["content"]).unwrap().unwrap();
+        let chain = Arc::new(super::super::rules::check(&record["content"]).unwrap().unwrap());
         (record, chain)
     }
 
     #[test]
     fn the_records_account_wins_and_the_labels_is_the_default() {
         let (r, chain) = record(json!({ "amount": "10.00", "currency": "EUR", "reference": "RF1" }), "10.00");
-        let s = Settlement::decide(&r, &chain, &label()).unwrap();
+        let s = Settlement::decide(&r, &chain, &label());
         assert_eq!(s.direction, Direction::Pay);
         let payee = s.payee.unwrap();
         assert_eq!((payee.iban.as_deref(), payee.source), (Some("NL91ABNA0417164300"), AccountSource::Label));
@@ -371,18 +352,18 @@ mod tests {
             json!({ "amount": "10.00", "currency": "EUR", "iban": "NO93 8601 1117 947", "payee": "Fjord Kraft AS" }),
             "10.00",
         );
-        let mut s = Settlement::decide(&r, &chain, &label()).unwrap();
+        let mut s = Settlement::decide(&r, &chain, &label());
         let payee = s.payee.clone().unwrap();
         assert_eq!((payee.iban.as_deref(), payee.creditor.as_str()), (Some("NO9386011117947"), "Fjord Kraft AS"));
         assert_eq!(payee.iban_display.as_deref(), Some("NO93 8601 1117 947"));
         PaymentPolicy::default().admit(&mut s, &label()).unwrap();
         assert_eq!(s.warnings[0].code, "payee-unlisted", "trusted, but not silently");
         let listed = PaymentPolicy::from_list(&["NO93 8601 1117 947".into()], false).unwrap();
-        let mut s = Settlement::decide(&r, &chain, &label()).unwrap();
+        let mut s = Settlement::decide(&r, &chain, &label());
         listed.admit(&mut s, &label()).unwrap();
         assert!(s.warnings.is_empty());
         let other = PaymentPolicy::from_list(&["NL91ABNA0417164300".into()], false).unwrap();
-        let e = other.admit(&mut Settlement::decide(&r, &chain, &label()).unwrap(), &label()).unwrap_err();
+        let e = other.admit(&mut Settlement::decide(&r, &chain, &label()), &label()).unwrap_err();
         assert_eq!(e.rule, "TS-PAYEE");
         assert!(!e.message.contains("86011117"), "masked: {e}");
     }
@@ -390,16 +371,16 @@ mod tests {
     #[test]
     fn credit_negative_and_settled_documents_ask_for_no_payment() {
         let (r, chain) = record(json!({ "amount": "-5.00", "currency": "EUR" }), "-5.00");
-        let s = Settlement::decide(&r, &chain, &label()).unwrap();
+        let s = Settlement::decide(&r, &chain, &label());
         assert_eq!((s.direction, s.amount.money().as_str()), (Direction::Refund, "5.00"));
         assert!(s.payee.is_none());
         let (r, chain) = record(json!({ "amount": "5.00", "currency": "EUR", "credit": true }), "5.00");
-        assert_eq!(Settlement::decide(&r, &chain, &label()).unwrap().direction, Direction::Refund);
+        assert_eq!(Settlement::decide(&r, &chain, &label()).direction, Direction::Refund);
         let (r, chain) = record(json!({ "amount": "0.00", "currency": "EUR" }), "0.00");
-        assert_eq!(Settlement::decide(&r, &chain, &label()).unwrap().direction, Direction::Settled);
+        assert_eq!(Settlement::decide(&r, &chain, &label()).direction, Direction::Settled);
         let (mut r, chain) = record(json!(null), "5.00");
         r["content"].as_object_mut().unwrap().remove("payment");
-        assert_eq!(Settlement::decide(&r, &chain, &label()).unwrap().direction, Direction::None);
+        assert_eq!(Settlement::decide(&r, &chain, &label()).direction, Direction::None);
     }
 
     #[test]
@@ -408,7 +389,7 @@ mod tests {
             json!({ "amount": "10.00", "currency": "EUR", "iban": "DK1212341234123412", "bic": "BIC CODE" }),
             "10.00",
         );
-        let s = Settlement::decide(&r, &chain, &label()).unwrap();
+        let s = Settlement::decide(&r, &chain, &label());
         let payee = s.payee.clone().unwrap();
         assert_eq!((payee.iban, payee.account.as_deref(), payee.bic), (None, Some("DK1212341234123412"), None));
         let codes: Vec<&str> = s.warnings.iter().map(|w| w.code.as_str()).collect();

@@ -119,6 +119,18 @@ impl std::ops::Sub for Dec {
     }
 }
 
+impl std::ops::AddAssign for Dec {
+    fn add_assign(&mut self, other: Dec) {
+        self.0 += other.0;
+    }
+}
+
+impl std::ops::SubAssign for Dec {
+    fn sub_assign(&mut self, other: Dec) {
+        self.0 -= other.0;
+    }
+}
+
 impl std::ops::Neg for Dec {
     type Output = Dec;
     fn neg(self) -> Dec {

@@ -66,20 +66,22 @@ pub struct Chain {
     pub payable: Dec,
 }
 
-fn amount(value: &Value, path: &str) -> Result<Option<Dec>, Breach> {
+// The JSON path of a figure is only written out when a rule breaks: a
+// record that adds up (nearly all of them) costs no path strings.
+fn amount(value: &Value, path: impl Fn() -> String) -> Result<Option<Dec>, Breach> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) => Dec::parse(s).map(Some).ok_or_else(|| Breach {
             rule: "TS-DEC",
-            path: path.to_owned(),
+            path: path(),
             message: "is not a decimal amount".into(),
         }),
-        _ => Err(Breach { rule: "TS-DEC", path: path.to_owned(), message: "is not a decimal string".into() }),
+        _ => Err(Breach { rule: "TS-DEC", path: path(), message: "is not a decimal string".into() }),
     }
 }
 
-fn must(value: &Value, path: &str) -> Result<Dec, Breach> {
-    amount(value, path)?.ok_or_else(|| Breach { rule: "TS-DEC", path: path.to_owned(), message: "is missing".into() })
+fn must(value: &Value, path: impl Fn() -> String) -> Result<Dec, Breach> {
+    amount(value, &path)?.ok_or_else(|| Breach { rule: "TS-DEC", path: path(), message: "is missing".into() })
 }
 
 /// Checks the rules on a record's `content`; `Ok(None)` for a record that
@@ -105,28 +107,30 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
     let mut base_by_rate: BTreeMap<Dec, Dec> = BTreeMap::new();
     let mut every_line_rated = true;
     for (i, line) in content["lines"].as_array().into_iter().flatten().enumerate() {
-        let net = must(&line["net"], &format!("$.content.lines[{i}].net"))?;
-        lines = lines + net;
-        match amount(&line["vat_rate"], &format!("$.content.lines[{i}].vat_rate"))? {
-            Some(rate) => {
-                *base_by_rate.entry(rate).or_default() = base_by_rate.get(&rate).copied().unwrap_or_default() + net
-            }
+        let net = must(&line["net"], || format!("$.content.lines[{i}].net"))?;
+        lines += net;
+        match amount(&line["vat_rate"], || format!("$.content.lines[{i}].vat_rate"))? {
+            Some(rate) => *base_by_rate.entry(rate).or_default() += net,
             None => every_line_rated = false,
         }
     }
     let (mut allowances, mut charges) = (Dec::ZERO, Dec::ZERO);
     for (i, ac) in content["allowances_charges"].as_array().into_iter().flatten().enumerate() {
-        let value = must(&ac["amount"], &format!("$.content.allowances_charges[{i}].amount"))?;
+        let value = must(&ac["amount"], || format!("$.content.allowances_charges[{i}].amount"))?;
         let charge = ac["charge"].as_bool().unwrap_or(false);
         if charge {
-            charges = charges + value;
+            charges += value;
         } else {
-            allowances = allowances + value;
+            allowances += value;
         }
-        match amount(&ac["vat_rate"], &format!("$.content.allowances_charges[{i}].vat_rate"))? {
+        match amount(&ac["vat_rate"], || format!("$.content.allowances_charges[{i}].vat_rate"))? {
             Some(rate) => {
                 let entry = base_by_rate.entry(rate).or_default();
-                *entry = if charge { *entry + value } else { *entry - value };
+                if charge {
+                    *entry += value;
+                } else {
+                    *entry -= value;
+                }
             }
             None => every_line_rated = false,
         }
@@ -136,7 +140,7 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
         ("allowances", "BR-CO-11", allowances, "document-level allowances"),
         ("charges", "BR-CO-12", charges, "document-level charges"),
     ] {
-        if let Some(stated) = amount(&totals[key], &format!("$.content.totals.{key}"))?
+        if let Some(stated) = amount(&totals[key], || format!("$.content.totals.{key}"))?
             && stated != sum
         {
             return Err(Breach {
@@ -147,7 +151,7 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
         }
     }
 
-    let net = must(&totals["net"], "$.content.totals.net")?;
+    let net = must(&totals["net"], || "$.content.totals.net".into())?;
     let has_lines = content["lines"].as_array().is_some_and(|l| !l.is_empty());
     if has_lines && net != lines - allowances + charges {
         return Err(Breach {
@@ -163,9 +167,9 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
     let mut vat = Vec::new();
     for (i, part) in content["vat"].as_array().into_iter().flatten().enumerate() {
         let path = |f: &str| format!("$.content.vat[{i}].{f}");
-        let rate = must(&part["rate"], &path("rate"))?;
-        let base = must(&part["base"], &path("base"))?;
-        let tax = must(&part["amount"], &path("amount"))?;
+        let rate = must(&part["rate"], || path("rate"))?;
+        let base = must(&part["base"], || path("base"))?;
+        let tax = must(&part["amount"], || path("amount"))?;
         let expected = base.percent_rounded(rate);
         if (tax - expected).abs() >= Dec::ONE {
             return Err(Breach {
@@ -181,7 +185,7 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
     if every_line_rated && !vat.is_empty() && has_lines {
         let mut stated: BTreeMap<Dec, Dec> = BTreeMap::new();
         for part in &vat {
-            *stated.entry(part.rate).or_default() = stated.get(&part.rate).copied().unwrap_or_default() + part.base;
+            *stated.entry(part.rate).or_default() += part.base;
         }
         for (rate, sum) in &base_by_rate {
             let base = stated.get(rate).copied();
@@ -206,7 +210,7 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
     }
 
     let vat_sum: Dec = vat.iter().map(|p| p.amount).sum();
-    let vat_total = match amount(&totals["vat"], "$.content.totals.vat")? {
+    let vat_total = match amount(&totals["vat"], || "$.content.totals.vat".into())? {
         Some(total) => {
             if !vat.is_empty() && total != vat_sum {
                 return Err(Breach {
@@ -219,7 +223,7 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
         }
         None => vat_sum,
     };
-    let gross = must(&totals["gross"], "$.content.totals.gross")?;
+    let gross = must(&totals["gross"], || "$.content.totals.gross".into())?;
     if gross != net + vat_total {
         return Err(Breach {
             rule: "BR-CO-15",
@@ -230,10 +234,10 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
             ),
         });
     }
-    let prepaid = amount(&totals["prepaid"], "$.content.totals.prepaid")?.unwrap_or_default();
-    let rounding = amount(&totals["rounding"], "$.content.totals.rounding")?.unwrap_or_default();
+    let prepaid = amount(&totals["prepaid"], || "$.content.totals.prepaid".into())?.unwrap_or_default();
+    let rounding = amount(&totals["rounding"], || "$.content.totals.rounding".into())?.unwrap_or_default();
     let due = gross - prepaid + rounding;
-    let payable = match amount(&totals["payable"], "$.content.totals.payable")? {
+    let payable = match amount(&totals["payable"], || "$.content.totals.payable".into())? {
         Some(payable) if payable != due => {
             return Err(Breach {
                 rule: "BR-CO-16",
@@ -245,7 +249,7 @@ pub fn check(content: &Value) -> Result<Option<Chain>, Breach> {
         }
         _ => due,
     };
-    if let Some(asked) = amount(&content["payment"]["amount"], "$.content.payment.amount")?
+    if let Some(asked) = amount(&content["payment"]["amount"], || "$.content.payment.amount".into())?
         && asked != payable
     {
         return Err(Breach {

@@ -8,7 +8,7 @@
 /// is one: two letters, two check digits, 11–30 letters or digits, and
 /// the ISO 7064 mod-97 check holds.
 pub fn iban(raw: &str) -> Result<String, IbanProblem> {
-    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let compact = compact(raw);
     let b = compact.as_bytes();
     let shaped = (15..=34).contains(&b.len())
         && b[..2].iter().all(u8::is_ascii_uppercase)
@@ -28,6 +28,11 @@ pub fn iban(raw: &str) -> Result<String, IbanProblem> {
         return Err(IbanProblem::CheckDigits);
     }
     Ok(compact)
+}
+
+/// An account number in its electronic form: no white space, upper case.
+pub fn compact(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase()
 }
 
 /// Why a text is not an IBAN.

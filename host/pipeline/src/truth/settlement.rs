@@ -176,21 +176,16 @@ fn payee(content: &Value, label: &Label, warnings: &mut Vec<Warning>) -> Option<
     // never in a QR code — with a warning; a bank refuses a transfer to it,
     // so no money goes astray. `[payment] require_valid_iban` makes it a
     // rejection instead.
+    let mut checked = |raw: &str, field: &str| match account::iban(raw) {
+        Ok(iban) => (Some(iban), None),
+        Err(problem) => {
+            warnings.push(iban_warning(field, raw, problem));
+            (None, Some(account::compact(raw)))
+        }
+    };
     let (iban, account) = match (record_iban, record_account) {
-        (Some(raw), _) => match account::iban(&raw) {
-            Ok(iban) => (Some(iban), None),
-            Err(problem) => {
-                warnings.push(iban_warning("$.content.payment.iban", &raw, problem));
-                (None, Some(compact(&raw)))
-            }
-        },
-        (None, Some(raw)) if account::looks_like_iban(&raw) => match account::iban(&raw) {
-            Ok(iban) => (Some(iban), None),
-            Err(problem) => {
-                warnings.push(iban_warning("$.content.payment.account", &raw, problem));
-                (None, Some(compact(&raw)))
-            }
-        },
+        (Some(raw), _) => checked(&raw, "$.content.payment.iban"),
+        (None, Some(raw)) if account::looks_like_iban(&raw) => checked(&raw, "$.content.payment.account"),
         (None, raw) => (None, raw),
     };
     let bic = match text(&payment["bic"]) {
@@ -227,7 +222,7 @@ impl PaymentPolicy {
     pub fn from_list(list: &[String], require_valid_iban: bool) -> Result<PaymentPolicy, String> {
         let mut allowed = Vec::new();
         for entry in list {
-            let compact = compact(entry);
+            let compact = account::compact(entry);
             if account::looks_like_iban(&compact) && account::iban(&compact).is_err() {
                 return Err(format!(
                     "[payment] allowed_ibans: {} fails the ISO 13616 check",
@@ -253,10 +248,10 @@ impl PaymentPolicy {
             });
         }
         let Some(payee) = &settlement.payee else { return Ok(()) };
-        let named = compact(payee.iban.as_deref().or(payee.account.as_deref()).unwrap_or_default());
+        let named = account::compact(payee.iban.as_deref().or(payee.account.as_deref()).unwrap_or_default());
         if self.allowed.is_empty() {
-            let label_iban = label.payment.as_ref().map(|p| compact(&p.iban));
-            if payee.source == AccountSource::Record && label_iban.as_deref() != Some(named.as_str()) {
+            let label_iban = label.payment.as_ref().map(|p| p.iban.as_str());
+            if payee.source == AccountSource::Record && label_iban != Some(named.as_str()) {
                 settlement.warnings.push(Warning {
                     field: "$.content.payment.iban".into(),
                     code: "payee-unlisted".into(),
@@ -289,10 +284,6 @@ impl PaymentPolicy {
             ),
         })
     }
-}
-
-fn compact(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase()
 }
 
 /// The code of the warning [`iban_warning`] gives.

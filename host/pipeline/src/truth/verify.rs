@@ -179,7 +179,7 @@ impl Facts {
                     expected.push((Fact::PayeeAccount, squeeze(account)));
                 }
                 if payee.source == AccountSource::Record
-                    && let Some(own) = label.payment.as_ref().map(|p| squeeze(&p.iban).to_ascii_uppercase())
+                    && let Some(own) = label.payment.as_ref().map(|p| p.iban.clone())
                     && Some(&own) != payee.iban.as_ref()
                 {
                     forbidden = Some(own);

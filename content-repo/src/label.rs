@@ -99,27 +99,26 @@ pub struct Contact {
 impl Label {
     /// Parses and checks a label file; `display_path` is what errors show.
     pub fn parse(id: &str, text: &str, display_path: &Path) -> Result<Label, ContentError> {
-        let mut label: Label = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            ContentError::at(display_path, line, col, e.message().to_owned())
-        })?;
+        let mut label: Label = toml::from_str(text).map_err(|e| ContentError::toml(display_path, text, &e))?;
         label.id = id.to_owned();
-        let key_error = |key: &str, message: String| {
-            let (line, col) = find_key(text, key);
-            ContentError::at(display_path, line, col, format!("{key}: {message}"))
+        let key_error = |key: &[&str], message: String| {
+            let name = key.last().copied().unwrap_or_default();
+            ContentError::at_key(display_path, text, key, format!("{name}: {message}"))
         };
-        for (key, value) in
-            [("primary", &label.colors.primary), ("accent", &label.colors.accent), ("text", &label.colors.text)]
-        {
+        for (key, value) in [
+            (["colors", "primary"], &label.colors.primary),
+            (["colors", "accent"], &label.colors.accent),
+            (["colors", "text"], &label.colors.text),
+        ] {
             if !is_hex_color(value) {
-                return Err(key_error(key, format!("`{value}` is not a colour like #1f6f43")));
+                return Err(key_error(&key, format!("`{value}` is not a colour like #1f6f43")));
             }
         }
         if label.name.trim().is_empty() {
-            return Err(key_error("name", "must not be empty".into()));
+            return Err(key_error(&["name"], "must not be empty".into()));
         }
         if label.sender.address.is_empty() {
-            return Err(key_error("address", "the sender needs at least one address line".into()));
+            return Err(key_error(&["sender", "address"], "the sender needs at least one address line".into()));
         }
         // The account every letter of this label may ask customers to pay
         // into: a typo here would go out on every letter, so the label is
@@ -133,22 +132,25 @@ impl Label {
                         crate::account::IbanProblem::Shape => "is not shaped like an IBAN",
                         crate::account::IbanProblem::CheckDigits => "fails its check digits",
                     };
-                    return Err(key_error("iban", format!("{masked} {what} (ISO-13616)")));
+                    return Err(key_error(&["payment", "iban"], format!("{masked} {what} (ISO-13616)")));
                 }
             }
             if let Some(bic) = &payment.bic
                 && !crate::account::is_bic(bic)
             {
-                return Err(key_error("bic", format!("`{bic}` is not an ISO 9362 BIC (8 or 11 letters and digits)")));
+                return Err(key_error(
+                    &["payment", "bic"],
+                    format!("`{bic}` is not an ISO 9362 BIC (8 or 11 letters and digits)"),
+                ));
             }
         }
         if let Some(logo) = &label.logo {
             let lower = logo.to_ascii_lowercase();
             if logo.starts_with('/') || logo.contains("..") {
-                return Err(key_error("logo", format!("`{logo}` must be a path inside assets/")));
+                return Err(key_error(&["logo"], format!("`{logo}` must be a path inside assets/")));
             }
             if ![".png", ".jpg", ".jpeg", ".svg"].iter().any(|ext| lower.ends_with(ext)) {
-                return Err(key_error("logo", format!("`{logo}` must be a PNG, JPEG or SVG file")));
+                return Err(key_error(&["logo"], format!("`{logo}` must be a PNG, JPEG or SVG file")));
             }
         }
         Ok(label)
@@ -157,27 +159,6 @@ impl Label {
 
 fn is_hex_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Position of `key =` in the file, for errors on values that parsed fine.
-pub(crate) fn find_key(text: &str, key: &str) -> (usize, usize) {
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key)
-            && rest.trim_start().starts_with('=')
-        {
-            return (i + 1, line.len() - trimmed.len() + 1);
-        }
-    }
-    (1, 1)
-}
-
-/// 1-based line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[cfg(test)]

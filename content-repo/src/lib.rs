@@ -33,7 +33,7 @@ mod source;
 pub mod watch;
 
 pub use error::ContentError;
-pub use label::{Colors, Contact, Label, Payment, Sender, line_col};
+pub use label::{Colors, Contact, Label, Payment, Sender};
 pub use layers::{Candidate, Layers, Resolution, locale_chain};
 pub use repo::{
     Change, ContentRepo, DEFAULT_PUBLISHED_REF, LogEntry, PUBLISHED, Published, RepoError, WORKTREE, change_path,
@@ -42,3 +42,4 @@ pub use repo::{
 pub use set::{ContentSet, ContentView, data_uri, media_type};
 pub use snapshot::{Revision, Snapshot, SnapshotFile, blob_id, is_ignored_name, read_worktree};
 pub use source::{ContentSource, SourceMode};
+pub use tessera_diagnostic::line_col;

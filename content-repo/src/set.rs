@@ -7,13 +7,14 @@
 //! snapshot, and a broken file never replaces a good set.
 
 use crate::error::ContentError;
-use crate::label::{Label, find_key, line_col};
+use crate::label::Label;
 use crate::layers::{Layers, Resolution, locale_chain};
 use crate::snapshot::{Revision, Snapshot};
 use base64::Engine as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use tessera_diagnostic::line_col;
 
 /// Folders whose `*.tera` files are templates.
 const TEMPLATE_DIRS: &[&str] = &["templates/", "fragments/"];
@@ -188,14 +189,9 @@ impl ContentSet {
             for candidate in resolution.chain.iter().rev().filter(|c| c.found) {
                 let text = self.text(&candidate.path)?;
                 let map: BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
-                    let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
-                    ContentError::at(
-                        &candidate.path,
-                        line,
-                        col,
-                        format!("{} (locale files map keys to strings)", e.message()),
-                    )
-                    .with_source(&text)
+                    let mut diagnostic = ContentError::toml(&candidate.path, &text, &e);
+                    diagnostic.message.push_str(" (locale files map keys to strings)");
+                    diagnostic
                 })?;
                 strings.extend(map);
                 let blob = self.snapshot.get(&candidate.path).map(|f| f.blob.clone()).unwrap_or_default();
@@ -213,14 +209,8 @@ impl ContentSet {
             let logical = format!("assets/{logo}");
             let resolution = Layers::resolve(&self.snapshot, &overlays, &logical).ok_or_else(|| {
                 let text = self.text(&label_file.path).unwrap_or_default();
-                let (line, col) = find_key(&text, "logo");
-                ContentError::at(
-                    &label_file.path,
-                    line,
-                    col,
-                    format!("logo: `{logo}` is not in assets/ of any layer (for locale {locale})"),
-                )
-                .with_source(&text)
+                let message = format!("logo: `{logo}` is not in assets/ of any layer (for locale {locale})");
+                ContentError::at_key(&label_file.path, &text, &["logo"], message)
             })?;
             logo_data_uri = data_uri(&logical, &self.snapshot.get(&resolution.path).expect("resolved").bytes)?;
             files.push(resolution);

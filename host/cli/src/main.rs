@@ -2,6 +2,10 @@
 //! logging and the plugin runtime, and hands over to one module per command.
 //! This is the only place `anyhow` is used: errors are printed for people.
 
+// The command docs below are clap's `--help` text, read in a terminal, so
+// `<tenant>` there is a placeholder, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod bench;
 mod bench_batch;
 mod bench_fixture;
@@ -16,7 +20,7 @@ mod plugin_check;
 mod plugin_kit;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -118,8 +122,8 @@ enum Command {
         preview: bool,
         /// Log format on stderr: `text`, or `json` (one object per line,
         /// for log shippers).
-        #[arg(long, default_value = "text")]
-        log_format: String,
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
 }
 
@@ -141,12 +145,12 @@ enum PluginCommand {
     New {
         /// The project folder to create; its name is the plugin id.
         path: PathBuf,
-        /// translator, fragment or formatter.
-        #[arg(long)]
-        kind: String,
-        /// rust, python or js.
-        #[arg(long, default_value = "rust")]
-        lang: String,
+        /// What the plugin is.
+        #[arg(long, value_enum)]
+        kind: PluginKind,
+        /// What it is written in.
+        #[arg(long, value_enum, default_value_t = PluginLang::Rust)]
+        lang: PluginLang,
     },
     /// Build a plugin project into dist/<id>-<version>/ (component + plugin.toml with its sha256).
     Build {
@@ -187,12 +191,65 @@ enum PluginCommand {
     },
 }
 
+/// How the server logs.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The three kinds of plugin, as `plugin new --kind` names them.
+#[derive(Clone, Copy, ValueEnum)]
+enum PluginKind {
+    /// Source data to CDM records.
+    Translator,
+    /// A computed content block.
+    Fragment,
+    /// A custom output format.
+    Formatter,
+}
+
+impl From<PluginKind> for tessera_runtime::Kind {
+    fn from(kind: PluginKind) -> Self {
+        match kind {
+            PluginKind::Translator => tessera_runtime::Kind::Translator,
+            PluginKind::Fragment => tessera_runtime::Kind::Fragment,
+            PluginKind::Formatter => tessera_runtime::Kind::Formatter,
+        }
+    }
+}
+
+/// The languages the plugin kit builds.
+#[derive(Clone, Copy, ValueEnum)]
+enum PluginLang {
+    /// Rust (cargo, wasm32-wasip2).
+    Rust,
+    /// Python (componentize-py).
+    #[value(alias = "py")]
+    Python,
+    /// JavaScript (jco componentize).
+    #[value(alias = "javascript")]
+    Js,
+}
+
+impl From<PluginLang> for tessera_plugin_kit::Lang {
+    fn from(lang: PluginLang) -> Self {
+        match lang {
+            PluginLang::Rust => tessera_plugin_kit::Lang::Rust,
+            PluginLang::Python => tessera_plugin_kit::Lang::Python,
+            PluginLang::Js => tessera_plugin_kit::Lang::Js,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A server logs each request (tenant, outcome, timing: never record
     // data); the other commands only warn unless TESSERA_LOG says more.
     let (default_filter, json) = match &cli.command {
-        Command::Serve { log_format, .. } => ("warn,tessera_server=info,tessera=info", log_format == "json"),
+        Command::Serve { log_format, .. } => ("warn,tessera_server=info,tessera=info", *log_format == LogFormat::Json),
         _ => ("warn", false),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
@@ -228,18 +285,14 @@ fn main() -> ExitCode {
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Plugin(PluginCommand::Check { path, json }) => plugin_check::run(&ctx, &path, json),
-        Command::Plugin(PluginCommand::New { path, kind, lang }) => plugin_kit::new(&path, &kind, &lang),
+        Command::Plugin(PluginCommand::New { path, kind, lang }) => plugin_kit::new(&path, kind.into(), lang.into()),
         Command::Plugin(PluginCommand::Build { path, out, json }) => plugin_kit::build(&path, out.as_deref(), json),
         Command::Plugin(PluginCommand::Test { path, out, tenant, as_of, no_build, bless, json }) => plugin_kit::test(
             &ctx,
             plugin_kit::TestArgs { path: &path, out: out.as_deref(), tenant, as_of, no_build, bless, json },
         ),
         Command::Bench(b) => bench::run(&ctx, b),
-        Command::Serve { tenant, addr, slots, max_body_kib, preview, log_format } => {
-            if log_format != "text" && log_format != "json" {
-                eprintln!("error: --log-format is `text` or `json`, not `{log_format}`");
-                return ExitCode::from(2);
-            }
+        Command::Serve { tenant, addr, slots, max_body_kib, preview, log_format: _ } => {
             serve::run(&ctx, serve::ServeArgs { tenants: tenant, addr, slots, max_body_kib, preview })
         }
     };

@@ -2,59 +2,42 @@
 //! terminal (records/s, ETA from the share of the source read) and a
 //! one-screen summary at the end. Scripts use `--json` instead.
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Mutex;
 use tessera_pipeline::{Progress, Report, Stage, StageSummary};
 
-/// Draws the progress line on stderr, when stderr is a terminal.
+/// The progress line on stderr: drawn only when stderr is a terminal, at
+/// most 20 times a second however often the workers report.
 pub struct ProgressLine {
-    enabled: bool,
-    drawn: Mutex<bool>,
+    bar: ProgressBar,
 }
 
 impl ProgressLine {
     /// A progress line that draws only on a terminal.
     pub fn on_terminal() -> ProgressLine {
-        ProgressLine { enabled: std::io::stderr().is_terminal(), drawn: Mutex::new(false) }
+        // The bar is the share of the source read: records have no total
+        // until the translator has seen them all, bytes do.
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{bar:28} {percent:>3}%  {msg}  ETA {eta}")
+            .expect("the template's keys are indicatif's")
+            .progress_chars("█·");
+        bar.set_style(style);
+        ProgressLine { bar }
     }
 
-    /// Redraws the line.
+    /// Moves the bar and rewrites the counts.
     pub fn update(&self, p: &Progress) {
-        if !self.enabled {
-            return;
-        }
-        let fraction = if p.bytes_total == 0 { 1.0 } else { p.bytes_read as f64 / p.bytes_total as f64 };
         let secs = p.elapsed.as_secs_f64().max(1e-3);
         let rate = (p.records - p.resumed_at) as f64 / secs;
-        let eta = if fraction > 0.01 && fraction < 1.0 {
-            let left = secs * (1.0 - fraction) / fraction;
-            format!("ETA {}:{:02}", (left as u64) / 60, (left as u64) % 60)
-        } else {
-            String::from("ETA --:--")
-        };
-        const WIDTH: usize = 28;
-        let filled = ((fraction * WIDTH as f64) as usize).min(WIDTH);
-        let bar: String = "█".repeat(filled) + &"·".repeat(WIDTH - filled);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r{bar} {:>3.0}%  {} records  {} rejected  {:.0}/s  {eta}\x1b[K",
-            fraction * 100.0,
-            p.records,
-            p.rejected,
-            rate
-        );
-        let _ = err.flush();
-        *self.drawn.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.bar.set_length(p.bytes_total);
+        self.bar.set_position(p.bytes_read);
+        self.bar.set_message(format!("{} records  {} rejected  {rate:.0}/s", p.records, p.rejected));
     }
 
     /// Clears the line before the summary is printed.
     pub fn clear(&self) {
-        if *self.drawn.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
-        }
+        self.bar.finish_and_clear();
     }
 }
 

@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     };
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let runtime = ctx.runtime()?;
-    let inspection = runtime.inspect(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let inspection = runtime.inspect(&bytes).with_context(|| file.display().to_string())?;
     let mut problems = inspection.problems();
     let facts = manifest.map(|m| {
         let declared = (m.kind.as_str(), m.world.version.to_string());

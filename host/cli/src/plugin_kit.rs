@@ -13,9 +13,7 @@ use tessera_plugin_kit::{Lang, Project, build, fixtures, scaffold};
 use tessera_runtime::Kind;
 
 /// `plugin new`.
-pub fn new(path: &Path, kind: &str, lang: &str) -> anyhow::Result<ExitCode> {
-    let kind: Kind = kind.parse().map_err(|e: String| anyhow!(e))?;
-    let lang: Lang = lang.parse().map_err(|e: String| anyhow!(e))?;
+pub fn new(path: &Path, kind: Kind, lang: Lang) -> anyhow::Result<ExitCode> {
     let made = scaffold::new_project(path, kind, lang)?;
     println!("created the {lang} {kind} plugin {} with:", made.dir.display());
     for file in &made.files {

@@ -1,58 +1,64 @@
 //! # tessera-pipeline: from source records to documents
 //!
+//! The folders are the stages, in the order a record meets them:
+//!
 //! ```text
-//! source ─► translator plugin ─► CDM record ─► check ─► compose (Tera + fragment plugins + label)
-//!        ─► outputs: HTML, formatter plugins ─► files (atomic) + manifest.jsonl + report.json
+//! tenant/    tenant.toml, plugin packages, content, channels ─► LoadedTenant
+//! source/    source file ─► translator plugin ─► CDM JSON (numbered, duplicates refused)
+//!            (validation against the CDM is tessera_cdm's: schema + amount rules)
+//! compose/   CDM record + brand label + templates + fragment plugins ─► HTML, text, Typst
+//! truth/     the settlement every template and check reads (amount to pay, payee)
+//! channels/  [channels] and scenario.toml ─► channels per record; composed document
+//!            ─► e-mail, SMS, formatter plugins
+//! verify/    every output against its record's figures (the self-check)
+//! run/       the stages wired: produce in memory ─► write whole ─► commit in input order,
+//!            checkpoints and resume; one record on demand
+//! report/    manifest.jsonl, rejected.jsonl, report.json, usage.json, latency
+//! flow.rs    what travels between the stages: numbered work and numbered results
 //! ```
+//!
+//! No two folders import each other: `run/` wires the stages, `tenant/`
+//! assembles what they need (`LoadedTenant`), and the stages in between
+//! know nothing of either.
 //!
 //! Every input record ends as its outputs or as a line of `rejected.jsonl`
 //! naming the stage, the record (customer reference only) or its source
 //! position, and a reason a person can act on; `report.json` checks
 //! `records_in = delivered + rejected`.
 
-mod batch;
-mod cdm;
 mod channels;
-mod checkpoint;
-mod commit;
 mod compose;
-mod filters;
+mod error;
 mod flow;
-mod latency;
-mod library;
-mod live;
-mod output;
-mod produce;
-mod render;
 mod report;
-mod scenario;
+mod run;
 mod source;
-mod store;
-mod tally;
 mod tenant;
 pub mod truth;
-mod typst;
-mod usage;
+pub mod verify;
 
-pub use batch::{BatchJob, CHUNK_BYTES, LoadedTenant, PipelineError, Progress, parse_as_of, run_batch};
-pub use cdm::{CdmError, CdmRecord};
-pub use channels::routing::{Channel, Maker, Routing};
-pub use checkpoint::{PROGRESS_FILE, RUN_FILES};
+pub use channels::routing::{Channel, Maker, Routing, RoutingError};
+pub use channels::scenario::{Choice, Scenario};
+pub use compose::filters::{format_decimal, format_long_date, format_money};
+pub use compose::library::Library;
+pub use compose::live::{Canary, LiveContent, ReloadFailure, ReloadOutcome, ReloadStatus, WatchHandle};
 pub use compose::{ComposeError, Composed, Composer, FragmentPlugins, Renditions};
-pub use filters::{format_decimal, format_long_date, format_money};
-pub use latency::{Histogram, StageLatency, StageSummary};
-pub use library::Library;
-pub use live::{Canary, LiveContent, ReloadFailure, ReloadOutcome, ReloadStatus, WatchHandle};
-pub use output::{sha256_hex, write_atomic};
-pub use render::{
+pub use error::PipelineError;
+pub use report::latency::{StageLatency, StageSummary};
+pub use report::usage::{Meter, Usage, UsageRow, UsageTally, pages};
+pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
+pub use run::batch::run_batch;
+pub use run::checkpoint::{PROGRESS_FILE, RUN_FILES};
+pub use run::job::{BatchJob, Progress};
+pub use run::on_demand::{
     RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_source, sample_records,
     translate_source,
 };
-pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
-pub use scenario::{Choice, Scenario};
-pub use store::{default_roots, describe as describe_roots, find_package};
+pub use run::write::{sha256_hex, write_atomic};
+pub use source::CHUNK_BYTES;
+pub use tenant::store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{
-    ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, PaymentConfig,
-    Tenant, TenantConfig, TenantError, VerifyConfig,
+    ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, LoadedTenant, Markup, Outputs,
+    PaymentConfig, Tenant, TenantConfig, TenantError, VerifyConfig,
 };
-pub use usage::{Meter, Usage, UsageRow, UsageTally, pages};
+pub use tessera_cdm::{CdmError, CdmRecord, parse_as_of};

@@ -37,7 +37,7 @@ fn plugins_for_0_1_0_and_0_2_0_run_side_by_side() {
     assert!(breaks >= 3);
     assert_eq!(out.pages, Some(breaks));
 
-    // 0.1.0 through the adapter: same calls, no page count stated.
+    // 0.1.0 through its own contract module: same calls, no page count stated.
     let letter = DocumentInput {
         channel: "print".into(),
         document_id: "L-1".into(),

@@ -271,7 +271,6 @@ fn polling_picks_up_changes_too() {
     let before = loaded.content.status().generation;
     let watch = loaded.content.watch(config, |_| {}).unwrap();
     assert_eq!(watch.backend(), tessera_content::watch::Backend::Polling);
-    std::thread::sleep(Duration::from_millis(60));
     std::fs::write(dir.path().join("printhub/content/fragments/footer.html.tera"), good_footer(7)).unwrap();
     assert!(loaded.content.wait_for_generation(before, Duration::from_secs(10)), "polling saw the change");
 }
@@ -316,10 +315,14 @@ fn published_mode_follows_the_ref_and_ignores_the_working_tree() {
     let config = WatchConfig { poll_interval: Duration::from_millis(20), ..Default::default() };
     let _watch = loaded.content.watch(config, |_| {}).unwrap();
 
-    // An unpublished edit is not rendered.
+    // An unpublished edit is not rendered: a reload asked for now (not a
+    // wait that would pass as well with a slow watcher) finds nothing new.
     let footer = dir.path().join("printhub/content/fragments/footer.html.tera");
+    let generation = loaded.content.status().generation;
     std::fs::write(&footer, good_footer(1)).unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    let outcome = loaded.content.reload(Duration::ZERO);
+    assert!(matches!(outcome, ReloadOutcome::Unchanged), "an unpublished edit changed nothing: {outcome:?}");
+    assert_eq!(loaded.content.status().generation, generation);
     assert_eq!(footer_of(&loaded), None);
 
     // Publishing moves the ref: the next documents follow.

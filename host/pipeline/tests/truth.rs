@@ -356,7 +356,7 @@ fn every_conformance_letter_says_what_its_source_says() {
                 // The self-check's own PDF reader sees exactly what poppler sees.
                 let squeeze = |t: &str| t.split_whitespace().collect::<String>();
                 assert_eq!(
-                    squeeze(&tessera_pipeline::truth::pdf::text(&pdf).unwrap()),
+                    squeeze(&tessera_pipeline::verify::pdf::text(&pdf).unwrap()),
                     squeeze(&common::pdf::pdftotext(&pdf, common::pdf::Mode::Raw)),
                     "{}: the self-check's text of the letter",
                     path.display()

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tessera_runtime::FileDiagnostic;
 
 /// A built package.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -93,11 +94,16 @@ fn compile(project: &Project, tool: &Path, staging: &Path) -> Result<PathBuf, Ki
             std::fs::copy(&wasm, &out).map_err(|e| KitError::io(&wasm, e))?;
         }
         Lang::Python => {
-            let module =
-                Path::new(&project.source).file_stem().and_then(|s| s.to_str()).ok_or_else(|| KitError::Project {
-                    path: project.dir.join("plugin.toml"),
-                    message: format!("build.source `{}` is not a .py file", project.source),
-                })?;
+            let module = Path::new(&project.source).file_stem().and_then(|s| s.to_str()).ok_or_else(|| {
+                let message = format!("build.source `{}` is not a .py file", project.source);
+                let manifest = project.dir.join("plugin.toml");
+                KitError::Project(FileDiagnostic::at_key(
+                    manifest,
+                    &project.manifest_text,
+                    &["build", "source"],
+                    message,
+                ))
+            })?;
             let module_dir = project.dir.join(&project.source);
             let module_dir = module_dir.parent().unwrap_or(&project.dir);
             let mut cmd = Command::new(tool);

@@ -15,13 +15,8 @@ pub enum KitError {
         reason: String,
     },
     /// The project's `plugin.toml` (or another file of it) is unusable.
-    #[error("{path}: {message}")]
-    Project {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong (`line:col: …` for syntax errors).
-        message: String,
-    },
+    #[error(transparent)]
+    Project(#[from] tessera_runtime::FileDiagnostic),
     /// `plugin new` was asked for something it cannot make.
     #[error("{0}")]
     Scaffold(String),

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_pipeline::CdmRecord;
+use tessera_cdm::CdmRecord;
 use tessera_runtime::{
     CallContext, CallUsage, DocumentInput, Kind, LimitSpec, Limits, LoadError, LoadRequest, Plugin, PluginFault,
     PluginGrant, PluginManifest, Runtime, TranslateOutcome,
@@ -149,7 +149,7 @@ pub fn load(
 /// The call context fixtures run with: the as-of date, a fixed seed.
 pub fn call_context(as_of: &str) -> Result<CallContext, KitError> {
     let as_of_unix =
-        tessera_pipeline::parse_as_of(as_of).map_err(|e| KitError::BadOption(format!("--as-of `{as_of}`: {e}")))?;
+        tessera_cdm::parse_as_of(as_of).map_err(|e| KitError::BadOption(format!("--as-of `{as_of}`: {e}")))?;
     Ok(CallContext { as_of: Arc::from(as_of), as_of_unix, seed: 1 })
 }
 

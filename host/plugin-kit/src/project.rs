@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use tessera_runtime::{WorldVersion, check_identity};
+use tessera_runtime::{TomlFile, WorldVersion, check_identity};
 
 /// A language plugins can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,29 +108,32 @@ impl Project {
     pub fn open(dir: &Path) -> Result<Project, KitError> {
         // Build tools run inside the project folder: every path must be absolute.
         let dir = &dir.canonicalize().map_err(|e| KitError::io(dir, e))?;
-        let path = dir.join("plugin.toml");
-        let fail = |message: String| KitError::Project { path: path.clone(), message };
-        let manifest_text = std::fs::read_to_string(&path).map_err(|e| KitError::io(&path, e))?;
-        let raw: RawProject = tessera_runtime::read_toml(&path).map_err(fail)?;
-        let (_, world) = check_identity(&raw.id, &raw.version, &raw.kind, &raw.world).map_err(fail)?;
-        let (lang, source, wit) = match raw.build {
+        let file = TomlFile::<RawProject>::read(&dir.join("plugin.toml"))?;
+        let raw = &file.value;
+        let (_, world) = check_identity(&raw.id, &raw.version, &raw.kind, &raw.world)
+            .map_err(|e| file.error_at(&[e.key()], e.to_string()))?;
+        let (lang, source, wit) = match &raw.build {
             None => (Lang::Rust, None, None),
-            Some(b) => (b.lang.parse().map_err(fail)?, b.source, b.wit),
+            Some(b) => {
+                let lang = b.lang.parse().map_err(|e: String| file.error_at(&["build", "lang"], e))?;
+                (lang, b.source.clone(), b.wit.clone())
+            }
         };
         let source = source.unwrap_or_else(|| lang.default_source().to_owned());
         if source.starts_with('/') || source.split('/').any(|p| p == "..") {
-            return Err(fail(format!("build.source `{source}` must be a path inside the project")));
+            let message = format!("build.source `{source}` must be a path inside the project");
+            return Err(file.error_at(&["build", "source"], message).into());
         }
         let wit = wit.unwrap_or_else(|| "wit".to_owned());
         Ok(Project {
             dir: dir.to_path_buf(),
-            id: raw.id,
-            version: raw.version,
+            id: raw.id.clone(),
+            version: raw.version.clone(),
             world,
             lang,
             source,
             wit,
-            manifest_text,
+            manifest_text: file.text,
             dist: dir.join("dist"),
         })
     }

@@ -7,7 +7,7 @@
 use crate::error::KitError;
 use crate::project::Lang;
 use std::path::{Path, PathBuf};
-use tessera_runtime::{HOST_CONTRACT, Kind, is_id};
+use tessera_runtime::{Kind, host_contract, is_id};
 
 /// The contract WIT the project is built against (the newest this host runs).
 const CONTRACT_WIT: &str = include_str!("../../../wit/v0.2/plugin.wit");
@@ -137,7 +137,7 @@ pub fn new_project(dir: &Path, kind: Kind, lang: Lang) -> Result<Scaffolded, Kit
         return Err(KitError::Scaffold(format!("{} already exists and is not empty", dir.display())));
     }
     let (fuel, memory_mib) = default_limits(lang);
-    let contract = HOST_CONTRACT.to_string();
+    let contract = host_contract().to_string();
     let (lang_name, tool) = match lang {
         Lang::Rust => ("Rust", "cargo, target wasm32-wasip2"),
         Lang::Python => ("Python", "componentize-py, installed pinned on first build"),

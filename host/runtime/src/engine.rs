@@ -4,7 +4,6 @@
 //! `Linker` holding deny-by-default WASI and the `tessera:plugin/host`
 //! interface, an epoch ticker thread, and the compile cache.
 
-use crate::bindings::{v0_1, v0_2};
 use crate::cache::CompileCache;
 use crate::limits::HOST_MAX_MEMORY_MIB;
 use crate::sandbox::Sandbox;
@@ -13,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch ticks; deadlines are counted in ticks.
@@ -48,8 +47,20 @@ pub struct Runtime {
 
 /// Errors creating the runtime.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start the plugin runtime: {0}")]
-pub struct RuntimeError(pub String);
+pub enum RuntimeError {
+    /// wasmtime refused the engine's configuration.
+    #[error("cannot start the plugin runtime: wasmtime refused the engine configuration")]
+    Engine(#[source] wasmtime::Error),
+    /// The host's interfaces could not be linked.
+    #[error("cannot start the plugin runtime: linking {what} failed")]
+    Link {
+        /// Which interfaces (WASI, a contract version).
+        what: &'static str,
+        /// What the linker said.
+        #[source]
+        source: wasmtime::Error,
+    },
+}
 
 fn base_config() -> Config {
     let mut config = Config::new();
@@ -98,7 +109,7 @@ impl Runtime {
     /// a logged reason), linker and epoch ticker.
     pub fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         let (engine, allocation) = if config.on_demand_allocation {
-            let engine = Engine::new(&base_config()).map_err(|e| RuntimeError(e.to_string()))?;
+            let engine = Engine::new(&base_config()).map_err(RuntimeError::Engine)?;
             (engine, Allocation::OnDemand("on-demand allocation was asked for".into()))
         } else {
             let mut pooled = base_config();
@@ -108,20 +119,16 @@ impl Runtime {
                 Err(e) => {
                     let reason = format!("the pooling allocator could not reserve its memory ({e})");
                     tracing::warn!("{reason}; falling back to on-demand instance allocation");
-                    let engine = Engine::new(&base_config()).map_err(|e| RuntimeError(e.to_string()))?;
+                    let engine = Engine::new(&base_config()).map_err(RuntimeError::Engine)?;
                     (engine, Allocation::OnDemand(reason))
                 }
             }
         };
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| RuntimeError(e.to_string()))?;
-        // Every contract version the host runs is linked: a 0.1.0 plugin
-        // finds `tessera:plugin/host@0.1.0`, a 0.2.0 plugin `@0.2.0`.
-        let link = |e: wasmtime::Error| RuntimeError(e.to_string());
-        v0_1::types::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
-        v0_1::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
-        v0_2::types::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
-        v0_2::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(link)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|source| RuntimeError::Link { what: "WASI", source })?;
+        crate::contract::link_all(&mut linker)
+            .map_err(|source| RuntimeError::Link { what: "the contract's host interfaces", source })?;
         let cache = CompileCache::new(&engine, config.cache_dir);
         let ticker = Some(Ticker::start(engine.clone()));
         Ok(Runtime { engine, linker, cache, allocation, ticker })

@@ -7,8 +7,9 @@
 //! component the host could not instantiate is refused, whatever the list
 //! says.
 
+use crate::contract::{host_contract, host_supports, supported_list};
 use crate::engine::Runtime;
-use crate::version::{HOST_CONTRACT, Kind, SemVer, exported_version, host_supports, supported_list};
+use crate::version::{Kind, exported_version, parse_version};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -72,8 +73,8 @@ pub struct Inspection {
 pub fn import_verdict(name: &str) -> ImportVerdict {
     let (path, version) = name.split_once('@').unwrap_or((name, ""));
     if let Some(iface) = path.strip_prefix("tessera:plugin/") {
-        return match (iface, version.parse::<SemVer>()) {
-            ("host" | "types", Ok(v)) if host_supports(v) => ImportVerdict::Contract,
+        return match (iface, parse_version(version)) {
+            ("host" | "types", Ok(v)) if host_supports(&v) => ImportVerdict::Contract,
             ("host" | "types", _) => ImportVerdict::Refused(format!(
                 "this host runs tessera:plugin {}; the component wants {version}",
                 supported_list()
@@ -141,14 +142,16 @@ impl Inspection {
     }
 }
 
+/// Why a file could not be inspected.
+#[derive(Debug, thiserror::Error)]
+#[error("not a valid WebAssembly component")]
+pub struct InspectError(#[source] pub wasmtime::Error);
+
 impl Runtime {
     /// Compiles (or takes from the cache) and inspects a component.
-    pub fn inspect(&self, bytes: &[u8]) -> Result<Inspection, String> {
+    pub fn inspect(&self, bytes: &[u8]) -> Result<Inspection, InspectError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let (component, _) = self
-            .cache
-            .load(&self.engine, &sha256, bytes)
-            .map_err(|e| format!("not a valid WebAssembly component: {e:#}"))?;
+        let (component, _) = self.cache.load(&self.engine, &sha256, bytes).map_err(InspectError)?;
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_owned()).collect();
         let imports: Vec<ImportCheck> = ty
@@ -160,7 +163,7 @@ impl Runtime {
             for kind in [Kind::Translator, Kind::Fragment, Kind::Formatter] {
                 if let Some(version) = exported_version(export, kind) {
                     let (version, supported) = match version {
-                        Ok(v) => (v.to_string(), host_supports(v)),
+                        Ok(v) => (v.to_string(), host_supports(&v)),
                         Err(_) => (export.split_once('@').map_or("", |(_, v)| v).to_owned(), false),
                     };
                     worlds.push(ExportedWorld { kind: kind.as_str().to_owned(), version, supported });
@@ -174,7 +177,7 @@ impl Runtime {
             worlds,
             exports,
             imports,
-            host_contract: HOST_CONTRACT.to_string(),
+            host_contract: host_contract().to_string(),
             link_error,
             embedded_world: tessera_world_section::embedded_world(bytes),
         })

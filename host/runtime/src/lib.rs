@@ -19,9 +19,8 @@
 //! * **Fresh instance per call**, cheap thanks to `InstancePre`, the pooling
 //!   allocator and a compile cache on disk ([`Runtime`]).
 
-mod adapter;
-mod bindings;
 mod cache;
+mod contract;
 mod engine;
 mod error;
 mod grant;
@@ -31,17 +30,20 @@ mod manifest;
 mod plugin;
 mod sandbox;
 mod stderr;
+mod types;
 mod version;
 
 pub use cache::CompileSource;
+pub use contract::{host_contract, host_supports, supported_contracts, supported_list};
 pub use engine::{Allocation, Runtime, RuntimeConfig, RuntimeError};
 pub use error::{CallUsage, FaultKind, LoadError, PluginFault};
 pub use grant::PluginGrant;
-pub use inspect::{ExportedWorld, ImportCheck, ImportVerdict, Inspection, import_verdict};
+pub use inspect::{ExportedWorld, ImportCheck, ImportVerdict, InspectError, Inspection, import_verdict};
 pub use limits::{HOST_MAX_MEMORY_MIB, LimitSpec, Limits};
-pub use manifest::{ManifestError, PluginManifest, Reuse, check_identity, is_id, read_toml};
-pub use plugin::{
-    DocumentInput, Formatted, LoadRequest, Plugin, Rendered, SourceLocation, TranslateOutcome, TranslateSession,
-};
+pub use manifest::{IdentityError, ManifestError, PluginManifest, Reuse, check_identity, is_id};
+pub use plugin::{LoadRequest, Plugin, TranslateSession};
 pub use sandbox::CallContext;
-pub use version::{HOST_CONTRACT, Kind, SUPPORTED_CONTRACTS, SemVer, WorldVersion, supported_list};
+pub use semver::Version;
+pub use tessera_diagnostic::{FileDiagnostic, TomlFile};
+pub use types::{DocumentInput, Formatted, Rendered, SourceLocation, TranslateOutcome};
+pub use version::{Kind, VersionError, WorldVersion, exported_version, parse_version};

@@ -3,9 +3,10 @@
 //! the two-key capability model; the tenant's grant is the other.
 
 use crate::limits::LimitSpec;
-use crate::version::{Kind, WorldVersion};
+use crate::version::{Kind, VersionError, WorldVersion};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use tessera_diagnostic::{FileDiagnostic, TomlFile};
 
 /// A parsed, checked `plugin.toml` of a packaged plugin.
 #[derive(Debug, Clone)]
@@ -80,36 +81,80 @@ struct RawCapabilities {
     reuse: Reuse,
 }
 
-/// A `plugin.toml` that cannot be used, with the file and what is wrong.
+/// A `plugin.toml` that cannot be used: the file, the line and column of
+/// the key at fault, and what is wrong.
+pub type ManifestError = FileDiagnostic;
+
+/// Why a plugin's id, version, kind or world is not acceptable.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ManifestError {
-    /// The manifest file.
-    pub path: PathBuf,
-    /// What is wrong (with line:column for syntax errors).
-    pub message: String,
+pub enum IdentityError {
+    /// The id is not `a-z 0-9 -`.
+    #[error("id `{0}` must be lower-case letters, digits and `-`")]
+    Id(String),
+    /// The plugin's version is not semver.
+    #[error("version `{version}` is not MAJOR.MINOR.PATCH")]
+    Version {
+        /// As written.
+        version: String,
+        /// What the semver parser said.
+        #[source]
+        source: semver::Error,
+    },
+    /// The kind is not one of the three.
+    #[error(transparent)]
+    Kind(VersionError),
+    /// The world is not `kind@MAJOR.MINOR.PATCH`.
+    #[error(transparent)]
+    World(VersionError),
+    /// The world is of another kind.
+    #[error("kind is `{kind}` but world is `{world}`")]
+    Mismatch {
+        /// The declared kind.
+        kind: Kind,
+        /// The declared world.
+        world: WorldVersion,
+    },
+}
+
+impl IdentityError {
+    /// The `plugin.toml` key the error is about.
+    pub fn key(&self) -> &'static str {
+        match self {
+            IdentityError::Id(_) => "id",
+            IdentityError::Version { .. } => "version",
+            IdentityError::Kind(_) => "kind",
+            IdentityError::World(_) | IdentityError::Mismatch { .. } => "world",
+        }
+    }
 }
 
 impl PluginManifest {
     /// Reads `plugin.toml` from a package folder.
     pub fn read(package_dir: &Path) -> Result<PluginManifest, ManifestError> {
-        let path = package_dir.join("plugin.toml");
-        let fail = |message: String| ManifestError { path: path.clone(), message };
-        let raw: RawManifest = read_toml(&path).map_err(fail)?;
-        let (kind, world) = check_identity(&raw.id, &raw.version, &raw.kind, &raw.world).map_err(fail)?;
-        let sha256 = raw.sha256.ok_or_else(|| fail("no `sha256`: package the plugin with its build first".into()))?;
+        let file = TomlFile::<RawManifest>::read(&package_dir.join("plugin.toml"))?;
+        let raw = &file.value;
+        let (kind, world) = check_identity(&raw.id, &raw.version, &raw.kind, &raw.world)
+            .map_err(|e| file.error_at(&[e.key()], e.to_string()))?;
+        let Some(sha256) = raw.sha256.clone() else {
+            return Err(FileDiagnostic::file(&file.path, "no `sha256`: package the plugin with its build first"));
+        };
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(fail("`sha256` must be 64 hex digits".into()));
+            return Err(file.error_at(&["sha256"], "`sha256` must be 64 hex digits"));
         }
-        let component = raw.component.ok_or_else(|| fail("no `component` file named".into()))?;
+        let Some(component) = raw.component.clone() else {
+            return Err(FileDiagnostic::file(&file.path, "no `component` file named"));
+        };
         if component.contains('/') || component.contains('\\') || component.starts_with('.') {
-            return Err(fail(format!("component `{component}` must be a file name inside the package folder")));
+            let message = format!("component `{component}` must be a file name inside the package folder");
+            return Err(file.error_at(&["component"], message));
         }
         for asset in &raw.capabilities.assets {
             if !is_id(asset) {
-                return Err(fail(format!("capabilities.assets entry `{asset}` must be a folder name (a-z 0-9 -)")));
+                let message = format!("capabilities.assets entry `{asset}` must be a folder name (a-z 0-9 -)");
+                return Err(file.error_at(&["capabilities", "assets"], message));
             }
         }
+        let raw = file.value;
         Ok(PluginManifest {
             id: raw.id,
             version: raw.version,
@@ -128,17 +173,15 @@ impl PluginManifest {
 /// The checks every `plugin.toml` passes, packaged or not (the plugin kit
 /// reads projects with it): a valid id and version, a known kind, and a
 /// world of that kind.
-pub fn check_identity(id: &str, version: &str, kind: &str, world: &str) -> Result<(Kind, WorldVersion), String> {
+pub fn check_identity(id: &str, version: &str, kind: &str, world: &str) -> Result<(Kind, WorldVersion), IdentityError> {
     if !is_id(id) {
-        return Err(format!("id `{id}` must be lower-case letters, digits and `-`"));
+        return Err(IdentityError::Id(id.to_owned()));
     }
-    if !is_semver(version) {
-        return Err(format!("version `{version}` is not MAJOR.MINOR.PATCH"));
-    }
-    let kind: Kind = kind.parse()?;
-    let world: WorldVersion = world.parse()?;
+    semver::Version::parse(version).map_err(|source| IdentityError::Version { version: version.to_owned(), source })?;
+    let kind: Kind = kind.parse().map_err(IdentityError::Kind)?;
+    let world: WorldVersion = world.parse().map_err(IdentityError::World)?;
     if world.kind != kind {
-        return Err(format!("kind is `{kind}` but world is `{world}`"));
+        return Err(IdentityError::Mismatch { kind, world });
     }
     Ok((kind, world))
 }
@@ -150,38 +193,6 @@ pub fn is_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
-}
-
-fn is_semver(s: &str) -> bool {
-    let core = s.split(['-', '+']).next().unwrap_or("");
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Reads and parses a TOML configuration file; the error is what to put
-/// after the file name: `cannot read: …` or `line:col: message`.
-pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    toml::from_str(&text).map_err(|e| toml_message(&text, &e))
-}
-
-/// A TOML error as `line:col: message`.
-fn toml_message(text: &str, e: &toml::de::Error) -> String {
-    match e.span() {
-        Some(span) => {
-            let (line, col) = line_col(text, span.start);
-            format!("{line}:{col}: {}", e.message())
-        }
-        None => e.message().to_owned(),
-    }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[cfg(test)]
@@ -219,7 +230,7 @@ fuel = 5
         let d = tempfile::tempdir().unwrap();
         write(d.path(), "id = \"x\"\nversion = 1.2.3.4\n");
         let e = PluginManifest::read(d.path()).unwrap_err();
-        assert!(e.message.starts_with("2:"), "{e}");
+        assert_eq!(e.line, Some(2), "{e}");
     }
 
     #[test]
@@ -228,6 +239,7 @@ fuel = 5
         write(d.path(), &GOOD.replace("kind = \"fragment\"", "kind = \"formatter\""));
         let e = PluginManifest::read(d.path()).unwrap_err();
         assert!(e.message.contains("kind is `formatter` but world is `fragment@0.1.0`"), "{e}");
+        assert_eq!((e.line, e.column), (Some(7), Some(1)), "at the `world` key: {e}");
     }
 
     #[test]

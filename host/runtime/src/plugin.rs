@@ -16,16 +16,18 @@
 //! of the same run (each call still gets the full budgets). An instance
 //! whose call trapped or hit a limit is never reused.
 
-use crate::adapter;
-use crate::bindings::{v0_1, v0_2};
 use crate::cache::CompileSource;
+use crate::contract::{
+    self, FormatterInstance, FormatterPre, FragmentPre, TranslatorInstance, TranslatorPre, supported_list,
+};
 use crate::engine::{EPOCH_TICK, Runtime};
 use crate::error::{CallUsage, FaultKind, LoadError, PluginFault};
 use crate::grant::PluginGrant;
 use crate::limits::Limits;
 use crate::manifest::{PluginManifest, Reuse};
 use crate::sandbox::{AssetGrants, CallContext, Identity, Sandbox};
-use crate::version::{Kind, WorldVersion, exported_version, host_supports, supported_list};
+use crate::types::{DocumentInput, Formatted, Rendered, TranslateOutcome};
+use crate::version::{Kind, WorldVersion, exported_version};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -45,47 +47,12 @@ pub struct LoadRequest<'a> {
     pub assets_root: Option<&'a Path>,
 }
 
-/// A value per contract version the host runs: plugins built for 0.1.0
-/// and for 0.2.0 are linked and called through their own bindings.
-enum Versioned<A, B> {
-    V0_1(A),
-    V0_2(B),
-}
-
-/// Evaluates `$body` for whichever contract version `$value` holds, with
-/// `$x` bound to the value and `$adapt` to that version's adapter module:
-/// the code is written once, the bindings differ per version.
-macro_rules! per_version {
-    ($value:expr, |$x:ident, $adapt:ident| $body:expr) => {
-        match $value {
-            Versioned::V0_1($x) => {
-                use adapter::v0_1 as $adapt;
-                $body
-            }
-            Versioned::V0_2($x) => {
-                use adapter::v0_2 as $adapt;
-                $body
-            }
-        }
-    };
-    ($value:expr, |$x:ident| $body:expr) => {
-        match $value {
-            Versioned::V0_1($x) => $body,
-            Versioned::V0_2($x) => $body,
-        }
-    };
-}
-
+/// A linked component, by world; the contract version is behind the trait.
 enum Pre {
-    Translator(Versioned<v0_1::translator::TranslatorPre<Sandbox>, v0_2::translator::TranslatorPre<Sandbox>>),
-    Fragment(Versioned<v0_1::fragment::FragmentPre<Sandbox>, v0_2::fragment::FragmentPre<Sandbox>>),
-    Formatter(Versioned<v0_1::formatter::FormatterPre<Sandbox>, v0_2::formatter::FormatterPre<Sandbox>>),
+    Translator(Box<dyn TranslatorPre>),
+    Fragment(Box<dyn FragmentPre>),
+    Formatter(Box<dyn FormatterPre>),
 }
-
-/// A formatter instance, of either version.
-type FormatterInstance = Versioned<v0_1::formatter::Formatter, v0_2::formatter::Formatter>;
-/// A translator instance, of either version.
-type TranslatorInstance = Versioned<v0_1::translator::Translator, v0_2::translator::Translator>;
 
 /// A plugin loaded for one tenant, ready to be called from any thread.
 pub struct Plugin {
@@ -101,106 +68,7 @@ pub struct Plugin {
 }
 
 /// A formatter instance that finished a call cleanly, with its store.
-type WarmFormatter = (Store<Sandbox>, FormatterInstance);
-
-/// A rendered fragment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    /// HTML rendition.
-    pub html: String,
-    /// Text rendition.
-    pub text: String,
-}
-
-/// A composed document handed to a formatter.
-#[derive(Debug, Clone, Default)]
-pub struct DocumentInput {
-    /// Channel name.
-    pub channel: String,
-    /// Document id.
-    pub document_id: String,
-    /// HTML rendition.
-    pub html: String,
-    /// Text rendition.
-    pub text: String,
-    /// Subject, if any.
-    pub subject: Option<String>,
-    /// Metadata pairs.
-    pub metadata: Vec<(String, String)>,
-}
-
-/// A formatter's output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Formatted {
-    /// File bytes.
-    pub bytes: Vec<u8>,
-    /// Media type.
-    pub media_type: String,
-    /// File extension without the dot.
-    pub extension: String,
-    /// Pages, when the formatter states them (contract 0.2.0 and later).
-    pub pages: Option<u32>,
-}
-
-/// Where in a source a translator located something.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SourceLocation {
-    /// Source name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// 1-based line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// 1-based column.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
-    /// Field or JSON path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-impl std::fmt::Display for SourceLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut parts = Vec::new();
-        if let Some(s) = &self.source {
-            parts.push(s.clone());
-        }
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => parts.push(format!("{l}:{c}")),
-            (Some(l), None) => parts.push(format!("{l}")),
-            _ => {}
-        }
-        let mut text = parts.join(":");
-        if let Some(field) = &self.field {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(&format!("field {field}"));
-        }
-        f.write_str(&text)
-    }
-}
-
-/// What one source record became.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TranslateOutcome {
-    /// A CDM record (JSON text, not yet validated).
-    Record {
-        /// The CDM JSON.
-        cdm: String,
-        /// Where it starts in the source.
-        location: Option<SourceLocation>,
-    },
-    /// A source record the translator rejected.
-    Rejected {
-        /// Error code.
-        code: String,
-        /// The translator's message.
-        message: String,
-        /// Where.
-        location: Option<SourceLocation>,
-    },
-}
+type WarmFormatter = (Store<Sandbox>, Box<dyn FormatterInstance>);
 
 impl Runtime {
     /// Loads a plugin package for a tenant; see the module docs for the checks.
@@ -215,14 +83,14 @@ impl Runtime {
                 format!("tenant `{}` grants {}@{}", req.tenant, req.grant.id, req.grant.version),
             ));
         }
-        if !host_supports(manifest.world.version) {
+        let Some(contract) = contract::for_version(&manifest.world.version) else {
             return Err(LoadError::UnsupportedWorld {
                 plugin: name,
-                world: manifest.world,
                 wanted: manifest.world.version.to_string(),
+                world: manifest.world.clone(),
                 host: supported_list(),
             });
-        }
+        };
         let bytes = std::fs::read(&manifest.component).map_err(|e| {
             component_err("cannot read the component", format!("{}: {e}", manifest.component.display()))
         })?;
@@ -275,33 +143,17 @@ impl Runtime {
             .cache
             .load(&self.engine, &actual, &bytes)
             .map_err(|e| component_err("not a valid WebAssembly component", format!("{e:#}")))?;
-        check_exports(&self.engine, &component, manifest.world, &name)?;
+        check_exports(&self.engine, &component, &manifest.world, &name)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| component_err("imports something this host does not provide", format!("{e:#}")))?;
         let typed = |e: wasmtime::Error| component_err("does not match its world", format!("{e:#}"));
         // check_exports made sure the component exports the declared version.
-        let v0_1 = manifest.world.version.minor == 1;
-        let pre = match (manifest.kind, v0_1) {
-            (Kind::Translator, true) => {
-                Pre::Translator(Versioned::V0_1(v0_1::translator::TranslatorPre::new(instance_pre).map_err(typed)?))
-            }
-            (Kind::Translator, false) => {
-                Pre::Translator(Versioned::V0_2(v0_2::translator::TranslatorPre::new(instance_pre).map_err(typed)?))
-            }
-            (Kind::Fragment, true) => {
-                Pre::Fragment(Versioned::V0_1(v0_1::fragment::FragmentPre::new(instance_pre).map_err(typed)?))
-            }
-            (Kind::Fragment, false) => {
-                Pre::Fragment(Versioned::V0_2(v0_2::fragment::FragmentPre::new(instance_pre).map_err(typed)?))
-            }
-            (Kind::Formatter, true) => {
-                Pre::Formatter(Versioned::V0_1(v0_1::formatter::FormatterPre::new(instance_pre).map_err(typed)?))
-            }
-            (Kind::Formatter, false) => {
-                Pre::Formatter(Versioned::V0_2(v0_2::formatter::FormatterPre::new(instance_pre).map_err(typed)?))
-            }
+        let pre = match manifest.kind {
+            Kind::Translator => Pre::Translator(contract.translator(instance_pre).map_err(typed)?),
+            Kind::Fragment => Pre::Fragment(contract.fragment(instance_pre).map_err(typed)?),
+            Kind::Formatter => Pre::Formatter(contract.formatter(instance_pre).map_err(typed)?),
         };
         let identity = Arc::new(Identity {
             name,
@@ -316,7 +168,7 @@ impl Runtime {
 }
 
 /// The component must export the world's interface at the manifest's version.
-fn check_exports(engine: &Engine, component: &Component, declared: WorldVersion, name: &str) -> Result<(), LoadError> {
+fn check_exports(engine: &Engine, component: &Component, declared: &WorldVersion, name: &str) -> Result<(), LoadError> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
     let mut found = None;
@@ -336,7 +188,7 @@ fn check_exports(engine: &Engine, component: &Component, declared: WorldVersion,
             if exports.is_empty() { "nothing".into() } else { exports.join(", ") }
         ),
     };
-    Err(LoadError::WorldMismatch { plugin: name.to_owned(), declared, found })
+    Err(LoadError::WorldMismatch { plugin: name.to_owned(), declared: declared.clone(), found })
 }
 
 impl Plugin {
@@ -357,8 +209,8 @@ impl Plugin {
         self.manifest.kind
     }
     /// World and contract version.
-    pub fn world(&self) -> WorldVersion {
-        self.manifest.world
+    pub fn world(&self) -> &WorldVersion {
+        &self.manifest.world
     }
     /// sha256 of the component.
     pub fn sha256(&self) -> &str {
@@ -402,7 +254,12 @@ impl Plugin {
     }
 
     fn fault(&self, kind: FaultKind, usage: CallUsage) -> PluginFault {
-        PluginFault { plugin: self.identity.name.clone(), world: self.manifest.world, kind: Box::new(kind), usage }
+        PluginFault {
+            plugin: self.identity.name.clone(),
+            world: self.manifest.world.clone(),
+            kind: Box::new(kind),
+            usage,
+        }
     }
 
     /// Names the real cause of a failed call.
@@ -456,9 +313,9 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = match &self.pre {
-            Pre::Translator(pre) => per_version!(pre, |pre| pre.instantiate(&mut store).map(drop)),
-            Pre::Fragment(pre) => per_version!(pre, |pre| pre.instantiate(&mut store).map(drop)),
-            Pre::Formatter(pre) => per_version!(pre, |pre| pre.instantiate(&mut store).map(drop)),
+            Pre::Translator(pre) => pre.instantiate(&mut store).map(drop),
+            Pre::Fragment(pre) => pre.instantiate(&mut store).map(drop),
+            Pre::Formatter(pre) => pre.instantiate(&mut store).map(drop),
         };
         let elapsed = started.elapsed();
         result.map_err(|e| self.fault(self.classify(&e, &store), self.usage(&store, started)))?;
@@ -479,12 +336,7 @@ impl Plugin {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
-        let result = per_version!(pre, |pre, adapt| pre
-            .instantiate(&mut store)
-            .and_then(|i| {
-                i.tessera_plugin_render().call_render(&mut store, name, &adapt::entries(params), context_json)
-            })
-            .map(|r| r.map(adapt::rendered).map_err(adapt::reported)));
+        let result = pre.instantiate(&mut store).and_then(|i| i.render(&mut store, name, params, context_json));
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
@@ -509,7 +361,7 @@ impl Plugin {
             .warm
             .as_ref()
             .and_then(|pool| pool.lock().unwrap_or_else(|e| e.into_inner()).pop())
-            .filter(|(store, _)| store.data().as_of() == &*ctx.as_of);
+            .filter(|(store, _)| store.data().as_of_date() == &*ctx.as_of);
         let (mut store, instance) = match warm {
             Some((mut store, instance)) => {
                 self.arm(&mut store);
@@ -518,19 +370,12 @@ impl Plugin {
             None => {
                 let mut store = self.new_store(ctx);
                 self.arm(&mut store);
-                let instance = match pre {
-                    Versioned::V0_1(pre) => pre.instantiate(&mut store).map(Versioned::V0_1),
-                    Versioned::V0_2(pre) => pre.instantiate(&mut store).map(Versioned::V0_2),
-                };
+                let instance = pre.instantiate(&mut store);
                 (store, instance)
             }
         };
         let result = instance.and_then(|instance| {
-            let output = per_version!(&instance, |i, adapt| i
-                .tessera_plugin_format()
-                .call_format(&mut store, &adapt::document(doc))?
-                .map(adapt::formatted)
-                .map_err(adapt::reported));
+            let output = instance.format(&mut store, doc)?;
             Ok((instance, output))
         });
         let usage = self.usage(&store, started);
@@ -560,15 +405,8 @@ impl Plugin {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
-        let result = match pre {
-            Versioned::V0_1(pre) => pre.instantiate(&mut store).map(Versioned::V0_1),
-            Versioned::V0_2(pre) => pre.instantiate(&mut store).map(Versioned::V0_2),
-        }
-        .and_then(|instance| {
-            let session = per_version!(&instance, |i| i
-                .tessera_plugin_translate()
-                .session()
-                .call_constructor(&mut store, source_name))?;
+        let result = pre.instantiate(&mut store).and_then(|instance| {
+            let session = instance.open(&mut store, source_name)?;
             Ok((instance, session))
         });
         let usage = self.usage(&store, started);
@@ -585,7 +423,7 @@ impl Plugin {
 pub struct TranslateSession<'p> {
     plugin: &'p Plugin,
     store: Store<Sandbox>,
-    instance: TranslatorInstance,
+    instance: Box<dyn TranslatorInstance>,
     session: ResourceAny,
     usage: CallUsage,
     dead: bool,
@@ -594,28 +432,12 @@ pub struct TranslateSession<'p> {
 impl TranslateSession<'_> {
     /// Feeds a chunk; returns the records it completed.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
-        self.call(|instance, session, store| {
-            per_version!(instance, |i, adapt| Ok(i
-                .tessera_plugin_translate()
-                .session()
-                .call_feed(store, session, chunk)?
-                .into_iter()
-                .map(adapt::outcome)
-                .collect()))
-        })
+        self.call(|instance, session, store| instance.feed(store, session, chunk))
     }
 
     /// Ends the source; returns the remaining records.
     pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
-        let out = self.call(|instance, session, store| {
-            per_version!(instance, |i, adapt| Ok(i
-                .tessera_plugin_translate()
-                .session()
-                .call_finish(store, session)?
-                .into_iter()
-                .map(adapt::outcome)
-                .collect()))
-        })?;
+        let out = self.call(|instance, session, store| instance.finish(store, session))?;
         let _ = self.session.resource_drop(&mut self.store);
         Ok((out, self.usage))
     }
@@ -627,7 +449,7 @@ impl TranslateSession<'_> {
 
     fn call(
         &mut self,
-        f: impl FnOnce(&TranslatorInstance, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<TranslateOutcome>>,
+        f: impl FnOnce(&dyn TranslatorInstance, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<TranslateOutcome>>,
     ) -> Result<Vec<TranslateOutcome>, PluginFault> {
         let plugin = self.plugin;
         if self.dead {
@@ -635,20 +457,14 @@ impl TranslateSession<'_> {
         }
         let started = Instant::now();
         plugin.arm(&mut self.store);
-        let result = f(&self.instance, self.session, &mut self.store);
+        let result = f(self.instance.as_ref(), self.session, &mut self.store);
         let store = &self.store;
         let usage = plugin.usage(store, started);
         self.usage.absorb(usage);
         let outcome = match result {
             Err(e) => Err(plugin.classify(&e, store)),
             Ok(outcomes) => {
-                let size: usize = outcomes
-                    .iter()
-                    .map(|o| match o {
-                        TranslateOutcome::Record { cdm, .. } => cdm.len(),
-                        TranslateOutcome::Rejected { message, .. } => message.len(),
-                    })
-                    .sum();
+                let size: usize = outcomes.iter().map(TranslateOutcome::size).sum();
                 plugin.check_output(size).map(|()| outcomes)
             }
         };

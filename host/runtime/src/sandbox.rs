@@ -8,9 +8,8 @@
 //! which goes through cap-std directory handles opened on the granted
 //! folders: cap-std refuses `..`, absolute paths and symlinks that lead out.
 
-use crate::bindings::v0_1;
-use crate::bindings::v0_2::{host, types};
 use crate::stderr::StderrTail;
+use crate::types::{ContractError, ErrorCode, LogLevel, SourceLocation};
 use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::Arc;
@@ -139,7 +138,7 @@ impl Sandbox {
     }
 
     /// The as-of date this store's clocks are fixed to.
-    pub(crate) fn as_of(&self) -> &str {
+    pub(crate) fn as_of_date(&self) -> &str {
         &self.as_of
     }
 
@@ -157,10 +156,11 @@ impl WasiView for Sandbox {
     }
 }
 
-impl types::Host for Sandbox {}
-
-impl host::Host for Sandbox {
-    fn log(&mut self, level: types::LogLevel, message: String) {
+/// The host calls, once for every contract version: each version's module
+/// in [`crate::contract`] converts its values and calls these.
+impl Sandbox {
+    /// `host.log`: a line in the host's log under the plugin's name, within its log budget.
+    pub(crate) fn plugin_log(&mut self, level: LogLevel, message: String) {
         let len = message.len() as u64;
         if self.log_used + len > self.identity.log_cap {
             self.log_dropped += len;
@@ -169,48 +169,20 @@ impl host::Host for Sandbox {
         self.log_used += len;
         let plugin = &self.identity.name;
         match level {
-            types::LogLevel::Debug => {
-                tracing::debug!(target: "tessera::plugin", %plugin, "{message}")
-            }
-            types::LogLevel::Info => {
-                tracing::info!(target: "tessera::plugin", %plugin, "{message}")
-            }
-            types::LogLevel::Warn => {
-                tracing::warn!(target: "tessera::plugin", %plugin, "{message}")
-            }
-            types::LogLevel::Error => {
-                tracing::error!(target: "tessera::plugin", %plugin, "{message}")
-            }
+            LogLevel::Debug => tracing::debug!(target: "tessera::plugin", %plugin, "{message}"),
+            LogLevel::Info => tracing::info!(target: "tessera::plugin", %plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "tessera::plugin", %plugin, "{message}"),
+            LogLevel::Error => tracing::error!(target: "tessera::plugin", %plugin, "{message}"),
         }
     }
 
-    fn read_asset(&mut self, path: String) -> Result<Vec<u8>, types::PluginError> {
-        self.identity.assets.read(&path, self.identity.memory_limit).map_err(|message| types::PluginError {
-            code: types::ErrorCode::Denied,
+    /// `host.read-asset`: a file of a granted asset folder, or `denied` with the reason.
+    pub(crate) fn read_granted_asset(&mut self, path: &str) -> Result<Vec<u8>, ContractError> {
+        self.identity.assets.read(path, self.identity.memory_limit).map_err(|message| ContractError {
+            code: ErrorCode::Denied,
             message,
-            location: Some(types::Location { source: Some(path), line: None, column: None, field: None }),
+            location: Some(SourceLocation { source: Some(path.to_owned()), ..SourceLocation::default() }),
         })
-    }
-
-    fn as_of(&mut self) -> String {
-        self.as_of.to_string()
-    }
-}
-
-impl v0_1::types::Host for Sandbox {}
-
-/// A 0.1.0 plugin's host calls: the same functions, in 0.1.0's types.
-impl v0_1::host::Host for Sandbox {
-    fn log(&mut self, level: v0_1::types::LogLevel, message: String) {
-        host::Host::log(self, crate::adapter::log_level(level), message);
-    }
-
-    fn read_asset(&mut self, path: String) -> Result<Vec<u8>, v0_1::types::PluginError> {
-        host::Host::read_asset(self, path).map_err(crate::adapter::error_to_v0_1)
-    }
-
-    fn as_of(&mut self) -> String {
-        host::Host::as_of(self)
     }
 }
 

@@ -1,7 +1,9 @@
-//! Plugin kinds and contract versions: which `tessera:plugin` versions this
-//! host runs, and how to read the version a component was really built for
-//! from the component itself (its exported interface names carry it).
+//! Plugin kinds and contract versions as written: `fragment@0.2.0` in a
+//! manifest, `tessera:plugin/render@0.2.0` in a component's exports.
+//! Versions are [`semver::Version`]s; which ones this host runs is
+//! [`crate::contract`]'s to say.
 
+use semver::Version;
 use std::fmt;
 use std::str::FromStr;
 
@@ -17,6 +19,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every world, in the contract's order.
+    pub const ALL: [Kind; 3] = [Kind::Translator, Kind::Fragment, Kind::Formatter];
+
     /// The world's name in WIT.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,63 +47,52 @@ impl fmt::Display for Kind {
     }
 }
 
+/// A world or version that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    /// Not one of the three worlds.
+    #[error("kind `{0}` is not one of translator, fragment, formatter")]
+    Kind(String),
+    /// Not `WORLD@VERSION`.
+    #[error("world `{0}` must be written WORLD@VERSION, e.g. fragment@0.1.0")]
+    World(String),
+    /// Not a semantic version.
+    #[error("`{text}` is not MAJOR.MINOR.PATCH")]
+    Version {
+        /// What was written.
+        text: String,
+        /// What the semver parser said.
+        #[source]
+        source: semver::Error,
+    },
+}
+
 impl FromStr for Kind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "translator" => Ok(Kind::Translator),
-            "fragment" => Ok(Kind::Fragment),
-            "formatter" => Ok(Kind::Formatter),
-            other => Err(format!("kind `{other}` is not one of translator, fragment, formatter")),
-        }
+    type Err = VersionError;
+    fn from_str(s: &str) -> Result<Self, VersionError> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| VersionError::Kind(s.to_owned()))
     }
 }
 
-/// A semantic version `MAJOR.MINOR.PATCH`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SemVer {
-    /// Major.
-    pub major: u32,
-    /// Minor.
-    pub minor: u32,
-    /// Patch.
-    pub patch: u32,
-}
-
-impl FromStr for SemVer {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.split('.').collect();
-        let num = |p: &str| p.parse::<u32>().map_err(|_| format!("`{s}` is not MAJOR.MINOR.PATCH"));
-        match parts.as_slice() {
-            [a, b, c] => Ok(SemVer { major: num(a)?, minor: num(b)?, patch: num(c)? }),
-            _ => Err(format!("`{s}` is not MAJOR.MINOR.PATCH")),
-        }
-    }
-}
-
-impl fmt::Display for SemVer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
+/// Reads a contract version.
+pub fn parse_version(s: &str) -> Result<Version, VersionError> {
+    Version::parse(s).map_err(|source| VersionError::Version { text: s.to_owned(), source })
 }
 
 /// A world and its contract version, written `fragment@0.1.0`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorldVersion {
     /// Which world.
     pub kind: Kind,
     /// Which `tessera:plugin` version.
-    pub version: SemVer,
+    pub version: Version,
 }
 
 impl FromStr for WorldVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, version) = s
-            .split_once('@')
-            .ok_or_else(|| format!("world `{s}` must be written WORLD@VERSION, e.g. fragment@0.1.0"))?;
-        Ok(WorldVersion { kind: kind.parse()?, version: version.parse()? })
+    type Err = VersionError;
+    fn from_str(s: &str) -> Result<Self, VersionError> {
+        let (kind, version) = s.split_once('@').ok_or_else(|| VersionError::World(s.to_owned()))?;
+        Ok(WorldVersion { kind: kind.parse()?, version: parse_version(version)? })
     }
 }
 
@@ -108,35 +102,15 @@ impl fmt::Display for WorldVersion {
     }
 }
 
-/// The newest `tessera:plugin` version this host implements.
-pub const HOST_CONTRACT: SemVer = SemVer { major: 0, minor: 2, patch: 0 };
-
-/// Every contract release this host runs, oldest first. A release is frozen
-/// once listed: plugins built for it keep running on every later host of
-/// the same major version (through [`crate::adapter`]).
-pub const SUPPORTED_CONTRACTS: &[SemVer] =
-    &[SemVer { major: 0, minor: 1, patch: 0 }, SemVer { major: 0, minor: 2, patch: 0 }];
-
-/// Does this host run plugins built for `v`? It does for every release it
-/// lists, and for an older patch of one; never for a newer one.
-pub fn host_supports(v: SemVer) -> bool {
-    SUPPORTED_CONTRACTS.iter().any(|s| s.major == v.major && s.minor == v.minor && v.patch <= s.patch)
-}
-
-/// The supported releases, as `0.1.0, 0.2.0`.
-pub fn supported_list() -> String {
-    SUPPORTED_CONTRACTS.iter().map(SemVer::to_string).collect::<Vec<_>>().join(", ")
-}
-
 /// The contract version in an export name such as
 /// `tessera:plugin/render@0.1.0`, when the name is that interface.
-pub fn exported_version(export_name: &str, kind: Kind) -> Option<Result<SemVer, String>> {
+pub fn exported_version(export_name: &str, kind: Kind) -> Option<Result<Version, VersionError>> {
     let rest = export_name.strip_prefix("tessera:plugin/")?;
     let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
     if iface != kind.export_interface() {
         return None;
     }
-    Some(version.parse())
+    Some(parse_version(version))
 }
 
 #[cfg(test)]
@@ -147,25 +121,19 @@ mod tests {
     fn parses_worlds() {
         let w: WorldVersion = "translator@0.1.0".parse().unwrap();
         assert_eq!(w.kind, Kind::Translator);
-        assert_eq!(w.version, SemVer { major: 0, minor: 1, patch: 0 });
-        assert!("translator".parse::<WorldVersion>().is_err());
-        assert!("painter@0.1.0".parse::<WorldVersion>().is_err());
-    }
-
-    #[test]
-    fn supports_every_listed_release_and_nothing_newer() {
-        assert!(host_supports("0.1.0".parse().unwrap()));
-        assert!(host_supports("0.2.0".parse().unwrap()));
-        assert!(!host_supports("0.3.0".parse().unwrap()));
-        assert!(!host_supports("9.0.0".parse().unwrap()));
-        assert!(!host_supports("0.1.1".parse().unwrap()), "a newer patch of the contract is newer than the host");
-        assert_eq!(supported_list(), "0.1.0, 0.2.0");
+        assert_eq!(w.version, Version::new(0, 1, 0));
+        assert!(matches!("translator".parse::<WorldVersion>(), Err(VersionError::World(_))));
+        assert!(matches!("painter@0.1.0".parse::<WorldVersion>(), Err(VersionError::Kind(_))));
+        assert!(matches!("fragment@0.1".parse::<WorldVersion>(), Err(VersionError::Version { .. })));
     }
 
     #[test]
     fn reads_the_version_from_export_names() {
-        assert_eq!(exported_version("tessera:plugin/render@9.0.0", Kind::Fragment), Some(Ok("9.0.0".parse().unwrap())));
-        assert_eq!(exported_version("tessera:plugin/format@0.1.0", Kind::Fragment), None);
-        assert_eq!(exported_version("wasi:cli/run@0.2.0", Kind::Fragment), None);
+        assert_eq!(
+            exported_version("tessera:plugin/render@9.0.0", Kind::Fragment).map(Result::unwrap),
+            Some(Version::new(9, 0, 0))
+        );
+        assert!(exported_version("tessera:plugin/format@0.1.0", Kind::Fragment).is_none());
+        assert!(exported_version("wasi:cli/run@0.2.0", Kind::Fragment).is_none());
     }
 }

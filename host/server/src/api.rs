@@ -164,10 +164,8 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             ReloadCounts { tenant: id.clone(), reloads: s.reloads, failures: s.failures, generation: s.generation }
         })
         .collect();
-    let mut response = state.metrics.render(&reloads).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    let mut response = state.metrics.render(reloads).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));
     response
 }
 

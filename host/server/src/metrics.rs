@@ -1,48 +1,83 @@
 //! The server's counters, exposed at `GET /metrics` in the Prometheus text
-//! format: renders by tenant, channel and outcome, a latency histogram per
-//! tenant, plugin uses, fuel and time by tenant and plugin, and content reloads per tenant
-//! (read from the live content when scraped). Tenant and plugin ids are
-//! the only labels: no record data ever reaches a metric.
+//! format (prometheus-client's encoder): renders by tenant, channel and
+//! outcome, a latency histogram per tenant, plugin uses, fuel and time by
+//! tenant and plugin, and content reloads per tenant (read from the live
+//! content when scraped). Tenant and plugin ids are the only labels: no
+//! record data ever reaches a metric.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RenderLabels {
+    tenant: String,
+    channel: String,
+    outcome: String,
 }
 
-#[derive(Default)]
-struct Inner {
-    renders: BTreeMap<(String, String, String), u64>,
-    latency: BTreeMap<String, Histogram>,
-    plugins: BTreeMap<(String, String), PluginTotals>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantLabels {
+    tenant: String,
 }
 
-/// A plugin metric: name, type, help and how to read it from the totals.
-type PluginSeries = (&'static str, &'static str, &'static str, fn(&PluginTotals) -> String);
-
-#[derive(Default)]
-struct PluginTotals {
-    uses: u64,
-    fuel: u64,
-    time: Duration,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    tenant: String,
+    plugin: String,
 }
 
-/// Counters shared by every request.
-#[derive(Default)]
+type LatencyFamily = Family<TenantLabels, Histogram, fn() -> Histogram>;
+
+/// Counters shared by every request; each series is its own atomic, so
+/// requests never wait on one another to count.
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    registry: Registry,
+    renders: Family<RenderLabels, Counter>,
+    latency: LatencyFamily,
+    plugin_uses: Family<PluginLabels, Counter>,
+    plugin_fuel: Family<PluginLabels, Counter>,
+    plugin_seconds: Family<PluginLabels, Counter<f64, AtomicU64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let renders = Family::default();
+        let latency: LatencyFamily = Family::new_with_constructor(|| Histogram::new(BUCKETS));
+        let plugin_uses = Family::default();
+        let plugin_fuel = Family::default();
+        let plugin_seconds = Family::default();
+        let mut registry = Registry::default();
+        registry.register("tessera_renders", "Render requests by tenant, channel and outcome", renders.clone());
+        registry.register("tessera_render_duration_seconds", "Time from request to answer", latency.clone());
+        registry.register("tessera_plugin_uses", "Outputs a plugin took part in", plugin_uses.clone());
+        registry.register(
+            "tessera_plugin_fuel",
+            "Fuel spent by plugins (formatters that reuse instances are not metered per call)",
+            plugin_fuel.clone(),
+        );
+        registry.register(
+            "tessera_plugin_seconds",
+            "Wall-clock time in plugin calls, instantiation included",
+            plugin_seconds.clone(),
+        );
+        Metrics { registry, renders, latency, plugin_uses, plugin_fuel, plugin_seconds }
+    }
 }
 
 /// One tenant's content reload counters, read when scraped.
+#[derive(Debug)]
 pub(crate) struct ReloadCounts {
     pub tenant: String,
     pub reloads: u64,
@@ -50,116 +85,78 @@ pub(crate) struct ReloadCounts {
     pub generation: u64,
 }
 
+/// A reload counter: name, help and how to read it from the counts.
+type ReloadSeries = (&'static str, &'static str, fn(&ReloadCounts) -> u64);
+
+/// The reload counters of one scrape: they live in each tenant's content,
+/// so they are read then, not counted here.
+#[derive(Debug)]
+struct ReloadCollector(Vec<ReloadCounts>);
+
+impl Collector for ReloadCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let series: [ReloadSeries; 2] = [
+            ("tessera_content_reloads", "Content reloads that found a change", |r| r.reloads),
+            ("tessera_content_reload_errors", "Content reloads refused (the last good content stayed live)", |r| {
+                r.failures
+            }),
+        ];
+        for (name, help, value) in series {
+            let mut metric = encoder.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+            for r in &self.0 {
+                let labels = TenantLabels { tenant: r.tenant.clone() };
+                ConstCounter::new(value(r)).encode(metric.encode_family(&labels)?)?;
+            }
+        }
+        let generation = ConstGauge::new(0i64);
+        let mut metric = encoder.encode_descriptor(
+            "tessera_content_generation",
+            "Content libraries swapped in since start",
+            None,
+            generation.metric_type(),
+        )?;
+        for r in &self.0 {
+            let labels = TenantLabels { tenant: r.tenant.clone() };
+            let value = i64::try_from(r.generation).unwrap_or(i64::MAX);
+            ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
 impl Metrics {
     /// Counts one render request's outcome for `channel` (`-` when the
     /// request failed before routing).
     pub fn count(&self, tenant: &str, channel: &str, outcome: &str) {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *inner.renders.entry((tenant.to_owned(), channel.to_owned(), outcome.to_owned())).or_default() += 1;
+        let labels =
+            RenderLabels { tenant: tenant.to_owned(), channel: channel.to_owned(), outcome: outcome.to_owned() };
+        self.renders.get_or_create(&labels).inc();
     }
 
     /// Records how long a request for `tenant` took.
     pub fn observe(&self, tenant: &str, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let h = inner.latency.entry(tenant.to_owned()).or_default();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += seconds;
+        self.latency.get_or_create(&TenantLabels { tenant: tenant.to_owned() }).observe(elapsed.as_secs_f64());
     }
 
     /// Adds one use of a plugin for `tenant`: the fuel it spent (when it is
     /// metered per call) and the time its calls took.
     pub fn add_plugin(&self, tenant: &str, plugin: &str, fuel: Option<u64>, elapsed: Duration) {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let totals = inner.plugins.entry((tenant.to_owned(), plugin.to_owned())).or_default();
-        totals.uses += 1;
-        totals.fuel += fuel.unwrap_or(0);
-        totals.time += elapsed;
+        let labels = PluginLabels { tenant: tenant.to_owned(), plugin: plugin.to_owned() };
+        self.plugin_uses.get_or_create(&labels).inc();
+        self.plugin_fuel.get_or_create(&labels).inc_by(fuel.unwrap_or(0));
+        self.plugin_seconds.get_or_create(&labels).inc_by(elapsed.as_secs_f64());
     }
 
-    /// The exposition text.
-    pub(crate) fn render(&self, reloads: &[ReloadCounts]) -> String {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+    /// The exposition text (Prometheus text format 0.0.4, [`CONTENT_TYPE`]).
+    pub(crate) fn render(&self, reloads: Vec<ReloadCounts>) -> String {
         let mut out = String::new();
-        out.push_str("# HELP tessera_renders_total Render requests by tenant, channel and outcome.\n");
-        out.push_str("# TYPE tessera_renders_total counter\n");
-        for ((tenant, channel, outcome), n) in &inner.renders {
-            let _ = writeln!(
-                out,
-                "tessera_renders_total{{tenant=\"{}\",channel=\"{}\",outcome=\"{}\"}} {n}",
-                escape(tenant),
-                escape(channel),
-                escape(outcome)
-            );
-        }
-        out.push_str("# HELP tessera_render_duration_seconds Time from request to answer.\n");
-        out.push_str("# TYPE tessera_render_duration_seconds histogram\n");
-        for (tenant, h) in &inner.latency {
-            let t = escape(tenant);
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(out, "tessera_render_duration_seconds_bucket{{tenant=\"{t}\",le=\"{bound}\"}} {n}");
-            }
-            let _ = writeln!(out, "tessera_render_duration_seconds_bucket{{tenant=\"{t}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "tessera_render_duration_seconds_sum{{tenant=\"{t}\"}} {}", h.sum);
-            let _ = writeln!(out, "tessera_render_duration_seconds_count{{tenant=\"{t}\"}} {}", h.count);
-        }
-        let plugin_series: [PluginSeries; 3] = [
-            ("tessera_plugin_uses_total", "counter", "Outputs a plugin took part in.", |t| t.uses.to_string()),
-            (
-                "tessera_plugin_fuel_total",
-                "counter",
-                "Fuel spent by plugins (formatters that reuse instances are not metered per call).",
-                |t| t.fuel.to_string(),
-            ),
-            (
-                "tessera_plugin_seconds_total",
-                "counter",
-                "Wall-clock time in plugin calls, instantiation included.",
-                |t| t.time.as_secs_f64().to_string(),
-            ),
-        ];
-        for (name, kind, help, value) in plugin_series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for ((tenant, plugin), totals) in &inner.plugins {
-                let _ = writeln!(
-                    out,
-                    "{name}{{tenant=\"{}\",plugin=\"{}\"}} {}",
-                    escape(tenant),
-                    escape(plugin),
-                    value(totals)
-                );
-            }
-        }
-        out.push_str("# HELP tessera_content_reloads_total Content reloads that found a change.\n");
-        out.push_str("# TYPE tessera_content_reloads_total counter\n");
-        for r in reloads {
-            let _ = writeln!(out, "tessera_content_reloads_total{{tenant=\"{}\"}} {}", escape(&r.tenant), r.reloads);
-        }
-        out.push_str(
-            "# HELP tessera_content_reload_errors_total Content reloads refused (the last good content stayed live).\n",
-        );
-        out.push_str("# TYPE tessera_content_reload_errors_total counter\n");
-        for r in reloads {
-            let _ =
-                writeln!(out, "tessera_content_reload_errors_total{{tenant=\"{}\"}} {}", escape(&r.tenant), r.failures);
-        }
-        out.push_str("# HELP tessera_content_generation Content libraries swapped in since start.\n");
-        out.push_str("# TYPE tessera_content_generation gauge\n");
-        for r in reloads {
-            let _ = writeln!(out, "tessera_content_generation{{tenant=\"{}\"}} {}", escape(&r.tenant), r.generation);
-        }
+        let mut scrape = Registry::default();
+        scrape.register_collector(Box::new(ReloadCollector(reloads)));
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &scrape);
         out
     }
-}
-
-/// Escapes a label value (backslash, quote, newline).
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -174,7 +171,7 @@ mod tests {
         m.observe("acme", Duration::from_millis(3));
         m.add_plugin("acme", "payment-qr", Some(1200), Duration::from_millis(2));
         m.add_plugin("acme", "payment-qr", None, Duration::from_millis(3));
-        let text = m.render(&[]);
+        let text = m.render(Vec::new());
         assert!(text.contains("tessera_plugin_uses_total{tenant=\"acme\",plugin=\"payment-qr\"} 2"), "{text}");
         assert!(text.contains("tessera_plugin_fuel_total{tenant=\"acme\",plugin=\"payment-qr\"} 1200"), "{text}");
         assert!(text.contains("tessera_plugin_seconds_total{tenant=\"acme\",plugin=\"payment-qr\"} 0.005"), "{text}");
@@ -186,6 +183,20 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let m = Metrics::default();
+        m.count("a\"b\\c\nd", "html", "ok");
+        let text = m.render(Vec::new());
+        assert!(text.contains(r#"tenant="a\"b\\c\nd""#), "{text}");
+    }
+
+    #[test]
+    fn reload_counters_are_read_at_scrape() {
+        let m = Metrics::default();
+        let counts = ReloadCounts { tenant: "acme".into(), reloads: 3, failures: 1, generation: 4 };
+        let text = m.render(vec![counts]);
+        assert!(text.contains("tessera_content_reloads_total{tenant=\"acme\"} 3"), "{text}");
+        assert!(text.contains("tessera_content_reload_errors_total{tenant=\"acme\"} 1"), "{text}");
+        assert!(text.contains("tessera_content_generation{tenant=\"acme\"} 4"), "{text}");
+        assert!(text.contains("# TYPE tessera_content_generation gauge"), "{text}");
     }
 }

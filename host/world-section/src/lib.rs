@@ -14,59 +14,29 @@ pub const WORLD_SECTION: &str = "tessera:world";
 
 /// The component with the world appended as a custom section.
 pub fn embed_world(component: &[u8], world: &str) -> Vec<u8> {
-    let mut payload = Vec::new();
-    leb128(&mut payload, WORLD_SECTION.len() as u64);
-    payload.extend_from_slice(WORLD_SECTION.as_bytes());
-    payload.extend_from_slice(world.as_bytes());
-    let mut out = Vec::with_capacity(component.len() + payload.len() + 6);
-    out.extend_from_slice(component);
-    out.push(0); // custom section id
-    leb128(&mut out, payload.len() as u64);
-    out.extend_from_slice(&payload);
+    use wasm_encoder::ComponentSection;
+    let section = wasm_encoder::CustomSection {
+        name: std::borrow::Cow::Borrowed(WORLD_SECTION),
+        data: std::borrow::Cow::Borrowed(world.as_bytes()),
+    };
+    let mut out = component.to_vec();
+    section.append_to_component(&mut out);
     out
 }
 
 /// The embedded world, when the component has the section. Only top-level
-/// sections are read: nested modules are skipped whole.
+/// sections count: a custom section of a nested module or component is not
+/// the component's own. Input that is not a component is `None`.
 pub fn embedded_world(component: &[u8]) -> Option<String> {
-    let mut at = 8; // magic + version/layer
-    while at < component.len() {
-        let id = component[at];
-        at += 1;
-        let (size, n) = read_leb128(&component[at..])?;
-        at += n;
-        let end = at.checked_add(usize::try_from(size).ok()?)?;
-        let body = component.get(at..end)?;
-        if id == 0 {
-            let (name_len, n) = read_leb128(body)?;
-            let name_end = n.checked_add(usize::try_from(name_len).ok()?)?;
-            if body.get(n..name_end) == Some(WORLD_SECTION.as_bytes()) {
-                return String::from_utf8(body[name_end..].to_vec()).ok();
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload.ok()? {
+            wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.checked_sub(1)?,
+            wasmparser::Payload::CustomSection(section) if depth == 0 && section.name() == WORLD_SECTION => {
+                return String::from_utf8(section.data().to_vec()).ok();
             }
-        }
-        at = end;
-    }
-    None
-}
-
-fn leb128(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn read_leb128(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, &b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
+            _ => {}
         }
     }
     None
@@ -87,12 +57,23 @@ mod tests {
         body.extend_from_slice(b"note");
         body.extend_from_slice(&[b'x'; 200]);
         with_other.push(0);
-        leb128(&mut with_other, body.len() as u64);
+        with_other.push(0x80 | (body.len() & 0x7f) as u8);
+        with_other.push((body.len() >> 7) as u8);
         with_other.extend_from_slice(&body);
         let embedded = embed_world(&with_other, "fragment@0.1.0");
         assert_eq!(embedded_world(&embedded).as_deref(), Some("fragment@0.1.0"));
         assert_eq!(embedded_world(&with_other), None);
         assert_eq!(embedded_world(EMPTY), None);
+    }
+
+    #[test]
+    fn the_section_is_what_the_hand_written_encoder_wrote() {
+        // name length, name, payload; id 0 and the payload's size before it.
+        let embedded = embed_world(EMPTY, "fragment@0.1.0");
+        let mut expected = EMPTY.to_vec();
+        expected.extend_from_slice(&[0, 28, 13]);
+        expected.extend_from_slice(b"tessera:worldfragment@0.1.0");
+        assert_eq!(embedded, expected, "plugin digests pinned by tenants depend on these bytes");
     }
 
     #[test]

@@ -1,7 +1,11 @@
-//! Built-in channel formats: how a composed document becomes an e-mail
-//! file or an SMS message. (HTML and text are the renditions themselves;
-//! print PDF and custom formats come from formatter plugins.)
+//! Channels: what the tenant configured ([`config`]), which channels each
+//! record goes to ([`scenario`], [`routing`]), and the built-in formats —
+//! how a composed document becomes an e-mail file ([`email`]) or an SMS
+//! message ([`sms`]). HTML and text are the renditions themselves; print
+//! PDF and custom formats come from formatter plugins.
 
+pub mod config;
 pub mod email;
 pub mod routing;
+pub mod scenario;
 pub mod sms;

@@ -2,12 +2,12 @@
 //! with, and which channels a record goes to (its scenario, or the fixed
 //! `[outputs]` every document gets when the tenant has no scenario).
 
-use crate::cdm::CdmRecord;
+use crate::channels::config::{BuiltIn, ChannelConfig, Markup, Outputs};
+use crate::channels::scenario::{Choice, NoChannel, Scenario};
 use crate::compose::Renditions;
-use crate::scenario::{Choice, NoChannel, Scenario};
-use crate::tenant::{BuiltIn, Markup, TenantConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use tessera_cdm::CdmRecord;
 use tessera_runtime::{Kind, Plugin};
 
 /// SMS segments allowed when a channel does not say.
@@ -63,8 +63,29 @@ impl Channel {
 
 /// Why a tenant's channels cannot be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RoutingError(pub String);
+pub enum RoutingError {
+    /// A channel is made by a plugin the tenant does not grant.
+    #[error("channel `{channel}` needs plugin `{plugin}`, which is not granted")]
+    NotGranted {
+        /// The channel.
+        channel: String,
+        /// The plugin it names.
+        plugin: String,
+    },
+    /// A channel is made by a plugin that is not a formatter.
+    #[error("channel `{channel}`: plugin `{plugin}` is a {kind}, not a formatter")]
+    NotAFormatter {
+        /// The channel.
+        channel: String,
+        /// The plugin it names.
+        plugin: String,
+        /// What the plugin is.
+        kind: Kind,
+    },
+    /// A channel says neither how nor by what it is made.
+    #[error("channel `{0}` has neither format nor plugin")]
+    Unmade(String),
+}
 
 /// Every channel of a tenant and how records are routed to them.
 pub struct Routing {
@@ -79,26 +100,28 @@ pub struct Routing {
 impl Routing {
     /// Resolves the tenant's `[outputs]`, `[channels]` and scenario.
     pub fn new(
-        cfg: &TenantConfig,
+        outputs: &Outputs,
+        configured: &BTreeMap<String, ChannelConfig>,
         plugins: &std::collections::HashMap<String, Arc<Plugin>>,
         scenario: Option<Scenario>,
     ) -> Result<Routing, RoutingError> {
-        let base: Vec<(String, String)> = cfg.outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let base: Vec<(String, String)> = outputs.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let formatter = |id: &str, channel: &str| -> Result<Arc<Plugin>, RoutingError> {
-            let p = plugins.get(id).ok_or_else(|| {
-                RoutingError(format!("channel `{channel}` needs plugin `{id}`, which is not granted"))
-            })?;
+            let p = plugins
+                .get(id)
+                .ok_or_else(|| RoutingError::NotGranted { channel: channel.to_owned(), plugin: id.to_owned() })?;
             if p.kind() != Kind::Formatter {
-                return Err(RoutingError(format!(
-                    "channel `{channel}`: plugin `{id}` is a {}, not a formatter",
-                    p.kind()
-                )));
+                return Err(RoutingError::NotAFormatter {
+                    channel: channel.to_owned(),
+                    plugin: id.to_owned(),
+                    kind: p.kind(),
+                });
             }
             Ok(Arc::clone(p))
         };
         let mut channels = BTreeMap::new();
         let mut fixed = Vec::new();
-        if cfg.outputs.html {
+        if outputs.html {
             fixed.push("html".to_owned());
             channels.insert(
                 "html".to_owned(),
@@ -110,7 +133,7 @@ impl Routing {
                 },
             );
         }
-        for f in &cfg.outputs.formatters {
+        for f in &outputs.formatters {
             fixed.push(f.channel.clone());
             let maker = Maker::Plugin { plugin: formatter(&f.plugin, &f.channel)?, markup: None };
             channels.insert(
@@ -118,13 +141,13 @@ impl Routing {
                 Channel { name: f.channel.clone(), maker, metadata: base.clone(), short_name: true },
             );
         }
-        for (name, c) in &cfg.channels {
+        for (name, c) in configured {
             let maker = match (&c.format, &c.plugin) {
                 (Some(format), _) => {
                     Maker::BuiltIn { format: *format, max_segments: c.max_segments.unwrap_or(DEFAULT_MAX_SEGMENTS) }
                 }
                 (None, Some(id)) => Maker::Plugin { plugin: formatter(id, name)?, markup: c.markup },
-                (None, None) => return Err(RoutingError(format!("channel `{name}` has neither format nor plugin"))),
+                (None, None) => return Err(RoutingError::Unmade(name.clone())),
             };
             let mut metadata = base.clone();
             metadata.extend(c.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));

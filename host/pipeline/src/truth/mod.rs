@@ -5,22 +5,15 @@
 //!                                                                    └► facts ─► self-check of every output
 //! ```
 //!
-//! [`rules`] refuses records whose amounts do not add up; [`settlement`]
-//! decides the one amount to pay and the account it goes to; [`view`] is
-//! what templates read; [`verify`] compares each composed output with the
-//! record before anything is written. [`decimal`] is the exact arithmetic
-//! under them; the bank-account checks are `tessera_content::account`
-//! (brand labels carry an account too, checked when they are parsed).
+//! The amount rules are the CDM's own (`tessera_cdm::rules`, run when a
+//! record is parsed). Here, [`settlement`] decides the one amount to pay and
+//! the account it goes to, and [`view`] is what templates read of it; the
+//! self-check of every output is its own stage ([`crate::verify`]). The
+//! bank-account checks are `tessera_content::account` (brand labels carry an
+//! account too, checked when they are parsed).
 
-pub mod decimal;
-pub mod pdf;
-pub mod rules;
 pub mod settlement;
-pub mod verify;
 pub mod view;
 
-pub use decimal::Dec;
-pub use rules::{Breach, Chain};
-pub use settlement::{Direction, PaymentPolicy, Refusal, Settlement, Warning};
-pub use verify::{Contradiction, Facts, Scope};
+pub use settlement::{BadAllowedIban, Direction, PaymentPolicy, Refusal, Settlement, Warning};
 pub use view::Figures;

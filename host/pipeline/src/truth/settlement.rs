@@ -12,11 +12,11 @@
 //! the standard leaves unconstrained (a BIC) never reject a document: a
 //! malformed one is left out and noted as a [`Warning`].
 
-use super::decimal::Dec;
-use super::rules::Chain;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
+use tessera_cdm::Chain;
+use tessera_cdm::Dec;
 use tessera_content::{Label, account};
 
 /// What the reader is asked to do.
@@ -216,18 +216,24 @@ fn payee(content: &Value, label: &Label, warnings: &mut Vec<Warning>) -> Option<
     })
 }
 
+/// An entry of `[payment] allowed_ibans` that is shaped like an IBAN but
+/// fails its check digits (a typo there would refuse every document).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[payment] allowed_ibans: {masked} fails the ISO 13616 check")]
+pub struct BadAllowedIban {
+    /// The entry, masked as every account is outside the document.
+    pub masked: String,
+}
+
 impl PaymentPolicy {
     /// The policy from `tenant.toml`'s list; each entry that looks like an
     /// IBAN must pass its check (a typo here would refuse every document).
-    pub fn from_list(list: &[String], require_valid_iban: bool) -> Result<PaymentPolicy, String> {
+    pub fn from_list(list: &[String], require_valid_iban: bool) -> Result<PaymentPolicy, BadAllowedIban> {
         let mut allowed = Vec::new();
         for entry in list {
             let compact = account::compact(entry);
             if account::looks_like_iban(&compact) && account::iban(&compact).is_err() {
-                return Err(format!(
-                    "[payment] allowed_ibans: {} fails the ISO 13616 check",
-                    account::masked(&compact)
-                ));
+                return Err(BadAllowedIban { masked: account::masked(&compact) });
             }
             allowed.push(compact);
         }
@@ -286,7 +292,7 @@ impl PaymentPolicy {
     }
 }
 
-/// The code of the warning [`iban_warning`] gives.
+/// The code of the warning a record gets when its IBAN is misshapen or fails its check digits.
 pub const IBAN_CHECK_FAILED: &str = "iban-check-failed";
 
 fn iban_warning(field: &str, raw: &str, problem: account::IbanProblem) -> Warning {
@@ -327,7 +333,7 @@ mod tests {
                 "payment": payment,
             },
         });
-        let chain = Arc::new(super::super::rules::check(&record["content"]).unwrap().unwrap());
+        let chain = Arc::new(tessera_cdm::rules::check(&record["content"]).unwrap().unwrap());
         (record, chain)
     }
 

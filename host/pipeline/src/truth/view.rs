@@ -5,9 +5,9 @@
 //! are zero for this document (no allowances, no prepayment) are `null`,
 //! so `{% if figures.prepaid %}` shows a row only when it says something.
 
-use super::decimal::Dec;
 use super::settlement::{Direction, Payee, Settlement};
 use serde::Serialize;
+use tessera_cdm::Dec;
 
 /// `figures` in the template context.
 #[derive(Debug, Clone, Serialize)]

@@ -1,28 +1,29 @@
 //! The preview's HTML: the page (pickers, panel, the small script that
 //! keeps it live) and the panel (the document frame, the error overlay,
-//! the content revision and each file's resolution chain). Every value
-//! from content, records or plugins is escaped.
+//! the content revision and each file's resolution chain), rendered by
+//! Tera from `templates/` with HTML autoescaping, so every value from
+//! content, records or plugins is escaped by the engine, not by hand.
+//!
+//! This module only gathers what the templates show into plain views.
 
 use super::{Choices, Shown, chosen, mark_text};
-use std::fmt::Write as _;
+use serde::Serialize;
+use std::sync::LazyLock;
 use tessera_content::Resolution;
 use tessera_pipeline::RenderError;
 
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The preview's templates, compiled once. `.html` autoescapes (Tera's
+/// default suffixes), and the templates are part of the binary: a broken
+/// one fails the tests below, never a request.
+static TEMPLATES: LazyLock<tera::Tera> = LazyLock::new(|| {
+    let mut tera = tera::Tera::new();
+    tera.add_raw_templates([
+        ("page.html", include_str!("templates/page.html")),
+        ("panel.html", include_str!("templates/panel.html")),
+    ])
+    .expect("the preview's own templates compile");
+    tera
+});
 
 const STYLE: &str = r#"
 :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f4f5f7; }
@@ -90,17 +91,118 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-fn select(out: &mut String, name: &str, title: &str, own: Option<&str>, options: &[(String, String)], current: &str) {
-    let _ = write!(out, "<label>{title}<select name=\"{name}\">");
+#[derive(Serialize)]
+struct Select {
+    name: &'static str,
+    title: &'static str,
+    options: Vec<Choice>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    tenant: &'a str,
+    style: &'static str,
+    script: &'static str,
+    selects: Vec<Select>,
+    since: String,
+    panel: Panel,
+}
+
+/// The panel alone (what `/preview/panel` answers); the page includes it.
+#[derive(Serialize)]
+struct PanelOnly {
+    panel: Panel,
+}
+
+#[derive(Serialize)]
+struct Panel {
+    frame: Option<Frame>,
+    no_document: &'static str,
+    broken: Option<Broken>,
+    refused: Option<Refused>,
+    facts: Vec<Fact>,
+    files: Vec<File>,
+}
+
+#[derive(Serialize)]
+struct Frame {
+    id: u64,
+    sandboxed: bool,
+}
+
+#[derive(Serialize)]
+struct Broken {
+    revision: String,
+    at: Option<Place>,
+    message: String,
+    detailed: String,
+}
+
+#[derive(Serialize)]
+struct Place {
+    file: String,
+    line: String,
+    column: String,
+    place: String,
+}
+
+#[derive(Serialize)]
+struct Refused {
+    stage: Option<String>,
+    reason: String,
+    details: Vec<Fact>,
+}
+
+#[derive(Serialize)]
+struct Fact {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct File {
+    logical: String,
+    path: String,
+    blob: String,
+    chain: Vec<Candidate>,
+}
+
+#[derive(Serialize)]
+struct Candidate {
+    class: &'static str,
+    path: String,
+    note: &'static str,
+}
+
+fn render(template: &str, view: &impl Serialize) -> String {
+    let context = tera::Context::from_serialize(view).expect("the preview's views are maps");
+    // The views carry only strings, numbers and lists the templates expect.
+    TEMPLATES.render(template, &context).expect("the preview's templates render their views")
+}
+
+fn select(
+    name: &'static str,
+    title: &'static str,
+    own: Option<&str>,
+    options: Vec<(String, String)>,
+    current: &str,
+) -> Select {
+    let mut choices = Vec::with_capacity(options.len() + 1);
     if let Some(own) = own {
-        let selected = if current.is_empty() { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"\"{selected}>{}</option>", escape(own));
+        choices.push(Choice { value: String::new(), text: own.to_owned(), selected: current.is_empty() });
     }
-    for (value, text) in options {
-        let selected = if value == current { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"{}\"{selected}>{}</option>", escape(value), escape(text));
-    }
-    out.push_str("</select></label>");
+    choices.extend(options.into_iter().map(|(value, text)| {
+        let selected = value == current;
+        Choice { value, text, selected }
+    }));
+    Select { name, title, options: choices }
 }
 
 fn pairs(values: &[String]) -> Vec<(String, String)> {
@@ -109,149 +211,114 @@ fn pairs(values: &[String]) -> Vec<(String, String)> {
 
 /// The whole page.
 pub(crate) fn page(choices: &Choices, shown: &Shown) -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    let _ = write!(
-        out,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Preview · {}</title><style>{STYLE}</style></head><body data-updates=\"0\">\
-         <header><h1>tessera preview</h1><form id=\"pick\" method=\"get\" action=\"/preview\">",
-        escape(&choices.tenant)
-    );
     let p = &choices.picked;
-    let mut form = String::new();
     // Template, label and locale may be left to the record.
-    let own = |form: &mut String, name: &str, title: &str, values: &[String], picked: &Option<String>| {
-        select(form, name, title, Some("as the record says"), &pairs(values), chosen(picked).unwrap_or(""))
+    let own = |name, title, values: &[String], picked: &Option<String>| {
+        select(name, title, Some("as the record says"), pairs(values), chosen(picked).unwrap_or(""))
     };
-    select(&mut form, "tenant", "Tenant", None, &pairs(&choices.tenants), &choices.tenant);
-    own(&mut form, "template", "Template", &choices.templates, &p.template);
     let records: Vec<(String, String)> =
         choices.samples.records.iter().enumerate().map(|(i, s)| (i.to_string(), s.title.clone())).collect();
-    select(&mut form, "record", "Sample record", None, &records, &choices.record.to_string());
-    own(&mut form, "label", "Brand label", &choices.labels, &p.label);
-    own(&mut form, "locale", "Locale", &choices.locales, &p.locale);
-    select(&mut form, "channel", "Channel", None, &pairs(&choices.channels), &choices.channel);
-    form.push_str("<noscript><button>Show</button></noscript>");
-    out.push_str(&form);
-    out.push_str("</form><span id=\"live\">connecting…</span></header>");
-    let _ = write!(out, "<main id=\"panel\" data-since=\"{}\">", mark_text(&shown.status));
-    out.push_str(&panel(choices, shown));
-    let _ = write!(out, "</main><script>{SCRIPT}</script></body></html>");
-    out
+    let selects = vec![
+        select("tenant", "Tenant", None, pairs(&choices.tenants), &choices.tenant),
+        own("template", "Template", &choices.templates, &p.template),
+        select("record", "Sample record", None, records, &choices.record.to_string()),
+        own("label", "Brand label", &choices.labels, &p.label),
+        own("locale", "Locale", &choices.locales, &p.locale),
+        select("channel", "Channel", None, pairs(&choices.channels), &choices.channel),
+    ];
+    let page = Page {
+        tenant: &choices.tenant,
+        style: STYLE,
+        script: SCRIPT,
+        selects,
+        since: mark_text(&shown.status),
+        panel: panel_view(choices, shown),
+    };
+    render("page.html", &page)
 }
 
 /// The panel: the document, the overlay when something is wrong, and the
 /// facts about the content it was made from.
 pub(crate) fn panel(choices: &Choices, shown: &Shown) -> String {
-    let mut out = String::with_capacity(8 * 1024);
-    out.push_str("<section class=\"document\">");
-    match &shown.result {
+    render("panel.html", &PanelOnly { panel: panel_view(choices, shown) })
+}
+
+fn panel_view(choices: &Choices, shown: &Shown) -> Panel {
+    let (frame, no_document) = match &shown.result {
         Ok((rendered, id)) if *id > 0 => {
             let is_pdf = rendered.outputs.first().is_some_and(|o| o.line.media_type.starts_with("application/pdf"));
             // A PDF needs the browser's viewer, which a sandboxed frame
             // refuses; HTML gets a sandbox (and a CSP) so its markup runs nothing.
-            let sandbox = if is_pdf { "" } else { " sandbox" };
-            let _ = write!(
-                out,
-                "<iframe id=\"document\" title=\"The rendered document\" src=\"/preview/output/{id}\"{sandbox}></iframe>"
-            );
+            (Some(Frame { id: *id, sandboxed: !is_pdf }), "")
         }
-        Ok(_) => out.push_str("<p class=\"none\">The record was routed to no output.</p>"),
-        Err(_) => out.push_str("<p class=\"none\">No document.</p>"),
-    }
-    overlay(&mut out, shown);
-    out.push_str("</section><aside>");
-    facts(&mut out, choices, shown);
-    out.push_str("</aside>");
-    out
-}
-
-fn overlay(out: &mut String, shown: &Shown) {
-    let broken = shown.status.last_error.as_ref();
-    let refused = shown.result.as_ref().err();
-    if broken.is_none() && refused.is_none() {
-        return;
-    }
-    out.push_str("<div class=\"overlay\" id=\"overlay\" role=\"alert\">");
-    if let Some(failure) = broken {
-        let _ = write!(
-            out,
-            "<h2>The content on disk does not work: the last good revision is still live</h2><p>Live: <code>{}</code></p>",
-            escape(&shown.status.revision)
-        );
-        match &failure.error {
-            Some(e) => {
-                let mut place = e.file.display().to_string();
-                if let Some(line) = e.line {
-                    let _ = write!(place, ":{line}");
-                    if let Some(col) = e.column {
-                        let _ = write!(place, ":{col}");
-                    }
-                }
-                let _ = write!(
-                    out,
-                    "<p class=\"where\" data-file=\"{}\" data-line=\"{}\" data-column=\"{}\">{}</p><p>{}</p>",
-                    escape(&e.file.display().to_string()),
-                    e.line.map(|l| l.to_string()).unwrap_or_default(),
-                    e.column.map(|c| c.to_string()).unwrap_or_default(),
-                    escape(&place),
-                    escape(&e.message)
-                );
-            }
-            None => {
-                let _ = write!(out, "<p>{}</p>", escape(&failure.message));
-            }
-        }
-        let _ = write!(out, "<pre>{}</pre>", escape(&failure.detailed));
-    }
-    if let Some(error) = refused {
-        out.push_str("<h2>This record cannot be rendered</h2>");
-        match error {
-            RenderError::Rejected(r) => {
-                let _ = write!(
-                    out,
-                    "<p class=\"where\">stage {}</p><p>{}</p><dl>",
-                    escape(&format!("{:?}", r.stage).to_lowercase()),
-                    escape(&r.reason)
-                );
-                for (name, value) in
-                    [("field", &r.field), ("rule", &r.rule), ("plugin", &r.plugin), ("limit", &r.limit)]
-                {
-                    if let Some(v) = value {
-                        let _ = write!(out, "<dt>{name}</dt><dd>{}</dd>", escape(v));
-                    }
-                }
-                out.push_str("</dl>");
-            }
-            other => {
-                let _ = write!(out, "<p>{}</p>", escape(&other.to_string()));
-            }
-        }
-    }
-    out.push_str("</div>");
-}
-
-fn facts(out: &mut String, choices: &Choices, shown: &Shown) {
-    out.push_str("<h2>Document</h2><dl>");
-    let mut fact = |name: &str, value: &str| {
-        let _ = write!(out, "<dt>{name}</dt><dd>{}</dd>", escape(value));
+        Ok(_) => (None, "The record was routed to no output."),
+        Err(_) => (None, "No document."),
     };
-    fact("tenant", &choices.tenant);
-    fact("content live", &shown.status.revision);
-    fact("reloads", &format!("{} swapped, {} refused", shown.status.generation, shown.status.failures));
+    Panel {
+        frame,
+        no_document,
+        broken: broken(shown),
+        refused: shown.result.as_ref().err().map(refused),
+        facts: facts(choices, shown),
+        files: files(shown),
+    }
+}
+
+fn broken(shown: &Shown) -> Option<Broken> {
+    let failure = shown.status.last_error.as_ref()?;
+    let (at, message) = match &failure.error {
+        Some(e) => {
+            let mut place = e.file.display().to_string();
+            if let Some(line) = e.line {
+                place.push_str(&format!(":{line}"));
+                if let Some(col) = e.column {
+                    place.push_str(&format!(":{col}"));
+                }
+            }
+            let at = Place {
+                file: e.file.display().to_string(),
+                line: e.line.map(|l| l.to_string()).unwrap_or_default(),
+                column: e.column.map(|c| c.to_string()).unwrap_or_default(),
+                place,
+            };
+            (Some(at), e.message.clone())
+        }
+        None => (None, failure.message.clone()),
+    };
+    Some(Broken { revision: shown.status.revision.clone(), at, message, detailed: failure.detailed.clone() })
+}
+
+fn refused(error: &RenderError) -> Refused {
+    match error {
+        RenderError::Rejected(r) => {
+            let details = [("field", &r.field), ("rule", &r.rule), ("plugin", &r.plugin), ("limit", &r.limit)]
+                .into_iter()
+                .filter_map(|(name, value)| value.clone().map(|value| Fact { name, value }))
+                .collect();
+            Refused { stage: Some(format!("{:?}", r.stage).to_lowercase()), reason: r.reason.clone(), details }
+        }
+        other => Refused { stage: None, reason: other.to_string(), details: Vec::new() },
+    }
+}
+
+fn facts(choices: &Choices, shown: &Shown) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    let mut fact = |name: &'static str, value: String| facts.push(Fact { name, value });
+    fact("tenant", choices.tenant.clone());
+    fact("content live", shown.status.revision.clone());
+    fact("reloads", format!("{} swapped, {} refused", shown.status.generation, shown.status.failures));
     if let Ok((rendered, _)) = &shown.result {
-        fact("rendered from", &rendered.content_revision);
+        fact("rendered from", rendered.content_revision.to_string());
         if let Some(first) = rendered.outputs.first() {
             let line = &first.line;
-            fact("view", &line.content_view);
-            fact("templates", &line.templates.join(", "));
-            fact("output", &format!("{} · {} · {} bytes", line.file, line.media_type, line.bytes));
+            fact("view", line.content_view.clone());
+            fact("templates", line.templates.join(", "));
+            fact("output", format!("{} · {} · {} bytes", line.file, line.media_type, line.bytes));
             if let Some(pages) = line.pages {
-                fact("pages", &pages.to_string());
+                fact("pages", pages.to_string());
             }
             if let Some(v) = &line.variant {
-                fact("variant", v);
+                fact("variant", v.clone());
             }
             let plugins: Vec<String> = line
                 .plugins
@@ -264,48 +331,53 @@ fn facts(out: &mut String, choices: &Choices, shown: &Shown) {
                 })
                 .collect();
             if !plugins.is_empty() {
-                fact("plugins", &plugins.join(", "));
+                fact("plugins", plugins.join(", "));
             }
         }
     }
     if !choices.samples.refused.is_empty() {
-        fact("sample records refused", &choices.samples.refused.len().to_string());
+        fact("sample records refused", choices.samples.refused.len().to_string());
     }
-    out.push_str("</dl>");
-    if let Ok((rendered, _)) = &shown.result {
-        out.push_str("<h2>Files and how they resolved</h2>");
-        let mut seen = std::collections::BTreeSet::new();
-        for resolution in rendered.view.files().iter().chain(rendered.assets.iter()) {
-            if seen.insert((&resolution.logical, &resolution.path)) {
-                chain(out, resolution);
-            }
-        }
-    }
+    facts
+}
+
+fn files(shown: &Shown) -> Vec<File> {
+    let Ok((rendered, _)) = &shown.result else { return Vec::new() };
+    let mut seen = std::collections::BTreeSet::new();
+    rendered
+        .view
+        .files()
+        .iter()
+        .chain(rendered.assets.iter())
+        .filter(|r| seen.insert((&r.logical, &r.path)))
+        .map(file)
+        .collect()
 }
 
 /// One file: the winner and every candidate tried, most specific first.
 /// UI strings (`locales/<locale>.toml`) merge rather than override, so each
 /// layer's file is listed as its own entry.
-fn chain(out: &mut String, r: &Resolution) {
+fn file(r: &Resolution) -> File {
     let merges = r.logical.starts_with("locales/") && r.logical.ends_with(".toml");
-    let _ = write!(
-        out,
-        "<details data-logical=\"{}\"><summary>{} → {} <small>{}</small></summary><ol class=\"chain\">",
-        escape(&r.logical),
-        escape(&r.logical),
-        escape(&r.path),
-        escape(r.blob.get(..10).unwrap_or(&r.blob))
-    );
-    for c in &r.chain {
-        let (class, note) = match (c.found, c.path == r.path) {
-            (true, true) => ("found", "used"),
-            (true, false) if merges => ("shadowed", "merged too: its own entry"),
-            (true, false) => ("shadowed", "exists, overridden"),
-            (false, _) => ("missing", "not there"),
-        };
-        let _ = write!(out, "<li class=\"{class}\">{} <small>({note})</small></li>", escape(&c.path));
+    let chain = r
+        .chain
+        .iter()
+        .map(|c| {
+            let (class, note) = match (c.found, c.path == r.path) {
+                (true, true) => ("found", "used"),
+                (true, false) if merges => ("shadowed", "merged too: its own entry"),
+                (true, false) => ("shadowed", "exists, overridden"),
+                (false, _) => ("missing", "not there"),
+            };
+            Candidate { class, path: c.path.clone(), note }
+        })
+        .collect();
+    File {
+        logical: r.logical.clone(),
+        path: r.path.clone(),
+        blob: r.blob.get(..10).unwrap_or(&r.blob).to_owned(),
+        chain,
     }
-    out.push_str("</ol></details>");
 }
 
 #[cfg(test)]
@@ -313,7 +385,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    fn the_templates_compile_and_escape_what_they_show() {
+        let view = PanelOnly {
+            panel: Panel {
+                frame: None,
+                no_document: "No document.",
+                broken: Some(Broken {
+                    revision: "worktree:<b>".into(),
+                    at: Some(Place {
+                        file: "a\"b.tera".into(),
+                        line: "2".into(),
+                        column: "9".into(),
+                        place: "a\"b.tera:2:9".into(),
+                    }),
+                    message: "expected `}}` <script>".into(),
+                    detailed: "x & y".into(),
+                }),
+                refused: None,
+                facts: vec![Fact { name: "tenant", value: "<acme>".into() }],
+                files: Vec::new(),
+            },
+        };
+        let html = render("panel.html", &view);
+        assert!(html.contains("data-file=\"a&quot;b.tera\" data-line=\"2\" data-column=\"9\""), "{html}");
+        assert!(html.contains("expected `}}` &lt;script&gt;"), "{html}");
+        assert!(html.contains("<code>worktree:&lt;b&gt;</code>"), "{html}");
+        assert!(html.contains("<dd>&lt;acme&gt;</dd>"), "{html}");
+        assert!(html.contains("<pre>x &amp; y</pre>"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
     }
 }

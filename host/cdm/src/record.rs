@@ -1,0 +1,308 @@
+//! CDM records: JSON validated against the CDM 1.0 JSON Schema
+//! (`host/cdm/schema/cdm-1.0.schema.json`, the single source of truth for
+//! validation and documentation).
+//!
+//! A violation names the JSON path, the schema rule and what the rule
+//! expects — never the offending value, which may be personal data.
+//! After the schema, an invoice's amounts must add up ([`crate::rules`]):
+//! a record that breaks an amount rule is refused here too, naming the rule
+//! and the amounts (amounts are not personal data; without them nobody could
+//! find the error in the source system).
+
+use serde_json::Value;
+use std::sync::LazyLock;
+
+/// The CDM 1.0 JSON Schema.
+pub const CDM_SCHEMA: &str = include_str!("../schema/cdm-1.0.schema.json");
+
+static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(CDM_SCHEMA).expect("the CDM schema is JSON");
+    jsonschema::validator_for(&schema).expect("the CDM schema is a valid JSON Schema")
+});
+
+/// A CDM record that passed the pipeline's checks.
+#[derive(Debug, Clone)]
+pub struct CdmRecord {
+    /// The whole record.
+    pub value: Value,
+    /// The record's JSON text as the translator wrote it (what fragment
+    /// plugins receive).
+    pub json: std::sync::Arc<str>,
+    /// `reference.customer_ref`: the only identifier logs and manifests carry.
+    pub customer_ref: String,
+    /// `reference.document_id`.
+    pub document_id: String,
+    /// The checked chain of amounts, for records that carry totals.
+    pub chain: Option<std::sync::Arc<crate::rules::Chain>>,
+}
+
+/// Why a record is not usable, with the JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct CdmError {
+    /// JSON path of the field (`$.content.lines[2].net`).
+    pub path: String,
+    /// The schema rule violated (`required`, `pattern`, `type`, ...).
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(path: &str, message: &str) -> CdmError {
+    CdmError { path: path.into(), rule: "json".into(), message: message.into() }
+}
+
+/// A JSON pointer (`/content/lines/2/net`) as a JSON path (`$.content.lines[2].net`).
+fn json_path(pointer: &str) -> String {
+    let mut out = String::from("$");
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            out.push('.');
+            out.push_str(&part);
+        }
+    }
+    out
+}
+
+/// What a schema rule expects, in words, without the value that broke it.
+fn expectation(error: &jsonschema::ValidationError<'_>) -> (String, String) {
+    use jsonschema::error::ValidationErrorKind as K;
+    let rule = error.kind().keyword().to_owned();
+    let text = match error.kind() {
+        K::Required { property } => format!("missing required field {property}"),
+        K::AdditionalProperties { unexpected } => format!("unknown field(s) {}", unexpected.join(", ")),
+        K::Type { kind } => {
+            format!("must be of type {kind:?}").replace("Single(", "").replace("Multiple(", "").replace(')', "")
+        }
+        K::Pattern { pattern } => format!("does not match the pattern {pattern}"),
+        K::Enum { options } => format!("must be one of {options}"),
+        K::Constant { expected_value } => format!("must be {expected_value}"),
+        K::MinLength { limit } => format!("must be at least {limit} character(s) long"),
+        K::MaxLength { limit } => format!("must be at most {limit} characters long"),
+        K::MinItems { limit } => format!("must have at least {limit} item(s)"),
+        K::MaxItems { limit } => format!("must have at most {limit} items"),
+        K::Minimum { limit } => format!("must be at least {limit}"),
+        K::UniqueItems => "items must be unique".to_owned(),
+        K::AnyOf { .. } => {
+            "matches none of the allowed shapes (a person needs last_name, a company needs company)".to_owned()
+        }
+        K::Format { format } => format!("is not a valid {format}"),
+        _ => format!("violates the `{rule}` rule"),
+    };
+    (rule, text)
+}
+
+impl CdmRecord {
+    /// Parses and checks a translator's JSON text.
+    pub fn parse(json: &str) -> Result<CdmRecord, CdmError> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| err("$", &format!("not JSON (line {}, column {}): {e}", e.line(), e.column())))?;
+        if !value.is_object() {
+            return Err(err("$", "a CDM record is a JSON object"));
+        }
+        match value.get("cdm").and_then(Value::as_str) {
+            Some("1.0") => {}
+            Some(other) => {
+                return Err(CdmError {
+                    rule: "const".into(),
+                    ..err("$.cdm", &format!("version `{other}` is not supported (expected 1.0)"))
+                });
+            }
+            None => {
+                return Err(CdmError {
+                    rule: "required".into(),
+                    ..err("$.cdm", "missing: a CDM record states its version, \"1.0\"")
+                });
+            }
+        }
+        if let Some(violation) = Self::violation(&value) {
+            return Err(violation);
+        }
+        let chain = crate::rules::check(&value["content"])
+            .map_err(|b| CdmError { path: b.path, rule: b.rule.to_owned(), message: b.message })?
+            .map(std::sync::Arc::new);
+        // The schema guarantees both are non-blank strings, and the
+        // document id a safe file name.
+        let reference = |field: &str| value["reference"][field].as_str().unwrap_or_default().to_owned();
+        let (customer_ref, document_id) = (reference("customer_ref"), reference("document_id"));
+        Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id, chain })
+    }
+
+    /// The record with `production.variant` set (a scenario assigned it):
+    /// the JSON text is written anew so that fragment plugins see it too.
+    pub fn with_variant(&self, variant: &str) -> CdmRecord {
+        let mut value = self.value.clone();
+        if let Some(production) = value.get_mut("production").and_then(Value::as_object_mut) {
+            production.insert("variant".into(), Value::String(variant.to_owned()));
+        }
+        let json = std::sync::Arc::from(value.to_string());
+        CdmRecord {
+            value,
+            json,
+            customer_ref: self.customer_ref.clone(),
+            document_id: self.document_id.clone(),
+            chain: self.chain.clone(),
+        }
+    }
+
+    /// `reference.document_id` of a record's JSON text, read without building
+    /// the record (the rest of the text is skipped, not kept): what the
+    /// source stage needs, in input order, to refuse a second record with
+    /// the same id before the workers validate anything.
+    pub fn document_id_of(json: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Reference {
+            document_id: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Head {
+            reference: Option<Reference>,
+        }
+        serde_json::from_str::<Head>(json).ok()?.reference?.document_id
+    }
+
+    /// `reference.customer_ref` and `reference.document_id` of a record that
+    /// failed validation, when they are usable identifiers — so that its
+    /// rejection names it. Nothing else of the record is read.
+    pub fn identifiers(json: &str) -> (Option<String>, Option<String>) {
+        let Ok(value) = serde_json::from_str::<Value>(json) else {
+            return (None, None);
+        };
+        let id = |field: &str| {
+            value.get("reference")?.get(field)?.as_str().filter(|s| !s.is_empty() && s.len() <= 128).map(str::to_owned)
+        };
+        (id("customer_ref"), id("document_id"))
+    }
+
+    /// The first schema violation (and how many more there are).
+    fn violation(value: &Value) -> Option<CdmError> {
+        // The common case first: a valid record costs one pass without
+        // collecting error locations.
+        if VALIDATOR.is_valid(value) {
+            return None;
+        }
+        let mut errors = VALIDATOR.iter_errors(value);
+        let first = errors.next()?;
+        let (rule, mut message) = expectation(&first);
+        let mut path = json_path(first.instance_path().as_str());
+        if let jsonschema::error::ValidationErrorKind::Required { property } = first.kind() {
+            path = format!("{path}.{}", property.as_str().unwrap_or_default());
+        }
+        let more = errors.count();
+        if more > 0 {
+            message.push_str(&format!(" (and {more} more violation{})", if more == 1 { "" } else { "s" }));
+        }
+        Some(CdmError { path, rule, message })
+    }
+
+    /// A string at `area.field`, if set.
+    pub fn str_at(&self, area: &str, field: &str) -> Option<&str> {
+        self.value.get(area)?.get(field)?.as_str().filter(|s| !s.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(reference: &str, content: &str) -> String {
+        format!(
+            r#"{{"cdm":"1.0","reference":{reference},"personal":{{"last_name":"Jansen","email":null}},"address":{{}},"production":{{}},"distribution":{{}},"content":{content}}}"#
+        )
+        .replace(r#","email":null"#, "")
+    }
+
+    const LETTER: &str = r#"{"customer_ref":"C1","document_id":"L-1","document_type":"letter"}"#;
+    const INVOICE_REF: &str = r#"{"customer_ref":"C1","document_id":"INV-1","document_type":"invoice"}"#;
+    const INVOICE: &str = r#"{"invoice":{"date":"2026-11-01","currency":"EUR"},"lines":[{"description":"Power","quantity":"1","net":"10.00"}],"totals":{"net":"10.00","vat":"2.10","gross":"12.10"}}"#;
+
+    #[test]
+    fn accepts_a_minimal_letter_and_an_invoice() {
+        let r = CdmRecord::parse(&record(LETTER, "{}")).unwrap();
+        assert_eq!((r.customer_ref.as_str(), r.document_id.as_str()), ("C1", "L-1"));
+        CdmRecord::parse(&record(INVOICE_REF, INVOICE)).unwrap();
+    }
+
+    #[test]
+    fn names_the_path_and_the_rule() {
+        let e = CdmRecord::parse(&record(r#"{"customer_ref":"C1","document_type":"letter"}"#, "{}")).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.reference.document_id", "required"), "{e}");
+        let e = CdmRecord::parse(r#"{"cdm":"2.0"}"#).unwrap_err();
+        assert_eq!(e.path, "$.cdm");
+        let e = CdmRecord::parse(&record(INVOICE_REF, "{}")).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.content.invoice", "required"), "{e}");
+        assert!(e.message.contains("more violation"), "the others are counted: {e}");
+    }
+
+    #[test]
+    fn amounts_are_decimal_strings_and_the_value_is_not_repeated() {
+        let bad = INVOICE.replace(r#""net":"10.00"}]"#, r#""net":"10,00"}]"#);
+        let e = CdmRecord::parse(&record(INVOICE_REF, &bad)).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.content.lines[0].net", "pattern"), "{e}");
+        assert!(!e.message.contains("10,00"), "{e}");
+    }
+
+    #[test]
+    fn personal_data_never_appears_in_the_reason() {
+        let json = record(LETTER, "{}").replace(r#""last_name":"Jansen""#, r#""last_name":"Jansen","email":"jansen@""#);
+        let e = CdmRecord::parse(&json).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.personal", "additionalProperties"), "{e}");
+        assert!(e.message.contains("email") && !e.message.contains("jansen@"), "{e}");
+        let json = record(LETTER, "{}").replace(r#""last_name":"Jansen""#, r#""first_name":"Anna""#);
+        let e = CdmRecord::parse(&json).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.personal", "anyOf"), "{e}");
+        assert!(!e.message.contains("Anna"), "{e}");
+    }
+
+    #[test]
+    fn document_ids_cannot_escape_the_output_folder() {
+        let e =
+            CdmRecord::parse(&record(r#"{"customer_ref":"C1","document_id":"../x","document_type":"letter"}"#, "{}"))
+                .unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.reference.document_id", "pattern"));
+    }
+
+    #[test]
+    fn a_blank_customer_reference_is_refused() {
+        let e =
+            CdmRecord::parse(&record(r#"{"customer_ref":"  ","document_id":"L-1","document_type":"letter"}"#, "{}"))
+                .unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.reference.customer_ref", "pattern"), "{e}");
+    }
+
+    #[test]
+    fn a_rejected_record_is_still_named_by_its_identifiers_only() {
+        let json = record(INVOICE_REF, "{}");
+        assert!(CdmRecord::parse(&json).is_err());
+        assert_eq!(CdmRecord::identifiers(&json), (Some("C1".into()), Some("INV-1".into())));
+        assert_eq!(CdmRecord::identifiers("{not json"), (None, None));
+        assert_eq!(CdmRecord::identifiers(r#"{"reference":{"customer_ref":7}}"#), (None, None));
+    }
+
+    #[test]
+    fn the_documented_example_is_a_valid_record() {
+        let doc = include_str!("../../../docs/cdm.md");
+        let example = doc.split("```json\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
+        CdmRecord::parse(example).unwrap();
+    }
+
+    #[test]
+    fn amounts_that_do_not_add_up_are_refused_naming_the_rule_and_the_amounts() {
+        let bad = INVOICE.replace(r#""gross":"12.10""#, r#""gross":"12.20""#);
+        let e = CdmRecord::parse(&record(INVOICE_REF, &bad)).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.content.totals.gross", "BR-CO-15"), "{e}");
+        assert!(e.message.contains("12.20") && e.message.contains("10.00"), "{e}");
+        let good = CdmRecord::parse(&record(INVOICE_REF, INVOICE)).unwrap();
+        assert_eq!(good.chain.unwrap().gross, crate::decimal::Dec::parse("12.10").unwrap());
+    }
+
+    #[test]
+    fn json_paths_read_like_json_paths() {
+        assert_eq!(json_path(""), "$");
+        assert_eq!(json_path("/content/lines/12/net"), "$.content.lines[12].net");
+        assert_eq!(json_path("/a~1b/c~0d"), "$.a/b.c~d");
+    }
+}

@@ -1,0 +1,152 @@
+//! Template filters for letters: money and dates the way each locale writes
+//! them. Amounts in the CDM are decimal strings (`"1234.50"`), never floats.
+//!
+//! Every decimal a letter shows — amounts, rates, quantities — goes through
+//! [`format_decimal`]: one canonical form ([`tessera_cdm::Dec`]: no
+//! trailing fractional zeros beyond the minimum, no leading zeros; at most
+//! six decimals, as the CDM allows), then the locale's separators. So
+//! `25`, `25.0` and `25.00` in a source all print as `25%`, and the
+//! self-check can look for exactly what the templates print.
+
+use tera::{Kwargs, State, TeraResult, Value};
+
+/// `{{ total | money(locale=locale) }}`: `1,234.50` (en) or `1.234,50` (nl, de, fr).
+pub fn money(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
+    let text = as_text(value);
+    format_money(&text, locale).ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
+}
+
+/// `{{ line.quantity | number(locale=locale) }}`: `1,234.5` (en) or `1.234,5` (nl):
+/// the decimals the value has, the separators of the locale.
+pub fn number(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
+    let text = as_text(value);
+    format_decimal(&text, locale, 0)
+        .ok_or_else(|| tera::Error::message(format!("number: `{text}` is not a decimal number")))
+}
+
+/// A CDM decimal (a string) or a plain number, as text.
+fn as_text(value: &Value) -> String {
+    value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())
+}
+
+/// Groups thousands and picks the separators of the locale, with two decimals.
+pub fn format_money(text: &str, locale: &str) -> Option<String> {
+    format_decimal(text, locale, 2)
+}
+
+/// Groups thousands and picks the separators of the locale, padding the
+/// fraction to at least `min_decimals` digits.
+pub fn format_decimal(text: &str, locale: &str, min_decimals: usize) -> Option<String> {
+    // The canonical form is the settlement's own (`truth::Dec`): a figure
+    // the self-check looks for is written exactly as the template wrote it.
+    let canonical = tessera_cdm::Dec::parse(text)?.canonical(min_decimals);
+    let (sign, digits) = match canonical.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", canonical.as_str()),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let (group, decimal) = if comma_decimal(locale) { ('.', ',') } else { (',', '.') };
+    let mut grouped = String::with_capacity(canonical.len() + int.len() / 3);
+    grouped.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(c);
+    }
+    if !frac.is_empty() {
+        grouped.push(decimal);
+        grouped.push_str(frac);
+    }
+    Some(grouped)
+}
+
+fn comma_decimal(locale: &str) -> bool {
+    matches!(locale.split(['-', '_']).next().unwrap_or(""), "nl" | "de" | "fr" | "es" | "it" | "pt" | "da")
+}
+
+/// `{{ "2026-11-01" | long_date(locale=locale) }}`: `1 November 2026` / `1 november 2026`.
+pub fn long_date(value: &str, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
+    format_long_date(value, locale)
+        .ok_or_else(|| tera::Error::message(format!("long_date: `{value}` is not a date (YYYY-MM-DD)")))
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const MONTHS_NL: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// A `YYYY-MM-DD` date written out.
+pub fn format_long_date(value: &str, locale: &str) -> Option<String> {
+    let mut parts = value.trim().splitn(3, '-');
+    let year: u32 = parts.next()?.parse().ok()?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let months = if locale.starts_with("nl") { &MONTHS_NL } else { &MONTHS_EN };
+    Some(format!("{day} {} {year}", months[month - 1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_per_locale() {
+        assert_eq!(format_money("1234567.5", "en").as_deref(), Some("1,234,567.50"));
+        assert_eq!(format_money("1234.50", "nl").as_deref(), Some("1.234,50"));
+        assert_eq!(format_money("-12.00", "nl-BE").as_deref(), Some("-12,00"));
+        assert_eq!(format_money("999", "en").as_deref(), Some("999.00"));
+        assert_eq!(format_money("12a", "en"), None);
+        assert_eq!(format_decimal("212.4", "nl", 0).as_deref(), Some("212,4"));
+        assert_eq!(format_decimal("1500", "en", 0).as_deref(), Some("1,500"));
+    }
+
+    #[test]
+    fn one_canonical_form_whatever_the_source_wrote() {
+        for rate in ["25", "25.0", "25.00", "025"] {
+            assert_eq!(format_decimal(rate, "en", 0).as_deref(), Some("25"), "{rate}");
+        }
+        assert_eq!(format_decimal("12.50", "nl", 0).as_deref(), Some("12,5"));
+        assert_eq!(format_money("0.274500", "en").as_deref(), Some("0.2745"));
+        assert_eq!(format_money("12.500", "en").as_deref(), Some("12.50"));
+        assert_eq!(format_money("-0.00", "en").as_deref(), Some("0.00"));
+        assert_eq!(format_decimal("1.000", "nl", 0).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn long_dates() {
+        assert_eq!(format_long_date("2026-11-01", "en").as_deref(), Some("1 November 2026"));
+        assert_eq!(format_long_date("2026-03-31", "nl").as_deref(), Some("31 maart 2026"));
+        assert_eq!(format_long_date("2026-13-01", "en"), None);
+    }
+}

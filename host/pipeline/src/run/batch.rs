@@ -1,0 +1,271 @@
+//! A batch run: one source file of one tenant through translate → validate
+//! → compose → format → write, with every record ending as outputs or as a
+//! rejection, and the accounting checked at the end.
+//!
+//! ```text
+//! source stage (1 thread) ──bounded──► workers (1 per core) ──► committer (this thread)
+//!   translate + validate                compose, format, write    input order: manifest,
+//!   + duplicate check                   the document's files      rejections, tally, checkpoints
+//! ```
+//!
+//! At most `64 × workers` records are in flight between reading and
+//! committing (credits returned by the committer), so memory stays flat
+//! however long the input and however slow one record is.
+
+use crate::error::{PipelineError, io};
+use crate::flow::{Done, Work};
+use crate::report::{Report, Timings};
+use crate::run::checkpoint;
+use crate::run::commit::Committer;
+use crate::run::job::{BatchJob, Progress, pick_translator};
+use crate::run::produce::{Producer, seed_for};
+use crate::run::resume::{identity, starting_point};
+use crate::run::write::{FolderWriter, write_atomic};
+use crate::source::{SourceEnd, SourceError, SourceStage};
+use crate::tenant::LoadedTenant;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tessera_cdm::parse_as_of;
+use tessera_runtime::Plugin;
+use tessera_runtime::{CallContext, Kind};
+
+/// How often progress is reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// Records in flight (read but not committed) per worker: bounds memory
+/// whatever a slow record holds up.
+const IN_FLIGHT_PER_WORKER: usize = 64;
+
+/// Runs one source file of a loaded tenant: the source stage on its own
+/// thread, `threads` workers, and the committer on this thread.
+pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, PipelineError> {
+    let started = Instant::now();
+    let cfg = &loaded.tenant.config;
+    let translator_id = match job.translator {
+        Some(t) => t.to_owned(),
+        None => pick_translator(&cfg.job, job.input).ok_or_else(|| PipelineError::Config {
+            tenant: cfg.id.clone(),
+            message: format!(
+                "no translator for {} (name one with --translator, or map its type in [job.translators])",
+                job.input.display()
+            ),
+        })?,
+    };
+    let translator = loaded.plugin_of_kind(&translator_id, Kind::Translator)?;
+    if let Some(only) = &job.channels {
+        for name in only {
+            if loaded.routing.channel(name).is_none() {
+                return Err(PipelineError::Config {
+                    tenant: cfg.id.clone(),
+                    message: format!(
+                        "--channels names `{name}`, which is not one of the tenant's channels ({})",
+                        loaded.routing.names().iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    let as_of = loaded.as_of(job.as_of);
+    let as_of_unix = parse_as_of(&as_of)?;
+    std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
+    let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
+    identity.channels = job.channels.as_ref().map(|c| c.join(",")).unwrap_or_default();
+    let (from, resumed) = starting_point(job, &identity)?;
+    let resumed_at = from.records;
+    let delivered_before = from.tally.delivered;
+    let threads = job.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+
+    let mut committer = Committer::new(job.out_dir, identity.clone(), from).map_err(io(job.out_dir))?;
+    let writer = FolderWriter { out_dir: job.out_dir };
+    let producer = Producer {
+        loaded,
+        translator: Some(translator),
+        only: job.channels.as_deref(),
+        as_of: Arc::from(as_of.as_str()),
+        as_of_unix,
+    };
+    let bytes_read = AtomicU64::new(0);
+    let source = SourceStage {
+        translator,
+        call: CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) },
+        input: job.input,
+        source_name: &source_name,
+        skip: resumed_at,
+        bytes_read: &bytes_read,
+    };
+    let progress = |committer: &Committer| {
+        if let Some(report) = job.progress {
+            report(&Progress {
+                records: committer.committed(),
+                delivered: committer.tally.delivered,
+                rejected: committer.tally.rejected,
+                bytes_read: bytes_read.load(Ordering::Relaxed),
+                bytes_total: identity.input_bytes,
+                resumed_at,
+                elapsed: started.elapsed(),
+            });
+        }
+    };
+
+    let source_end = std::thread::scope(|scope| -> Result<SourceEnd, PipelineError> {
+        let window = threads * IN_FLIGHT_PER_WORKER;
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<Work>(threads * 4);
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
+        let (credit_tx, credit_rx) = crossbeam_channel::bounded::<()>(window);
+        for _ in 0..window {
+            credit_tx.send(()).expect("room for every credit");
+        }
+        let reader = std::thread::Builder::new()
+            .name("tessera-source".into())
+            .spawn_scoped(scope, move || source.run(move |work| credit_rx.recv().is_ok() && work_tx.send(work).is_ok()))
+            .map_err(io(job.out_dir))?;
+        for n in 0..threads {
+            let (work_rx, done_tx, producer, writer) = (work_rx.clone(), done_tx.clone(), &producer, &writer);
+            std::thread::Builder::new()
+                .name(format!("tessera-work-{n}"))
+                .spawn_scoped(scope, move || {
+                    for work in work_rx {
+                        if done_tx.send(producer.handle(work, writer)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(io(job.out_dir))?;
+        }
+        drop((work_rx, done_tx));
+        let mut last_progress = Instant::now();
+        // Leaving this closure early drops the receivers and the credits,
+        // which stops the source stage and the workers.
+        for done in done_rx {
+            let committed = committer.accept(done).map_err(io(committer.manifest_path()))?;
+            for _ in 0..committed {
+                let _ = credit_tx.send(());
+            }
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                progress(&committer);
+                last_progress = Instant::now();
+            }
+        }
+        match reader.join() {
+            Ok(Ok(end)) => Ok(end),
+            Ok(Err(SourceError::Io(e))) => Err(io(job.input)(e)),
+            Ok(Err(SourceError::Closed)) => unreachable!("the committer outlives the source stage"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })?;
+    if committer.committed() != source_end.records || committer.pending() != 0 {
+        return Err(PipelineError::Lost { records: source_end.records, committed: committer.committed() });
+    }
+    committer.checkpoint().map_err(io(job.out_dir))?;
+    progress(&committer);
+    finish(
+        loaded,
+        job,
+        committer,
+        Finish {
+            source_name,
+            as_of,
+            translator,
+            source_end,
+            resumed: resumed.then_some(resumed_at),
+            delivered_before,
+            threads,
+            started,
+        },
+    )
+}
+
+struct Finish<'a> {
+    source_name: String,
+    as_of: String,
+    translator: &'a Plugin,
+    source_end: SourceEnd,
+    resumed: Option<u64>,
+    delivered_before: u64,
+    threads: usize,
+    started: Instant,
+}
+
+/// Writes `content.json`, `usage.json` and `report.json`, and marks the run
+/// complete by removing `progress.json`.
+fn finish(
+    loaded: &LoadedTenant,
+    job: &BatchJob<'_>,
+    committer: Committer,
+    f: Finish<'_>,
+) -> Result<Report, PipelineError> {
+    let cfg = &loaded.tenant.config;
+    let out = job.out_dir;
+    let tally = &committer.tally;
+    let sets: Vec<_> = tally.content_sets.values().collect();
+    let content = serde_json::to_vec_pretty(&serde_json::json!({ "sets": sets })).expect("serialises");
+    let path = out.join("content.json");
+    write_atomic(&path, &content).map_err(io(&path))?;
+    let usage = tally.usage.usage(&cfg.id, &f.source_name, &f.as_of);
+    let path = out.join("usage.json");
+    write_atomic(&path, &serde_json::to_vec_pretty(&usage).expect("usage serialises")).map_err(io(&path))?;
+    let mut stray_removed = 0;
+    if f.resumed.is_some() {
+        stray_removed = remove_stray_outputs(out, &tally.extensions)?;
+    }
+    let path = out.join(checkpoint::PROGRESS_FILE);
+    std::fs::remove_file(&path).map_err(io(&path))?;
+
+    let total = f.started.elapsed();
+    let stages = committer.stages.summary();
+    let timings = Timings {
+        translate_ms: stages.translate.total_ms,
+        validate_ms: stages.validate.total_ms,
+        compose_ms: stages.compose.total_ms,
+        format_ms: stages.format.total_ms,
+        write_ms: stages.write.total_ms,
+        verify_ms: stages.verify.total_ms,
+        total_ms: ms(total),
+    };
+    let report = Report {
+        tenant: cfg.id.clone(),
+        input: f.source_name,
+        translator: f.translator.name().to_owned(),
+        as_of: f.as_of,
+        records_in: tally.records_in,
+        delivered: tally.delivered,
+        rejected: tally.rejected,
+        outputs: tally.outputs,
+        outputs_by_channel: tally.by_channel.clone(),
+        documents_by_view: tally.by_view.clone(),
+        documents_by_variant: tally.by_variant.clone(),
+        warnings: tally.warnings.clone(),
+        content_revisions: tally.revisions(),
+        balanced: tally.records_in == tally.delivered + tally.rejected && tally.records_in == f.source_end.records,
+        rejections: tally.first_rejections.clone(),
+        fuel: tally.fuel + f.source_end.translator_fuel,
+        threads: f.threads,
+        resumed_at: f.resumed,
+        stray_outputs_removed: stray_removed,
+        docs_per_sec: (tally.delivered - f.delivered_before) as f64 / total.as_secs_f64().max(1e-9),
+        timings,
+        stages,
+    };
+    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    let path = out.join("report.json");
+    write_atomic(&path, &json).map_err(io(&path))?;
+    Ok(report)
+}
+
+/// After a resume: output files no manifest line lists, left by the
+/// interrupted run for records that ended differently this time.
+fn remove_stray_outputs(out: &Path, extensions: &std::collections::BTreeSet<String>) -> Result<u64, PipelineError> {
+    let manifest = out.join("manifest.jsonl");
+    let listed = checkpoint::ListedFiles::read(&manifest).map_err(io(&manifest))?;
+    let stray = checkpoint::unlisted_outputs(out, &listed, extensions).map_err(io(out))?;
+    for file in &stray {
+        std::fs::remove_file(file).map_err(io(file))?;
+    }
+    Ok(stray.len() as u64)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,187 @@
+//! The last stage of a run, on the calling thread: takes the workers'
+//! results in whatever order they finish, puts them back in input order,
+//! appends each record's manifest lines or rejection, keeps the tally and
+//! writes a checkpoint every so often.
+//!
+//! Only this stage writes `manifest.jsonl` and `rejected.jsonl`, and only in
+//! input order, so both files are the same for every thread count and
+//! every scheduling, and a checkpoint always describes a prefix of the input.
+
+use crate::flow::{Done, Outcome};
+use crate::report::latency::StageHistograms;
+use crate::run::checkpoint::{CHECKPOINT_VERSION, Checkpoint, RunIdentity, crash};
+use crate::run::tally::Tally;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A checkpoint at least every this many records...
+const CHECKPOINT_RECORDS: u64 = 2_000;
+
+/// The record cadence: [`CHECKPOINT_RECORDS`], or `TESSERA_CHECKPOINT_RECORDS`
+/// (the resume tests use it so that their crash points do not depend on
+/// how fast the machine renders).
+fn checkpoint_records() -> u64 {
+    static EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        std::env::var("TESSERA_CHECKPOINT_RECORDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(CHECKPOINT_RECORDS)
+    })
+}
+/// ...or this often, whichever comes first.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// An appended file and how many bytes it holds.
+struct Appender {
+    path: PathBuf,
+    out: BufWriter<File>,
+    len: u64,
+}
+
+impl Appender {
+    /// Opens `path` for appending at `len` bytes (the file was cut to it).
+    fn open(path: PathBuf, len: u64) -> std::io::Result<Appender> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(Appender { path, out: BufWriter::with_capacity(256 << 10, file), len })
+    }
+
+    fn line<T: serde::Serialize>(&mut self, item: &T, scratch: &mut Vec<u8>) -> std::io::Result<()> {
+        scratch.clear();
+        serde_json::to_writer(&mut *scratch, item).expect("serialises");
+        scratch.push(b'\n');
+        self.out.write_all(scratch)?;
+        self.len += scratch.len() as u64;
+        Ok(())
+    }
+}
+
+/// The committer.
+pub(crate) struct Committer {
+    out_dir: PathBuf,
+    identity: RunIdentity,
+    manifest: Appender,
+    rejected: Appender,
+    /// The account of records `0..next`.
+    pub tally: Tally,
+    /// Next sequence number to commit.
+    next: u64,
+    pending: BTreeMap<u64, Done>,
+    /// Stage timings of the records committed by this process.
+    pub stages: StageHistograms,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+    scratch: Vec<u8>,
+}
+
+impl Committer {
+    /// Starts at checkpoint `from` (records `0..from.records` committed,
+    /// the files already cut to its lengths).
+    pub fn new(out_dir: &Path, identity: RunIdentity, from: Checkpoint) -> std::io::Result<Committer> {
+        Ok(Committer {
+            manifest: Appender::open(out_dir.join("manifest.jsonl"), from.manifest_bytes)?,
+            rejected: Appender::open(out_dir.join("rejected.jsonl"), from.rejected_bytes)?,
+            out_dir: out_dir.to_path_buf(),
+            identity,
+            tally: from.tally,
+            next: from.records,
+            pending: BTreeMap::new(),
+            stages: StageHistograms::default(),
+            since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+            scratch: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Records committed so far.
+    pub fn committed(&self) -> u64 {
+        self.next
+    }
+
+    /// Takes one result; commits it and every result it unblocks, in input
+    /// order. Returns how many were committed.
+    pub fn accept(&mut self, done: Done) -> std::io::Result<u64> {
+        self.pending.insert(done.seq, done);
+        let mut committed = 0;
+        while let Some(done) = self.pending.remove(&self.next) {
+            self.commit(done)?;
+            committed += 1;
+        }
+        if self.since_checkpoint >= checkpoint_records()
+            || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL)
+        {
+            self.checkpoint()?;
+        }
+        Ok(committed)
+    }
+
+    fn commit(&mut self, done: Done) -> std::io::Result<()> {
+        let t = &done.times;
+        self.stages.translate.record(t.translate);
+        for (h, d) in [
+            (&mut self.stages.validate, t.validate),
+            (&mut self.stages.compose, t.compose),
+            (&mut self.stages.format, t.format),
+            (&mut self.stages.write, t.write),
+            (&mut self.stages.verify, t.verify),
+        ] {
+            if let Some(d) = d {
+                h.record(d);
+            }
+        }
+        match &done.outcome {
+            Outcome::Delivered { lines, content } => {
+                for line in lines {
+                    self.manifest.line(line, &mut self.scratch)?;
+                }
+                self.tally.delivered(lines);
+                self.tally.content_used(&content.revision, content.view.key(), content.view.files(), &content.assets);
+            }
+            Outcome::Rejected(rejection) => {
+                self.rejected.line(rejection, &mut self.scratch)?;
+                self.tally.rejected(rejection);
+            }
+        }
+        self.next += 1;
+        self.since_checkpoint += 1;
+        crash::point("commit");
+        Ok(())
+    }
+
+    /// Flushes both files and records the committed prefix in
+    /// `progress.json`.
+    pub fn checkpoint(&mut self) -> std::io::Result<()> {
+        self.manifest.out.flush()?;
+        self.rejected.out.flush()?;
+        crash::point("checkpoint");
+        self.progress().write(&self.out_dir)?;
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+
+    fn progress(&self) -> Checkpoint {
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            identity: self.identity.clone(),
+            records: self.next,
+            manifest_bytes: self.manifest.len,
+            rejected_bytes: self.rejected.len,
+            tally: self.tally.clone(),
+        }
+    }
+
+    /// Results waiting for an earlier record (for the end-of-run check).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The files, for messages.
+    pub fn manifest_path(&self) -> &Path {
+        &self.manifest.path
+    }
+}

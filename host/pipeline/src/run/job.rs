@@ -1,0 +1,117 @@
+//! One run's parameters and what it reports while it runs: the source, the
+//! output folder, the as-of date, the threads, resume, channels; which
+//! translator reads a source when the job does not say.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+/// One run's parameters.
+pub struct BatchJob<'a> {
+    /// The source file.
+    pub input: &'a Path,
+    /// Output folder.
+    pub out_dir: &'a Path,
+    /// Translator id (default: by the file's type, else the tenant's `job.translator`).
+    pub translator: Option<&'a str>,
+    /// As-of date (default: the tenant's `job.as_of`, else today, UTC).
+    pub as_of: Option<&'a str>,
+    /// Worker threads composing and formatting (default: one per core).
+    pub threads: Option<usize>,
+    /// Finish the interrupted run in `out_dir` instead of starting over.
+    pub resume: bool,
+    /// Called on the committing thread about every 100 ms, and once at the end.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Send every record to exactly these channels instead of the
+    /// scenario's (or the fixed outputs') choice.
+    pub channels: Option<Vec<String>>,
+}
+
+impl<'a> BatchJob<'a> {
+    /// A run of `input` into `out_dir` with the tenant's defaults.
+    pub fn new(input: &'a Path, out_dir: &'a Path) -> BatchJob<'a> {
+        BatchJob {
+            input,
+            out_dir,
+            translator: None,
+            as_of: None,
+            threads: None,
+            resume: false,
+            progress: None,
+            channels: None,
+        }
+    }
+}
+
+/// Where a run is, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Records committed (delivered + rejected), including those an
+    /// interrupted run committed before.
+    pub records: u64,
+    /// Delivered so far.
+    pub delivered: u64,
+    /// Rejected so far.
+    pub rejected: u64,
+    /// Source bytes read by the translator.
+    pub bytes_read: u64,
+    /// Source size.
+    pub bytes_total: u64,
+    /// Records committed by an interrupted run before this one resumed.
+    pub resumed_at: u64,
+    /// Since this run started.
+    pub elapsed: Duration,
+}
+
+/// The translator for a source file: by extension, then by the first
+/// non-blank byte, through `[job.translators]`; else `job.translator`.
+pub(crate) fn pick_translator(job: &crate::tenant::JobDefaults, input: &Path) -> Option<String> {
+    let by_extension = input.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let sniffed = || -> Option<String> {
+        let mut head = [0u8; 512];
+        let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).ok()?;
+        let text = head[..n].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head[..n]);
+        let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
+        Some(
+            match first {
+                b'{' | b'[' => "json",
+                b'<' => "xml",
+                _ => "csv",
+            }
+            .to_owned(),
+        )
+    };
+    by_extension
+        .and_then(|ext| job.translators.get(&ext).cloned())
+        .or_else(|| sniffed().and_then(|kind| job.translators.get(&kind).cloned()))
+        .or_else(|| job.translator.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_translator_follows_the_extension_then_the_content_then_the_default() {
+        let d = tempfile::tempdir().unwrap();
+        let job = crate::tenant::JobDefaults {
+            translator: Some("fallback".into()),
+            translators: [("csv", "c"), ("json", "j"), ("xml", "x")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        let file = |name: &str, text: &[u8]| {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        assert_eq!(pick_translator(&job, &file("a.XML", b"anything")).as_deref(), Some("x"));
+        assert_eq!(pick_translator(&job, &file("export.dat", b"\xEF\xBB\xBF  \n[{}]")).as_deref(), Some("j"));
+        assert_eq!(pick_translator(&job, &file("invoice.txt", b"<?xml version=\"1.0\"?>")).as_deref(), Some("x"));
+        assert_eq!(pick_translator(&job, &file("rows.dat", b"id;name")).as_deref(), Some("c"));
+        let no_map = crate::tenant::JobDefaults { translator: Some("fallback".into()), ..Default::default() };
+        assert_eq!(pick_translator(&no_map, &file("b.json", b"{}")).as_deref(), Some("fallback"));
+    }
+}

@@ -1,0 +1,559 @@
+//! The worker stage, one per core: validates a record against the CDM,
+//! composes it with the live content, makes every channel's output and
+//! checks them against the record — all in memory ([`Producer::produce`]).
+//! A batch then hands the document to [`crate::run::write`], which writes
+//! all of its files or none; the render server keeps them in memory.
+//!
+//! A document's outputs are written only when every one succeeded, so no
+//! customer gets the HTML of a letter whose print version failed. Each document takes the live content once: whatever
+//! reloads meanwhile, it comes from one snapshot. A panic while producing a
+//! document rejects that document instead of taking the run down.
+
+use crate::channels::config::{BuiltIn, Markup};
+use crate::channels::routing::{Channel, Maker};
+use crate::channels::{email, sms};
+use crate::compose::live::Canary;
+use crate::compose::{ComposeError, Composed, Renditions};
+use crate::flow::{ContentUse, Done, Failure, Outcome, StageTimes, Work, WorkItem, rejection};
+use crate::report::{ManifestLine, PluginUse, Rejection, Stage};
+use crate::run::write::{FolderWriter, sha256_hex, valid_extension};
+use crate::tenant::LoadedTenant;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tessera_cdm::CdmRecord;
+use tessera_runtime::{CallContext, CallUsage, DocumentInput, Plugin, SourceLocation};
+
+/// A per-record seed: reruns of the same record see the same randomness.
+pub(crate) fn seed_for(document_id: &str) -> u64 {
+    let digest = Sha256::digest(document_id.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// What every worker shares.
+pub(crate) struct Producer<'a> {
+    pub loaded: &'a LoadedTenant,
+    /// The translator the records came from (`None` for records sent as
+    /// CDM, e.g. to the render server).
+    pub translator: Option<&'a Plugin>,
+    /// The operator's `--channels`: these channels for every record,
+    /// instead of the scenario's choice.
+    pub only: Option<&'a [String]>,
+    pub as_of: Arc<str>,
+    pub as_of_unix: u64,
+}
+
+/// A document's files: (file name, bytes), one per channel.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// One document's files and manifest lines, before they are written.
+pub(crate) struct Delivery {
+    /// (file name, bytes), one per channel, in the lines' order.
+    pub files: Files,
+    pub lines: Vec<ManifestLine>,
+    pub content: ContentUse,
+}
+
+impl Producer<'_> {
+    /// Turns one piece of work into its end: produced and written by
+    /// `writer`, or rejected.
+    pub fn handle(&self, work: Work, writer: &FolderWriter<'_>) -> Done {
+        let mut times = StageTimes { translate: work.translate, ..Default::default() };
+        let outcome = match work.item {
+            WorkItem::Rejected(r) => Outcome::Rejected(r),
+            WorkItem::Record { cdm, location } => {
+                let t0 = Instant::now();
+                let checked = self.validate(&cdm, location.clone());
+                times.validate = Some(t0.elapsed());
+                let record = match checked {
+                    Ok(record) => record,
+                    Err(rejected) => return Done { seq: work.seq, outcome: Outcome::Rejected(*rejected), times },
+                };
+                let produced = guarded(|| self.deliver(&record, writer, &mut times));
+                match produced {
+                    Ok((lines, content)) => Outcome::Delivered { lines, content },
+                    Err(failure) => Outcome::Rejected(self.reject(&record, location, failure)),
+                }
+            }
+        };
+        Done { seq: work.seq, outcome, times }
+    }
+
+    /// Parses and validates a translator's (or a client's) CDM JSON; a
+    /// schema violation names the JSON path and rule, never the value.
+    pub(crate) fn validate(&self, cdm: &str, location: Option<SourceLocation>) -> Result<CdmRecord, Box<Rejection>> {
+        match std::panic::catch_unwind(|| CdmRecord::parse(cdm)) {
+            Ok(Ok(record)) => Ok(record),
+            Err(panic) => {
+                let failure = Failure::plain(
+                    Stage::Validate,
+                    format!("internal error while validating this record: {}", panic_message(&*panic)),
+                );
+                Err(Box::new(rejection(CdmRecord::identifiers(cdm), location, failure, None)))
+            }
+            Ok(Err(e)) => {
+                // The record broke the schema: it is named by its
+                // identifiers, the rest of it is not repeated.
+                let failure = Failure {
+                    field: Some(e.path.clone()),
+                    plugin: self.translator.map(|t| t.name().to_owned()),
+                    ..Failure::plain(Stage::Validate, e.to_string())
+                };
+                Err(Box::new(rejection(CdmRecord::identifiers(cdm), location, failure, Some(e.rule))))
+            }
+        }
+    }
+
+    pub(crate) fn reject(&self, record: &CdmRecord, location: Option<SourceLocation>, failure: Failure) -> Rejection {
+        let ids = (Some(record.customer_ref.clone()), Some(record.document_id.clone()));
+        rejection(ids, location, failure, None)
+    }
+
+    /// Produces every output of a record and has `writer` write them.
+    fn deliver(
+        &self,
+        record: &CdmRecord,
+        writer: &FolderWriter<'_>,
+        times: &mut StageTimes,
+    ) -> Result<(Vec<ManifestLine>, ContentUse), Failure> {
+        let delivery = self.produce(record, times)?;
+        let t0 = Instant::now();
+        let written = writer.write(&delivery.files);
+        times.write = Some(t0.elapsed());
+        written?;
+        Ok((delivery.lines, delivery.content))
+    }
+
+    fn call_context(&self, seed: u64) -> CallContext {
+        CallContext { as_of: Arc::clone(&self.as_of), as_of_unix: self.as_of_unix, seed }
+    }
+
+    /// Composes and formats every output of a record, in memory: routes it
+    /// to its channels, composes the renditions those need once, then makes
+    /// each channel's file and checks them all against the record.
+    pub(crate) fn produce(&self, record: &CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
+        let plan = self.plan(record)?;
+        let composed = self.compose(&plan, times)?;
+        let (files, lines) = self.make_outputs(&plan, &composed, times)?;
+        let t0 = Instant::now();
+        let required = &self.loaded.tenant.config.verify.facts;
+        let checked = self_check(&plan.record, &composed, &plan.locale, &plan.channels, &lines, &files, required);
+        times.verify = Some(t0.elapsed());
+        checked.map_err(|c| Failure {
+            field: c.fact.map(|f| f.field().to_owned()),
+            rule: Some("self-check"),
+            ..Failure::plain(Stage::Verify, c.to_string())
+        })?;
+        let content = ContentUse {
+            revision: Arc::clone(&composed.revision),
+            view: Arc::clone(&composed.view),
+            assets: composed.assets.clone(),
+        };
+        Ok(Delivery { files, lines, content })
+    }
+
+    /// Where a record goes and how it looks: its channels (the scenario's
+    /// choice or the operator's), its variant, label, locale and template.
+    fn plan<'r>(&'r self, record: &'r CdmRecord) -> Result<Plan<'r>, Failure> {
+        let cfg = &self.loaded.tenant.config;
+        let routing = &self.loaded.routing;
+        let choice = routing.route(record, self.only).map_err(|e| Failure::plain(Stage::Route, e.to_string()))?;
+        let mut channels = Vec::with_capacity(choice.channels.len());
+        for name in &choice.channels {
+            channels.push(routing.channel(name).ok_or_else(|| {
+                Failure::plain(Stage::Route, format!("channel `{name}` is not defined in tenant.toml"))
+            })?);
+        }
+        // The variant is part of the record's production area from here on,
+        // so templates and fragment plugins both see it.
+        let record = match &choice.variant {
+            Some(v) if record.str_at("production", "variant") != Some(v.as_str()) => Cow::Owned(record.with_variant(v)),
+            _ => Cow::Borrowed(record),
+        };
+        let label = record.str_at("production", "label").unwrap_or(&cfg.default_label).to_owned();
+        let locale = record
+            .str_at("production", "locale")
+            .or_else(|| record.str_at("personal", "language"))
+            .unwrap_or(&cfg.default_locale)
+            .to_owned();
+        let variant_template =
+            choice.variant.as_deref().and_then(|v| routing.scenario().and_then(|s| s.template_of(v)));
+        let template =
+            variant_template.or_else(|| record.str_at("production", "template")).unwrap_or("invoice").to_owned();
+        let call = self.call_context(seed_for(&record.document_id));
+        Ok(Plan { record, channels, variant: choice.variant, label, locale, template, call })
+    }
+
+    /// Composes the renditions the record's channels need, from one
+    /// snapshot of the live content, and settles what the document asks
+    /// to be paid (refused when the payee is not the tenant's to name).
+    fn compose(&self, plan: &Plan<'_>, times: &mut StageTimes) -> Result<Composed, Failure> {
+        let loaded = self.loaded;
+        let record = plan.record.as_ref();
+        let renditions = plan.channels.iter().fold(Renditions::HTML_ONLY, |r, c| r.union(c.renditions()));
+        let t0 = Instant::now();
+        let library = loaded.content.current();
+        let composed = library.compose(
+            record,
+            &plan.template,
+            &plan.label,
+            &plan.locale,
+            &plan.call,
+            &loaded.fragments,
+            renditions,
+        );
+        times.compose = Some(t0.elapsed());
+        let mut composed = composed.map_err(|e| match e {
+            ComposeError::Fragment(fault) => Failure::fault(Stage::Compose, fault),
+            other => Failure::plain(Stage::Compose, other.to_string()),
+        })?;
+        if let Some(settlement) = composed.settlement.as_mut() {
+            loaded.payment.admit(settlement, &composed.view.label).map_err(refused)?;
+        }
+        loaded.content.offer_canary(|| Canary {
+            record: record.clone(),
+            template: plan.template.clone(),
+            fragments: Arc::clone(&loaded.fragments),
+            call: plan.call.clone(),
+        });
+        Ok(composed)
+    }
+
+    /// Makes each channel's file, with its manifest line, in the channels' order.
+    fn make_outputs(
+        &self,
+        plan: &Plan<'_>,
+        composed: &Composed,
+        times: &mut StageTimes,
+    ) -> Result<(Files, Vec<ManifestLine>), Failure> {
+        let record = plan.record.as_ref();
+        let uses = PluginUses::new(self, composed);
+        let lines_of = LineFacts::new(plan, composed);
+        let mut files: Files = Vec::new();
+        let mut lines = Vec::new();
+        let id = &record.document_id;
+        let t0 = Instant::now();
+        for channel in &plan.channels {
+            let name = channel.name.as_str();
+            let (file, media_type, bytes, pages, plugins) = match &channel.maker {
+                Maker::BuiltIn { format, max_segments } => {
+                    let (suffix, media_type, bytes) = built_in(*format, *max_segments, record, composed, &plan.call)
+                        .map_err(|reason| Failure::plain(Stage::Format, format!("channel `{name}`: {reason}")))?;
+                    (format!("{id}.{suffix}"), media_type.to_owned(), bytes, None, uses.list(None))
+                }
+                Maker::Plugin { plugin, markup } => {
+                    let result = plugin.format(&plan.call, formatter_input(plan, composed, channel, *markup));
+                    times.format = Some(t0.elapsed());
+                    let (formatted, usage) = result.map_err(|fault| Failure::fault(Stage::Format, fault))?;
+                    if !valid_extension(&formatted.extension) {
+                        return Err(Failure {
+                            plugin: Some(plugin.name().to_owned()),
+                            ..Failure::plain(
+                                Stage::Format,
+                                format!("plugin {} returned an invalid file extension", plugin.name()),
+                            )
+                        });
+                    }
+                    let file = if channel.short_name {
+                        format!("{id}.{}", formatted.extension)
+                    } else {
+                        format!("{id}.{name}.{}", formatted.extension)
+                    };
+                    let plugins = uses.list(Some((plugin, &usage)));
+                    (file, formatted.media_type, formatted.bytes, formatted.pages, plugins)
+                }
+            };
+            if files.iter().any(|(f, _)| *f == file) {
+                return Err(Failure::plain(
+                    Stage::Format,
+                    format!("two outputs of this document would be named {file}"),
+                ));
+            }
+            lines.push(lines_of.line(name, &file, &media_type, &bytes, pages, plugins));
+            files.push((file, bytes));
+        }
+        if times.format.is_none() && files.len() > 1 {
+            times.format = Some(t0.elapsed());
+        }
+        Ok((files, lines))
+    }
+}
+
+/// What [`Producer::plan`] decided for one record.
+struct Plan<'r> {
+    /// The record, with the scenario's variant written into it.
+    record: Cow<'r, CdmRecord>,
+    channels: Vec<&'r Channel>,
+    variant: Option<String>,
+    label: String,
+    locale: String,
+    template: String,
+    call: CallContext,
+}
+
+/// What a formatter plugin is given: the renditions, and the channel's
+/// metadata with the label, locale, variant and, when it asks for one, the
+/// markup its template rendered.
+fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, markup: Option<Markup>) -> DocumentInput {
+    let mut metadata = channel.metadata.clone();
+    metadata.push(("label.name".into(), composed.view.label.name.clone()));
+    metadata.push(("locale".into(), plan.locale.clone()));
+    if let Some(variant) = &plan.variant {
+        metadata.push(("variant".into(), variant.clone()));
+    }
+    if let (Some(Markup::Typst), Some(markup)) = (markup, &composed.typst) {
+        metadata.push(("markup".into(), markup.clone()));
+        metadata.push(("markup.language".into(), "typst".into()));
+    }
+    DocumentInput {
+        channel: channel.name.clone(),
+        document_id: plan.record.document_id.clone(),
+        html: composed.html.clone(),
+        text: composed.text.clone(),
+        subject: composed.subject.clone(),
+        metadata,
+    }
+}
+
+/// The plugins an output used: the translator, the fragments the
+/// composition called (their calls summed per plugin), and its formatter.
+struct PluginUses<'a> {
+    producer: &'a Producer<'a>,
+    fragments: BTreeMap<String, CallUsage>,
+}
+
+impl<'a> PluginUses<'a> {
+    fn new(producer: &'a Producer<'a>, composed: &Composed) -> Self {
+        let mut fragments: BTreeMap<String, CallUsage> = BTreeMap::new();
+        for (id, usage) in &composed.fragment_calls {
+            fragments.entry(id.clone()).or_default().absorb(*usage);
+        }
+        PluginUses { producer, fragments }
+    }
+
+    fn list(&self, formatter: Option<(&Plugin, &CallUsage)>) -> Vec<PluginUse> {
+        let mut list: Vec<PluginUse> =
+            self.producer.translator.map(|t| plugin_use(t, &CallUsage::default())).into_iter().collect();
+        for (id, usage) in &self.fragments {
+            if let Some(p) = self.producer.loaded.fragments.get(id) {
+                list.push(plugin_use(p, usage));
+            }
+        }
+        if let Some((p, usage)) = formatter {
+            list.push(plugin_use(p, usage));
+        }
+        list
+    }
+}
+
+/// What every manifest line of one document shares.
+struct LineFacts<'a> {
+    plan: &'a Plan<'a>,
+    composed: &'a Composed,
+    warnings: Vec<crate::truth::Warning>,
+}
+
+impl<'a> LineFacts<'a> {
+    fn new(plan: &'a Plan<'a>, composed: &'a Composed) -> Self {
+        let warnings = composed.settlement.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();
+        LineFacts { plan, composed, warnings }
+    }
+
+    /// One output's line; a formatter's own page count (contract 0.2.0)
+    /// wins over counting.
+    fn line(
+        &self,
+        channel: &str,
+        file: &str,
+        media_type: &str,
+        bytes: &[u8],
+        stated: Option<u32>,
+        plugins: Vec<PluginUse>,
+    ) -> ManifestLine {
+        let (plan, composed) = (self.plan, self.composed);
+        ManifestLine {
+            record: plan.record.customer_ref.clone(),
+            document_id: plan.record.document_id.clone(),
+            channel: channel.to_owned(),
+            file: file.to_owned(),
+            media_type: media_type.to_owned(),
+            templates: composed.templates.clone(),
+            label: plan.label.clone(),
+            locale: plan.locale.clone(),
+            variant: plan.variant.clone(),
+            content_revision: Arc::clone(&composed.revision),
+            content_view: composed.view.key().to_owned(),
+            content_files: Arc::clone(&composed.files),
+            fuel: plugins.iter().filter_map(|p| p.fuel).sum(),
+            plugins,
+            bytes: bytes.len() as u64,
+            pages: stated.map(u64::from).or_else(|| crate::report::usage::pages(media_type, bytes)),
+            sha256: sha256_hex(bytes),
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+/// Compares every output of a document with the figures of its record
+/// (see [`crate::verify`]).
+fn self_check(
+    record: &CdmRecord,
+    composed: &Composed,
+    locale: &str,
+    channels: &[&Channel],
+    lines: &[ManifestLine],
+    files: &[(String, Vec<u8>)],
+    required: &[crate::verify::Fact],
+) -> Result<(), crate::verify::Contradiction> {
+    use crate::verify::{Facts, Output, outputs};
+    let facts = match &composed.settlement {
+        Some(s) => Facts::new(&record.document_id, s, locale, &composed.view.label, required),
+        None => Facts::number_only(&record.document_id, required),
+    };
+    let read: Vec<(&str, Output<'_>)> = channels
+        .iter()
+        .zip(lines.iter().zip(files))
+        .map(|(channel, (line, (_, bytes)))| {
+            let output = match &channel.maker {
+                Maker::BuiltIn { format: BuiltIn::Html, .. } => Output::Html,
+                Maker::BuiltIn { format: BuiltIn::Text, .. } => Output::Text,
+                Maker::BuiltIn { format: BuiltIn::Email, .. } => Output::Email,
+                Maker::BuiltIn { format: BuiltIn::Sms, .. } => Output::Sms,
+                Maker::Plugin { .. } if line.media_type.starts_with("application/pdf") => Output::Pdf(bytes),
+                Maker::Plugin { .. } => Output::Opaque,
+            };
+            (channel.name.as_str(), output)
+        })
+        .collect();
+    outputs(&facts, composed, &read)
+}
+
+/// A settlement that cannot be shown as the record says: a validation
+/// rejection naming the rule and the field.
+fn refused(refusal: crate::truth::Refusal) -> Failure {
+    Failure {
+        field: Some(refusal.path.clone()),
+        rule: Some(refusal.rule),
+        ..Failure::plain(Stage::Validate, refusal.to_string())
+    }
+}
+
+/// Makes a built-in channel's file: (file suffix, media type, bytes), or
+/// why the document cannot go to this channel.
+fn built_in(
+    format: BuiltIn,
+    max_segments: u32,
+    record: &CdmRecord,
+    composed: &Composed,
+    call: &CallContext,
+) -> Result<(&'static str, &'static str, Vec<u8>), String> {
+    match format {
+        BuiltIn::Html => Ok(("html", "text/html; charset=utf-8", composed.html.as_bytes().to_vec())),
+        BuiltIn::Text => {
+            if composed.text.trim().is_empty() {
+                return Err("the template has no text rendition (`.txt.tera`)".into());
+            }
+            Ok(("txt", "text/plain; charset=utf-8", composed.text.as_bytes().to_vec()))
+        }
+        BuiltIn::Email => {
+            let label = &composed.view.label;
+            let from = label
+                .contact
+                .email
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .ok_or_else(|| format!("label `{}` has no contact.email to send from", label.id))?;
+            let to = record
+                .str_at("distribution", "email")
+                .filter(|e| !e.trim().is_empty())
+                .ok_or("the record has no distribution.email")?;
+            let subject = composed.subject.as_deref().ok_or("the template has no subject (`.subject.tera`)")?;
+            if composed.text.trim().is_empty() {
+                return Err("the template has no text rendition (`.txt.tera`) for the e-mail's text part".into());
+            }
+            let to_name = recipient_name(record);
+            let envelope = email::Envelope {
+                from_name: &label.name,
+                from_address: from,
+                to_name: to_name.as_deref(),
+                to_address: to.trim(),
+                subject,
+                date_unix: call.as_of_unix,
+                document_id: &record.document_id,
+            };
+            let bytes = email::build(&envelope, &composed.html, &composed.text).map_err(|e| e.to_string())?;
+            Ok(("eml", "message/rfc822", bytes))
+        }
+        BuiltIn::Sms => {
+            let text = composed.sms.as_deref().unwrap_or_default();
+            if text.is_empty() {
+                return Err("the SMS template rendered an empty message".into());
+            }
+            let to = record
+                .str_at("distribution", "phone")
+                .filter(|p| !p.trim().is_empty())
+                .ok_or("the record has no distribution.phone")?;
+            let measured = sms::measure(text);
+            if measured.segments > max_segments {
+                return Err(format!(
+                    "the SMS text takes {} segments ({} characters, {}); the limit is {max_segments}",
+                    measured.segments,
+                    measured.characters,
+                    match measured.encoding {
+                        sms::Encoding::Gsm7 => "GSM-7",
+                        sms::Encoding::Ucs2 => "UCS-2: it has characters outside the GSM-7 alphabet",
+                    },
+                ));
+            }
+            let message = sms::SmsMessage { to: to.trim(), from: Some(&composed.view.label.name), text, measured };
+            let mut bytes = serde_json::to_vec_pretty(&message).expect("an SMS serialises");
+            bytes.push(b'\n');
+            Ok(("sms.json", "application/json", bytes))
+        }
+    }
+}
+
+/// The recipient's display name: first and last name, or the company.
+fn recipient_name(record: &CdmRecord) -> Option<String> {
+    let first = record.str_at("personal", "first_name").unwrap_or("").trim();
+    let last = record.str_at("personal", "last_name").unwrap_or("").trim();
+    let name = format!("{first} {last}").trim().to_owned();
+    if !name.is_empty() {
+        return Some(name);
+    }
+    record.str_at("personal", "company").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned)
+}
+
+/// What a caught panic said. A panic in one record must not stop the run:
+/// a worker that died would leave its record uncommitted and the run waiting.
+/// Runs one document's production; a panic in it rejects that document
+/// (naming the panic) instead of taking the run or the server down.
+pub(crate) fn guarded<T>(produce: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(produce)).unwrap_or_else(|panic| {
+        Err(Failure::plain(
+            Stage::Compose,
+            format!("internal error while producing this document: {}", panic_message(&*panic)),
+        ))
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn plugin_use(p: &Plugin, usage: &CallUsage) -> PluginUse {
+    let fuel = (!p.reuses_instances()).then_some(usage.fuel);
+    PluginUse {
+        id: p.id().to_owned(),
+        version: p.version().to_owned(),
+        sha256: p.sha256().to_owned(),
+        fuel,
+        elapsed: usage.elapsed,
+    }
+}

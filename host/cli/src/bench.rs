@@ -46,6 +46,9 @@ pub enum BenchCommand {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// KiB per shard (default 4096; 0 translates the source whole, on one thread).
+        #[arg(long)]
+        shard_kib: Option<u64>,
         /// Channels every document goes to, comma-separated (the tenant's
         /// channel names; `html,lines` adds ACME's print-asa line data).
         #[arg(long, value_delimiter = ',', default_value = "html")]
@@ -124,13 +127,14 @@ pub enum BenchCommand {
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
-        BenchCommand::Batch { tenant, records, runs, threads, channels, json } => crate::bench_batch::run(
+        BenchCommand::Batch { tenant, records, runs, threads, shard_kib, channels, json } => crate::bench_batch::run(
             ctx,
             &crate::bench_batch::BatchBench {
                 tenant,
                 records: records.max(1),
                 runs: runs.max(1),
                 threads,
+                shard_bytes: shard_kib.map(|k| k * 1024),
                 channels,
                 json,
             },

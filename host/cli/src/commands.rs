@@ -50,6 +50,8 @@ pub struct BatchArgs<'a> {
     pub watch: bool,
     pub resume: bool,
     pub threads: Option<usize>,
+    /// Bytes per shard (`Some(0)`: the source whole).
+    pub shard_bytes: Option<u64>,
     pub channels: Option<Vec<String>>,
 }
 
@@ -69,6 +71,7 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         translator: args.translator,
         as_of: args.as_of,
         threads: args.threads,
+        shard_bytes: args.shard_bytes,
         resume: args.resume,
         channels: args.channels.clone(),
         progress: (!args.json).then_some(&show as &(dyn Fn(&tessera_pipeline::Progress) + Sync)),

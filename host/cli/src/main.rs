@@ -83,6 +83,10 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// KiB per shard when the translator can cut the source (default
+        /// 4096); 0 translates the source whole, on one thread.
+        #[arg(long)]
+        shard_kib: Option<u64>,
         /// Send every record to exactly these channels (comma-separated),
         /// instead of what the tenant's scenario chooses.
         #[arg(long, value_delimiter = ',')]
@@ -264,24 +268,36 @@ fn main() -> ExitCode {
     let ctx = paths::Context::new(cli.cache_dir, cli.plugin_dirs);
     let result = match cli.command {
         Command::Demo { out, samples } => commands::demo(&ctx, &out, samples.as_deref()),
-        Command::Batch { tenant, input, out, translator, as_of, json, published, watch, resume, threads, channels } => {
-            commands::batch(
-                &ctx,
-                &commands::BatchArgs {
-                    tenant: &tenant,
-                    input: &input,
-                    out: &out,
-                    translator: translator.as_deref(),
-                    as_of: as_of.as_deref(),
-                    json,
-                    published,
-                    watch,
-                    resume,
-                    threads,
-                    channels,
-                },
-            )
-        }
+        Command::Batch {
+            tenant,
+            input,
+            out,
+            translator,
+            as_of,
+            json,
+            published,
+            watch,
+            resume,
+            threads,
+            shard_kib,
+            channels,
+        } => commands::batch(
+            &ctx,
+            &commands::BatchArgs {
+                tenant: &tenant,
+                input: &input,
+                out: &out,
+                translator: translator.as_deref(),
+                as_of: as_of.as_deref(),
+                json,
+                published,
+                watch,
+                resume,
+                threads,
+                shard_bytes: shard_kib.map(|k| k * 1024),
+                channels,
+            },
+        ),
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Plugin(PluginCommand::Check { path, json }) => plugin_check::run(&ctx, &path, json),

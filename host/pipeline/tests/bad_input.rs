@@ -196,7 +196,7 @@ fn a_translator_that_dies_mid_source_loses_no_record_silently() {
     assert_eq!((report.delivered, report.rejected), (20, 1), "{report:#?}");
     assert!(out.join("INV-20.html").is_file());
     let r = &report.rejections[0];
-    assert_eq!(r.plugin.as_deref(), Some("csv-billing@0.1.0"));
+    assert_eq!(r.plugin.as_deref(), Some("csv-billing@0.2.0"));
     assert!(r.limit.is_some(), "{r:?}");
     assert!(r.reason.starts_with("the rest of the source was not translated"), "{}", r.reason);
     let field = r.source.as_ref().and_then(|s| s.field.clone()).unwrap_or_default();

@@ -226,7 +226,7 @@ fn a_cdm_schema_violation_is_rejected_with_path_rule_and_source() {
     assert_eq!(r.stage, tessera_pipeline::Stage::Validate);
     assert_eq!(r.field.as_deref(), Some("$.production.label"));
     assert_eq!(r.rule.as_deref(), Some("pattern"));
-    assert_eq!(r.plugin.as_deref(), Some("csv-billing@0.1.0"));
+    assert_eq!(r.plugin.as_deref(), Some("csv-billing@0.2.0"));
     assert_eq!(r.record.as_deref(), Some("C-2"));
     assert_eq!(r.source.as_ref().and_then(|s| s.line), Some(3), "the source line the translator reported");
     assert!(!r.reason.contains("Big Brand!"), "the value is not repeated: {}", r.reason);

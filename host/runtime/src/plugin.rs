@@ -26,7 +26,7 @@ use crate::grant::PluginGrant;
 use crate::limits::Limits;
 use crate::manifest::{PluginManifest, Reuse};
 use crate::sandbox::{AssetGrants, CallContext, Identity, Sandbox};
-use crate::types::{DocumentInput, Formatted, Rendered, TranslateOutcome};
+use crate::types::{Cut, DocumentInput, Formatted, MAX_CUT_STATE, Rendered, TranslateOutcome};
 use crate::version::{Kind, WorldVersion, exported_version};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -49,7 +49,8 @@ pub struct LoadRequest<'a> {
 
 /// A linked component, by world; the contract version is behind the trait.
 enum Pre {
-    Translator(Box<dyn TranslatorPre>),
+    /// A translator, and whether its contract lets it cut sources.
+    Translator(Box<dyn TranslatorPre>, bool),
     Fragment(Box<dyn FragmentPre>),
     Formatter(Box<dyn FormatterPre>),
 }
@@ -151,7 +152,9 @@ impl Runtime {
         let typed = |e: wasmtime::Error| component_err("does not match its world", format!("{e:#}"));
         // check_exports made sure the component exports the declared version.
         let pre = match manifest.kind {
-            Kind::Translator => Pre::Translator(contract.translator(instance_pre).map_err(typed)?),
+            Kind::Translator => {
+                Pre::Translator(contract.translator(instance_pre).map_err(typed)?, contract.splits_sources())
+            }
             Kind::Fragment => Pre::Fragment(contract.fragment(instance_pre).map_err(typed)?),
             Kind::Formatter => Pre::Formatter(contract.formatter(instance_pre).map_err(typed)?),
         };
@@ -313,7 +316,7 @@ impl Plugin {
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = match &self.pre {
-            Pre::Translator(pre) => pre.instantiate(&mut store).map(drop),
+            Pre::Translator(pre, _) => pre.instantiate(&mut store).map(drop),
             Pre::Fragment(pre) => pre.instantiate(&mut store).map(drop),
             Pre::Formatter(pre) => pre.instantiate(&mut store).map(drop),
         };
@@ -399,81 +402,197 @@ impl Plugin {
     /// Starts translating one source in a fresh instance that lives for the
     /// whole source; each `feed`/`finish` call gets the full per-call budget.
     pub fn translate(&self, ctx: &CallContext, source_name: &str) -> Result<TranslateSession<'_>, PluginFault> {
-        let Pre::Translator(pre) = &self.pre else {
+        self.open_translator(ctx, |instance, store| instance.open(store, source_name)).map(TranslateSession)
+    }
+
+    /// Starts translating the part of a source that begins at `start`, a cut
+    /// its splitter returned ([`Plugin::split`]); the session is fed the
+    /// bytes from `start.offset` to the next cut.
+    pub fn translate_from(
+        &self,
+        ctx: &CallContext,
+        source_name: &str,
+        start: &Cut,
+    ) -> Result<TranslateSession<'_>, PluginFault> {
+        self.require_splitting()?;
+        self.open_translator(ctx, |instance, store| instance.open_at(store, source_name, start)).map(TranslateSession)
+    }
+
+    /// Can this translator cut sources into shards (contract 0.3.0 and later)?
+    pub fn can_split(&self) -> bool {
+        matches!(&self.pre, Pre::Translator(_, true))
+    }
+
+    /// Starts finding the cuts of one source, wanting them at least
+    /// `min_gap` bytes apart. Only for translators that [`Plugin::can_split`].
+    pub fn split(&self, ctx: &CallContext, source_name: &str, min_gap: u64) -> Result<SplitSession<'_>, PluginFault> {
+        self.require_splitting()?;
+        let open = self.open_translator(ctx, |instance, store| instance.open_splitter(store, source_name, min_gap))?;
+        Ok(SplitSession { open, last_offset: 0, fed: 0 })
+    }
+
+    fn require_splitting(&self) -> Result<(), PluginFault> {
+        if let Pre::Translator(..) = &self.pre {
+            if self.can_split() {
+                return Ok(());
+            }
+            return Err(self.fault(
+                FaultKind::Host {
+                    message: format!(
+                        "it targets {}, which cannot cut a source; splitting needs tessera:plugin@0.3.0 or later",
+                        self.world()
+                    ),
+                },
+                CallUsage::default(),
+            ));
+        }
+        Err(self.wrong_kind(Kind::Translator))
+    }
+
+    /// A fresh translator instance with one resource opened in it.
+    fn open_translator(
+        &self,
+        ctx: &CallContext,
+        open: impl FnOnce(&dyn TranslatorInstance, &mut Store<Sandbox>) -> wasmtime::Result<ResourceAny>,
+    ) -> Result<OpenResource<'_>, PluginFault> {
+        let Pre::Translator(pre, _) = &self.pre else {
             return Err(self.wrong_kind(Kind::Translator));
         };
         let started = Instant::now();
         let mut store = self.new_store(ctx);
         self.arm(&mut store);
         let result = pre.instantiate(&mut store).and_then(|instance| {
-            let session = instance.open(&mut store, source_name)?;
-            Ok((instance, session))
+            let resource = open(instance.as_ref(), &mut store)?;
+            Ok((instance, resource))
         });
         let usage = self.usage(&store, started);
         match result {
-            Ok((instance, session)) => {
-                Ok(TranslateSession { plugin: self, store, instance, session, usage, dead: false })
+            Ok((instance, resource)) => {
+                Ok(OpenResource { plugin: self, store, instance, resource, usage, dead: false })
             }
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
         }
     }
 }
 
-/// One source being translated by one instance.
-pub struct TranslateSession<'p> {
+/// A translator instance with its session or splitter: every call is armed
+/// with the full per-call budget, and the first fault ends it.
+struct OpenResource<'p> {
     plugin: &'p Plugin,
     store: Store<Sandbox>,
     instance: Box<dyn TranslatorInstance>,
-    session: ResourceAny,
+    resource: ResourceAny,
     usage: CallUsage,
     dead: bool,
 }
 
-impl TranslateSession<'_> {
-    /// Feeds a chunk; returns the records it completed.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
-        self.call(|instance, session, store| instance.feed(store, session, chunk))
-    }
-
-    /// Ends the source; returns the remaining records.
-    pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
-        let out = self.call(|instance, session, store| instance.finish(store, session))?;
-        let _ = self.session.resource_drop(&mut self.store);
-        Ok((out, self.usage))
-    }
-
-    /// Fuel, memory and time used so far.
-    pub fn usage(&self) -> CallUsage {
-        self.usage
-    }
-
-    fn call(
+impl OpenResource<'_> {
+    /// One call; `checked` measures what the plugin returned against the
+    /// output cap (and any rule of the contract), or says what it broke.
+    fn call<T>(
         &mut self,
-        f: impl FnOnce(&dyn TranslatorInstance, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<Vec<TranslateOutcome>>,
-    ) -> Result<Vec<TranslateOutcome>, PluginFault> {
+        f: impl FnOnce(&dyn TranslatorInstance, ResourceAny, &mut Store<Sandbox>) -> wasmtime::Result<T>,
+        checked: impl FnOnce(&T) -> Result<usize, FaultKind>,
+    ) -> Result<T, PluginFault> {
         let plugin = self.plugin;
         if self.dead {
             return Err(plugin.fault(FaultKind::Host { message: "the session already failed".into() }, self.usage));
         }
         let started = Instant::now();
         plugin.arm(&mut self.store);
-        let result = f(self.instance.as_ref(), self.session, &mut self.store);
+        let result = f(self.instance.as_ref(), self.resource, &mut self.store);
         let store = &self.store;
         let usage = plugin.usage(store, started);
         self.usage.absorb(usage);
         let outcome = match result {
             Err(e) => Err(plugin.classify(&e, store)),
-            Ok(outcomes) => {
-                let size: usize = outcomes.iter().map(TranslateOutcome::size).sum();
-                plugin.check_output(size).map(|()| outcomes)
-            }
+            Ok(value) => checked(&value).and_then(|size| plugin.check_output(size)).map(|()| value),
         };
-        match outcome {
-            Ok(outcomes) => Ok(outcomes),
-            Err(kind) => {
-                self.dead = true;
-                Err(plugin.fault(kind, usage))
-            }
-        }
+        outcome.map_err(|kind| {
+            self.dead = true;
+            plugin.fault(kind, usage)
+        })
     }
+
+    fn close(mut self) -> CallUsage {
+        let _ = self.resource.resource_drop(&mut self.store);
+        self.usage
+    }
+}
+
+fn outcomes_size(outcomes: &[TranslateOutcome]) -> Result<usize, FaultKind> {
+    Ok(outcomes.iter().map(TranslateOutcome::size).sum())
+}
+
+/// One source (or one shard of it) being translated by one instance.
+pub struct TranslateSession<'p>(OpenResource<'p>);
+
+impl TranslateSession<'_> {
+    /// Feeds a chunk; returns the records it completed.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<TranslateOutcome>, PluginFault> {
+        self.0.call(|instance, session, store| instance.feed(store, session, chunk), |o| outcomes_size(o))
+    }
+
+    /// Ends the source; returns the remaining records.
+    pub fn finish(mut self) -> Result<(Vec<TranslateOutcome>, CallUsage), PluginFault> {
+        let out = self.0.call(|instance, session, store| instance.finish(store, session), |o| outcomes_size(o))?;
+        Ok((out, self.0.close()))
+    }
+
+    /// Fuel, memory and time used so far.
+    pub fn usage(&self) -> CallUsage {
+        self.0.usage
+    }
+}
+
+/// One source being scanned for cuts by a translator's splitter. The cuts
+/// it returns are checked against the contract: each after the one before
+/// and never at 0, within the bytes fed so far, with at most
+/// [`MAX_CUT_STATE`] bytes of state.
+pub struct SplitSession<'p> {
+    open: OpenResource<'p>,
+    last_offset: u64,
+    fed: u64,
+}
+
+impl SplitSession<'_> {
+    /// Feeds a chunk; returns the cuts found so far.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Cut>, PluginFault> {
+        self.fed += chunk.len() as u64;
+        let (fed, last) = (self.fed, self.last_offset);
+        let cuts = self.open.call(|i, s, store| i.split_feed(store, s, chunk), |cuts| check_cuts(cuts, last, fed))?;
+        self.last_offset = cuts.last().map_or(last, |c| c.offset);
+        Ok(cuts)
+    }
+
+    /// Ends the source; returns the cuts still pending.
+    pub fn finish(mut self) -> Result<(Vec<Cut>, CallUsage), PluginFault> {
+        let (fed, last) = (self.fed, self.last_offset);
+        let cuts = self.open.call(|i, s, store| i.split_finish(store, s), |cuts| check_cuts(cuts, last, fed))?;
+        Ok((cuts, self.open.close()))
+    }
+}
+
+/// The contract's rules for cuts; the bytes they count against the output cap.
+fn check_cuts(cuts: &[Cut], mut last: u64, fed: u64) -> Result<usize, FaultKind> {
+    let broke = |message: String| Err(FaultKind::Host { message: format!("splitter broke the contract: {message}") });
+    let mut size = 0;
+    for c in cuts {
+        if c.offset <= last {
+            return broke(format!("cut at byte {} does not come after the previous one (byte {last})", c.offset));
+        }
+        if c.offset >= fed {
+            return broke(format!("cut at byte {} is beyond the {fed} bytes fed so far", c.offset));
+        }
+        if c.state.len() > MAX_CUT_STATE {
+            return broke(format!(
+                "cut at byte {} carries {} bytes of state; at most {MAX_CUT_STATE}",
+                c.offset,
+                c.state.len()
+            ));
+        }
+        last = c.offset;
+        size += c.state.len() + 16;
+    }
+    Ok(size)
 }

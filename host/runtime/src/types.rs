@@ -115,6 +115,23 @@ impl TranslateOutcome {
     }
 }
 
+/// A place where a translator says a source may be cut (contract 0.3.0):
+/// a document starts at `offset`, on `line`, and a session started there
+/// needs `state` (opaque to the host) to go on as if it had read the bytes
+/// before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// Byte offset from the start of the source.
+    pub offset: u64,
+    /// The 1-based line that starts there.
+    pub line: u32,
+    /// The plugin's own state for a session starting there.
+    pub state: Vec<u8>,
+}
+
+/// The largest `state` a cut may carry: it travels with every shard.
+pub const MAX_CUT_STATE: usize = 64 * 1024;
+
 /// How loud a plugin's log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogLevel {

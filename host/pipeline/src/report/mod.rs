@@ -194,6 +194,10 @@ pub struct Report {
     pub fuel: u64,
     /// Worker threads of this run.
     pub threads: usize,
+    /// Shards the source was translated in: 1 when it was read whole (a
+    /// translator before contract 0.3.0, or `--shard-kib 0`).
+    #[serde(default = "one")]
+    pub shards: u64,
     /// Records an interrupted run had committed before this one resumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_at: Option<u64>,
@@ -211,4 +215,8 @@ pub struct Report {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn one() -> u64 {
+    1
 }

@@ -4,9 +4,13 @@
 //!
 //! ```text
 //! source stage (1 thread) ──bounded──► workers (1 per core) ──► committer (this thread)
-//!   translate + validate                compose, format, write    input order: manifest,
-//!   + duplicate check                   the document's files      rejections, tally, checkpoints
+//!   translate + number                  validate, compose,        input order: manifest,
+//!   + duplicate check                   format, write             rejections, tally, checkpoints
 //! ```
+//!
+//! A translator that can cut the source (contract 0.3.0) translates its
+//! shards on translator threads, one per core, and the source stage only
+//! splits and puts the shards' outcomes back in order ([`crate::source::shards`]).
 //!
 //! At most `64 × workers` records are in flight between reading and
 //! committing (credits returned by the committer), so memory stays flat
@@ -21,6 +25,7 @@ use crate::run::job::{BatchJob, Progress, pick_translator};
 use crate::run::produce::{Producer, seed_for};
 use crate::run::resume::{identity, starting_point};
 use crate::run::write::{FolderWriter, write_atomic};
+use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
 use std::path::Path;
@@ -87,13 +92,28 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         as_of_unix,
     };
     let bytes_read = AtomicU64::new(0);
-    let source = SourceStage {
-        translator,
-        call: CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) },
-        input: job.input,
-        source_name: &source_name,
-        skip: resumed_at,
-        bytes_read: &bytes_read,
+    let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) };
+    let shard_bytes = job.shard_bytes.unwrap_or(DEFAULT_SHARD_BYTES);
+    let source = if translator.can_split() && shard_bytes > 0 {
+        Source::Sharded(ShardedSource {
+            translator,
+            call,
+            input: job.input,
+            source_name: &source_name,
+            skip: resumed_at,
+            bytes_read: &bytes_read,
+            shard_bytes,
+            threads,
+        })
+    } else {
+        Source::Whole(SourceStage {
+            translator,
+            call,
+            input: job.input,
+            source_name: &source_name,
+            skip: resumed_at,
+            bytes_read: &bytes_read,
+        })
     };
     let progress = |committer: &Committer| {
         if let Some(report) = job.progress {
@@ -119,7 +139,13 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         }
         let reader = std::thread::Builder::new()
             .name("tessera-source".into())
-            .spawn_scoped(scope, move || source.run(move |work| credit_rx.recv().is_ok() && work_tx.send(work).is_ok()))
+            .spawn_scoped(scope, move || {
+                let send = move |work| credit_rx.recv().is_ok() && work_tx.send(work).is_ok();
+                match source {
+                    Source::Whole(stage) => stage.run(send),
+                    Source::Sharded(stage) => stage.run(send),
+                }
+            })
             .map_err(io(job.out_dir))?;
         for n in 0..threads {
             let (work_rx, done_tx, producer, writer) = (work_rx.clone(), done_tx.clone(), &producer, &writer);
@@ -175,6 +201,12 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             started,
         },
     )
+}
+
+/// How the source is read: whole, in one session, or in shards.
+enum Source<'a> {
+    Whole(SourceStage<'a>),
+    Sharded(ShardedSource<'a>),
 }
 
 struct Finish<'a> {
@@ -242,6 +274,7 @@ fn finish(
         rejections: tally.first_rejections.clone(),
         fuel: tally.fuel + f.source_end.translator_fuel,
         threads: f.threads,
+        shards: f.source_end.shards,
         resumed_at: f.resumed,
         stray_outputs_removed: stray_removed,
         docs_per_sec: (tally.delivered - f.delivered_before) as f64 / total.as_secs_f64().max(1e-9),

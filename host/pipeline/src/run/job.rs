@@ -16,8 +16,13 @@ pub struct BatchJob<'a> {
     pub translator: Option<&'a str>,
     /// As-of date (default: the tenant's `job.as_of`, else today, UTC).
     pub as_of: Option<&'a str>,
-    /// Worker threads composing and formatting (default: one per core).
+    /// Worker threads composing and formatting (default: one per core);
+    /// as many translate a source that can be cut into shards.
     pub threads: Option<usize>,
+    /// Bytes per shard for translators that can cut a source (default
+    /// [`crate::source::shards::DEFAULT_SHARD_BYTES`]); `Some(0)` reads
+    /// the source whole, in one session.
+    pub shard_bytes: Option<u64>,
     /// Finish the interrupted run in `out_dir` instead of starting over.
     pub resume: bool,
     /// Called on the committing thread about every 100 ms, and once at the end.
@@ -36,6 +41,7 @@ impl<'a> BatchJob<'a> {
             translator: None,
             as_of: None,
             threads: None,
+            shard_bytes: None,
             resume: false,
             progress: None,
             channels: None,

@@ -1,33 +1,26 @@
-//! The first stage of a run, on its own thread: reads the source file in
-//! chunks, feeds them to the tenant's translator (an instance is stateful
-//! and single-threaded, so one session reads the whole file), and numbers
-//! every outcome in input order.
-//!
-//! The duplicate check happens here, in input order: a document id may
-//! appear once per source, and every later record with the same id is
-//! rejected whatever became of the first — so which record owns a file
-//! name never depends on the scheduling of the workers. Only the id is read
-//! here (validation is the workers' job); ids are remembered as 64-bit
-//! digests in a set that uses them as their own hash: about 9 bytes a
-//! document (28 MB at a million, counting the moment the set grows), the
-//! only memory of a run that grows with its length. Two different ids
-//! sharing a digest (odds about 1 in 37 million for a million documents)
-//! would reject the second with a visible reason, never deliver it twice.
+//! The first stage of a run, on its own thread: reads the source and has
+//! the tenant's translator turn it into numbered outcomes, in input order
+//! ([`numbering`]). A translator that can cut a source (contract 0.3.0)
+//! translates its shards on every core ([`shards`]); any other reads the
+//! whole source in one session, here (an instance is stateful and
+//! single-threaded).
 
-use crate::flow::{Failure, Work, WorkItem, rejection};
-use crate::report::Stage;
-use sha2::{Digest, Sha256};
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+pub(crate) mod numbering;
+pub(crate) mod shards;
+
+use crate::flow::Work;
+use numbering::Numbering;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tessera_cdm::CdmRecord;
-use tessera_runtime::{CallContext, Plugin, PluginFault, SourceLocation, TranslateOutcome};
+use tessera_runtime::{CallContext, Plugin};
 
 /// Bytes handed to the translator per call.
 pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// What a session that died did not translate.
+const REST: &str = "the rest of the source";
 
 /// What the source stage needs.
 pub(crate) struct SourceStage<'a> {
@@ -52,6 +45,8 @@ pub(crate) struct SourceEnd {
     pub records: u64,
     /// Fuel the translator used for the whole file.
     pub translator_fuel: u64,
+    /// Shards the source was translated in (1: whole).
+    pub shards: u64,
 }
 
 /// Why the source stage stopped early.
@@ -61,112 +56,6 @@ pub(crate) enum SourceError {
     Io(std::io::Error),
     /// The next stage is gone (the run is being abandoned).
     Closed,
-}
-
-struct Numbering<'a, F: FnMut(Work) -> bool> {
-    next: u64,
-    skip: u64,
-    seen: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
-    send: F,
-    translator: &'a Plugin,
-}
-
-impl<F: FnMut(Work) -> bool> Numbering<'_, F> {
-    /// Numbers, validates and sends one outcome; `translate` is its share
-    /// of the translator's time.
-    fn outcome(&mut self, outcome: TranslateOutcome, translate: Duration) -> Result<(), SourceError> {
-        let seq = self.next;
-        self.next += 1;
-        let replay = seq < self.skip;
-        let item = match outcome {
-            TranslateOutcome::Rejected { code, message, location } => {
-                if replay {
-                    return Ok(());
-                }
-                let failure = Failure {
-                    field: location.as_ref().and_then(|l| l.field.clone()),
-                    plugin: Some(self.translator.name().to_owned()),
-                    ..Failure::plain(Stage::Translate, format!("{code}: {message}"))
-                };
-                WorkItem::Rejected(rejection((None, None), location, failure, None))
-            }
-            TranslateOutcome::Record { cdm, location } => {
-                let repeated = CdmRecord::document_id_of(&cdm).filter(|id| !self.seen.insert(digest(id)));
-                match repeated {
-                    None => WorkItem::Record { cdm, location },
-                    Some(id) => {
-                        let failure = Failure {
-                            field: Some("$.reference.document_id".into()),
-                            ..Failure::plain(
-                                Stage::Validate,
-                                format!("document id {id} appeared earlier in this source; it may appear once"),
-                            )
-                        };
-                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, failure, None))
-                    }
-                }
-            }
-        };
-        if replay {
-            return Ok(());
-        }
-        if (self.send)(Work { seq, item, translate }) { Ok(()) } else { Err(SourceError::Closed) }
-    }
-
-    /// The translator died: what it had not yet returned is one rejection,
-    /// located at the byte offset where the failing chunk started.
-    fn fault(&mut self, fault: PluginFault, source_name: &str, offset: u64) -> Result<(), SourceError> {
-        let seq = self.next;
-        self.next += 1;
-        if seq < self.skip {
-            return Ok(());
-        }
-        let mut failure = Failure::fault(Stage::Translate, fault);
-        failure.reason = format!("the rest of the source was not translated: {}", failure.reason);
-        let location = SourceLocation {
-            source: Some(source_name.to_owned()),
-            field: Some(format!("byte {offset} onwards")),
-            ..Default::default()
-        };
-        let item = WorkItem::Rejected(rejection((None, None), Some(location), failure, None));
-        if (self.send)(Work { seq, item, translate: Duration::ZERO }) { Ok(()) } else { Err(SourceError::Closed) }
-    }
-
-    /// Sends a batch of outcomes, sharing `took` among them.
-    fn outcomes(&mut self, outcomes: Vec<TranslateOutcome>, took: &mut Duration) -> Result<(), SourceError> {
-        if outcomes.is_empty() {
-            return Ok(());
-        }
-        let share = *took / outcomes.len() as u32;
-        *took = Duration::ZERO;
-        outcomes.into_iter().try_for_each(|o| self.outcome(o, share))
-    }
-}
-
-fn digest(document_id: &str) -> u64 {
-    let d = Sha256::digest(document_id.as_bytes());
-    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
-}
-
-/// A hasher for keys that are digests already: no second hash per lookup.
-#[derive(Default)]
-struct AlreadyHashed(u64);
-
-impl Hasher for AlreadyHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed here; fold anything else in all the same.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 impl SourceStage<'_> {
@@ -179,8 +68,7 @@ impl SourceStage<'_> {
 
     /// Like [`Self::run`], over any reader (a request body held in memory).
     pub fn run_from(self, mut file: impl Read, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
-        let mut numbering =
-            Numbering { next: 0, skip: self.skip, seen: HashSet::default(), send, translator: self.translator };
+        let mut numbering = Numbering::new(self.translator, self.skip, send);
         // Translator time not yet attributed (a chunk that completed no record
         // adds to the next one's share).
         let mut took = Duration::ZERO;
@@ -188,8 +76,8 @@ impl SourceStage<'_> {
         let mut session = match self.translator.translate(&self.call, self.source_name) {
             Ok(s) => s,
             Err(fault) => {
-                numbering.fault(fault, self.source_name, 0)?;
-                return Ok(SourceEnd { records: numbering.next, translator_fuel: 0 });
+                numbering.fault(fault, self.source_name, 0, REST)?;
+                return Ok(SourceEnd { records: numbering.count(), translator_fuel: 0, shards: 1 });
             }
         };
         took += t0.elapsed();
@@ -207,8 +95,8 @@ impl SourceStage<'_> {
                 Ok(outcomes) => numbering.outcomes(outcomes, &mut took)?,
                 Err(fault) => {
                     let fuel = session.usage().fuel;
-                    numbering.fault(fault, self.source_name, offset)?;
-                    return Ok(SourceEnd { records: numbering.next, translator_fuel: fuel });
+                    numbering.fault(fault, self.source_name, offset, REST)?;
+                    return Ok(SourceEnd { records: numbering.count(), translator_fuel: fuel, shards: 1 });
                 }
             }
             offset += n as u64;
@@ -220,11 +108,11 @@ impl SourceStage<'_> {
         match result {
             Ok((outcomes, usage)) => {
                 numbering.outcomes(outcomes, &mut took)?;
-                Ok(SourceEnd { records: numbering.next, translator_fuel: usage.fuel })
+                Ok(SourceEnd { records: numbering.count(), translator_fuel: usage.fuel, shards: 1 })
             }
             Err(fault) => {
-                numbering.fault(fault, self.source_name, offset)?;
-                Ok(SourceEnd { records: numbering.next, translator_fuel: 0 })
+                numbering.fault(fault, self.source_name, offset, REST)?;
+                Ok(SourceEnd { records: numbering.count(), translator_fuel: 0, shards: 1 })
             }
         }
     }

@@ -14,7 +14,7 @@
 
 use crate::error::FaultKind;
 use crate::sandbox::Sandbox;
-use crate::types::{DocumentInput, Formatted, Rendered, TranslateOutcome};
+use crate::types::{Cut, DocumentInput, Formatted, Rendered, TranslateOutcome};
 use semver::Version;
 use wasmtime::Store;
 use wasmtime::component::{InstancePre, Linker, ResourceAny};
@@ -157,11 +157,11 @@ macro_rules! shared_conversions {
     };
 }
 
-/// Implements the world traits for a version's generated types; the
-/// version module provides `outcome`, `entries`, `rendered`, `document`,
-/// `formatted` and `reported`.
-macro_rules! worlds {
-    ($version:expr) => {
+/// Implements the world traits for a version's generated types, all but
+/// the translator instance's calls; the version module provides `outcome`,
+/// `entries`, `rendered`, `document`, `formatted` and `reported`.
+macro_rules! worlds_common {
+    ($version:expr, splits: $splits:expr) => {
         use bindings::formatter::exports::tessera::plugin::format::Document;
         use bindings::fragment::exports::tessera::plugin::render::Rendered as WitRendered;
         use bindings::translator::exports::tessera::plugin::translate::Outcome;
@@ -174,6 +174,10 @@ macro_rules! worlds {
         impl super::Contract for This {
             fn version(&self) -> semver::Version {
                 $version
+            }
+
+            fn splits_sources(&self) -> bool {
+                $splits
             }
 
             fn link(&self, linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
@@ -235,7 +239,13 @@ macro_rules! worlds {
                 Ok(Box::new(self.instantiate(store)?))
             }
         }
+    };
+}
 
+/// The translator of a version whose session has no cuts (before 0.3.0):
+/// the source is always translated whole.
+macro_rules! whole_source_translator {
+    () => {
         impl super::TranslatorInstance for bindings::translator::Translator {
             fn open(&self, store: &mut Store<Sandbox>, source: &str) -> wasmtime::Result<ResourceAny> {
                 self.tessera_plugin_translate().session().call_constructor(store, source)
@@ -263,13 +273,22 @@ macro_rules! worlds {
     };
 }
 
+/// Both: every world of a version before 0.3.0.
+macro_rules! worlds {
+    ($version:expr) => {
+        worlds_common!($version, splits: false);
+        whole_source_translator!();
+    };
+}
+
 mod v0_1;
 mod v0_2;
+mod v0_3;
 
 /// Every contract release this host runs, oldest first. A release is frozen
 /// once listed: plugins built for it keep running on every later host of
 /// the same major version.
-pub(crate) const CONTRACTS: &[&dyn Contract] = &[&v0_1::This, &v0_2::This];
+pub(crate) const CONTRACTS: &[&dyn Contract] = &[&v0_1::This, &v0_2::This, &v0_3::This];
 
 /// The newest `tessera:plugin` version this host implements.
 pub fn host_contract() -> Version {
@@ -297,6 +316,8 @@ pub fn supported_list() -> String {
 pub(crate) trait Contract: Sync {
     /// The release, e.g. 0.2.0.
     fn version(&self) -> Version;
+    /// Can its translators cut a source into shards (0.3.0 and later)?
+    fn splits_sources(&self) -> bool;
     /// Adds this version's `types` and `host` interfaces to the linker.
     fn link(&self, linker: &mut Linker<Sandbox>) -> wasmtime::Result<()>;
     /// A linked translator of this version.
@@ -361,8 +382,34 @@ pub(crate) trait TranslatorPre: Send + Sync {
     fn instantiate(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<Box<dyn TranslatorInstance>>;
 }
 
-/// A translator instance: a session resource per source.
+/// A translator instance: a session resource per source (or per part of
+/// one, from 0.3.0), and from 0.3.0 a splitter resource that finds the cuts.
 pub(crate) trait TranslatorInstance: Send {
+    /// Opens a session that starts at `start` (only where the contract splits sources).
+    fn open_at(&self, store: &mut Store<Sandbox>, source: &str, start: &Cut) -> wasmtime::Result<ResourceAny> {
+        let _ = (store, source, start);
+        Err(wasmtime::format_err!("this contract version has no sessions that start at a cut"))
+    }
+    /// Opens a splitter (only where the contract splits sources).
+    fn open_splitter(&self, store: &mut Store<Sandbox>, source: &str, min_gap: u64) -> wasmtime::Result<ResourceAny> {
+        let _ = (store, source, min_gap);
+        Err(wasmtime::format_err!("this contract version has no splitter"))
+    }
+    /// Feeds a chunk to a splitter; the cuts found.
+    fn split_feed(
+        &self,
+        store: &mut Store<Sandbox>,
+        splitter: ResourceAny,
+        chunk: &[u8],
+    ) -> wasmtime::Result<Vec<Cut>> {
+        let _ = (store, splitter, chunk);
+        Err(wasmtime::format_err!("this contract version has no splitter"))
+    }
+    /// Ends a splitter's source; the cuts still pending.
+    fn split_finish(&self, store: &mut Store<Sandbox>, splitter: ResourceAny) -> wasmtime::Result<Vec<Cut>> {
+        let _ = (store, splitter);
+        Err(wasmtime::format_err!("this contract version has no splitter"))
+    }
     /// Opens a session for the source named `source`.
     fn open(&self, store: &mut Store<Sandbox>, source: &str) -> wasmtime::Result<ResourceAny>;
     /// Feeds a chunk; the records it completed.
@@ -388,13 +435,14 @@ mod tests {
     fn every_listed_release_runs_and_nothing_newer() {
         assert_eq!(for_version(&v("0.1.0")).map(|c| c.version()), Some(v("0.1.0")));
         assert_eq!(for_version(&v("0.2.0")).map(|c| c.version()), Some(v("0.2.0")));
-        assert!(for_version(&v("0.3.0")).is_none());
+        assert_eq!(for_version(&v("0.3.0")).map(|c| c.version()), Some(v("0.3.0")));
+        assert!(for_version(&v("0.4.0")).is_none());
         assert!(for_version(&v("9.0.0")).is_none());
         assert!(for_version(&v("0.1.1")).is_none(), "a newer patch of the contract is newer than the host");
         assert!(for_version(&v("0.2.0-rc.1")).is_none(), "a pre-release is not the release");
-        assert!(host_supports(&v("0.2.0")) && !host_supports(&v("0.3.0")));
-        assert_eq!(supported_list(), "0.1.0, 0.2.0");
-        assert_eq!(host_contract(), v("0.2.0"));
+        assert!(host_supports(&v("0.3.0")) && !host_supports(&v("0.4.0")));
+        assert_eq!(supported_list(), "0.1.0, 0.2.0, 0.3.0");
+        assert_eq!(host_contract(), v("0.3.0"));
     }
 
     #[test]

@@ -65,8 +65,38 @@ pub struct CsvStream {
     state: State,
     row: RowBuffer,
     /// 1-based line the current row starts on (csv-core's `line()` after
-    /// the previous row, which counts from 1).
+    /// the previous row, which counts from 1, plus `line_shift`).
     row_start_line: u64,
+    /// Bytes of the source taken in so far (byte-order mark included).
+    consumed: u64,
+    /// Offset in the source where the row being read starts.
+    row_start_offset: u64,
+    /// Where the source's row after the header really starts, for a stream
+    /// that reads a shard: the header, then the bytes from a cut.
+    resume: Option<(u64, u64)>,
+    /// What to add to csv-core's line count (non-zero in a shard).
+    line_shift: u64,
+    /// Rows completed so far, the header included.
+    records: u64,
+    /// The last row ended at a `\r`: csv-core takes the `\n` of a CRLF with
+    /// the next row, so that row really starts one byte and one line later.
+    after_cr: bool,
+}
+
+/// A row as csv-core completed it, before it is decoded.
+pub struct RawRow<'a> {
+    /// Line the row starts on (1-based).
+    pub line: u32,
+    /// Offset of the row's first byte in the source.
+    pub start: u64,
+    /// Offset just after the row (where the next one starts).
+    pub end: u64,
+    /// The unescaped bytes of every field, one after the other.
+    pub bytes: &'a [u8],
+    /// Where each field ends in `bytes`.
+    pub ends: &'a [usize],
+    /// The row was too long; its bytes were dropped.
+    pub oversized: bool,
 }
 
 /// The unescaped bytes and field ends of the row being read.
@@ -86,12 +116,49 @@ impl CsvStream {
             state: State::Sniffing(Vec::new()),
             row: RowBuffer { out: vec![0; 4096], out_len: 0, ends: vec![0; 64], ends_len: 0, oversized: false },
             row_start_line: 1,
+            consumed: 0,
+            row_start_offset: 0,
+            resume: None,
+            line_shift: 0,
+            records: 0,
+            after_cr: false,
         }
+    }
+
+    /// A reader for the shard of a source that starts at byte `offset`, on
+    /// `line`, after reading the source's `header` row (the bytes a
+    /// splitter kept, see [`crate::split`]), whose row it pushes into
+    /// `rows`. It is then fed the shard's bytes, and reports lines and
+    /// offsets as they are in the whole source.
+    pub fn resuming(offset: u64, line: u64, header: &[u8], rows: &mut Vec<Result<Row, RowError>>) -> Self {
+        let mut stream = CsvStream { resume: Some((offset, line)), ..CsvStream::new() };
+        // The header is whole: read it without waiting for a line end (a
+        // CRLF header's `\n` belongs to the row after it).
+        stream.state = State::Sniffing(header.to_vec());
+        stream.push(&[], false, rows);
+        if let State::Sniffing(_) = stream.state {
+            let mut on_row = |raw: RawRow<'_>| rows.extend(decode(raw));
+            let header = match std::mem::replace(&mut stream.state, State::Sniffing(Vec::new())) {
+                State::Sniffing(header) => header,
+                State::Parsing(_) => unreachable!(),
+            };
+            stream.start_parsing(&header, &mut on_row);
+        }
+        stream
     }
 
     /// Feeds a chunk (or, with `eof`, the end of the source) and pushes every
     /// row the chunk completed into `rows`.
     pub fn push(&mut self, chunk: &[u8], eof: bool, rows: &mut Vec<Result<Row, RowError>>) {
+        self.push_raw(chunk, eof, |raw| {
+            if let Some(row) = decode(raw) {
+                rows.push(row);
+            }
+        });
+    }
+
+    /// Like [`Self::push`], handing each row over undecoded.
+    pub fn push_raw(&mut self, chunk: &[u8], eof: bool, mut on_row: impl FnMut(RawRow<'_>)) {
         if let State::Sniffing(buf) = &mut self.state {
             buf.extend_from_slice(chunk);
             let has_header_line = buf.contains(&b'\n');
@@ -99,27 +166,49 @@ impl CsvStream {
                 return;
             }
             let buffered = std::mem::take(buf);
-            let body = buffered.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buffered);
-            let reader = ReaderBuilder::new().delimiter(sniff_delimiter(body)).build();
-            self.state = State::Parsing(Box::new(reader));
-            self.parse(body, rows);
+            self.start_parsing(&buffered, &mut on_row);
         } else {
-            self.parse(chunk, rows);
+            self.parse(chunk, &mut on_row);
         }
         if eof {
             // An empty input tells csv-core the data has ended.
-            self.parse(&[], rows);
+            self.parse(&[], &mut on_row);
         }
     }
 
-    fn parse(&mut self, mut input: &[u8], rows: &mut Vec<Result<Row, RowError>>) {
+    /// Leaves sniffing: strips a byte-order mark, picks the delimiter from
+    /// the header line, and parses the bytes buffered so far.
+    fn start_parsing(&mut self, buffered: &[u8], on_row: &mut impl FnMut(RawRow<'_>)) {
+        let body = match buffered.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(body) => {
+                self.consumed += 3;
+                body
+            }
+            None => buffered,
+        };
+        let reader = ReaderBuilder::new().delimiter(sniff_delimiter(body)).build();
+        self.state = State::Parsing(Box::new(reader));
+        self.row_start_offset = self.consumed;
+        self.parse(body, on_row);
+    }
+
+    fn parse(&mut self, mut input: &[u8], on_row: &mut impl FnMut(RawRow<'_>)) {
         let State::Parsing(reader) = &mut self.state else { return };
         let at_end = input.is_empty();
         let buf = &mut self.row;
         loop {
+            if self.after_cr && !input.is_empty() {
+                if input[0] == b'\n' {
+                    self.row_start_line += 1;
+                    self.row_start_offset += 1;
+                }
+                self.after_cr = false;
+            }
             let (result, nin, nout, nend) =
                 reader.read_record(input, &mut buf.out[buf.out_len..], &mut buf.ends[buf.ends_len..]);
+            let ended_at_cr = nin > 0 && input[nin - 1] == b'\r';
             input = &input[nin..];
+            self.consumed += nin as u64;
             buf.out_len += nout;
             buf.ends_len += nend;
             match result {
@@ -143,11 +232,28 @@ impl CsvStream {
                     buf.ends.resize(len, 0);
                 }
                 ReadRecordResult::Record => {
-                    let line = self.row_start_line as u32;
-                    if let Some(row) = buf.take_row(line) {
-                        rows.push(row);
+                    let out_len = std::mem::take(&mut buf.out_len);
+                    let ends_len = std::mem::take(&mut buf.ends_len);
+                    let oversized = std::mem::take(&mut buf.oversized);
+                    let (start, end) = (self.row_start_offset, self.consumed);
+                    on_row(RawRow {
+                        line: self.row_start_line as u32,
+                        start,
+                        end,
+                        bytes: &buf.out[..out_len],
+                        ends: &buf.ends[..ends_len],
+                        oversized,
+                    });
+                    self.records += 1;
+                    if let (1, Some((offset, line))) = (self.records, self.resume) {
+                        // The header is read: what follows is the shard, which
+                        // starts at `offset` on `line` of the whole source.
+                        self.consumed = offset;
+                        self.line_shift = line - reader.line();
                     }
-                    self.row_start_line = reader.line();
+                    self.row_start_offset = self.consumed;
+                    self.row_start_line = reader.line() + self.line_shift;
+                    self.after_cr = ended_at_cr;
                 }
                 ReadRecordResult::End => return,
             }
@@ -155,56 +261,69 @@ impl CsvStream {
     }
 }
 
-impl RowBuffer {
-    fn take_row(&mut self, line: u32) -> Option<Result<Row, RowError>> {
-        let out_len = std::mem::take(&mut self.out_len);
-        let ends_len = std::mem::take(&mut self.ends_len);
-        if std::mem::take(&mut self.oversized) {
-            return Some(Err(RowError {
-                line,
-                field: 1,
-                message: format!("row is longer than {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
-                lossy: Vec::new(),
-            }));
+/// Decodes a completed row: `None` for a blank line (not a record).
+pub fn decode(raw: RawRow<'_>) -> Option<Result<Row, RowError>> {
+    let line = raw.line;
+    if raw.oversized {
+        return Some(Err(RowError {
+            line,
+            field: 1,
+            message: format!("row is longer than {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
+            lossy: Vec::new(),
+        }));
+    }
+    let (bytes, ends) = (raw.bytes, raw.ends);
+    match whole_text(bytes, ends) {
+        Some(text) => {
+            // Blank lines come out as one empty field: not a record.
+            if text.trim().is_empty() {
+                return None;
+            }
+            Some(Ok(Row { line, text: text.to_owned(), ends: ends.to_vec() }))
         }
-        let bytes = &self.out[..out_len];
-        let ends = &self.ends[..ends_len];
-        // A valid row whose field ends all fall on character boundaries has
-        // valid fields (csv-core stores fields without their delimiters, so
-        // two invalid halves could otherwise join into one valid character).
-        let whole = std::str::from_utf8(bytes).ok().filter(|t| ends.iter().all(|&e| t.is_char_boundary(e)));
-        match whole {
-            Some(text) => {
-                // Blank lines come out as one empty field: not a record.
-                if text.trim().is_empty() {
-                    return None;
+        None => {
+            // Which field holds the invalid byte, with every field decoded
+            // lossily so the row can still be attributed to its document.
+            let mut fields = Vec::with_capacity(ends.len());
+            let mut first_bad = None;
+            let mut start = 0;
+            for (i, &end) in ends.iter().enumerate() {
+                let raw = &bytes[start..end];
+                if let Err(e) = std::str::from_utf8(raw) {
+                    first_bad.get_or_insert((i + 1, e.valid_up_to()));
                 }
-                Some(Ok(Row { line, text: text.to_owned(), ends: ends.to_vec() }))
+                fields.push(String::from_utf8_lossy(raw).into_owned());
+                start = end;
             }
-            None => {
-                // Which field holds the invalid byte, with every field decoded
-                // lossily so the row can still be attributed to its document.
-                let mut fields = Vec::with_capacity(ends.len());
-                let mut first_bad = None;
-                let mut start = 0;
-                for (i, &end) in ends.iter().enumerate() {
-                    let raw = &bytes[start..end];
-                    if let Err(e) = std::str::from_utf8(raw) {
-                        first_bad.get_or_insert((i + 1, e.valid_up_to()));
-                    }
-                    fields.push(String::from_utf8_lossy(raw).into_owned());
-                    start = end;
-                }
-                let (field, offset) = first_bad.unwrap_or((1, 0));
-                Some(Err(RowError {
-                    line,
-                    field,
-                    message: format!("field is not valid UTF-8 (invalid byte at offset {offset})"),
-                    lossy: fields,
-                }))
-            }
+            let (field, offset) = first_bad.unwrap_or((1, 0));
+            Some(Err(RowError {
+                line,
+                field,
+                message: format!("field is not valid UTF-8 (invalid byte at offset {offset})"),
+                lossy: fields,
+            }))
         }
     }
+}
+
+/// The row's text when it is valid UTF-8 and every field end falls on a
+/// character boundary (csv-core stores fields without their delimiters, so
+/// two invalid halves could otherwise join into one valid character).
+pub fn whole_text<'b>(bytes: &'b [u8], ends: &[usize]) -> Option<&'b str> {
+    std::str::from_utf8(bytes).ok().filter(|t| ends.iter().all(|&e| t.is_char_boundary(e)))
+}
+
+/// The 1-based number of the first field that is not valid UTF-8 on its
+/// own (1 when none is: the row is broken across two fields).
+pub fn first_bad_field(bytes: &[u8], ends: &[usize]) -> usize {
+    let mut start = 0;
+    for (i, &end) in ends.iter().enumerate() {
+        if std::str::from_utf8(&bytes[start..end]).is_err() {
+            return i + 1;
+        }
+        start = end;
+    }
+    1
 }
 
 /// `;` when the header line has more semicolons than commas outside quotes.
@@ -239,6 +358,13 @@ mod tests {
         let row = rows[1].as_ref().ok().unwrap();
         assert_eq!(row.fields().collect::<Vec<_>>(), ["1", "x, y", ""]);
         assert_eq!((row.len(), row.line, row.field(3)), (3, 2, None));
+    }
+
+    #[test]
+    fn rows_after_crlf_line_ends_have_their_own_line_numbers() {
+        let rows = rows(b"a,b\r\n1,2\r\n3,4\r\n");
+        let lines: Vec<u32> = rows.iter().map(|r| r.as_ref().ok().unwrap().line).collect();
+        assert_eq!(lines, [1, 2, 3]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::json::{self, Obj};
 use std::collections::BTreeMap;
 
 /// Columns every export must have.
-const REQUIRED: &[&str] = &[
+pub(crate) const REQUIRED: &[&str] = &[
     "customer_ref",
     "document_id",
     "last_name",

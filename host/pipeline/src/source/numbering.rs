@@ -1,0 +1,142 @@
+//! Numbering a source's outcomes, in input order, whichever way they were
+//! translated (one session, or shards put back in order).
+//!
+//! The duplicate check happens here, in input order: a document id may
+//! appear once per source, and every later record with the same id is
+//! rejected whatever became of the first — so which record owns a file
+//! name never depends on the scheduling of the workers. Only the id is read
+//! here (validation is the workers' job); ids are remembered as 64-bit
+//! digests in a set that uses them as their own hash: about 9 bytes a
+//! document (28 MB at a million, counting the moment the set grows), the
+//! only memory of a run that grows with its length. Two different ids
+//! sharing a digest (odds about 1 in 37 million for a million documents)
+//! would reject the second with a visible reason, never deliver it twice.
+
+use crate::flow::{Failure, Work, WorkItem, rejection};
+use crate::report::Stage;
+use crate::source::SourceError;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Duration;
+use tessera_cdm::CdmRecord;
+use tessera_runtime::{Plugin, PluginFault, SourceLocation, TranslateOutcome};
+
+/// Numbers a source's outcomes in input order, rejects repeated document
+/// ids, drops what an interrupted run already committed, and sends the rest.
+pub(crate) struct Numbering<'a, F: FnMut(Work) -> bool> {
+    next: u64,
+    skip: u64,
+    seen: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
+    send: F,
+    translator: &'a Plugin,
+}
+
+impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
+    /// Numbering from 0; the first `skip` outcomes are checked, not sent.
+    pub fn new(translator: &'a Plugin, skip: u64, send: F) -> Self {
+        Numbering { next: 0, skip, seen: HashSet::default(), send, translator }
+    }
+
+    /// Outcomes numbered so far.
+    pub fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// Numbers, validates and sends one outcome; `translate` is its share
+    /// of the translator's time.
+    pub fn outcome(&mut self, outcome: TranslateOutcome, translate: Duration) -> Result<(), SourceError> {
+        let seq = self.next;
+        self.next += 1;
+        let replay = seq < self.skip;
+        let item = match outcome {
+            TranslateOutcome::Rejected { code, message, location } => {
+                if replay {
+                    return Ok(());
+                }
+                let failure = Failure {
+                    field: location.as_ref().and_then(|l| l.field.clone()),
+                    plugin: Some(self.translator.name().to_owned()),
+                    ..Failure::plain(Stage::Translate, format!("{code}: {message}"))
+                };
+                WorkItem::Rejected(rejection((None, None), location, failure, None))
+            }
+            TranslateOutcome::Record { cdm, location } => {
+                let repeated = CdmRecord::document_id_of(&cdm).filter(|id| !self.seen.insert(digest(id)));
+                match repeated {
+                    None => WorkItem::Record { cdm, location },
+                    Some(id) => {
+                        let failure = Failure {
+                            field: Some("$.reference.document_id".into()),
+                            ..Failure::plain(
+                                Stage::Validate,
+                                format!("document id {id} appeared earlier in this source; it may appear once"),
+                            )
+                        };
+                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, failure, None))
+                    }
+                }
+            }
+        };
+        if replay {
+            return Ok(());
+        }
+        if (self.send)(Work { seq, item, translate }) { Ok(()) } else { Err(SourceError::Closed) }
+    }
+
+    /// The translator died: what it had not yet returned is one rejection,
+    /// located at the byte offset where the failing chunk started; `lost`
+    /// says which bytes went untranslated ("the rest of the source").
+    pub fn fault(&mut self, fault: PluginFault, source_name: &str, offset: u64, lost: &str) -> Result<(), SourceError> {
+        let seq = self.next;
+        self.next += 1;
+        if seq < self.skip {
+            return Ok(());
+        }
+        let mut failure = Failure::fault(Stage::Translate, fault);
+        failure.reason = format!("{lost} was not translated: {}", failure.reason);
+        let location = SourceLocation {
+            source: Some(source_name.to_owned()),
+            field: Some(format!("byte {offset} onwards")),
+            ..Default::default()
+        };
+        let item = WorkItem::Rejected(rejection((None, None), Some(location), failure, None));
+        if (self.send)(Work { seq, item, translate: Duration::ZERO }) { Ok(()) } else { Err(SourceError::Closed) }
+    }
+
+    /// Sends a batch of outcomes, sharing `took` among them.
+    pub fn outcomes(&mut self, outcomes: Vec<TranslateOutcome>, took: &mut Duration) -> Result<(), SourceError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let share = *took / outcomes.len() as u32;
+        *took = Duration::ZERO;
+        outcomes.into_iter().try_for_each(|o| self.outcome(o, share))
+    }
+}
+
+fn digest(document_id: &str) -> u64 {
+    let d = Sha256::digest(document_id.as_bytes());
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// A hasher for keys that are digests already: no second hash per lookup.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; fold anything else in all the same.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}

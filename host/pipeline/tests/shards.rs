@@ -1,0 +1,138 @@
+//! A source cut into shards gives the folder one session over the whole
+//! source gives: for shard sizes from one byte (a cut at every document) to
+//! larger than the file, at 1 and 3 threads, with quoted line breaks,
+//! multi-byte characters, CRLF line ends, bad rows and a repeated document
+//! id in the source. Only `report.json`'s figures about the process (times,
+//! threads, the translator's fuel, which depends on how many instances
+//! shared the work) may differ.
+
+mod common;
+
+use common::runtime;
+use std::collections::BTreeMap;
+use std::path::Path;
+use tessera_pipeline::{BatchJob, LoadedTenant, run_batch};
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn acme() -> LoadedTenant {
+    let roots = tessera_pipeline::default_roots(Path::new(tessera_plugin_artifacts::STORE));
+    LoadedTenant::load(runtime(), &repo().join("samples/acme-energy"), &roots).expect("acme-energy loads")
+}
+
+const HEADER: &str = "customer_ref,document_id,first_name,last_name,language,street,postcode,city,country,label,invoice_date,due_date,payment_reference,line_description,line_quantity,line_unit,line_unit_price,line_vat_rate\n";
+
+/// 120 invoices of 1–4 lines: some descriptions quoted with a line break,
+/// a delimiter or non-ASCII text inside, a row that is not a number, a
+/// row with too few fields, blank lines, and an id that comes back later.
+fn export(crlf: bool) -> Vec<u8> {
+    let mut csv = HEADER.to_owned();
+    for d in 0..120u32 {
+        let id = if d == 77 { "INV-00000005".to_owned() } else { format!("INV-{d:08}") };
+        for l in 0..(1 + d % 4) {
+            let description = match (d + l) % 4 {
+                0 => "\"Stroom, dal\ntarief\"".to_owned(),
+                1 => "Énergie « verte » für Zoë".to_owned(),
+                _ => format!("Item {l}"),
+            };
+            let quantity = if d == 31 { "abc".to_owned() } else { format!("{}.5", 1 + (d + l) % 9) };
+            if d == 52 && l == 0 {
+                csv += &format!("C-{d:05},{id},too,few\n");
+                continue;
+            }
+            csv += &format!(
+                "C-{d:05},{id},Zoë,Müller {d},nl,Teststraat {l},1000 AA,Amsterdam,NL,acme,2026-11-01,2026-11-15,RF18539007547034,{description},{quantity},kWh,0.{:04},21\n",
+                1000 + (d * 31 + l * 17) % 8000
+            );
+            if d % 29 == 3 {
+                csv += "\n";
+            }
+        }
+    }
+    if crlf { csv.replace('\n', "\r\n").into_bytes() } else { csv.into_bytes() }
+}
+
+/// Every file of a run's folder; `report.json` without what describes the
+/// process rather than the result.
+fn folder(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mut bytes = std::fs::read(entry.path()).unwrap();
+        if name == "report.json" {
+            let mut report: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            for volatile in ["timings", "stages", "docs_per_sec", "threads", "fuel", "shards"] {
+                report.as_object_mut().unwrap().remove(volatile);
+            }
+            bytes = serde_json::to_vec_pretty(&report).unwrap();
+        }
+        files.insert(name, bytes);
+    }
+    files
+}
+
+fn run(
+    loaded: &LoadedTenant,
+    input: &Path,
+    out: &Path,
+    threads: usize,
+    shard_bytes: u64,
+) -> (BTreeMap<String, Vec<u8>>, u64) {
+    let channels = Some(vec!["html".to_owned(), "lines".to_owned()]);
+    let job =
+        BatchJob { threads: Some(threads), shard_bytes: Some(shard_bytes), channels, ..BatchJob::new(input, out) };
+    let report = run_batch(loaded, &job).unwrap_or_else(|e| panic!("shards of {shard_bytes} bytes: {e}"));
+    assert!(report.balanced, "{report:#?}");
+    (folder(out), report.shards)
+}
+
+#[test]
+fn any_shard_size_and_thread_count_gives_the_folder_of_the_whole_source() {
+    let loaded = acme();
+    let work = tempfile::tempdir().unwrap();
+    // Sizes from a cut at every document to one shard for the whole file,
+    // and a few drawn at random (printed, so a failure can be replayed).
+    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    eprintln!("shard size seed {seed}");
+    let mut random = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        1 + seed % 20_000
+    };
+    let sizes = [1, 333, 4096, 1 << 30, random(), random()];
+    for crlf in [false, true] {
+        let input = work.path().join(if crlf { "billing-crlf.csv" } else { "billing.csv" });
+        std::fs::write(&input, export(crlf)).unwrap();
+        let (whole, shards) = run(&loaded, &input, &work.path().join("whole"), 1, 0);
+        assert_eq!(shards, 1);
+        let rejected = String::from_utf8_lossy(&whole["rejected.jsonl"]).into_owned();
+        for expected in ["appeared earlier in this source", "`abc` is not a number", "row has 4 fields"] {
+            assert!(rejected.contains(expected), "the source has a record rejected for {expected}: {rejected}");
+        }
+        for (i, shard_bytes) in sizes.iter().enumerate() {
+            for threads in [1, 3] {
+                let out = work.path().join(format!("sharded-{crlf}-{i}-{threads}"));
+                let (sharded, shards) = run(&loaded, &input, &out, threads, *shard_bytes);
+                if *shard_bytes == 1 {
+                    assert!(shards > 100, "a cut at every document: {shards} shards");
+                }
+                let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+                assert_eq!(names(&sharded), names(&whole), "shards of {shard_bytes} bytes, {threads} threads");
+                for (name, bytes) in &whole {
+                    assert!(
+                        bytes == &sharded[name],
+                        "{name} differs with shards of {shard_bytes} bytes at {threads} threads (crlf: {crlf}):\n{}\n---\n{}",
+                        String::from_utf8_lossy(bytes),
+                        String::from_utf8_lossy(&sharded[name])
+                    );
+                }
+                std::fs::remove_dir_all(&out).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(work.path().join("whole")).unwrap();
+    }
+}

@@ -85,6 +85,13 @@ fn human(r: &CheckReport) -> String {
         if worlds.is_empty() { "no tessera:plugin world".into() } else { worlds.join(", ") },
         r.inspection.host_contract
     ));
+    if let Some(w) = r.inspection.worlds.iter().find(|w| w.kind == "translator") {
+        out.push_str(if w.splits_sources {
+            "  shards        yes: its splitter may cut a source, and the shards translate on every core\n"
+        } else {
+            "  shards        no: a source is translated whole, in one session (contract 0.3.0 adds splitting)\n"
+        });
+    }
     out.push_str(&format!(
         "  size          {} bytes\n  sha256        {}\n  imports\n",
         r.inspection.size, r.inspection.sha256

@@ -25,8 +25,16 @@ fn check(path: &Path) -> (bool, serde_json::Value) {
 
 #[test]
 fn every_sample_plugin_passes_with_its_declared_world_and_digest() {
-    for id in ["csv-billing", "tmf678-bill", "ubl-invoice", "payment-qr", "print-asa", "typst-pdf"] {
-        let (ok, report) = check(&store().join(format!("{id}-0.1.0")));
+    let samples = [
+        ("csv-billing", "0.2.0"),
+        ("tmf678-bill", "0.2.0"),
+        ("ubl-invoice", "0.2.0"),
+        ("payment-qr", "0.1.0"),
+        ("print-asa", "0.1.0"),
+        ("typst-pdf", "0.1.0"),
+    ];
+    for (id, version) in samples {
+        let (ok, report) = check(&store().join(format!("{id}-{version}")));
         assert!(ok, "{id}: {report:#}");
         assert_eq!(report["ok"], true);
         assert_eq!(report["problems"], serde_json::json!([]));
@@ -34,6 +42,8 @@ fn every_sample_plugin_passes_with_its_declared_world_and_digest() {
         assert_eq!(report["embedded_world"], world, "{id}: the build embeds the world it was built for");
         let exported = &report["worlds"][0];
         assert_eq!(format!("{}@{}", exported["kind"].as_str().unwrap(), exported["version"].as_str().unwrap()), world);
+        let translator = exported["kind"] == "translator";
+        assert_eq!(exported["splits_sources"], translator, "{id}: the sample translators target 0.3.0 and may shard");
         assert_eq!(report["sha256"], report["manifest"]["sha256"]);
         assert!(report["size"].as_u64().unwrap() > 1000);
         let imports = report["imports"].as_array().unwrap();

@@ -54,7 +54,7 @@ fn scaffold_and_test(lang: &str) {
         assert!(ok, "{lang} {kind}: {report:#}");
         assert_eq!(report["failed"], 0, "{lang} {kind}: {report:#}");
         assert!(report["passed"].as_u64().unwrap() >= 1, "{lang} {kind}: {report:#}");
-        assert_eq!(report["world"], format!("{kind}@0.2.0"));
+        assert_eq!(report["world"], format!("{kind}@0.3.0"));
         for fixture in report["fixtures"].as_array().unwrap() {
             if kind == "formatter" {
                 assert_eq!(fixture["pages"], 1, "a 0.2.0 formatter states its pages: {fixture}");

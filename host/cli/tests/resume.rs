@@ -63,6 +63,9 @@ impl Setup {
             // HTML and print-shop line data: what resume is about, at a speed
             // that lets each test run the batch many times.
             .args(["--json", "--channels", "html,lines"])
+            // Shards of 16 KiB: resume is checked with the source translated
+            // in dozens of shards on every core.
+            .args(["--shard-kib", "16"])
             .args(extra)
             .current_dir(repo())
             .env("TESSERA_CACHE_DIR", &self.cache)

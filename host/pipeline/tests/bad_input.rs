@@ -24,20 +24,27 @@ fn acme() -> LoadedTenant {
     LoadedTenant::load(runtime(), &repo().join("samples/acme-energy"), &roots).expect("acme-energy loads")
 }
 
-/// Runs `bytes` as `name` with 1 and 3 threads; checks the accounting and
-/// that both runs agree; returns the report and the delivered document ids.
+/// Runs `bytes` as `name` with 1 and 3 threads, whole and in shards (of 64
+/// bytes: a cut at every document, for a translator that can cut); checks
+/// the accounting and that every run agrees; returns the report and the
+/// delivered document ids.
 fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<String>) {
     let work = tempfile::tempdir().unwrap();
     let input = work.path().join(name);
     std::fs::write(&input, bytes).unwrap();
     let mut results = Vec::new();
-    for threads in [1, 3] {
-        let out = work.path().join(format!("out-{threads}"));
+    for (threads, shard_bytes) in [(1, 0), (3, 0), (3, 64)] {
+        let out = work.path().join(format!("out-{threads}-{shard_bytes}"));
         // HTML and line data: these sources carry no e-mail or postal address
         // for ACME's scenario, and this test is about accounting, not routing.
         let channels = Some(vec!["html".to_owned(), "lines".to_owned()]);
-        let report = run_batch(loaded, &BatchJob { threads: Some(threads), channels, ..BatchJob::new(&input, &out) })
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let job = BatchJob {
+            threads: Some(threads),
+            shard_bytes: Some(shard_bytes),
+            channels,
+            ..BatchJob::new(&input, &out)
+        };
+        let report = run_batch(loaded, &job).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(report.balanced, "{name}: {report:#?}");
         assert_eq!(report.records_in, report.delivered + report.rejected, "{name}");
 
@@ -62,12 +69,13 @@ fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<Str
         }
         results.push((report, delivered, manifest, rejected));
     }
-    let (one, three) = (&results[0], &results[1]);
-    assert_eq!(
-        (&one.2, &one.3),
-        (&three.2, &three.3),
-        "{name}: manifest and rejections differ between 1 and 3 threads"
-    );
+    for other in &results[1..] {
+        assert_eq!(
+            (&results[0].2, &results[0].3),
+            (&other.2, &other.3),
+            "{name}: manifest and rejections differ between 1 and 3 threads, whole and in shards"
+        );
+    }
     let (report, delivered, _, _) = results.remove(0);
     (report, delivered)
 }

@@ -115,7 +115,7 @@ fn every_conformance_sample_renders_with_the_sample_invoice() {
             ..tessera_pipeline::BatchJob::new(&path, out.path())
         };
         let report = tessera_pipeline::run_batch(&loaded, &job).unwrap();
-        assert_eq!(report.translator, format!("{translator}@0.1.0"), "{}: picked by file type", path.display());
+        assert_eq!(report.translator, format!("{translator}@0.2.0"), "{}: picked by file type", path.display());
         assert!(report.balanced && report.rejected == 0 && report.delivered >= 1, "{}: {report:#?}", path.display());
         let manifest = std::fs::read_to_string(out.path().join("manifest.jsonl")).unwrap();
         for line in manifest.lines() {

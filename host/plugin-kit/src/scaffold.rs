@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use tessera_runtime::{Kind, host_contract, is_id};
 
 /// The contract WIT the project is built against (the newest this host runs).
-const CONTRACT_WIT: &str = include_str!("../../../wit/v0.2/plugin.wit");
+const CONTRACT_WIT: &str = include_str!("../../../wit/v0.3/plugin.wit");
 
 /// One file to write: its path in the project and its template.
 type File = (&'static str, &'static str);

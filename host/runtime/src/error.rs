@@ -55,7 +55,7 @@ pub enum LoadError {
         world: WorldVersion,
         /// Contract version the plugin needs.
         wanted: String,
-        /// Contract versions this host runs (`0.1.0, 0.2.0`).
+        /// Contract versions this host runs (`0.1.0, 0.2.0, 0.3.0`).
         host: String,
     },
     /// `plugin.toml` and the component disagree on the contract.

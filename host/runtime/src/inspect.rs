@@ -46,6 +46,9 @@ pub struct ExportedWorld {
     pub version: String,
     /// Whether this host runs that version.
     pub supported: bool,
+    /// A translator whose contract lets it cut a source into shards that
+    /// translate on every core (0.3.0 and later); false for other worlds.
+    pub splits_sources: bool,
 }
 
 /// Everything `plugin check` reports about a component.
@@ -162,11 +165,15 @@ impl Runtime {
         for export in &exports {
             for kind in [Kind::Translator, Kind::Fragment, Kind::Formatter] {
                 if let Some(version) = exported_version(export, kind) {
-                    let (version, supported) = match version {
-                        Ok(v) => (v.to_string(), host_supports(&v)),
-                        Err(_) => (export.split_once('@').map_or("", |(_, v)| v).to_owned(), false),
+                    let (version, supported, splits) = match version {
+                        Ok(v) => {
+                            let contract = crate::contract::for_version(&v);
+                            (v.to_string(), contract.is_some(), contract.is_some_and(|c| c.splits_sources()))
+                        }
+                        Err(_) => (export.split_once('@').map_or("", |(_, v)| v).to_owned(), false, false),
                     };
-                    worlds.push(ExportedWorld { kind: kind.as_str().to_owned(), version, supported });
+                    let splits_sources = kind == Kind::Translator && splits;
+                    worlds.push(ExportedWorld { kind: kind.as_str().to_owned(), version, supported, splits_sources });
                 }
             }
         }

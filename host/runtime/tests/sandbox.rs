@@ -217,7 +217,7 @@ fn a_plugin_for_a_newer_contract_is_refused_naming_both_versions() {
     let error = Package::of("test-future-world").load().err().expect("refused");
     assert!(
         error.to_string().contains(
-            "plugin test-future-world@0.1.0: built for tessera:plugin@9.0.0 (fragment@9.0.0), but this host runs tessera:plugin 0.1.0, 0.2.0; refused by the host"
+            "plugin test-future-world@0.1.0: built for tessera:plugin@9.0.0 (fragment@9.0.0), but this host runs tessera:plugin 0.1.0, 0.2.0, 0.3.0; refused by the host"
         ),
         "{error}"
     );

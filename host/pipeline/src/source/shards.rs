@@ -95,7 +95,7 @@ impl ShardedSource<'_> {
                     .name(format!("tessera-translate-{n}"))
                     .spawn_scoped(scope, move || {
                         for shard in shard_rx {
-                            if done_tx.send(this.translate(file, shard)).is_err() {
+                            if done_tx.send(this.translate_guarded(file, shard)).is_err() {
                                 break;
                             }
                         }
@@ -105,6 +105,7 @@ impl ShardedSource<'_> {
             drop((shard_rx, done_tx));
             let mut order = InOrder {
                 numbering: Numbering::new(self.translator, self.skip, send),
+                source_len: file.metadata().map_err(SourceError::Io)?.len(),
                 parked: BTreeMap::new(),
                 next: 0,
                 dispatched: 0,
@@ -191,6 +192,26 @@ impl ShardedSource<'_> {
         Ok(fuel)
     }
 
+    /// [`Self::translate`], answering for the shard even if the host
+    /// panics while translating it (the run then stops with that error,
+    /// instead of waiting for the shard for ever).
+    fn translate_guarded(&self, file: &File, shard: Shard) -> Translated {
+        let (index, span) = (shard.index, (shard.from, shard.to));
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.translate(file, shard))).unwrap_or_else(|_| {
+            Translated {
+                index,
+                outcomes: Vec::new(),
+                fault: None,
+                span,
+                fuel: 0,
+                io: Some(std::io::Error::other(format!(
+                    "internal error: the host panicked while translating bytes {}–{} of the source",
+                    span.0, span.1
+                ))),
+            }
+        })
+    }
+
     /// Translates one shard in a fresh instance, reading its bytes from the file.
     fn translate(&self, file: &File, shard: Shard) -> Translated {
         let mut done = Translated {
@@ -269,6 +290,7 @@ struct InOrder<'a, F: FnMut(Work) -> bool> {
     dispatched: usize,
     fuel: u64,
     source_name: &'a str,
+    source_len: u64,
 }
 
 impl<F: FnMut(Work) -> bool> InOrder<'_, F> {
@@ -285,8 +307,10 @@ impl<F: FnMut(Work) -> bool> InOrder<'_, F> {
                 self.numbering.outcome(outcome, share)?;
             }
             if let Some((fault, offset)) = shard.fault {
-                let (from, to) = shard.span;
-                let lost = format!("the rest of bytes {from}–{to} of the source (one shard)");
+                let lost = match shard.span {
+                    (0, to) if to == self.source_len => "the rest of the source".to_owned(),
+                    (from, to) => format!("the rest of bytes {from}–{to} of the source (one shard)"),
+                };
                 self.numbering.fault(fault, self.source_name, offset, &lost)?;
             }
         }

@@ -2,6 +2,8 @@
 // `customer_ref;document_id;last_name;email` (the first line is the header)
 // and makes one CDM letter record per line. A line it cannot use is
 // rejected with its line, column and field; the rest of the source goes on.
+// Every line is a document, so the host may cut the source at any line
+// start after the header and translate the parts on every core.
 
 const FIELDS = ["customer_ref", "document_id", "last_name", "email"];
 
@@ -12,11 +14,44 @@ function decodeUtf8(bytes) {
   return decodeURIComponent(escaped);
 }
 
+// WIT's u64 is a BigInt in JavaScript: offsets are converted at the edge.
+class Splitter {
+  constructor(sourceName, minGap) {
+    this.minGap = Math.max(Number(minGap), 1);
+    this.offset = 0;
+    this.line = 1;
+    this.lineStart = false;
+    this.lastCut = 0;
+  }
+
+  feed(chunk) {
+    const cuts = [];
+    for (let i = 0; i < chunk.length; i++) {
+      const at = this.offset + i;
+      // A cut is made at a line's first byte, never after the last byte
+      // of the source.
+      if (this.lineStart && this.line > 1 && at >= this.lastCut + this.minGap) {
+        this.lastCut = at;
+        cuts.push({ offset: BigInt(at), line: this.line, state: new Uint8Array(0) });
+      }
+      this.lineStart = chunk[i] === 10;
+      if (chunk[i] === 10) this.line += 1;
+    }
+    this.offset += chunk.length;
+    return cuts;
+  }
+
+  finish() {
+    return [];
+  }
+}
+
 class Session {
-  constructor(sourceName) {
+  constructor(sourceName, start) {
     this.source = sourceName;
     this.pending = new Uint8Array(0);
-    this.number = 0;
+    // From a cut, the first line fed is the cut's line.
+    this.number = start ? start.line - 1 : 0;
   }
 
   feed(chunk) {
@@ -97,4 +132,4 @@ class Session {
   }
 }
 
-export const translate = { Session };
+export const translate = { Session, Splitter };

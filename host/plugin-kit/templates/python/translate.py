@@ -1,4 +1,6 @@
-"""The `session` resource of `{{id}}`: one source being translated."""
+"""The `session` and `splitter` resources of `{{id}}`: one source (or one
+part of it) being translated, and where the source may be cut. Every line
+is a document, so the host may cut at any line start after the header."""
 
 import json
 
@@ -8,11 +10,39 @@ from wit_world.imports.types import ErrorCode, Location, PluginError
 FIELDS = ["customer_ref", "document_id", "last_name", "email"]
 
 
+class Splitter(wit.Splitter):
+    def __init__(self, source_name, min_gap):
+        self.min_gap = max(min_gap, 1)
+        self.offset = 0
+        self.line = 1
+        self.line_start = False
+        self.last_cut = 0
+
+    def feed(self, chunk):
+        cuts = []
+        for i, byte in enumerate(bytes(chunk)):
+            at = self.offset + i
+            # A cut is made at a line's first byte, never after the last
+            # byte of the source.
+            if self.line_start and self.line > 1 and at >= self.last_cut + self.min_gap:
+                self.last_cut = at
+                cuts.append(wit.Cut(offset=at, line=self.line, state=b""))
+            self.line_start = byte == 10
+            if byte == 10:
+                self.line += 1
+        self.offset += len(chunk)
+        return cuts
+
+    def finish(self):
+        return []
+
+
 class Session(wit.Session):
-    def __init__(self, source_name):
+    def __init__(self, source_name, start):
         self.source = source_name
         self.pending = b""
-        self.number = 0
+        # From a cut, the first line fed is the cut's line.
+        self.number = start.line - 1 if start is not None else 0
 
     def feed(self, chunk):
         self.pending += bytes(chunk)

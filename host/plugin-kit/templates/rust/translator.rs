@@ -2,10 +2,12 @@
 //! `customer_ref;document_id;last_name;email` (the first line is the header)
 //! and makes one CDM letter record per line. A line it cannot use is
 //! rejected with its line, column and field; the rest of the source goes on.
+//! Every line is a document, so the host may cut the source at any line
+//! start after the header and translate the parts on every core.
 
 wit_bindgen::generate!({ world: "translator", path: "wit" });
 
-use exports::tessera::plugin::translate::{Emitted, Guest, GuestSession, Outcome};
+use exports::tessera::plugin::translate::{Cut, Emitted, Guest, GuestSession, GuestSplitter, Outcome};
 use std::cell::RefCell;
 use tessera::plugin::types::{ErrorCode, Location, PluginError};
 
@@ -15,6 +17,56 @@ struct Plugin;
 
 impl Guest for Plugin {
     type Session = Session;
+    type Splitter = Splitter;
+}
+
+/// Finds where the source may be cut: at the start of any line after the
+/// header, at least `min_gap` bytes after the previous cut. A session
+/// starting there needs no state: it only has to know its line number.
+struct Splitter {
+    scan: RefCell<Scan>,
+}
+
+struct Scan {
+    min_gap: u64,
+    /// Offset of the chunk's first byte in the source.
+    offset: u64,
+    /// The line the next byte is on.
+    line: u32,
+    /// The next byte starts a line.
+    line_start: bool,
+    last_cut: u64,
+}
+
+impl GuestSplitter for Splitter {
+    fn new(_source_name: String, min_gap: u64) -> Self {
+        let scan = Scan { min_gap: min_gap.max(1), offset: 0, line: 1, line_start: false, last_cut: 0 };
+        Splitter { scan: RefCell::new(scan) }
+    }
+
+    fn feed(&self, chunk: Vec<u8>) -> Vec<Cut> {
+        let mut scan = self.scan.borrow_mut();
+        let mut cuts = Vec::new();
+        for (i, &byte) in chunk.iter().enumerate() {
+            let at = scan.offset + i as u64;
+            // A cut is made at a line's first byte, never after the last
+            // byte of the source.
+            if scan.line_start && scan.line > 1 && at >= scan.last_cut + scan.min_gap {
+                scan.last_cut = at;
+                cuts.push(Cut { offset: at, line: scan.line, state: Vec::new() });
+            }
+            scan.line_start = byte == b'\n';
+            if byte == b'\n' {
+                scan.line += 1;
+            }
+        }
+        scan.offset += chunk.len() as u64;
+        cuts
+    }
+
+    fn finish(&self) -> Vec<Cut> {
+        Vec::new()
+    }
 }
 
 /// One source: the bytes of the line not yet complete, and where we are.
@@ -30,8 +82,10 @@ struct State {
 }
 
 impl GuestSession for Session {
-    fn new(source_name: String) -> Self {
-        Session { source: source_name, state: RefCell::new(State::default()) }
+    fn new(source_name: String, start: Option<Cut>) -> Self {
+        // From a cut, the first line fed is the cut's line.
+        let line = start.map_or(0, |cut| cut.line - 1);
+        Session { source: source_name, state: RefCell::new(State { pending: Vec::new(), line }) }
     }
 
     fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {

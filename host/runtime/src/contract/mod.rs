@@ -306,7 +306,7 @@ pub fn host_supports(v: &Version) -> bool {
     for_version(v).is_some()
 }
 
-/// The supported releases, as `0.1.0, 0.2.0`.
+/// The supported releases, as `0.1.0, 0.2.0, 0.3.0`.
 pub fn supported_list() -> String {
     supported_contracts().iter().map(Version::to_string).collect::<Vec<_>>().join(", ")
 }

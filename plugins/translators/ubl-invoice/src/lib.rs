@@ -11,10 +11,10 @@ use document_buffer::DocumentBuffer;
 
 wit_bindgen::generate!({
     world: "translator",
-    path: "../../../wit/v0.1",
+    path: "../../../wit/v0.3",
 });
 
-use exports::tessera::plugin::translate::{Emitted, Guest, GuestSession, Outcome};
+use exports::tessera::plugin::translate::{Cut, Emitted, Guest, GuestSession, GuestSplitter, Outcome};
 use tessera::plugin::types::{ErrorCode, Location, PluginError};
 
 /// The largest document accepted.
@@ -24,6 +24,26 @@ struct UblInvoice;
 
 impl Guest for UblInvoice {
     type Session = Session;
+    type Splitter = Splitter;
+}
+
+/// A UBL file is one invoice or credit note:
+/// the source is never cut, so it is one shard (a delivery of many files
+/// is sharded by file instead).
+pub struct Splitter;
+
+impl GuestSplitter for Splitter {
+    fn new(_source_name: String, _min_gap: u64) -> Self {
+        Splitter
+    }
+
+    fn feed(&self, _chunk: Vec<u8>) -> Vec<Cut> {
+        Vec::new()
+    }
+
+    fn finish(&self) -> Vec<Cut> {
+        Vec::new()
+    }
 }
 
 /// One UBL document being collected.
@@ -33,7 +53,8 @@ pub struct Session {
 }
 
 impl GuestSession for Session {
-    fn new(source_name: String) -> Self {
+    /// Always from the source's start: the splitter makes no cuts.
+    fn new(source_name: String, _start: Option<Cut>) -> Self {
         Session { source: source_name, buffer: DocumentBuffer::new(MAX_BYTES) }
     }
 

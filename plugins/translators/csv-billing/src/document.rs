@@ -59,6 +59,8 @@ pub struct Problem {
 pub struct Columns {
     index: BTreeMap<&'static str, usize>,
     width: usize,
+    /// Every column's name as the header has it (trimmed), known or not.
+    names: Vec<String>,
 }
 
 impl Columns {
@@ -83,7 +85,17 @@ impl Columns {
                 message: format!("header lacks required column(s): {}", missing.join(", ")),
             });
         }
-        Ok(Columns { index, width: row.len() })
+        let names = row.fields().map(|n| n.trim().to_owned()).collect();
+        Ok(Columns { index, width: row.len(), names })
+    }
+
+    /// How a rejection names the 1-based field `n`: by its header, or as
+    /// `field n` when the header has no name for it.
+    pub fn name_of(&self, n: usize) -> String {
+        match self.names.get(n.wrapping_sub(1)) {
+            Some(name) if !name.is_empty() => name.clone(),
+            _ => format!("field {n}"),
+        }
     }
 
     /// The index of a known column.

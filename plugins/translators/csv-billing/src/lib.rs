@@ -206,7 +206,12 @@ impl Inner {
                 .map(|s| s.trim().to_owned()),
             _ => None,
         };
-        let problem = Problem { line: e.line, column: Some(format!("field {}", e.field)), message: e.message };
+        // Named by its header (`last_name`), as every other row problem is.
+        let column = match &self.columns {
+            Some(Ok(columns)) => columns.name_of(e.field),
+            _ => format!("field {}", e.field),
+        };
+        let problem = Problem { line: e.line, column: Some(column), message: e.message };
         self.fail_row(id, problem, out);
     }
 

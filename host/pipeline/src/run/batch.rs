@@ -94,26 +94,18 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let bytes_read = AtomicU64::new(0);
     let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) };
     let shard_bytes = job.shard_bytes.unwrap_or(DEFAULT_SHARD_BYTES);
+    let stage = SourceStage {
+        translator,
+        call,
+        input: job.input,
+        source_name: &source_name,
+        skip: resumed_at,
+        bytes_read: &bytes_read,
+    };
     let source = if translator.can_split() && shard_bytes > 0 {
-        Source::Sharded(ShardedSource {
-            translator,
-            call,
-            input: job.input,
-            source_name: &source_name,
-            skip: resumed_at,
-            bytes_read: &bytes_read,
-            shard_bytes,
-            threads,
-        })
+        Source::Sharded(ShardedSource { stage, shard_bytes, threads })
     } else {
-        Source::Whole(SourceStage {
-            translator,
-            call,
-            input: job.input,
-            source_name: &source_name,
-            skip: resumed_at,
-            bytes_read: &bytes_read,
-        })
+        Source::Whole(stage)
     };
     let progress = |committer: &Committer| {
         if let Some(report) = job.progress {

@@ -20,35 +20,25 @@
 
 use crate::flow::Work;
 use crate::source::numbering::Numbering;
-use crate::source::{CHUNK_BYTES, SourceEnd, SourceError};
+use crate::source::{CHUNK_BYTES, SourceEnd, SourceError, SourceStage};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tessera_runtime::{CallContext, Cut, Plugin, PluginFault, TranslateOutcome};
+use tessera_runtime::{Cut, PluginFault, TranslateOutcome};
 
 /// Shard size when the job does not say: large enough that opening an
 /// instance per shard is noise (a few hundred records), small enough that
 /// a 2-core machine has dozens of shards in a 100 MB source.
 pub const DEFAULT_SHARD_BYTES: u64 = 4 * 1024 * 1024;
 
-/// What the sharded source stage needs.
+/// What the sharded source stage needs: what any source stage needs
+/// (its translator must be able to split), and how to shard.
 pub(crate) struct ShardedSource<'a> {
-    /// The translator; it must be able to split.
-    pub translator: &'a Plugin,
-    /// Its call context (seeded by the source name).
-    pub call: CallContext,
-    /// The file.
-    pub input: &'a Path,
-    /// Its name, for locations.
-    pub source_name: &'a str,
-    /// Records already committed by an interrupted run.
-    pub skip: u64,
-    /// Bytes the splitter has read, for the progress display.
-    pub bytes_read: &'a AtomicU64,
+    /// Translator, call context, file, name, resume skip, progress.
+    pub stage: SourceStage<'a>,
     /// The splitter's minimum gap between cuts.
     pub shard_bytes: u64,
     /// Translator threads.
@@ -83,7 +73,8 @@ impl ShardedSource<'_> {
     /// Splits, translates and numbers the source; `send` passes each
     /// numbered outcome on and returns false once nobody listens.
     pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
-        let file = File::open(self.input).map_err(SourceError::Io)?;
+        let file = File::open(self.stage.input).map_err(SourceError::Io)?;
+        let len = file.metadata().map_err(SourceError::Io)?.len();
         let threads = self.threads.max(1);
         let in_flight = 2 * threads;
         let (shard_tx, shard_rx) = crossbeam_channel::bounded::<Shard>(in_flight);
@@ -104,15 +95,15 @@ impl ShardedSource<'_> {
             }
             drop((shard_rx, done_tx));
             let mut order = InOrder {
-                numbering: Numbering::new(self.translator, self.skip, send),
-                source_len: file.metadata().map_err(SourceError::Io)?.len(),
+                numbering: Numbering::new(self.stage.translator, self.stage.skip, send),
+                source_len: len,
                 parked: BTreeMap::new(),
                 next: 0,
                 dispatched: 0,
                 fuel: 0,
-                source_name: self.source_name,
+                source_name: self.stage.source_name,
             };
-            let split_fuel = self.split(&file, |shard| {
+            let split_fuel = self.split(&file, len, |shard| {
                 // Never more than `in_flight` shards out: the translators
                 // then never wait on this thread to take their results.
                 while order.dispatched - order.next >= in_flight {
@@ -138,9 +129,9 @@ impl ShardedSource<'_> {
     fn split(
         &self,
         mut file: &File,
+        len: u64,
         mut dispatch: impl FnMut(Shard) -> Result<(), SourceError>,
     ) -> Result<u64, SourceError> {
-        let len = file.metadata().map_err(SourceError::Io)?.len();
         let mut start: Option<Cut> = None;
         let mut index = 0;
         let mut close = |start: &mut Option<Cut>, cut: Option<Cut>| {
@@ -150,10 +141,11 @@ impl ShardedSource<'_> {
             index += 1;
             dispatch(shard)
         };
-        let mut splitter = match self.translator.split(&self.call, self.source_name, self.shard_bytes) {
+        let mut splitter = match self.stage.translator.split(&self.stage.call, self.stage.source_name, self.shard_bytes)
+        {
             Ok(s) => Some(s),
             Err(fault) => {
-                tracing::warn!(plugin = %self.translator.name(), "the splitter did not start, translating {} whole: {fault}", self.source_name);
+                tracing::warn!(plugin = %self.stage.translator.name(), "the splitter did not start, translating {} whole: {fault}", self.stage.source_name);
                 None
             }
         };
@@ -165,11 +157,11 @@ impl ShardedSource<'_> {
                 break;
             }
             offset += n as u64;
-            self.bytes_read.store(offset, Ordering::Relaxed);
+            self.stage.bytes_read.store(offset, Ordering::Relaxed);
             match s.feed(&chunk[..n]) {
                 Ok(cuts) => cuts.into_iter().try_for_each(|cut| close(&mut start, Some(cut)))?,
                 Err(fault) => {
-                    tracing::warn!(plugin = %self.translator.name(), "the splitter failed, translating the rest of {} whole: {fault}", self.source_name);
+                    tracing::warn!(plugin = %self.stage.translator.name(), "the splitter failed, translating the rest of {} whole: {fault}", self.stage.source_name);
                     splitter = None;
                 }
             }
@@ -183,11 +175,11 @@ impl ShardedSource<'_> {
                     cuts.into_iter().filter(|c| c.offset < len).try_for_each(|cut| close(&mut start, Some(cut)))?;
                 }
                 Err(fault) => {
-                    tracing::warn!(plugin = %self.translator.name(), "the splitter failed at the end of {}: {fault}", self.source_name);
+                    tracing::warn!(plugin = %self.stage.translator.name(), "the splitter failed at the end of {}: {fault}", self.stage.source_name);
                 }
             }
         }
-        self.bytes_read.store(len, Ordering::Relaxed);
+        self.stage.bytes_read.store(len, Ordering::Relaxed);
         close(&mut start, None)?;
         Ok(fuel)
     }
@@ -233,8 +225,8 @@ impl ShardedSource<'_> {
         };
         let t0 = Instant::now();
         let opened = match &shard.start {
-            None => self.translator.translate(&self.call, self.source_name),
-            Some(cut) => self.translator.translate_from(&self.call, self.source_name, cut),
+            None => self.stage.translator.translate(&self.stage.call, self.stage.source_name),
+            Some(cut) => self.stage.translator.translate_from(&self.stage.call, self.stage.source_name, cut),
         };
         took += t0.elapsed();
         let mut session = match opened {

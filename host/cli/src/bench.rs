@@ -49,6 +49,9 @@ pub enum BenchCommand {
         /// KiB per shard (default 4096; 0 translates the source whole, on one thread).
         #[arg(long)]
         shard_kib: Option<u64>,
+        /// Where the outputs go: `dir` (block sub-folders) or `zip` (one ZIP per block and channel).
+        #[arg(long, value_enum, default_value = "dir")]
+        sink: crate::SinkArg,
         /// Channels every document goes to, comma-separated (the tenant's
         /// channel names; `html,lines` adds ACME's print-asa line data).
         #[arg(long, value_delimiter = ',', default_value = "html")]
@@ -127,18 +130,21 @@ pub enum BenchCommand {
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
-        BenchCommand::Batch { tenant, records, runs, threads, shard_kib, channels, json } => crate::bench_batch::run(
-            ctx,
-            &crate::bench_batch::BatchBench {
-                tenant,
-                records: records.max(1),
-                runs: runs.max(1),
-                threads,
-                shard_bytes: shard_kib.map(|k| k * 1024),
-                channels,
-                json,
-            },
-        ),
+        BenchCommand::Batch { tenant, records, runs, threads, shard_kib, sink, channels, json } => {
+            crate::bench_batch::run(
+                ctx,
+                &crate::bench_batch::BatchBench {
+                    tenant,
+                    records: records.max(1),
+                    runs: runs.max(1),
+                    threads,
+                    shard_bytes: shard_kib.map(|k| k * 1024),
+                    sink: sink.into(),
+                    channels,
+                    json,
+                },
+            )
+        }
         BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, json } => crate::bench_pdf::run(
             ctx,
             &crate::bench_pdf::PdfBench {

@@ -14,10 +14,28 @@ use crate::bench::{emit, median};
 use crate::paths::{Context, samples_dir};
 use anyhow::{Context as _, ensure};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use tessera_pipeline::sink::SinkKind;
 use tessera_pipeline::{BatchJob, LoadedTenant, StageLatency, run_batch};
+
+/// Each stage's total time per delivered document, µs.
+fn per_doc(stages: &StageLatency, documents: u64) -> BTreeMap<&'static str, f64> {
+    let n = documents.max(1) as f64;
+    [
+        ("translate", stages.translate.total_ms),
+        ("validate", stages.validate.total_ms),
+        ("compose", stages.compose.total_ms),
+        ("format", stages.format.total_ms),
+        ("write", stages.write.total_ms),
+        ("verify", stages.verify.total_ms),
+    ]
+    .into_iter()
+    .map(|(stage, ms)| (stage, (ms * 1000.0 / n * 10.0).round() / 10.0))
+    .collect()
+}
 
 /// The bench's settings.
 pub struct BatchBench {
@@ -27,6 +45,7 @@ pub struct BatchBench {
     pub threads: Option<usize>,
     /// Bytes per shard (`Some(0)`: the source whole).
     pub shard_bytes: Option<u64>,
+    pub sink: SinkKind,
     pub channels: Vec<String>,
     pub json: bool,
 }
@@ -50,6 +69,13 @@ struct BatchReport {
     cpu_us_per_doc_runs: Vec<f64>,
     /// Bytes per shard asked of the translator (0: the source read whole).
     shard_bytes: u64,
+    /// Shards the source was cut into (median run).
+    shards: u64,
+    /// `dir` or `zip`.
+    sink: &'static str,
+    /// Wall time per document spent in each stage, on the thread doing it
+    /// (µs, median run): where the CPU per document goes.
+    stage_us_per_doc: BTreeMap<&'static str, f64>,
     /// Per-stage latency of the median run.
     stages: StageLatency,
     /// Peak resident set of the process during a run (the largest over runs), MiB.
@@ -133,6 +159,7 @@ fn job<'a>(input: &'a Path, out: &'a Path, b: &BatchBench, channels: &[String]) 
     BatchJob {
         threads: b.threads,
         shard_bytes: b.shard_bytes,
+        sink: Some(b.sink),
         channels: Some(channels.to_vec()),
         ..BatchJob::new(input, out)
     }
@@ -205,6 +232,9 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
         cpu_us_per_doc: if cpu_us.is_empty() { f64::NAN } else { median(cpu_us.clone()) },
         cpu_us_per_doc_runs: cpu_us.iter().map(|c| c.round()).collect(),
         shard_bytes: b.shard_bytes.unwrap_or(tessera_pipeline::DEFAULT_SHARD_BYTES),
+        shards: median_run.shards,
+        sink: b.sink.name(),
+        stage_us_per_doc: per_doc(&median_run.stages, median_run.delivered),
         stages: median_run.stages,
         peak_rss_mb: peak,
         rss_source,
@@ -216,13 +246,14 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     emit(b.json, &report, || {
         let s = &report.stages;
         format!(
-            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs, shards of {} KiB\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  {:.0} µs CPU per document (median; target ≤ 200)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}, self-check {:.1}/{:.1}\n  input {:.0} MiB, output {:.0} MiB per run",
+            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs, shards of {} KiB, {} sink\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  {:.0} µs CPU per document (median; target ≤ 200)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}, self-check {:.1}/{:.1}\n  input {:.0} MiB, output {:.0} MiB per run",
             report.records,
             report.tenant,
             report.channels.join(" + "),
             report.threads,
             report.runs,
             report.shard_bytes / 1024,
+            report.sink,
             report.docs_per_sec,
             report.docs_per_sec_runs,
             report.cpu_us_per_doc,

@@ -52,6 +52,8 @@ pub struct BatchArgs<'a> {
     pub threads: Option<usize>,
     /// Bytes per shard (`Some(0)`: the source whole).
     pub shard_bytes: Option<u64>,
+    pub sink: Option<tessera_pipeline::sink::SinkKind>,
+    pub documents_per_block: Option<u64>,
     pub channels: Option<Vec<String>>,
 }
 
@@ -72,6 +74,8 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         as_of: args.as_of,
         threads: args.threads,
         shard_bytes: args.shard_bytes,
+        sink: args.sink,
+        documents_per_block: args.documents_per_block,
         resume: args.resume,
         channels: args.channels.clone(),
         progress: (!args.json).then_some(&show as &(dyn Fn(&tessera_pipeline::Progress) + Sync)),

@@ -167,7 +167,18 @@ fn which(document_id: &str, run: &Path) -> anyhow::Result<ExitCode> {
     let revision = first["content_revision"].as_str().unwrap_or_default();
     let view = first["content_view"].as_str().unwrap_or_default();
     outln!("document   {document_id}");
-    outln!("outputs    {}", lines.iter().filter_map(|l| l["file"].as_str()).collect::<Vec<_>>().join(", "));
+    // A `zip` sink's output is a member of a container: `container!member`.
+    let outputs: Vec<String> = lines
+        .iter()
+        .filter_map(|l| {
+            let file = l["file"].as_str()?;
+            Some(match l["container"].as_str() {
+                Some(container) => format!("{container}!{file}"),
+                None => file.to_owned(),
+            })
+        })
+        .collect();
+    outln!("outputs    {}", outputs.join(", "));
     outln!("revision   {revision}");
     outln!(
         "label      {}  locale {}  (content view {view})",

@@ -23,6 +23,7 @@ mod serve;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tessera_pipeline::sink::SinkKind;
 
 /// tessera — an open composition host for customer communications.
 #[derive(Parser)]
@@ -87,6 +88,15 @@ enum Command {
         /// 4096); 0 translates the source whole, on one thread.
         #[arg(long)]
         shard_kib: Option<u64>,
+        /// Where the outputs go (default: `[output]` of tenant.toml, else
+        /// `dir`): `dir` writes block sub-folders, `zip` one ZIP per block
+        /// of documents and channel.
+        #[arg(long, value_enum)]
+        sink: Option<SinkArg>,
+        /// Records per block: per sub-folder (`dir`) or per container
+        /// (`zip`); default `[output]`'s `documents_per_block`, else 1,000.
+        #[arg(long)]
+        documents_per_block: Option<u64>,
         /// Send every record to exactly these channels (comma-separated),
         /// instead of what the tenant's scenario chooses.
         #[arg(long, value_delimiter = ',')]
@@ -196,6 +206,24 @@ enum PluginCommand {
 }
 
 /// How the server logs.
+/// `--sink`: where a batch's outputs go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SinkArg {
+    /// Block sub-folders of the output folder.
+    Dir,
+    /// One ZIP per block of documents and channel.
+    Zip,
+}
+
+impl From<SinkArg> for SinkKind {
+    fn from(s: SinkArg) -> SinkKind {
+        match s {
+            SinkArg::Dir => SinkKind::Dir,
+            SinkArg::Zip => SinkKind::Zip,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
     /// Human-readable lines.
@@ -280,6 +308,8 @@ fn main() -> ExitCode {
             resume,
             threads,
             shard_kib,
+            sink,
+            documents_per_block,
             channels,
         } => commands::batch(
             &ctx,
@@ -295,6 +325,8 @@ fn main() -> ExitCode {
                 resume,
                 threads,
                 shard_bytes: shard_kib.map(|k| k * 1024),
+                sink: sink.map(SinkKind::from),
+                documents_per_block,
                 channels,
             },
         ),

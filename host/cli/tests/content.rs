@@ -116,13 +116,13 @@ fn publish_render_which_edit_publish_rollback_round_trip() {
     let diff = repo.content(&["diff"]);
     assert!(diff.contains("+questions = \"Any questions?"), "{diff}");
     let out2 = repo.render_published("out2");
-    assert!(!std::fs::read_to_string(out2.join("INV-2026-1002.html")).unwrap().contains("Any questions?"));
+    assert!(!std::fs::read_to_string(out2.join("00000/INV-2026-1002.html")).unwrap().contains("Any questions?"));
 
     let second = repo.content(&["publish", "-m", "Friendlier question line"]);
     let second = second.split_whitespace().nth(1).unwrap().to_owned();
     assert!(repo.content(&["publish", "-m", "again"]).contains("nothing to do"), "publishing twice is a no-op");
     let out3 = repo.render_published("out3");
-    assert!(std::fs::read_to_string(out3.join("INV-2026-1002.html")).unwrap().contains("Any questions?"));
+    assert!(std::fs::read_to_string(out3.join("00000/INV-2026-1002.html")).unwrap().contains("Any questions?"));
     let which = repo.tessera(&["content", "which", "INV-2026-1002", "--run", out3.to_str().unwrap()]);
     assert_eq!(field(&which, "revision"), second);
 
@@ -135,7 +135,7 @@ fn publish_render_which_edit_publish_rollback_round_trip() {
     let rolled = repo.content(&["rollback"]);
     assert!(rolled.contains("modified  printhub/content/locales/en.toml"), "{rolled}");
     let out4 = repo.render_published("out4");
-    assert!(!std::fs::read_to_string(out4.join("INV-2026-1002.html")).unwrap().contains("Any questions?"));
+    assert!(!std::fs::read_to_string(out4.join("00000/INV-2026-1002.html")).unwrap().contains("Any questions?"));
     let git_log = repo.git(&["log", "--format=%s", "refs/tessera/published"]);
     assert_eq!(
         git_log.lines().collect::<Vec<_>>(),
@@ -149,6 +149,31 @@ fn publish_render_which_edit_publish_rollback_round_trip() {
     assert!(repo.git(&["status", "--porcelain"]).contains("?? samples/"));
     let head = repo.command("git", &["rev-parse", "--verify", "-q", "HEAD"]).status().unwrap();
     assert!(!head.success(), "HEAD is still unborn");
+}
+
+/// A run into the `zip` sink: `which` names each output as
+/// `container!member`, and the member is in that container.
+#[test]
+fn which_names_the_container_and_member_of_a_zip_sink_run() {
+    let repo = Repo::new();
+    let out = repo.path("out-zip");
+    repo.tessera(&[
+        "batch",
+        "--tenant",
+        "samples/acme-energy",
+        "--input",
+        "samples/acme-energy/data/billing.csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--sink",
+        "zip",
+    ]);
+    let which = repo.tessera(&["content", "which", "INV-2026-1003", "--run", out.to_str().unwrap()]);
+    let outputs = field(&which, "outputs");
+    assert!(outputs.contains("00000.html.zip!INV-2026-1003.html"), "{which}");
+    let archive = zip::ZipArchive::new(std::fs::File::open(out.join("00000.html.zip")).unwrap()).unwrap();
+    assert!(archive.file_names().any(|n| n == "INV-2026-1003.html"), "the member is in its container");
+    assert!(!out.join("00000").exists(), "the zip sink writes no block folders");
 }
 
 #[test]

@@ -106,23 +106,23 @@ fn demo_renders_every_sample_record_to_every_channel() {
         document_ids(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/acme-energy/data/billing.csv")));
     assert_eq!(ids.len(), 4);
     for id in &ids {
-        let html = std::fs::read_to_string(acme.join(format!("{id}.html"))).unwrap();
+        let html = std::fs::read_to_string(acme.join(format!("00000/{id}.html"))).unwrap();
         assert!(html.trim_start().starts_with("<!DOCTYPE html>"));
         assert!(html.contains(&format!("{id}</dd>")), "the document shows its number");
-        let asa = std::fs::read_to_string(acme.join(format!("{id}.lines.asa"))).unwrap();
+        let asa = std::fs::read_to_string(acme.join(format!("00000/{id}.lines.asa"))).unwrap();
         assert!(asa.starts_with('1'), "print line data starts on a new page");
-        let info = check_letter_pdf(&acme.join(format!("{id}.archive.pdf")), &[id.as_str()]);
+        let info = check_letter_pdf(&acme.join(format!("00000/{id}.archive.pdf")), &[id.as_str()]);
         assert!(info.contains("Title:"), "{info}");
-        let meta = poppler("pdfinfo", &["-meta"], &acme.join(format!("{id}.archive.pdf")));
+        let meta = poppler("pdfinfo", &["-meta"], &acme.join(format!("00000/{id}.archive.pdf")));
         assert!(meta.contains("pdfaid:part") && meta.contains('2'), "the archive copy declares PDF/A-2:\n{meta}");
     }
-    let html = check_email(&acme.join("INV-2026-1001.eml"), "anna.devries@example.nl", "INV-2026-1001");
+    let html = check_email(&acme.join("00000/INV-2026-1001.eml"), "anna.devries@example.nl", "INV-2026-1001");
     assert!(html.contains("<svg"), "the payment QR code travels with the e-mail");
-    check_email(&acme.join("INV-2026-1003.eml"), "administratie@bakkerij-jansen.example", "INV-2026-1003");
-    check_email(&acme.join("CN-2026-0042.eml"), "sofia.rossi@example.it", "CN-2026-0042");
-    assert!(!acme.join("INV-2026-1002.eml").exists(), "James prefers paper");
+    check_email(&acme.join("00000/INV-2026-1003.eml"), "administratie@bakkerij-jansen.example", "INV-2026-1003");
+    check_email(&acme.join("00000/CN-2026-0042.eml"), "sofia.rossi@example.it", "CN-2026-0042");
+    assert!(!acme.join("00000/INV-2026-1002.eml").exists(), "James prefers paper");
     check_letter_pdf(
-        &acme.join("INV-2026-1002.print.pdf"),
+        &acme.join("00000/INV-2026-1002.print.pdf"),
         &["James O'Connor", "12 Harbour Road", "EUR 113.16", "INV-2026-1002"],
     );
 
@@ -150,11 +150,11 @@ fn demo_renders_every_sample_record_to_every_channel() {
     let lines: Vec<serde_json::Value> = manifest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 16, "one line per output");
     let listed: BTreeSet<&str> = lines.iter().map(|l| l["file"].as_str().unwrap()).collect();
-    let written: BTreeSet<String> = std::fs::read_dir(&acme)
+    // The outputs are in the sink's first block folder, the run's own files beside it.
+    let written: BTreeSet<String> = std::fs::read_dir(acme.join("00000"))
         .unwrap()
         .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".json") && !n.ends_with(".jsonl"))
+        .map(|e| format!("00000/{}", e.file_name().to_string_lossy()))
         .collect();
     assert_eq!(written.iter().map(String::as_str).collect::<BTreeSet<_>>(), listed, "every output is in the manifest");
     for line in &lines {
@@ -173,7 +173,7 @@ fn demo_renders_every_sample_record_to_every_channel() {
     }
 
     // The payment QR code in the first invoice pays the right account the right amount.
-    let html = std::fs::read_to_string(acme.join("INV-2026-1001.html")).unwrap();
+    let html = std::fs::read_to_string(acme.join("00000/INV-2026-1001.html")).unwrap();
     assert_eq!(
         qr::decode_all(&html),
         ["BCD\n002\n1\nSCT\nABNANL2A\nACME Energy B.V.\nNL91ABNA0417164300\nEUR228.97\n\nRF18539007547034"]
@@ -181,14 +181,14 @@ fn demo_renders_every_sample_record_to_every_channel() {
 
     // Northwind: SMS where there is a phone number, else e-mail.
     let northwind = out.join("northwind-telecom");
-    let sms = json(&northwind.join("NW-2026-11-0001.sms.json"));
+    let sms = json(&northwind.join("00000/NW-2026-11-0001.sms.json"));
     assert_eq!(sms["to"], "+447700900123");
     assert_eq!((sms["encoding"].as_str(), sms["segments"].as_u64()), (Some("gsm7"), Some(1)));
     assert!(sms["text"].as_str().unwrap().contains("NW-2026-11-0001"));
-    assert!(!northwind.join("NW-2026-11-0002.sms.json").exists(), "no phone number: no SMS");
-    check_email(&northwind.join("NW-2026-11-0002.eml"), "accounts@harbourlights.example", "NW-2026-11-0002");
+    assert!(!northwind.join("00000/NW-2026-11-0002.sms.json").exists(), "no phone number: no SMS");
+    check_email(&northwind.join("00000/NW-2026-11-0002.eml"), "accounts@harbourlights.example", "NW-2026-11-0002");
     for id in ["NW-2026-11-0001", "NW-2026-11-0002"] {
-        let text = std::fs::read_to_string(northwind.join(format!("{id}.txt"))).unwrap();
+        let text = std::fs::read_to_string(northwind.join(format!("00000/{id}.txt"))).unwrap();
         assert!(text.contains(id), "the text rendition names the document");
     }
 }

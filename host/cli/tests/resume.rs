@@ -94,21 +94,34 @@ fn killed(output: &Output) -> bool {
 /// that describe the process rather than the result.
 fn folder(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
+    read_into(dir, "", &mut files);
+    files
+}
+
+/// Reads `dir` and its sub-folders (the sink's blocks) into `files`, by
+/// path relative to the run's folder.
+fn read_into(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.file_type().unwrap().is_dir() {
+            read_into(&entry.path(), &format!("{name}/"), files);
+            continue;
+        }
         let mut bytes = std::fs::read(entry.path()).unwrap();
         if name == "report.json" {
             let mut report: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            for volatile in ["timings", "stages", "docs_per_sec", "threads", "resumed_at", "stray_outputs_removed"] {
+            for volatile in VOLATILE {
                 report.as_object_mut().unwrap().remove(volatile);
             }
             bytes = serde_json::to_vec_pretty(&report).unwrap();
         }
         files.insert(name, bytes);
     }
-    files
 }
+
+/// What `report.json` says of the process rather than the result.
+const VOLATILE: [&str; 6] = ["timings", "stages", "docs_per_sec", "threads", "resumed_at", "stray_outputs_removed"];
 
 fn assert_same_folder(expected: &Path, actual: &Path) {
     let (a, b) = (folder(expected), folder(actual));
@@ -119,42 +132,68 @@ fn assert_same_folder(expected: &Path, actual: &Path) {
     }
 }
 
+/// The `zip` sink in blocks of 100 documents: fifteen blocks, so that kills
+/// land inside a block and between blocks.
+const ZIP: [&str; 4] = ["--sink", "zip", "--documents-per-block", "100"];
+
 fn reference(setup: &Setup) -> PathBuf {
-    let run = setup.run("reference", &["--threads", "2"], &[]);
+    reference_with(setup, &[])
+}
+
+/// An uninterrupted run with `sink` arguments, in `reference<sink args>`.
+fn reference_with(setup: &Setup, sink: &[&str]) -> PathBuf {
+    let name = format!("reference{}", sink.join(""));
+    let run = setup.run(&name, &[&["--threads", "2"], sink].concat(), &[]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["records_in"], DOCS as u64);
     assert_eq!(report["rejected"], 16, "every 97th document is rejected");
     assert_eq!(report["balanced"], true);
-    let manifest = std::fs::read_to_string(setup.root.join("reference/manifest.jsonl")).unwrap();
+    let manifest = std::fs::read_to_string(setup.root.join(&name).join("manifest.jsonl")).unwrap();
     let files: Vec<String> = manifest
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["file"].as_str().unwrap().to_owned())
+        .map(|l| {
+            let line = serde_json::from_str::<serde_json::Value>(l).unwrap();
+            format!("{}!{}", line["container"].as_str().unwrap_or(""), line["file"].as_str().unwrap())
+        })
         .collect();
     let unique: std::collections::BTreeSet<&String> = files.iter().collect();
     assert_eq!(unique.len(), files.len(), "no duplicate manifest lines");
     assert_eq!(files.len(), (DOCS - 16) * 2, "html + print per delivered document");
-    setup.root.join("reference")
+    setup.root.join(name)
 }
 
 #[test]
 fn a_run_killed_at_any_point_and_resumed_equals_an_uninterrupted_run() {
+    killed_and_resumed(&[]);
+}
+
+#[test]
+fn a_zip_sink_run_killed_at_any_point_and_resumed_equals_an_uninterrupted_run() {
+    killed_and_resumed(&ZIP);
+}
+
+/// Kills runs writing to `sink` at every crash point and from outside,
+/// resumes them, and compares each folder with an uninterrupted run's.
+fn killed_and_resumed(sink: &[&str]) {
     let setup = Setup::new();
-    let reference = reference(&setup);
+    let reference = reference_with(&setup, sink);
+    let zip = !sink.is_empty();
 
     // Crash points inside the pipeline: after a record's files were written
     // but before its lines were, after lines were buffered but not
     // checkpointed, and between flushing the files and writing progress.json.
     for (i, point) in ["output:40", "commit:700", "checkpoint:1", "checkpoint:2", "output:1480"].iter().enumerate() {
         let out = format!("killed-{i}");
-        let first = setup.run(&out, &[], &[("TESSERA_KILL_AT", point)]);
+        let first = setup.run(&out, sink, &[("TESSERA_KILL_AT", point)]);
         assert!(killed(&first), "{point}: the run was not killed: {:?}", first.status);
         if i == 0 {
             // A file the interrupted run left for a record that no manifest
             // lists (as when a record ends differently the second time).
-            std::fs::write(setup.root.join(&out).join("INV-R-99999.html"), "stray").unwrap();
+            let stray = if zip { "00099.html.zip" } else { "00000/INV-R-99999.html" };
+            std::fs::write(setup.root.join(&out).join(stray), "stray").unwrap();
         }
-        let resumed = setup.run(&out, &["--resume", "--threads", "3"], &[]);
+        let resumed = setup.run(&out, &[&["--resume", "--threads", "3"], sink].concat(), &[]);
         assert!(resumed.status.success(), "{point}: resume failed: {}", String::from_utf8_lossy(&resumed.stderr));
         let report: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
         assert_eq!(report["balanced"], true, "{point}");
@@ -167,7 +206,7 @@ fn a_run_killed_at_any_point_and_resumed_equals_an_uninterrupted_run() {
     // nothing about resuming.
     for (i, wait_for) in [1u64, 500].iter().enumerate() {
         let out = setup.root.join(format!("external-{i}"));
-        let mut child = setup.batch(out.file_name().unwrap().to_str().unwrap(), &[], &[]).spawn().unwrap();
+        let mut child = setup.batch(out.file_name().unwrap().to_str().unwrap(), sink, &[]).spawn().unwrap();
         let started = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -187,7 +226,7 @@ fn a_run_killed_at_any_point_and_resumed_equals_an_uninterrupted_run() {
         }
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        let resumed = setup.run(out.file_name().unwrap().to_str().unwrap(), &["--resume"], &[]);
+        let resumed = setup.run(out.file_name().unwrap().to_str().unwrap(), &[&["--resume"], sink].concat(), &[]);
         assert!(
             resumed.status.success(),
             "resume after external kill ({status:?}) failed: {}",
@@ -223,5 +262,12 @@ fn the_output_does_not_depend_on_the_number_of_threads() {
         let run = setup.run(&out, &["--threads", threads], &[]);
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         assert_same_folder(&reference, &setup.root.join(out));
+    }
+    let zipped = reference_with(&setup, &ZIP);
+    for threads in ["1", "4"] {
+        let out = format!("zip-threads-{threads}");
+        let run = setup.run(&out, &[&["--threads", threads], &ZIP[..]].concat(), &[]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert_same_folder(&zipped, &setup.root.join(out));
     }
 }

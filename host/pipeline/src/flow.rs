@@ -49,6 +49,9 @@ pub(crate) enum Outcome {
         lines: Vec<ManifestLine>,
         /// The content it was composed from.
         content: ContentUse,
+        /// The files, when the committer writes them (`zip` sink; empty
+        /// when the worker wrote them).
+        files: Vec<(String, Vec<u8>)>,
     },
     /// Rejected, with the reason.
     Rejected(Rejection),

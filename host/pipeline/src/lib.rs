@@ -13,6 +13,7 @@
 //! verify/    every output against its record's figures (the self-check)
 //! run/       the stages wired: produce in memory ─► write whole ─► commit in input order,
 //!            checkpoints and resume; one record on demand
+//! sink/      where outputs go: block sub-folders (`dir`) or one ZIP per block and channel (`zip`)
 //! report/    manifest.jsonl, rejected.jsonl, report.json, usage.json, latency
 //! flow.rs    what travels between the stages: numbered work and numbered results
 //! ```
@@ -32,6 +33,7 @@ mod error;
 mod flow;
 mod report;
 mod run;
+pub mod sink;
 mod source;
 mod tenant;
 pub mod truth;

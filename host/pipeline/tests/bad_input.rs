@@ -13,6 +13,7 @@ use common::{HEADER, TestTenant, row, runtime};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
+use tessera_pipeline::sink::SinkKind;
 use tessera_pipeline::{BatchJob, LoadedTenant, Report, run_batch};
 
 fn repo() -> &'static Path {
@@ -25,16 +26,18 @@ fn acme() -> LoadedTenant {
 }
 
 /// Runs `bytes` as `name` with 1 and 3 threads, whole and in shards (of 64
-/// bytes: a cut at every document, for a translator that can cut); checks
-/// the accounting and that every run agrees; returns the report and the
-/// delivered document ids.
+/// bytes: a cut at every document, for a translator that can cut), into
+/// the `dir` sink and the `zip` sink; checks the accounting and that every
+/// run agrees; returns the report and the delivered document ids.
 fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<String>) {
     let work = tempfile::tempdir().unwrap();
     let input = work.path().join(name);
     std::fs::write(&input, bytes).unwrap();
     let mut results = Vec::new();
-    for (threads, shard_bytes) in [(1, 0), (3, 0), (3, 64)] {
-        let out = work.path().join(format!("out-{threads}-{shard_bytes}"));
+    for (threads, shard_bytes, sink) in
+        [(1, 0, SinkKind::Dir), (3, 0, SinkKind::Dir), (3, 64, SinkKind::Dir), (3, 64, SinkKind::Zip)]
+    {
+        let out = work.path().join(format!("out-{threads}-{shard_bytes}-{sink:?}"));
         // HTML and line data: these sources carry no e-mail or postal address
         // for ACME's scenario, and this test is about accounting, not routing.
         let channels = Some(vec!["html".to_owned(), "lines".to_owned()]);
@@ -42,6 +45,8 @@ fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<Str
             threads: Some(threads),
             shard_bytes: Some(shard_bytes),
             channels,
+            sink: Some(sink),
+            documents_per_block: Some(3),
             ..BatchJob::new(&input, &out)
         };
         let report = run_batch(loaded, &job).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -50,11 +55,26 @@ fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<Str
 
         let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
         let mut delivered = BTreeSet::new();
+        // Where each output is aside, the manifests of both sinks agree.
+        let mut placed_aside = String::new();
         for line in manifest.lines() {
-            let line: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert!(out.join(line["file"].as_str().unwrap()).is_file(), "{name}: {line}");
+            let mut line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let file = line["file"].as_str().unwrap().to_owned();
+            match line.as_object_mut().unwrap().remove("container") {
+                Some(container) => {
+                    let bytes = std::fs::File::open(out.join(container.as_str().unwrap())).unwrap();
+                    let mut archive = zip::ZipArchive::new(bytes).unwrap();
+                    assert!(archive.by_name(&file).is_ok(), "{name}: {container}!{file}");
+                }
+                None => {
+                    assert!(out.join(&file).is_file(), "{name}: {line}");
+                    line["file"] = file.rsplit('/').next().unwrap().into();
+                }
+            }
+            placed_aside += &format!("{line}\n");
             delivered.insert(line["document_id"].as_str().unwrap().to_owned());
         }
+        let manifest = placed_aside;
         assert_eq!(delivered.len() as u64, report.delivered, "{name}: one document id per delivered record");
 
         let rejected = std::fs::read_to_string(out.join("rejected.jsonl")).unwrap();
@@ -202,7 +222,7 @@ fn a_translator_that_dies_mid_source_loses_no_record_silently() {
     }
     let (report, out) = tenant.run(csv);
     assert_eq!((report.delivered, report.rejected), (20, 1), "{report:#?}");
-    assert!(out.join("INV-20.html").is_file());
+    assert!(out.join("00000/INV-20.html").is_file());
     let r = &report.rejections[0];
     assert_eq!(r.plugin.as_deref(), Some("csv-billing@0.2.0"));
     assert!(r.limit.is_some(), "{r:?}");

@@ -62,7 +62,7 @@ fn bad_translator_run(source: &str) -> (Report, std::path::PathBuf, tempfile::Te
 fn broken_json_and_records_that_are_no_cdm_are_rejected_one_by_one() {
     let (report, out, _work) = bad_translator_run("good\nnot-json\nnot-cdm\ngood\n");
     assert_eq!((report.records_in, report.delivered, report.rejected), (4, 2, 2), "{report:#?}");
-    assert!(out.join("L-1.html").is_file() && out.join("L-4.html").is_file());
+    assert!(out.join("00000/L-1.html").is_file() && out.join("00000/L-4.html").is_file());
     let reasons: Vec<&str> = report.rejections.iter().map(|r| r.reason.as_str()).collect();
     assert!(reasons.iter().any(|r| r.contains("not JSON")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("cdm")), "the schema names the missing version: {reasons:?}");

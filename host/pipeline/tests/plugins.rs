@@ -143,7 +143,7 @@ fn csv_billing_rejects_bad_rows_with_line_and_column_and_keeps_going() {
     let (report, out) = t.run(&csv);
     assert_eq!((report.records_in, report.delivered, report.rejected), (7, 3, 4), "{report:#?}");
     for ok in ["INV-1", "INV-4", "INV-6"] {
-        assert!(out.join(format!("{ok}.html")).is_file(), "{ok} delivered");
+        assert!(out.join(format!("00000/{ok}.html")).is_file(), "{ok} delivered");
     }
     let reasons: Vec<String> = report.rejections.iter().map(|r| r.reason.clone()).collect();
     assert!(

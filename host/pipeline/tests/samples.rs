@@ -56,7 +56,7 @@ fn acme_energy_print_output_is_stable() {
     let (report, out) = render("acme-energy", "data/billing.csv");
     assert_eq!((report.records_in, report.delivered, report.rejected), (4, 4, 0));
     for id in ["INV-2026-1001", "INV-2026-1002", "INV-2026-1003", "CN-2026-0042"] {
-        let asa = std::fs::read_to_string(out.path().join(format!("{id}.lines.asa"))).unwrap();
+        let asa = std::fs::read_to_string(out.path().join(format!("00000/{id}.lines.asa"))).unwrap();
         insta::assert_snapshot!(format!("acme_energy_{id}_asa"), asa);
     }
 }
@@ -64,7 +64,7 @@ fn acme_energy_print_output_is_stable() {
 #[test]
 fn acme_energy_html_is_stable_and_self_contained() {
     let (_, out) = render("acme-energy", "data/billing.csv");
-    let html = std::fs::read_to_string(out.path().join("INV-2026-1001.html")).unwrap();
+    let html = std::fs::read_to_string(out.path().join("00000/INV-2026-1001.html")).unwrap();
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external fetches");
     // The logo is inlined and the QR code is checked elsewhere; keep the snapshot readable.
     let readable =
@@ -75,14 +75,14 @@ fn acme_energy_html_is_stable_and_self_contained() {
 #[test]
 fn acme_green_in_dutch_and_northwind_html_are_stable() {
     let (_, out) = render("acme-energy", "data/billing.csv");
-    let html = std::fs::read_to_string(out.path().join("INV-2026-1003.html")).unwrap();
+    let html = std::fs::read_to_string(out.path().join("00000/INV-2026-1003.html")).unwrap();
     let readable =
         redact_between(&redact_between(&html, "data:image/svg+xml;base64,", "\""), "<path fill=\"#000\" d=\"", "\"");
     insta::assert_snapshot!("acme_green_INV-2026-1003_nl_html", readable);
 
     let (report, out) = render("northwind-telecom", "data/usage.csv");
     assert_eq!((report.records_in, report.delivered, report.rejected), (2, 2, 0), "{report:#?}");
-    let html = std::fs::read_to_string(out.path().join("NW-2026-11-0002.html")).unwrap();
+    let html = std::fs::read_to_string(out.path().join("00000/NW-2026-11-0002.html")).unwrap();
     assert!(html.contains("data:image/png;base64,iVBORw0KGgo"), "the PNG logo is inlined");
     insta::assert_snapshot!("northwind_NW-2026-11-0002_html", redact_between(&html, "data:image/png;base64,", "\""));
 }

@@ -76,7 +76,7 @@ fn a_panic_becomes_a_rejected_record() {
         r.reason
     );
     assert!(r.reason.ends_with("test plugin panics as asked"), "{}", r.reason);
-    assert!(std::fs::read_to_string(out.join("INV-1.html")).unwrap().contains("<b>calm</b>"));
+    assert!(std::fs::read_to_string(out.join("00000/INV-1.html")).unwrap().contains("<b>calm</b>"));
 }
 
 /// Tenant content with `assets/shared/ok.txt` (granted), `assets/private/secret.txt`
@@ -111,7 +111,7 @@ fn asset_reads_outside_the_grant_are_denied() {
         std::iter::once(HEADER.to_owned()).chain(paths.iter().enumerate().map(|(i, p)| row(i as u32 + 1, p))).collect();
     let (report, out) = t.run(&csv);
     assert_eq!((report.delivered, report.rejected), (1, 5), "{report:#?}");
-    let html = std::fs::read_to_string(out.join("INV-1.html")).unwrap();
+    let html = std::fs::read_to_string(out.join("00000/INV-1.html")).unwrap();
     assert!(
         html.contains("granted text|ambient=false"),
         "the granted file is readable, the ambient filesystem is not: {html}"
@@ -125,7 +125,7 @@ fn asset_reads_outside_the_grant_are_denied() {
     assert!(reason("INV-3").contains("asset folder `private` is not granted"), "{}", reason("INV-3"));
     assert!(reason("INV-4").contains("is absolute"), "{}", reason("INV-4"));
     for escaping in ["INV-2", "INV-5"] {
-        assert!(!out.join(format!("{escaping}.html")).exists());
+        assert!(!out.join(format!("00000/{escaping}.html")).exists());
     }
 }
 

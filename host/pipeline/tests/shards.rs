@@ -11,6 +11,7 @@ mod common;
 use common::runtime;
 use std::collections::BTreeMap;
 use std::path::Path;
+use tessera_pipeline::sink::SinkKind;
 use tessera_pipeline::{BatchJob, LoadedTenant, run_batch};
 
 fn repo() -> &'static Path {
@@ -58,21 +59,34 @@ fn export(crlf: bool) -> Vec<u8> {
 /// process rather than the result.
 fn folder(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
+    read_into(dir, "", &mut files);
+    files
+}
+
+/// Reads `dir` and its sub-folders (the sink's blocks) into `files`, by
+/// path relative to the run's folder.
+fn read_into(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.file_type().unwrap().is_dir() {
+            read_into(&entry.path(), &format!("{name}/"), files);
+            continue;
+        }
         let mut bytes = std::fs::read(entry.path()).unwrap();
         if name == "report.json" {
             let mut report: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            for volatile in ["timings", "stages", "docs_per_sec", "threads", "fuel", "shards"] {
+            for volatile in VOLATILE {
                 report.as_object_mut().unwrap().remove(volatile);
             }
             bytes = serde_json::to_vec_pretty(&report).unwrap();
         }
         files.insert(name, bytes);
     }
-    files
 }
+
+/// What `report.json` says of the process rather than the result.
+const VOLATILE: [&str; 6] = ["timings", "stages", "docs_per_sec", "threads", "fuel", "shards"];
 
 fn run(
     loaded: &LoadedTenant,
@@ -80,10 +94,19 @@ fn run(
     out: &Path,
     threads: usize,
     shard_bytes: u64,
+    sink: SinkKind,
 ) -> (BTreeMap<String, Vec<u8>>, u64) {
     let channels = Some(vec!["html".to_owned(), "lines".to_owned()]);
-    let job =
-        BatchJob { threads: Some(threads), shard_bytes: Some(shard_bytes), channels, ..BatchJob::new(input, out) };
+    let job = BatchJob {
+        threads: Some(threads),
+        shard_bytes: Some(shard_bytes),
+        channels,
+        sink: Some(sink),
+        // Blocks of 7 documents: many sub-folders and containers, cut
+        // wherever the shards are not.
+        documents_per_block: Some(7),
+        ..BatchJob::new(input, out)
+    };
     let report = run_batch(loaded, &job).unwrap_or_else(|e| panic!("shards of {shard_bytes} bytes: {e}"));
     assert!(report.balanced, "{report:#?}");
     (folder(out), report.shards)
@@ -107,32 +130,82 @@ fn any_shard_size_and_thread_count_gives_the_folder_of_the_whole_source() {
     for crlf in [false, true] {
         let input = work.path().join(if crlf { "billing-crlf.csv" } else { "billing.csv" });
         std::fs::write(&input, export(crlf)).unwrap();
-        let (whole, shards) = run(&loaded, &input, &work.path().join("whole"), 1, 0);
-        assert_eq!(shards, 1);
-        let rejected = String::from_utf8_lossy(&whole["rejected.jsonl"]).into_owned();
-        for expected in ["appeared earlier in this source", "`abc` is not a number", "row has 4 fields"] {
-            assert!(rejected.contains(expected), "the source has a record rejected for {expected}: {rejected}");
-        }
-        for (i, shard_bytes) in sizes.iter().enumerate() {
-            for threads in [1, 3] {
-                let out = work.path().join(format!("sharded-{crlf}-{i}-{threads}"));
-                let (sharded, shards) = run(&loaded, &input, &out, threads, *shard_bytes);
-                if *shard_bytes == 1 {
-                    assert!(shards > 100, "a cut at every document: {shards} shards");
-                }
-                let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
-                assert_eq!(names(&sharded), names(&whole), "shards of {shard_bytes} bytes, {threads} threads");
-                for (name, bytes) in &whole {
-                    assert!(
-                        bytes == &sharded[name],
-                        "{name} differs with shards of {shard_bytes} bytes at {threads} threads (crlf: {crlf}):\n{}\n---\n{}",
-                        String::from_utf8_lossy(bytes),
-                        String::from_utf8_lossy(&sharded[name])
-                    );
-                }
-                std::fs::remove_dir_all(&out).unwrap();
+        for sink in [SinkKind::Dir, SinkKind::Zip] {
+            let (whole, shards) = run(&loaded, &input, &work.path().join("whole"), 1, 0, sink);
+            assert_eq!(shards, 1);
+            let rejected = String::from_utf8_lossy(&whole["rejected.jsonl"]).into_owned();
+            for expected in ["appeared earlier in this source", "`abc` is not a number", "row has 4 fields"] {
+                assert!(rejected.contains(expected), "the source has a record rejected for {expected}: {rejected}");
             }
+            for (i, shard_bytes) in sizes.iter().enumerate() {
+                for threads in [1, 3] {
+                    let out = work.path().join(format!("sharded-{crlf}-{i}-{threads}"));
+                    let (sharded, shards) = run(&loaded, &input, &out, threads, *shard_bytes, sink);
+                    if *shard_bytes == 1 {
+                        assert!(shards > 100, "a cut at every document: {shards} shards");
+                    }
+                    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+                    let case = format!("shards of {shard_bytes} bytes, {threads} threads, crlf {crlf}, {sink:?} sink");
+                    assert_eq!(names(&sharded), names(&whole), "{case}");
+                    for (name, bytes) in &whole {
+                        assert!(
+                            bytes == &sharded[name],
+                            "{name} differs with {case}:\n{}\n---\n{}",
+                            String::from_utf8_lossy(bytes),
+                            String::from_utf8_lossy(&sharded[name])
+                        );
+                    }
+                    std::fs::remove_dir_all(&out).unwrap();
+                }
+            }
+            std::fs::remove_dir_all(work.path().join("whole")).unwrap();
         }
-        std::fs::remove_dir_all(work.path().join("whole")).unwrap();
+    }
+}
+
+/// Every member of the `zip` sink's containers is the file the `dir` sink
+/// writes, the manifests differ only in where each output is, and each
+/// container's index points at its members' bytes.
+#[test]
+fn the_zip_sink_holds_the_files_of_the_dir_sink() {
+    use std::io::Read;
+    let loaded = acme();
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("billing.csv");
+    std::fs::write(&input, export(false)).unwrap();
+    let (dir, _) = run(&loaded, &input, &work.path().join("dir"), 2, 4096, SinkKind::Dir);
+    let (zipped, _) = run(&loaded, &input, &work.path().join("zip"), 2, 4096, SinkKind::Zip);
+    let lines = |files: &BTreeMap<String, Vec<u8>>| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&files["manifest.jsonl"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (dir_lines, zip_lines) = (lines(&dir), lines(&zipped));
+    assert_eq!(dir_lines.len(), zip_lines.len());
+    assert!(dir_lines.len() > 150, "both channels of over a hundred documents");
+    let mut archives = BTreeMap::new();
+    for (d, z) in dir_lines.iter().zip(&zip_lines) {
+        let (file, container) = (z["file"].as_str().unwrap(), z["container"].as_str().unwrap());
+        assert!(d.get("container").is_none());
+        let archive = archives.entry(container.to_owned()).or_insert_with(|| {
+            zip::ZipArchive::new(std::io::Cursor::new(zipped[container].clone()))
+                .unwrap_or_else(|e| panic!("{container} is not a ZIP: {e}"))
+        });
+        let mut member = Vec::new();
+        archive.by_name(file).unwrap().read_to_end(&mut member).unwrap();
+        assert!(member == dir[d["file"].as_str().unwrap()], "{container}!{file} is the dir sink's file");
+        let mut rest = z.clone();
+        rest.as_object_mut().unwrap().remove("container");
+        rest["file"] = d["file"].clone();
+        assert_eq!(&rest, d, "the lines differ only in where the output is");
+    }
+    for (name, archive) in &mut archives {
+        let mut index = String::new();
+        archive.by_name("index.jsonl").unwrap().read_to_string(&mut index).unwrap();
+        for line in index.lines() {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            let (at, len) = (entry["offset"].as_u64().unwrap() as usize, entry["bytes"].as_u64().unwrap() as usize);
+            let mut member = Vec::new();
+            archive.by_name(entry["member"].as_str().unwrap()).unwrap().read_to_end(&mut member).unwrap();
+            assert!(zipped[name][at..at + len] == member[..], "{name}: the index points at {}", entry["member"]);
+        }
     }
 }

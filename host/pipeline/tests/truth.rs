@@ -226,7 +226,7 @@ fn amounts_that_do_not_add_up_are_rejected_naming_the_rule_and_the_amounts() {
     let r = run.rejection();
     assert_eq!((r.rule.as_deref(), r.field.as_deref()), (Some("BR-CO-15"), Some("$.content.totals.gross")), "{r:?}");
     assert!(r.reason.contains("122.00") && r.reason.contains("121.00"), "the amounts involved: {}", r.reason);
-    assert!(!run.out.path().join("TRUTH-NOT-ADDING-UP.html").exists());
+    assert!(!run.out.path().join("00000/TRUTH-NOT-ADDING-UP.html").exists());
 }
 
 /// EN 16931 does not constrain the account (its own examples carry IBANs
@@ -351,7 +351,7 @@ fn every_conformance_letter_says_what_its_source_says() {
             let report = run_batch(&loaded, &job).unwrap();
             assert!(report.balanced && report.rejected == 0, "{}: {report:#?}", path.display());
             for source in expected_figures(&path, translator) {
-                let pdf = std::fs::read(out.path().join(format!("{}.print.pdf", source.document_id))).unwrap();
+                let pdf = std::fs::read(out.path().join(format!("00000/{}.print.pdf", source.document_id))).unwrap();
                 let text = collapse(&pdftotext(&pdf)).replace(' ', "");
                 // The self-check's own PDF reader sees exactly what poppler sees.
                 let squeeze = |t: &str| t.split_whitespace().collect::<String>();

@@ -43,8 +43,12 @@ pub struct ManifestLine {
     pub document_id: String,
     /// `html`, `print`, ...
     pub channel: String,
-    /// File name inside the output folder.
+    /// The file: its path in the output folder (`dir` sink,
+    /// `00000/INV-1.html`), or its member name in `container` (`zip` sink).
     pub file: String,
+    /// The `zip` sink's container holding the file (`00000.html.zip`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub container: Option<String>,
     /// Media type.
     pub media_type: String,
     /// Templates used.

@@ -25,6 +25,8 @@ use crate::run::job::{BatchJob, Progress, pick_translator};
 use crate::run::produce::{Producer, seed_for};
 use crate::run::resume::{identity, starting_point};
 use crate::run::write::{FolderWriter, write_atomic};
+use crate::sink::containers::Containers;
+use crate::sink::{Sink, SinkKind};
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
@@ -77,13 +79,17 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
     identity.channels = job.channels.as_ref().map(|c| c.join(",")).unwrap_or_default();
+    let sink = Sink::new(cfg.output, job.sink, job.documents_per_block);
+    identity.sink = sink.describe();
     let (from, resumed) = starting_point(job, &identity)?;
     let resumed_at = from.records;
     let delivered_before = from.tally.delivered;
     let threads = job.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
 
-    let mut committer = Committer::new(job.out_dir, identity.clone(), from).map_err(io(job.out_dir))?;
-    let writer = FolderWriter { out_dir: job.out_dir };
+    let containers = (sink.kind == SinkKind::Zip).then(|| Containers::new(job.out_dir, sink));
+    let mut committer = Committer::new(job.out_dir, identity.clone(), from, containers).map_err(io(job.out_dir))?;
+    let writer = FolderWriter::new(job.out_dir, sink);
+    let writer = (sink.kind == SinkKind::Dir).then_some(&writer);
     let producer = Producer {
         loaded,
         translator: Some(translator),
@@ -140,7 +146,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             })
             .map_err(io(job.out_dir))?;
         for n in 0..threads {
-            let (work_rx, done_tx, producer, writer) = (work_rx.clone(), done_tx.clone(), &producer, &writer);
+            let (work_rx, done_tx, producer) = (work_rx.clone(), done_tx.clone(), &producer);
             std::thread::Builder::new()
                 .name(format!("tessera-work-{n}"))
                 .spawn_scoped(scope, move || {
@@ -232,7 +238,9 @@ fn finish(
     write_atomic(&path, &serde_json::to_vec_pretty(&usage).expect("usage serialises")).map_err(io(&path))?;
     let mut stray_removed = 0;
     if f.resumed.is_some() {
-        stray_removed = remove_stray_outputs(out, &tally.extensions)?;
+        let mut extensions = tally.extensions.clone();
+        extensions.insert("zip".to_owned());
+        stray_removed = remove_stray_outputs(out, &extensions)?;
     }
     let path = out.join(checkpoint::PROGRESS_FILE);
     std::fs::remove_file(&path).map_err(io(&path))?;

@@ -48,6 +48,9 @@ pub struct RunIdentity {
     /// The operator's `--channels` (comma-separated), empty for the scenario's choice.
     #[serde(default)]
     pub channels: String,
+    /// The sink and its block size (`dir per 1000`).
+    #[serde(default)]
+    pub sink: String,
 }
 
 impl RunIdentity {
@@ -64,6 +67,7 @@ impl RunIdentity {
                 ("translator digest", r.translator_sha256.clone()),
                 ("as-of date", r.as_of.clone()),
                 ("channels", r.channels.clone()),
+                ("sink", r.sink.clone()),
             ]
         };
         fields(self)
@@ -123,16 +127,20 @@ impl Checkpoint {
     }
 }
 
-/// Removes the temporary files a killed process left behind (`.<name>.<pid>.tmp`).
+/// Removes the temporary files a killed process left behind
+/// (`.<name>.<pid>.tmp`), in the output folder and its block sub-folders.
 pub fn remove_temporaries(out_dir: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(out_dir)? {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".tmp") && entry.file_type()?.is_file() {
+        let kind = entry.file_type()?;
+        if name.starts_with('.') && name.ends_with(".tmp") && kind.is_file() {
             std::fs::remove_file(entry.path())?;
             removed += 1;
+        } else if kind.is_dir() && crate::sink::is_block_name(&name) {
+            removed += remove_temporaries(&entry.path())?;
         }
     }
     Ok(removed)
@@ -163,17 +171,18 @@ fn name_digest(name: &str) -> u64 {
 }
 
 impl ListedFiles {
-    /// Reads the `file` of every line of `manifest.jsonl`.
+    /// Reads the `file` (or the `container`) of every line of `manifest.jsonl`.
     pub fn read(manifest: &Path) -> std::io::Result<ListedFiles> {
         #[derive(Deserialize)]
         struct FileOnly {
             file: String,
+            container: Option<String>,
         }
         let reader = std::io::BufReader::new(std::fs::File::open(manifest)?);
         let mut listed = std::collections::HashSet::new();
         for line in std::io::BufRead::lines(reader) {
             if let Ok(entry) = serde_json::from_str::<FileOnly>(&line?) {
-                listed.insert(name_digest(&entry.file));
+                listed.insert(name_digest(entry.container.as_ref().unwrap_or(&entry.file)));
             }
         }
         Ok(ListedFiles(listed))
@@ -186,27 +195,42 @@ impl ListedFiles {
     }
 }
 
-/// Output files in `out_dir` that the finished run's manifest does not
-/// list: left by the interrupted run for records that this time ended
-/// differently. Only names with an extension the run writes are touched.
+/// Output files in `out_dir` (and its block sub-folders) that the
+/// finished run's manifest does not list: left by the interrupted run for
+/// records that this time ended differently. Only names with an extension
+/// the run writes are touched.
 pub fn unlisted_outputs(
     out_dir: &Path,
     listed: &ListedFiles,
     extensions: &std::collections::BTreeSet<String>,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut stray = Vec::new();
-    for entry in std::fs::read_dir(out_dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ext = Path::new(&name).extension().and_then(|e| e.to_str()).unwrap_or_default();
-        if entry.file_type()?.is_file()
-            && !name.starts_with('.')
-            && !RUN_FILES.contains(&name.as_str())
-            && extensions.contains(ext)
-            && !listed.contains(&name)
-        {
-            stray.push(entry.path());
+    let mut visit = |folder: &Path, prefix: &str, top: bool| -> std::io::Result<Vec<PathBuf>> {
+        let mut blocks = Vec::new();
+        for entry in std::fs::read_dir(folder)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let kind = entry.file_type()?;
+            if top && kind.is_dir() && crate::sink::is_block_name(&name) {
+                blocks.push(entry.path());
+                continue;
+            }
+            let ext = Path::new(&name).extension().and_then(|e| e.to_str()).unwrap_or_default();
+            let relative = format!("{prefix}{name}");
+            if kind.is_file()
+                && !name.starts_with('.')
+                && !(top && RUN_FILES.contains(&name.as_str()))
+                && extensions.contains(ext)
+                && !listed.contains(&relative)
+            {
+                stray.push(entry.path());
+            }
         }
+        Ok(blocks)
+    };
+    for block in visit(out_dir, "", true)? {
+        let name = block.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        visit(&block, &format!("{name}/"), false)?;
     }
     stray.sort();
     Ok(stray)

@@ -11,6 +11,7 @@ use crate::flow::{Done, Outcome};
 use crate::report::latency::StageHistograms;
 use crate::run::checkpoint::{CHECKPOINT_VERSION, Checkpoint, RunIdentity, crash};
 use crate::run::tally::Tally;
+use crate::sink::containers::{Containers, Member};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -76,12 +77,22 @@ pub(crate) struct Committer {
     since_checkpoint: u64,
     last_checkpoint: Instant,
     scratch: Vec<u8>,
+    /// The `zip` sink's containers (the committer writes them); `None`
+    /// when the workers write files into folders.
+    containers: Option<Containers>,
 }
 
 impl Committer {
     /// Starts at checkpoint `from` (records `0..from.records` committed,
-    /// the files already cut to its lengths).
-    pub fn new(out_dir: &Path, identity: RunIdentity, from: Checkpoint) -> std::io::Result<Committer> {
+    /// the files already cut to its lengths). With `containers` the
+    /// committer writes the outputs too, and checkpoints only when a block
+    /// is complete.
+    pub fn new(
+        out_dir: &Path,
+        identity: RunIdentity,
+        from: Checkpoint,
+        containers: Option<Containers>,
+    ) -> std::io::Result<Committer> {
         Ok(Committer {
             manifest: Appender::open(out_dir.join("manifest.jsonl"), from.manifest_bytes)?,
             rejected: Appender::open(out_dir.join("rejected.jsonl"), from.rejected_bytes)?,
@@ -94,6 +105,7 @@ impl Committer {
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
             scratch: Vec::with_capacity(4096),
+            containers,
         })
     }
 
@@ -111,15 +123,42 @@ impl Committer {
             self.commit(done)?;
             committed += 1;
         }
-        if self.since_checkpoint >= checkpoint_records()
-            || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL)
+        // Containers checkpoint at block boundaries (in `commit`) only.
+        if self.containers.is_none()
+            && (self.since_checkpoint >= checkpoint_records()
+                || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL))
         {
             self.checkpoint()?;
         }
         Ok(committed)
     }
 
-    fn commit(&mut self, done: Done) -> std::io::Result<()> {
+    fn commit(&mut self, mut done: Done) -> std::io::Result<()> {
+        if self.containers.as_ref().is_some_and(|c| c.starts_block(done.seq)) {
+            self.checkpoint()?;
+        }
+        if let (Some(containers), Outcome::Delivered { lines, files, .. }) = (&mut self.containers, &mut done.outcome) {
+            let t0 = Instant::now();
+            let members: Vec<Member<'_>> = lines
+                .iter()
+                .zip(files.iter())
+                .map(|(line, (name, bytes))| Member {
+                    channel: &line.channel,
+                    name,
+                    bytes,
+                    document_id: &line.document_id,
+                    record: &line.record,
+                    sha256: &line.sha256,
+                })
+                .collect();
+            let names = containers.add(done.seq, &members)?;
+            for (line, name) in lines.iter_mut().zip(names) {
+                line.container = Some(name);
+            }
+            files.clear();
+            done.times.write = Some(t0.elapsed());
+            crash::point("output");
+        }
         let t = &done.times;
         self.stages.translate.record(t.translate);
         for (h, d) in [
@@ -134,7 +173,7 @@ impl Committer {
             }
         }
         match &done.outcome {
-            Outcome::Delivered { lines, content } => {
+            Outcome::Delivered { lines, content, .. } => {
                 for line in lines {
                     self.manifest.line(line, &mut self.scratch)?;
                 }
@@ -152,9 +191,12 @@ impl Committer {
         Ok(())
     }
 
-    /// Flushes both files and records the committed prefix in
-    /// `progress.json`.
+    /// Publishes the open block's containers (`zip` sink), flushes both
+    /// files and records the committed prefix in `progress.json`.
     pub fn checkpoint(&mut self) -> std::io::Result<()> {
+        if let Some(containers) = &mut self.containers {
+            containers.close()?;
+        }
         self.manifest.out.flush()?;
         self.rejected.out.flush()?;
         crash::point("checkpoint");

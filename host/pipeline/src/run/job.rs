@@ -30,6 +30,10 @@ pub struct BatchJob<'a> {
     /// Send every record to exactly these channels instead of the
     /// scenario's (or the fixed outputs') choice.
     pub channels: Option<Vec<String>>,
+    /// Where the outputs go, instead of `[output]`'s sink.
+    pub sink: Option<crate::sink::SinkKind>,
+    /// Records per block (sub-folder or container), instead of `[output]`'s.
+    pub documents_per_block: Option<u64>,
 }
 
 impl<'a> BatchJob<'a> {
@@ -45,6 +49,8 @@ impl<'a> BatchJob<'a> {
             resume: false,
             progress: None,
             channels: None,
+            sink: None,
+            documents_per_block: None,
         }
     }
 }

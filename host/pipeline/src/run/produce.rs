@@ -59,7 +59,8 @@ pub(crate) struct Delivery {
 impl Producer<'_> {
     /// Turns one piece of work into its end: produced and written by
     /// `writer`, or rejected.
-    pub fn handle(&self, work: Work, writer: &FolderWriter<'_>) -> Done {
+    /// `writer` is `None` when the committer writes the files (`zip` sink).
+    pub fn handle(&self, work: Work, writer: Option<&FolderWriter<'_>>) -> Done {
         let mut times = StageTimes { translate: work.translate, ..Default::default() };
         let outcome = match work.item {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
@@ -71,9 +72,9 @@ impl Producer<'_> {
                     Ok(record) => record,
                     Err(rejected) => return Done { seq: work.seq, outcome: Outcome::Rejected(*rejected), times },
                 };
-                let produced = guarded(|| self.deliver(&record, writer, &mut times));
+                let produced = guarded(|| self.deliver(work.seq, &record, writer, &mut times));
                 match produced {
-                    Ok((lines, content)) => Outcome::Delivered { lines, content },
+                    Ok((lines, content, files)) => Outcome::Delivered { lines, content, files },
                     Err(failure) => Outcome::Rejected(self.reject(&record, location, failure)),
                 }
             }
@@ -111,19 +112,26 @@ impl Producer<'_> {
         rejection(ids, location, failure, None)
     }
 
-    /// Produces every output of a record and has `writer` write them.
+    /// Produces every output of record `seq` and has `writer` write them
+    /// (or, without one, hands them over for the committer to write).
     fn deliver(
         &self,
+        seq: u64,
         record: &CdmRecord,
-        writer: &FolderWriter<'_>,
+        writer: Option<&FolderWriter<'_>>,
         times: &mut StageTimes,
-    ) -> Result<(Vec<ManifestLine>, ContentUse), Failure> {
-        let delivery = self.produce(record, times)?;
+    ) -> Result<(Vec<ManifestLine>, ContentUse, Files), Failure> {
+        let mut delivery = self.produce(record, times)?;
+        let Some(writer) = writer else {
+            return Ok((delivery.lines, delivery.content, delivery.files));
+        };
         let t0 = Instant::now();
-        let written = writer.write(&delivery.files);
+        let written = writer.write(seq, &delivery.files);
         times.write = Some(t0.elapsed());
-        written?;
-        Ok((delivery.lines, delivery.content))
+        for (line, placed) in delivery.lines.iter_mut().zip(written?) {
+            line.file = placed;
+        }
+        Ok((delivery.lines, delivery.content, Vec::new()))
     }
 
     fn call_context(&self, seed: u64) -> CallContext {
@@ -378,6 +386,7 @@ impl<'a> LineFacts<'a> {
             document_id: plan.record.document_id.clone(),
             channel: channel.to_owned(),
             file: file.to_owned(),
+            container: None,
             media_type: media_type.to_owned(),
             templates: composed.templates.clone(),
             label: plan.label.clone(),

@@ -34,6 +34,7 @@ pub(crate) fn identity(
         translator_sha256: translator.sha256().to_owned(),
         as_of: as_of.to_owned(),
         channels: String::new(),
+        sink: String::new(),
     })
 }
 

@@ -82,30 +82,50 @@ pub fn valid_extension(ext: &str) -> bool {
     (1..=10).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// Writes documents' files into a run's output folder.
+/// Writes documents' files into a run's output folder, each record's in
+/// the sub-folder of its block (see [`crate::sink`]).
 pub(crate) struct FolderWriter<'a> {
     /// The output folder.
     pub out_dir: &'a Path,
+    /// The run's sink (for its block size).
+    pub sink: crate::sink::Sink,
+    /// Blocks whose sub-folder exists (made once, by whichever worker
+    /// comes first).
+    pub made: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
-impl FolderWriter<'_> {
-    /// Writes every file of one document, or none of them: a failed write
-    /// removes the files of the document written before it.
-    pub(crate) fn write(&self, files: &[(String, Vec<u8>)]) -> Result<(), crate::flow::Failure> {
+impl<'a> FolderWriter<'a> {
+    /// A writer into `out_dir`.
+    pub(crate) fn new(out_dir: &'a Path, sink: crate::sink::Sink) -> FolderWriter<'a> {
+        FolderWriter { out_dir, sink, made: Default::default() }
+    }
+
+    /// Writes every file of record `seq`, or none of them: a failed write
+    /// removes the files of the document written before it. Returns each
+    /// file's name relative to the output folder.
+    pub(crate) fn write(&self, seq: u64, files: &[(String, Vec<u8>)]) -> Result<Vec<String>, crate::flow::Failure> {
+        let block = self.sink.block(seq);
+        let failed = |path: &Path, e: std::io::Error| {
+            crate::flow::Failure::plain(crate::report::Stage::Write, format!("{}: {e}", path.display()))
+        };
+        let folder = self.out_dir.join(crate::sink::block_name(block));
+        if !self.made.lock().unwrap_or_else(|e| e.into_inner()).contains(&block) {
+            std::fs::create_dir_all(&folder).map_err(|e| failed(&folder, e))?;
+            self.made.lock().unwrap_or_else(|e| e.into_inner()).insert(block);
+        }
+        let mut placed = Vec::with_capacity(files.len());
         for (i, (name, bytes)) in files.iter().enumerate() {
-            let path = self.out_dir.join(name);
+            let path = folder.join(name);
             if let Err(e) = write_atomic(&path, bytes) {
                 for (written, _) in &files[..i] {
-                    let _ = std::fs::remove_file(self.out_dir.join(written));
+                    let _ = std::fs::remove_file(folder.join(written));
                 }
-                return Err(crate::flow::Failure::plain(
-                    crate::report::Stage::Write,
-                    format!("{}: {e}", path.display()),
-                ));
+                return Err(failed(&path, e));
             }
+            placed.push(crate::sink::dir_path(block, name));
         }
         crate::run::checkpoint::crash::point("output");
-        Ok(())
+        Ok(placed)
     }
 }
 

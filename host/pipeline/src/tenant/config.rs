@@ -46,6 +46,9 @@ pub struct TenantConfig {
     /// What the self-check holds every output to.
     #[serde(default)]
     pub verify: VerifyConfig,
+    /// Where a batch's outputs go.
+    #[serde(default)]
+    pub output: crate::sink::OutputConfig,
 }
 
 /// `[verify]`: the figures the self-check looks for in every output before

@@ -164,8 +164,8 @@ pub fn three_invoices() -> String {
 /// returns INV-2's rejection.
 pub fn only_inv2_rejected(report: &Report, out: &Path) -> tessera_pipeline::Rejection {
     assert_eq!((report.records_in, report.delivered, report.rejected), (3, 2, 1), "{report:#?}");
-    assert!(out.join("INV-1.html").is_file() && out.join("INV-3.html").is_file());
-    assert!(!out.join("INV-2.html").exists(), "a rejected record has no output");
+    assert!(out.join("00000/INV-1.html").is_file() && out.join("00000/INV-3.html").is_file());
+    assert!(!out.join("00000/INV-2.html").exists(), "a rejected record has no output");
     let r = report.rejections[0].clone();
     assert_eq!(r.document_id.as_deref(), Some("INV-2"));
     r

@@ -54,6 +54,7 @@ pub struct BatchArgs<'a> {
     pub shard_bytes: Option<u64>,
     pub sink: Option<tessera_pipeline::sink::SinkKind>,
     pub documents_per_block: Option<u64>,
+    pub encoding: Option<tessera_pipeline::SourceEncoding>,
     pub channels: Option<Vec<String>>,
 }
 
@@ -76,6 +77,7 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         shard_bytes: args.shard_bytes,
         sink: args.sink,
         documents_per_block: args.documents_per_block,
+        encoding: args.encoding,
         resume: args.resume,
         channels: args.channels.clone(),
         progress: (!args.json).then_some(&show as &(dyn Fn(&tessera_pipeline::Progress) + Sync)),

@@ -23,6 +23,7 @@ mod serve;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tessera_pipeline::SourceEncoding;
 use tessera_pipeline::sink::SinkKind;
 
 /// tessera — an open composition host for customer communications.
@@ -97,6 +98,10 @@ enum Command {
         /// (`zip`); default `[output]`'s `documents_per_block`, else 1,000.
         #[arg(long)]
         documents_per_block: Option<u64>,
+        /// The source's character encoding: utf-8, windows-1252 or
+        /// iso-8859-15 (default: `[job] encoding` of tenant.toml, else utf-8).
+        #[arg(long, value_parser = parse_encoding)]
+        encoding: Option<SourceEncoding>,
         /// Send every record to exactly these channels (comma-separated),
         /// instead of what the tenant's scenario chooses.
         #[arg(long, value_delimiter = ',')]
@@ -206,6 +211,11 @@ enum PluginCommand {
 }
 
 /// How the server logs.
+/// `--encoding`: a source encoding by name.
+fn parse_encoding(name: &str) -> Result<SourceEncoding, String> {
+    SourceEncoding::parse(name).ok_or_else(|| format!("`{name}` is not utf-8, windows-1252 or iso-8859-15"))
+}
+
 /// `--sink`: where a batch's outputs go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SinkArg {
@@ -310,6 +320,7 @@ fn main() -> ExitCode {
             shard_kib,
             sink,
             documents_per_block,
+            encoding,
             channels,
         } => commands::batch(
             &ctx,
@@ -327,6 +338,7 @@ fn main() -> ExitCode {
                 shard_bytes: shard_kib.map(|k| k * 1024),
                 sink: sink.map(SinkKind::from),
                 documents_per_block,
+                encoding,
                 channels,
             },
         ),

@@ -58,6 +58,7 @@ pub use run::on_demand::{
 };
 pub use run::write::{sha256_hex, write_atomic};
 pub use source::CHUNK_BYTES;
+pub use source::encoding::SourceEncoding;
 pub use source::shards::DEFAULT_SHARD_BYTES;
 pub use tenant::store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{

@@ -13,6 +13,7 @@ use common::{HEADER, TestTenant, row, runtime};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
+use tessera_pipeline::SourceEncoding;
 use tessera_pipeline::sink::SinkKind;
 use tessera_pipeline::{BatchJob, LoadedTenant, Report, run_batch};
 
@@ -30,6 +31,16 @@ fn acme() -> LoadedTenant {
 /// the `dir` sink and the `zip` sink; checks the accounting and that every
 /// run agrees; returns the report and the delivered document ids.
 fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<String>) {
+    run_in(loaded, name, bytes, None)
+}
+
+/// [`run`] of a source in `encoding`.
+fn run_in(
+    loaded: &LoadedTenant,
+    name: &str,
+    bytes: &[u8],
+    encoding: Option<SourceEncoding>,
+) -> (Report, BTreeSet<String>) {
     let work = tempfile::tempdir().unwrap();
     let input = work.path().join(name);
     std::fs::write(&input, bytes).unwrap();
@@ -47,6 +58,7 @@ fn run(loaded: &LoadedTenant, name: &str, bytes: &[u8]) -> (Report, BTreeSet<Str
             channels,
             sink: Some(sink),
             documents_per_block: Some(3),
+            encoding,
             ..BatchJob::new(&input, &out)
         };
         let report = run_batch(loaded, &job).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -143,6 +155,54 @@ fn invalid_utf8_rejects_the_row_with_its_line() {
     let r = &report.rejections[0];
     assert_eq!(r.source.as_ref().and_then(|s| s.line), Some(3), "{r:?}");
     assert!(r.reason.contains("UTF-8"), "{}", r.reason);
+}
+
+/// A windows-1252 export reads as text (`Müller`, `€`, curly quotes), and
+/// a byte that encoding does not define rejects its row, naming the byte,
+/// its line and column and the column's header; so does a Latin-9 one.
+#[test]
+fn single_byte_encodings_are_read_and_a_wrong_byte_names_line_and_column() {
+    let loaded = acme();
+    let mut csv = format!("{HEADER}{}", row(1, "M\u{1}ller \u{2} \u{3}stroom\u{4}")).into_bytes();
+    for (marker, byte) in [(1u8, 0xFCu8), (2, 0x80), (3, 0x93), (4, 0x94)] {
+        let at = csv.iter().position(|b| *b == marker).unwrap();
+        csv[at] = byte;
+    }
+    csv.extend_from_slice(row(2, "ba\u{1}d").as_bytes());
+    let at = csv.iter().position(|b| *b == 1).unwrap();
+    csv[at] = 0x81;
+    csv.extend_from_slice(row(3, "good").as_bytes());
+    let (report, delivered) = run_in(&loaded, "export.csv", &csv, Some(SourceEncoding::Windows1252));
+    assert_eq!(delivered, ids(&["INV-1", "INV-3"]), "{report:#?}");
+    let r = &report.rejections[0];
+    let source = r.source.as_ref().unwrap();
+    assert_eq!((source.line, source.column), (Some(3), Some(72)), "{r:?}");
+    assert_eq!(source.field.as_deref(), Some("line_description"), "{r:?}");
+    assert!(r.reason.contains("byte 0x81 at line 3, column 72 is not a windows-1252 character"), "{}", r.reason);
+
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("export.csv");
+    std::fs::write(&input, &csv).unwrap();
+    let out = work.path().join("out");
+    let job = BatchJob {
+        encoding: Some(SourceEncoding::Windows1252),
+        channels: Some(vec!["html".to_owned()]),
+        ..BatchJob::new(&input, &out)
+    };
+    run_batch(&loaded, &job).unwrap();
+    let html = std::fs::read_to_string(out.join("00000/INV-1.html")).unwrap();
+    assert!(html.contains("Müller € \u{201c}stroom\u{201d}"), "windows-1252 text arrives as itself");
+    let hidden: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "the UTF-8 copy of the source is gone: {hidden:?}");
+
+    let latin9 = format!("{HEADER}{}", row(1, "\u{1}5")).replace('\u{1}', "\u{a4}");
+    let latin9: Vec<u8> = latin9.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+    let (report, delivered) = run_in(&loaded, "latin9.csv", &latin9, Some(SourceEncoding::Iso8859_15));
+    assert_eq!(delivered, ids(&["INV-1"]), "{report:#?}");
 }
 
 #[test]

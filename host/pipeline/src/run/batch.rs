@@ -27,6 +27,7 @@ use crate::run::resume::{identity, starting_point};
 use crate::run::write::{FolderWriter, write_atomic};
 use crate::sink::containers::Containers;
 use crate::sink::{Sink, SinkKind};
+use crate::source::encoding::transcode;
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
@@ -81,8 +82,15 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     identity.channels = job.channels.as_ref().map(|c| c.join(",")).unwrap_or_default();
     let sink = Sink::new(cfg.output, job.sink, job.documents_per_block);
     identity.sink = sink.describe();
+    let encoding = job.encoding.unwrap_or(cfg.job.encoding);
+    identity.encoding = encoding.name().to_owned();
     let (from, resumed) = starting_point(job, &identity)?;
     let resumed_at = from.records;
+    // A source in another encoding is read as UTF-8 from a hidden copy
+    // (removed at the end, or by the next run as any temporary).
+    let transcoded = job.out_dir.join(format!(".source.{}.utf-8.tmp", std::process::id()));
+    let wrong_bytes = transcode(job.input, encoding, &transcoded).map_err(io(job.input))?;
+    let input = if wrong_bytes.is_some() { transcoded.as_path() } else { job.input };
     let delivered_before = from.tally.delivered;
     let threads = job.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
 
@@ -103,10 +111,11 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let stage = SourceStage {
         translator,
         call,
-        input: job.input,
+        input,
         source_name: &source_name,
         skip: resumed_at,
         bytes_read: &bytes_read,
+        wrong_bytes: wrong_bytes.as_ref(),
     };
     let source = if translator.can_split() && shard_bytes > 0 {
         Source::Sharded(ShardedSource { stage, shard_bytes, threads })
@@ -184,6 +193,9 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     }
     committer.checkpoint().map_err(io(job.out_dir))?;
     progress(&committer);
+    if wrong_bytes.is_some() {
+        std::fs::remove_file(&transcoded).map_err(io(&transcoded))?;
+    }
     finish(
         loaded,
         job,

@@ -51,6 +51,9 @@ pub struct RunIdentity {
     /// The sink and its block size (`dir per 1000`).
     #[serde(default)]
     pub sink: String,
+    /// The source's encoding.
+    #[serde(default)]
+    pub encoding: String,
 }
 
 impl RunIdentity {
@@ -68,6 +71,7 @@ impl RunIdentity {
                 ("as-of date", r.as_of.clone()),
                 ("channels", r.channels.clone()),
                 ("sink", r.sink.clone()),
+                ("encoding", r.encoding.clone()),
             ]
         };
         fields(self)

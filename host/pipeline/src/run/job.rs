@@ -34,6 +34,8 @@ pub struct BatchJob<'a> {
     pub sink: Option<crate::sink::SinkKind>,
     /// Records per block (sub-folder or container), instead of `[output]`'s.
     pub documents_per_block: Option<u64>,
+    /// The source's encoding, instead of `[job] encoding`.
+    pub encoding: Option<crate::source::encoding::SourceEncoding>,
 }
 
 impl<'a> BatchJob<'a> {
@@ -51,6 +53,7 @@ impl<'a> BatchJob<'a> {
             channels: None,
             sink: None,
             documents_per_block: None,
+            encoding: None,
         }
     }
 }

@@ -163,6 +163,7 @@ fn translate<'a>(
         source_name: request.name,
         skip: 0,
         bytes_read: &bytes_read,
+        wrong_bytes: None,
     };
     let mut records = Vec::new();
     let chunks = std::io::BufReader::with_capacity(CHUNK_BYTES, request.bytes);

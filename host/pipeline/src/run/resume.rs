@@ -35,6 +35,7 @@ pub(crate) fn identity(
         as_of: as_of.to_owned(),
         channels: String::new(),
         sink: String::new(),
+        encoding: String::new(),
     })
 }
 

@@ -5,6 +5,7 @@
 //! whole source in one session, here (an instance is stateful and
 //! single-threaded).
 
+pub mod encoding;
 pub(crate) mod numbering;
 pub(crate) mod shards;
 
@@ -37,6 +38,9 @@ pub(crate) struct SourceStage<'a> {
     pub skip: u64,
     /// Bytes read so far, for the progress display.
     pub bytes_read: &'a AtomicU64,
+    /// A transcoded source's bytes that were no characters, for the
+    /// rejections of their rows.
+    pub wrong_bytes: Option<&'a encoding::WrongBytes>,
 }
 
 /// How the source ended.
@@ -68,7 +72,7 @@ impl SourceStage<'_> {
 
     /// Like [`Self::run`], over any reader (a request body held in memory).
     pub fn run_from(self, mut file: impl Read, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
-        let mut numbering = Numbering::new(self.translator, self.skip, send);
+        let mut numbering = Numbering::new(self.translator, self.skip, self.wrong_bytes, send);
         // Translator time not yet attributed (a chunk that completed no record
         // adds to the next one's share).
         let mut took = Duration::ZERO;

@@ -15,6 +15,7 @@
 use crate::flow::{Failure, Work, WorkItem, rejection};
 use crate::report::Stage;
 use crate::source::SourceError;
+use crate::source::encoding::WrongBytes;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -30,12 +31,13 @@ pub(crate) struct Numbering<'a, F: FnMut(Work) -> bool> {
     seen: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
     send: F,
     translator: &'a Plugin,
+    wrong_bytes: Option<&'a WrongBytes>,
 }
 
 impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
     /// Numbering from 0; the first `skip` outcomes are checked, not sent.
-    pub fn new(translator: &'a Plugin, skip: u64, send: F) -> Self {
-        Numbering { next: 0, skip, seen: HashSet::default(), send, translator }
+    pub fn new(translator: &'a Plugin, skip: u64, wrong_bytes: Option<&'a WrongBytes>, send: F) -> Self {
+        Numbering { next: 0, skip, seen: HashSet::default(), send, translator, wrong_bytes }
     }
 
     /// Outcomes numbered so far.
@@ -50,9 +52,12 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
         self.next += 1;
         let replay = seq < self.skip;
         let item = match outcome {
-            TranslateOutcome::Rejected { code, message, location } => {
+            TranslateOutcome::Rejected { code, mut message, mut location } => {
                 if replay {
                     return Ok(());
+                }
+                if let Some(wrong) = self.wrong_bytes {
+                    wrong.explain(&mut message, &mut location);
                 }
                 let failure = Failure {
                     field: location.as_ref().and_then(|l| l.field.clone()),

@@ -95,7 +95,7 @@ impl ShardedSource<'_> {
             }
             drop((shard_rx, done_tx));
             let mut order = InOrder {
-                numbering: Numbering::new(self.stage.translator, self.stage.skip, send),
+                numbering: Numbering::new(self.stage.translator, self.stage.skip, self.stage.wrong_bytes, send),
                 source_len: len,
                 parked: BTreeMap::new(),
                 next: 0,

@@ -170,6 +170,10 @@ pub struct JobDefaults {
     /// extension, else its first non-blank byte (`{`/`[` → json, `<` → xml).
     #[serde(default)]
     pub translators: std::collections::BTreeMap<String, String>,
+    /// The character encoding of sources: `utf-8` (default),
+    /// `windows-1252` or `iso-8859-15`.
+    #[serde(default)]
+    pub encoding: crate::source::encoding::SourceEncoding,
 }
 
 /// A tenant folder with its configuration.

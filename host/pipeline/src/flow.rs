@@ -26,6 +26,9 @@ pub(crate) enum WorkItem {
         cdm: String,
         /// Where it starts in the source.
         location: Option<SourceLocation>,
+        /// The translator's id, when the run's files have several (a
+        /// folder or ZIP of sources); `None`: the run's translator.
+        translator: Option<String>,
     },
     /// Rejected by the translator or as a repeated document id.
     Rejected(Rejection),

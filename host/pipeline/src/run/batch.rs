@@ -21,13 +21,14 @@ use crate::flow::{Done, Work};
 use crate::report::{Report, Timings};
 use crate::run::checkpoint;
 use crate::run::commit::Committer;
-use crate::run::job::{BatchJob, Progress, pick_translator};
+use crate::run::job::{BatchJob, Progress, pick_translator, pick_translator_for};
 use crate::run::produce::{Producer, seed_for};
 use crate::run::resume::{identity, starting_point};
 use crate::run::write::{FolderWriter, write_atomic};
 use crate::sink::containers::Containers;
 use crate::sink::{Sink, SinkKind};
 use crate::source::encoding::transcode;
+use crate::source::files::{Delivery, FilesSource};
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
@@ -50,8 +51,19 @@ const IN_FLIGHT_PER_WORKER: usize = 64;
 pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, PipelineError> {
     let started = Instant::now();
     let cfg = &loaded.tenant.config;
+    let delivery = Delivery::of(job.input);
+    // A delivery of many files names a translator per file; the run's own
+    // is the one asked for, else the tenant's default, else any it maps.
     let translator_id = match job.translator {
         Some(t) => t.to_owned(),
+        None if delivery.is_some() => {
+            cfg.job.translator.clone().or_else(|| cfg.job.translators.values().next().cloned()).ok_or_else(|| {
+                PipelineError::Config {
+                    tenant: cfg.id.clone(),
+                    message: "a folder or ZIP of sources needs [job.translators] (or --translator)".into(),
+                }
+            })?
+        }
         None => pick_translator(&cfg.job, job.input).ok_or_else(|| PipelineError::Config {
             tenant: cfg.id.clone(),
             message: format!(
@@ -79,6 +91,13 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     std::fs::create_dir_all(job.out_dir).map_err(io(job.out_dir))?;
     let source_name = job.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut identity = identity(&cfg.id, job.input, &source_name, translator, &as_of)?;
+    if let Some(d) = &delivery {
+        (identity.input_bytes, identity.input_mtime_ns) = d.fingerprint().map_err(io(job.input))?;
+        identity.translator = match job.translator {
+            Some(t) => t.to_owned(),
+            None => format!("by file type {:?}", cfg.job.translators),
+        };
+    }
     identity.channels = job.channels.as_ref().map(|c| c.join(",")).unwrap_or_default();
     let sink = Sink::new(cfg.output, job.sink, job.documents_per_block);
     identity.sink = sink.describe();
@@ -89,7 +108,10 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     // A source in another encoding is read as UTF-8 from a hidden copy
     // (removed at the end, or by the next run as any temporary).
     let transcoded = job.out_dir.join(format!(".source.{}.utf-8.tmp", std::process::id()));
-    let wrong_bytes = transcode(job.input, encoding, &transcoded).map_err(io(job.input))?;
+    let wrong_bytes = match delivery {
+        None => transcode(job.input, encoding, &transcoded).map_err(io(job.input))?,
+        Some(_) => None,
+    };
     let input = if wrong_bytes.is_some() { transcoded.as_path() } else { job.input };
     let delivered_before = from.tally.delivered;
     let threads = job.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
@@ -117,7 +139,26 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         bytes_read: &bytes_read,
         wrong_bytes: wrong_bytes.as_ref(),
     };
-    let source = if translator.can_split() && shard_bytes > 0 {
+    let pick = |name: &str, head: &[u8]| -> Result<&Plugin, String> {
+        let id = job
+            .translator
+            .map(str::to_owned)
+            .or_else(|| pick_translator_for(&cfg.job, Path::new(name), head))
+            .ok_or_else(|| "no translator reads this type of file (map it in [job.translators])".to_owned())?;
+        loaded.plugin_of_kind(&id, Kind::Translator).map(|p| &**p).map_err(|e| e.to_string())
+    };
+    let source = if let Some(delivery) = delivery {
+        Source::Files(FilesSource {
+            delivery,
+            name: &source_name,
+            pick: &pick,
+            first: translator,
+            call: stage.call,
+            skip: resumed_at,
+            bytes_read: &bytes_read,
+            threads,
+        })
+    } else if translator.can_split() && shard_bytes > 0 {
         Source::Sharded(ShardedSource { stage, shard_bytes, threads })
     } else {
         Source::Whole(stage)
@@ -151,6 +192,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
                 match source {
                     Source::Whole(stage) => stage.run(send),
                     Source::Sharded(stage) => stage.run(send),
+                    Source::Files(stage) => stage.run(send),
                 }
             })
             .map_err(io(job.out_dir))?;
@@ -217,6 +259,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
 enum Source<'a> {
     Whole(SourceStage<'a>),
     Sharded(ShardedSource<'a>),
+    Files(FilesSource<'a>),
 }
 
 struct Finish<'a> {

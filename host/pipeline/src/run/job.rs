@@ -81,11 +81,17 @@ pub struct Progress {
 /// The translator for a source file: by extension, then by the first
 /// non-blank byte, through `[job.translators]`; else `job.translator`.
 pub(crate) fn pick_translator(job: &crate::tenant::JobDefaults, input: &Path) -> Option<String> {
-    let by_extension = input.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    pick_translator_for(job, input, &head[..n])
+}
+
+/// [`pick_translator`] for a file named `name` that starts with `head`
+/// (a file of a folder or a ZIP).
+pub(crate) fn pick_translator_for(job: &crate::tenant::JobDefaults, name: &Path, head: &[u8]) -> Option<String> {
+    let by_extension = name.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let sniffed = || -> Option<String> {
-        let mut head = [0u8; 512];
-        let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).ok()?;
-        let text = head[..n].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head[..n]);
+        let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
         Some(
             match first {

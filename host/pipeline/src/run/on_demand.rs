@@ -170,7 +170,7 @@ fn translate<'a>(
     let ran = stage.run_from(chunks, |work| {
         records.push(match work.item {
             WorkItem::Rejected(r) => Err(Box::new(r)),
-            WorkItem::Record { cdm, location } => {
+            WorkItem::Record { cdm, location, .. } => {
                 producer.validate(&cdm, location.clone()).map(|record| (record, location))
             }
         });

@@ -33,6 +33,7 @@ pub(crate) fn seed_for(document_id: &str) -> u64 {
 }
 
 /// What every worker shares.
+#[derive(Clone)]
 pub(crate) struct Producer<'a> {
     pub loaded: &'a LoadedTenant,
     /// The translator the records came from (`None` for records sent as
@@ -64,7 +65,14 @@ impl Producer<'_> {
         let mut times = StageTimes { translate: work.translate, ..Default::default() };
         let outcome = match work.item {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
-            WorkItem::Record { cdm, location } => {
+            WorkItem::Record { translator: Some(id), cdm, location } => {
+                // A file of a delivery: its own translator is the record's.
+                let of_file = self.loaded.plugin_of_kind(&id, tessera_runtime::Kind::Translator).ok();
+                let producer = Producer { translator: of_file.map(|p| &**p).or(self.translator), ..self.clone() };
+                let work = Work { item: WorkItem::Record { cdm, location, translator: None }, ..work };
+                return producer.handle(work, writer);
+            }
+            WorkItem::Record { cdm, location, translator: None } => {
                 let t0 = Instant::now();
                 let checked = self.validate(&cdm, location.clone());
                 times.validate = Some(t0.elapsed());

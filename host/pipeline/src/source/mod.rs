@@ -6,6 +6,7 @@
 //! single-threaded).
 
 pub mod encoding;
+pub(crate) mod files;
 pub(crate) mod numbering;
 pub(crate) mod shards;
 

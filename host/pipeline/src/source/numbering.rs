@@ -32,17 +32,41 @@ pub(crate) struct Numbering<'a, F: FnMut(Work) -> bool> {
     send: F,
     translator: &'a Plugin,
     wrong_bytes: Option<&'a WrongBytes>,
+    /// Each file may have its own translator: records name theirs.
+    per_file: bool,
 }
 
 impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
     /// Numbering from 0; the first `skip` outcomes are checked, not sent.
     pub fn new(translator: &'a Plugin, skip: u64, wrong_bytes: Option<&'a WrongBytes>, send: F) -> Self {
-        Numbering { next: 0, skip, seen: HashSet::default(), send, translator, wrong_bytes }
+        Numbering { next: 0, skip, seen: HashSet::default(), send, translator, wrong_bytes, per_file: false }
     }
 
     /// Outcomes numbered so far.
     pub fn count(&self) -> u64 {
         self.next
+    }
+
+    /// The translator whose outcomes come next (a folder's files may each
+    /// have another).
+    pub fn set_translator(&mut self, translator: &'a Plugin) {
+        self.translator = translator;
+        self.per_file = true;
+    }
+
+    /// A source file that could not be translated at all (a ZIP member
+    /// that is unsafe or corrupt, a file no translator reads): one
+    /// rejection naming the file and why.
+    pub fn reject_file(&mut self, source_name: &str, reason: String) -> Result<(), SourceError> {
+        let seq = self.next;
+        self.next += 1;
+        if seq < self.skip {
+            return Ok(());
+        }
+        let location = SourceLocation { source: Some(source_name.to_owned()), ..Default::default() };
+        let item =
+            WorkItem::Rejected(rejection((None, None), Some(location), Failure::plain(Stage::Translate, reason), None));
+        if (self.send)(Work { seq, item, translate: Duration::ZERO }) { Ok(()) } else { Err(SourceError::Closed) }
     }
 
     /// Numbers, validates and sends one outcome; `translate` is its share
@@ -69,7 +93,11 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
             TranslateOutcome::Record { cdm, location } => {
                 let repeated = CdmRecord::document_id_of(&cdm).filter(|id| !self.seen.insert(digest(id)));
                 match repeated {
-                    None => WorkItem::Record { cdm, location },
+                    None => WorkItem::Record {
+                        cdm,
+                        location,
+                        translator: self.per_file.then(|| self.translator.id().to_owned()),
+                    },
                     Some(id) => {
                         let failure = Failure {
                             field: Some("$.reference.document_id".into()),

@@ -66,16 +66,14 @@ impl Repo {
 
     /// Renders the sample billing file from the published ref into `out`.
     fn render_published(&self, out: &str) -> std::path::PathBuf {
-        self.tessera(&[
-            "batch",
-            "--tenant",
-            "samples/acme-energy",
-            "--input",
-            "samples/acme-energy/data/billing.csv",
-            "--out",
-            out,
-            "--published",
-        ]);
+        self.render(out, &["--published"])
+    }
+
+    /// Renders the sample billing file into `out` with `extra` arguments.
+    fn render(&self, out: &str, extra: &[&str]) -> std::path::PathBuf {
+        let input = "samples/acme-energy/data/billing.csv";
+        let args = [&["batch", "--tenant", "samples/acme-energy", "--input", input, "--out", out], extra].concat();
+        self.tessera(&args);
         self.path(out)
     }
 }
@@ -156,18 +154,7 @@ fn publish_render_which_edit_publish_rollback_round_trip() {
 #[test]
 fn which_names_the_container_and_member_of_a_zip_sink_run() {
     let repo = Repo::new();
-    let out = repo.path("out-zip");
-    repo.tessera(&[
-        "batch",
-        "--tenant",
-        "samples/acme-energy",
-        "--input",
-        "samples/acme-energy/data/billing.csv",
-        "--out",
-        out.to_str().unwrap(),
-        "--sink",
-        "zip",
-    ]);
+    let out = repo.render("out-zip", &["--sink", "zip"]);
     let which = repo.tessera(&["content", "which", "INV-2026-1003", "--run", out.to_str().unwrap()]);
     let outputs = field(&which, "outputs");
     assert!(outputs.contains("00000.html.zip!INV-2026-1003.html"), "{which}");

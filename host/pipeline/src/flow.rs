@@ -6,7 +6,7 @@ use crate::report::{ManifestLine, Rejection, Stage};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_content::{ContentView, Resolution};
-use tessera_runtime::{PluginFault, SourceLocation};
+use tessera_runtime::{Plugin, PluginFault, SourceLocation};
 
 /// One record (or one rejection) from the source stage.
 pub(crate) struct Work {
@@ -26,9 +26,9 @@ pub(crate) enum WorkItem {
         cdm: String,
         /// Where it starts in the source.
         location: Option<SourceLocation>,
-        /// The translator's id, when the run's files have several (a
-        /// folder or ZIP of sources); `None`: the run's translator.
-        translator: Option<String>,
+        /// The translator of the record's file, when the run's files have
+        /// several (a folder or ZIP of sources); `None`: the run's translator.
+        translator: Option<Arc<Plugin>>,
     },
     /// Rejected by the translator or as a repeated document id.
     Rejected(Rejection),

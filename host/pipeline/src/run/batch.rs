@@ -118,8 +118,8 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
 
     let containers = (sink.kind == SinkKind::Zip).then(|| Containers::new(job.out_dir, sink));
     let mut committer = Committer::new(job.out_dir, identity.clone(), from, containers).map_err(io(job.out_dir))?;
-    let writer = FolderWriter::new(job.out_dir, sink);
-    let writer = (sink.kind == SinkKind::Dir).then_some(&writer);
+    let folders = (sink.kind == SinkKind::Dir).then(|| FolderWriter::new(job.out_dir, sink));
+    let writer = folders.as_ref();
     let producer = Producer {
         loaded,
         translator: Some(translator),
@@ -139,13 +139,13 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         bytes_read: &bytes_read,
         wrong_bytes: wrong_bytes.as_ref(),
     };
-    let pick = |name: &str, head: &[u8]| -> Result<&Plugin, String> {
+    let pick = |name: &str, head: &[u8]| -> Result<&Arc<Plugin>, String> {
         let id = job
             .translator
             .map(str::to_owned)
             .or_else(|| pick_translator_for(&cfg.job, Path::new(name), head))
             .ok_or_else(|| "no translator reads this type of file (map it in [job.translators])".to_owned())?;
-        loaded.plugin_of_kind(&id, Kind::Translator).map(|p| &**p).map_err(|e| e.to_string())
+        loaded.plugin_of_kind(&id, Kind::Translator).map_err(|e| e.to_string())
     };
     let source = if let Some(delivery) = delivery {
         Source::Files(FilesSource {

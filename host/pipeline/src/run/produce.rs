@@ -65,25 +65,27 @@ impl Producer<'_> {
         let mut times = StageTimes { translate: work.translate, ..Default::default() };
         let outcome = match work.item {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
-            WorkItem::Record { translator: Some(id), cdm, location } => {
+            WorkItem::Record { cdm, location, translator } => {
                 // A file of a delivery: its own translator is the record's.
-                let of_file = self.loaded.plugin_of_kind(&id, tessera_runtime::Kind::Translator).ok();
-                let producer = Producer { translator: of_file.map(|p| &**p).or(self.translator), ..self.clone() };
-                let work = Work { item: WorkItem::Record { cdm, location, translator: None }, ..work };
-                return producer.handle(work, writer);
-            }
-            WorkItem::Record { cdm, location, translator: None } => {
+                let of_file;
+                let this = match &translator {
+                    Some(t) => {
+                        of_file = Producer { translator: Some(&**t), ..self.clone() };
+                        &of_file
+                    }
+                    None => self,
+                };
                 let t0 = Instant::now();
-                let checked = self.validate(&cdm, location.clone());
+                let checked = this.validate(&cdm, location.clone());
                 times.validate = Some(t0.elapsed());
                 let record = match checked {
                     Ok(record) => record,
                     Err(rejected) => return Done { seq: work.seq, outcome: Outcome::Rejected(*rejected), times },
                 };
-                let produced = guarded(|| self.deliver(work.seq, &record, writer, &mut times));
+                let produced = guarded(|| this.deliver(work.seq, &record, writer, &mut times));
                 match produced {
                     Ok((lines, content, files)) => Outcome::Delivered { lines, content, files },
-                    Err(failure) => Outcome::Rejected(self.reject(&record, location, failure)),
+                    Err(failure) => Outcome::Rejected(this.reject(&record, location, failure)),
                 }
             }
         };

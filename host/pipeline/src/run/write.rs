@@ -109,9 +109,12 @@ impl<'a> FolderWriter<'a> {
             crate::flow::Failure::plain(crate::report::Stage::Write, format!("{}: {e}", path.display()))
         };
         let folder = self.out_dir.join(crate::sink::block_name(block));
-        if !self.made.lock().unwrap_or_else(|e| e.into_inner()).contains(&block) {
-            std::fs::create_dir_all(&folder).map_err(|e| failed(&folder, e))?;
-            self.made.lock().unwrap_or_else(|e| e.into_inner()).insert(block);
+        {
+            let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+            if !made.contains(&block) {
+                std::fs::create_dir_all(&folder).map_err(|e| failed(&folder, e))?;
+                made.insert(block);
+            }
         }
         let mut placed = Vec::with_capacity(files.len());
         for (i, (name, bytes)) in files.iter().enumerate() {

@@ -26,6 +26,7 @@ use crate::source::{CHUNK_BYTES, SourceEnd, SourceError};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tessera_runtime::{CallContext, Plugin, PluginFault, TranslateOutcome};
@@ -105,7 +106,7 @@ fn folder_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
 }
 
 /// Picks the translator for a file by its name and first bytes.
-pub(crate) type Pick<'a> = dyn Fn(&str, &[u8]) -> Result<&'a Plugin, String> + Sync + 'a;
+pub(crate) type Pick<'a> = dyn Fn(&str, &[u8]) -> Result<&'a Arc<Plugin>, String> + Sync + 'a;
 
 /// The files source stage.
 pub(crate) struct FilesSource<'a> {
@@ -131,14 +132,14 @@ pub(crate) struct FilesSource<'a> {
 struct File<'a> {
     index: usize,
     name: String,
-    read: Result<(Vec<u8>, &'a Plugin), String>,
+    read: Result<(Vec<u8>, &'a Arc<Plugin>), String>,
 }
 
 /// What became of one file.
 struct Translated<'a> {
     index: usize,
     name: String,
-    translator: Option<&'a Plugin>,
+    translator: Option<&'a Arc<Plugin>>,
     outcomes: Vec<(TranslateOutcome, Duration)>,
     fault: Option<(PluginFault, u64)>,
     refused: Option<String>,

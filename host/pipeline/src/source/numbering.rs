@@ -19,6 +19,7 @@ use crate::source::encoding::WrongBytes;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 use tessera_cdm::CdmRecord;
 use tessera_runtime::{Plugin, PluginFault, SourceLocation, TranslateOutcome};
@@ -32,14 +33,15 @@ pub(crate) struct Numbering<'a, F: FnMut(Work) -> bool> {
     send: F,
     translator: &'a Plugin,
     wrong_bytes: Option<&'a WrongBytes>,
-    /// Each file may have its own translator: records name theirs.
-    per_file: bool,
+    /// The translator of the file being numbered, when each file of the
+    /// source may have its own: its records carry it.
+    of_file: Option<Arc<Plugin>>,
 }
 
 impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
     /// Numbering from 0; the first `skip` outcomes are checked, not sent.
     pub fn new(translator: &'a Plugin, skip: u64, wrong_bytes: Option<&'a WrongBytes>, send: F) -> Self {
-        Numbering { next: 0, skip, seen: HashSet::default(), send, translator, wrong_bytes, per_file: false }
+        Numbering { next: 0, skip, seen: HashSet::default(), send, translator, wrong_bytes, of_file: None }
     }
 
     /// Outcomes numbered so far.
@@ -49,23 +51,28 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
 
     /// The translator whose outcomes come next (a folder's files may each
     /// have another).
-    pub fn set_translator(&mut self, translator: &'a Plugin) {
+    pub fn set_translator(&mut self, translator: &'a Arc<Plugin>) {
         self.translator = translator;
-        self.per_file = true;
+        self.of_file = Some(Arc::clone(translator));
     }
 
     /// A source file that could not be translated at all (a ZIP member
     /// that is unsafe or corrupt, a file no translator reads): one
     /// rejection naming the file and why.
     pub fn reject_file(&mut self, source_name: &str, reason: String) -> Result<(), SourceError> {
+        let location = SourceLocation { source: Some(source_name.to_owned()), ..Default::default() };
+        self.untranslated(location, Failure::plain(Stage::Translate, reason))
+    }
+
+    /// Numbers and sends one rejection of bytes that became no record
+    /// (a file refused, what a dead translator left).
+    fn untranslated(&mut self, location: SourceLocation, failure: Failure) -> Result<(), SourceError> {
         let seq = self.next;
         self.next += 1;
         if seq < self.skip {
             return Ok(());
         }
-        let location = SourceLocation { source: Some(source_name.to_owned()), ..Default::default() };
-        let item =
-            WorkItem::Rejected(rejection((None, None), Some(location), Failure::plain(Stage::Translate, reason), None));
+        let item = WorkItem::Rejected(rejection((None, None), Some(location), failure, None));
         if (self.send)(Work { seq, item, translate: Duration::ZERO }) { Ok(()) } else { Err(SourceError::Closed) }
     }
 
@@ -93,11 +100,7 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
             TranslateOutcome::Record { cdm, location } => {
                 let repeated = CdmRecord::document_id_of(&cdm).filter(|id| !self.seen.insert(digest(id)));
                 match repeated {
-                    None => WorkItem::Record {
-                        cdm,
-                        location,
-                        translator: self.per_file.then(|| self.translator.id().to_owned()),
-                    },
+                    None => WorkItem::Record { cdm, location, translator: self.of_file.clone() },
                     Some(id) => {
                         let failure = Failure {
                             field: Some("$.reference.document_id".into()),
@@ -121,11 +124,6 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
     /// located at the byte offset where the failing chunk started; `lost`
     /// says which bytes went untranslated ("the rest of the source").
     pub fn fault(&mut self, fault: PluginFault, source_name: &str, offset: u64, lost: &str) -> Result<(), SourceError> {
-        let seq = self.next;
-        self.next += 1;
-        if seq < self.skip {
-            return Ok(());
-        }
         let mut failure = Failure::fault(Stage::Translate, fault);
         failure.reason = format!("{lost} was not translated: {}", failure.reason);
         let location = SourceLocation {
@@ -133,8 +131,7 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
             field: Some(format!("byte {offset} onwards")),
             ..Default::default()
         };
-        let item = WorkItem::Rejected(rejection((None, None), Some(location), failure, None));
-        if (self.send)(Work { seq, item, translate: Duration::ZERO }) { Ok(()) } else { Err(SourceError::Closed) }
+        self.untranslated(location, failure)
     }
 
     /// Sends a batch of outcomes, sharing `took` among them.

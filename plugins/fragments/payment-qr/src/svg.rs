@@ -14,27 +14,23 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
     let width = symbol.width;
     let side = width + 2 * QUIET_ZONE;
     let mut path = String::with_capacity(width * width / 2);
-    for (y, row) in symbol.dark.chunks(width).enumerate() {
-        let mut x = 0;
-        while x < width {
-            if row[x] {
-                let start = x;
-                while x < width && row[x] {
-                    x += 1;
-                }
-                let run = x - start;
-                path.push('M');
-                push_number(&mut path, start + QUIET_ZONE);
-                path.push(' ');
-                push_number(&mut path, y + QUIET_ZONE);
-                path.push('h');
-                push_number(&mut path, run);
-                path.push_str("v1h-");
-                push_number(&mut path, run);
-                path.push('z');
-            } else {
-                x += 1;
-            }
+    for (y, &row) in symbol.rows.iter().enumerate() {
+        // Runs of set bits, lowest first: bits above the width are clear,
+        // so every run ends inside the row.
+        let mut rest = row;
+        while rest != 0 {
+            let start = rest.trailing_zeros() as usize;
+            let run = (!(rest >> start)).trailing_zeros() as usize;
+            rest &= !(((1u128 << run) - 1) << start);
+            path.push('M');
+            push_number(&mut path, start + QUIET_ZONE);
+            path.push(' ');
+            push_number(&mut path, y + QUIET_ZONE);
+            path.push('h');
+            push_number(&mut path, run);
+            path.push_str("v1h-");
+            push_number(&mut path, run);
+            path.push('z');
         }
     }
     Ok(format!(

@@ -4,9 +4,14 @@
 //! Call it from a template as
 //! `{{ fragment(name="payment-qr", creditor=label.payment.creditor, iban=label.payment.iban) }}`.
 //! The amount, currency and reference come from the record's
-//! `content.payment`; parameters `amount`, `reference`, `bic`, `caption` and
-//! `size_mm` override or add to them. A record with nothing to pay (a credit
-//! note) renders an empty fragment.
+//! `content.payment`; parameters `amount`, `currency`, `reference`, `bic`,
+//! `caption` and `size_mm` override or add to them. A record with nothing to
+//! pay (a credit note) renders an empty fragment.
+//!
+//! A caller that passes `amount`, `currency` and `reference` has settled
+//! the payment itself (tessera's templates pass the host's settlement): the
+//! record is then not read at all, which spares parsing kilobytes of JSON
+//! per letter — about a third of this fragment's time in a batch.
 
 mod epc;
 mod qr;
@@ -29,24 +34,29 @@ impl Guest for PaymentQr {
         if name != "payment-qr" {
             return Err(error(ErrorCode::Unsupported, format!("this plugin renders `payment-qr`, not `{name}`"), None));
         }
-        // Only `content.payment` is read: the rest of the record is skipped
-        // by the parser, not built (a 30-line invoice is kilobytes of JSON).
-        let record: RecordPayment = serde_json::from_str(&context)
-            .map_err(|e| error(ErrorCode::InvalidInput, format!("context is not a JSON object: {e}"), None))?;
         let param = |key: &str| params.iter().find(|e| e.name == key).map(|e| e.value.as_str());
-        let payment = record.content.map(|c| c.payment).unwrap_or(Value::Null);
+        let settled = ["amount", "currency", "reference"].iter().all(|k| param(k).is_some());
+        let payment = if settled {
+            Value::Null
+        } else {
+            // Only `content.payment` is read: the rest of the record is
+            // skipped by the parser, not built.
+            let record: RecordPayment = serde_json::from_str(&context)
+                .map_err(|e| error(ErrorCode::InvalidInput, format!("context is not a JSON object: {e}"), None))?;
+            record.content.map(|c| c.payment).unwrap_or(Value::Null)
+        };
         let payment = &payment;
         let from_record = |key: &str| payment[key].as_str();
 
         if payment["credit"].as_bool() == Some(true) {
             return Ok(Rendered { html: String::new(), text: String::new() });
         }
-        let currency = from_record("currency").unwrap_or("EUR");
+        let currency = param("currency").or(from_record("currency")).unwrap_or("EUR");
         if currency != "EUR" {
             return Err(error(
                 ErrorCode::Unsupported,
                 format!("SEPA QR codes are for euro payments; this record is in {currency}"),
-                Some("content.payment.currency"),
+                Some(if param("currency").is_some() { "currency" } else { "content.payment.currency" }),
             ));
         }
         let iban = param("iban").ok_or_else(|| missing("iban", "params.iban"))?;
@@ -118,6 +128,44 @@ fn error(code: ErrorCode, message: String, field: Option<&str>) -> PluginError {
 }
 
 export!(PaymentQr);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<Entry> {
+        pairs.iter().map(|(name, value)| Entry { name: (*name).into(), value: (*value).into() }).collect()
+    }
+
+    const PAYEE: [(&str, &str); 2] = [("creditor", "ACME Energy B.V."), ("iban", "NL91ABNA0417164300")];
+
+    #[test]
+    fn a_settled_payment_does_not_read_the_record() {
+        let settled = params(&[PAYEE[0], PAYEE[1], ("amount", "12.10"), ("currency", "EUR"), ("reference", "RF18")]);
+        let rendered = PaymentQr::render("payment-qr".into(), settled, "not even JSON".into()).ok().unwrap();
+        assert!(rendered.html.contains("<svg") && rendered.text.contains("EUR 12.10"), "{}", rendered.text);
+    }
+
+    #[test]
+    fn the_record_fills_in_what_the_parameters_leave_out() {
+        let context = r#"{"content":{"payment":{"currency":"EUR","amount":"9.50","reference":"RF18"}}}"#;
+        let rendered = PaymentQr::render("payment-qr".into(), params(&PAYEE), context.into()).ok().unwrap();
+        assert!(rendered.text.contains("EUR 9.50") && rendered.text.contains("RF18"), "{}", rendered.text);
+        let credit = r#"{"content":{"payment":{"currency":"EUR","amount":"9.50","credit":true}}}"#;
+        let rendered = PaymentQr::render("payment-qr".into(), params(&PAYEE), credit.into()).ok().unwrap();
+        assert!(rendered.html.is_empty(), "a credit note has nothing to pay");
+    }
+
+    #[test]
+    fn a_currency_other_than_the_euro_is_refused_naming_where_it_came_from() {
+        let pounds = params(&[PAYEE[0], PAYEE[1], ("amount", "1"), ("currency", "GBP"), ("reference", "R")]);
+        let e = PaymentQr::render("payment-qr".into(), pounds, String::new()).err().unwrap();
+        assert_eq!(e.location.and_then(|l| l.field).as_deref(), Some("currency"));
+        let context = r#"{"content":{"payment":{"currency":"GBP","amount":"1"}}}"#;
+        let e = PaymentQr::render("payment-qr".into(), params(&PAYEE), context.into()).err().unwrap();
+        assert_eq!(e.location.and_then(|l| l.field).as_deref(), Some("content.payment.currency"));
+    }
+}
 
 #[cfg(test)]
 mod throughput {

@@ -38,12 +38,13 @@ impl Dec {
         if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || (digits.contains('.') && frac.is_empty()) {
             return None;
         }
-        let whole: i128 = int.parse().ok()?;
-        let mut fraction: i128 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        // At most 18 and 6 ASCII digits (checked above): both fit a u64.
+        let digits = |s: &str| s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        let mut fraction = digits(frac);
         for _ in frac.len()..6 {
             fraction *= 10;
         }
-        let value = whole * SCALE + fraction;
+        let value = i128::from(digits(int)) * SCALE + i128::from(fraction);
         Some(Dec(if negative { -value } else { value }))
     }
 
@@ -82,20 +83,78 @@ impl Dec {
     /// `min_decimals` fractional digits: `25.00` → `25` (0), `12.5` →
     /// `12.50` (2), `0.274500` → `0.2745` (2).
     pub fn canonical(self, min_decimals: usize) -> String {
+        let parts = self.parts(min_decimals);
+        let mut out = String::with_capacity(24);
+        if parts.negative {
+            out.push('-');
+        }
+        out.push_str(parts.whole());
+        if !parts.fraction().is_empty() {
+            out.push('.');
+            out.push_str(parts.fraction());
+        }
+        out
+    }
+
+    /// The digits of [`Dec::canonical`] without building its text: what a
+    /// locale's formatting writes straight into its own string (a letter
+    /// formats some seventy figures, so the intermediate strings counted).
+    pub fn parts(self, min_decimals: usize) -> Parts {
         let negative = self.0 < 0;
         let magnitude = self.0.unsigned_abs();
-        let whole = magnitude / SCALE as u128;
-        let mut frac = format!("{:06}", magnitude % SCALE as u128);
-        while frac.len() > min_decimals.min(6) && frac.ends_with('0') {
-            frac.pop();
+        // Every CDM amount fits a u64 of millionths; u128 division is a
+        // library call, so it is left to the rare value that needs it.
+        let (mut whole, mut frac) = match u64::try_from(magnitude) {
+            Ok(m) => (u128::from(m / SCALE as u64), (m % SCALE as u64) as u32),
+            Err(_) => (magnitude / SCALE as u128, (magnitude % SCALE as u128) as u32),
+        };
+        let mut digits = [b'0'; 46];
+        let mut at = 40;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (whole % 10) as u8;
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
         }
-        let sign = if negative { "-" } else { "" };
-        if frac.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{frac}") }
+        for i in (0..6).rev() {
+            digits[40 + i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        let mut frac_len = 6;
+        while frac_len > min_decimals.min(6) && digits[40 + frac_len - 1] == b'0' {
+            frac_len -= 1;
+        }
+        Parts { negative, digits, start: at, frac_len }
     }
 
     /// Money as the CDM writes it: at least two decimals.
     pub fn money(self) -> String {
         self.canonical(2)
+    }
+}
+
+/// A decimal's sign, whole digits and fractional digits, as
+/// [`Dec::canonical`] writes them.
+pub struct Parts {
+    /// Below zero.
+    pub negative: bool,
+    /// Whole digits in `start..40`, six fractional digits in `40..46`.
+    digits: [u8; 46],
+    start: usize,
+    frac_len: usize,
+}
+
+impl Parts {
+    /// The whole digits (`1234`; `0` for a value below one).
+    pub fn whole(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..40]).expect("ASCII digits")
+    }
+
+    /// The fractional digits shown (may be empty).
+    pub fn fraction(&self) -> &str {
+        std::str::from_utf8(&self.digits[40..40 + self.frac_len]).expect("ASCII digits")
     }
 }
 
@@ -164,6 +223,30 @@ mod tests {
         assert_eq!(d("-0.01") + d("0.01"), Dec::ZERO);
         for bad in ["", "-", "1.", ".5", "1,5", "1e3", "+1", "1.1234567", "12a"] {
             assert_eq!(Dec::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_text_is_what_decimal_arithmetic_in_128_bits_writes() {
+        fn reference(d: Dec, min_decimals: usize) -> String {
+            let magnitude = d.0.unsigned_abs();
+            let whole = magnitude / SCALE as u128;
+            let mut frac = format!("{:06}", magnitude % SCALE as u128);
+            while frac.len() > min_decimals.min(6) && frac.ends_with('0') {
+                frac.pop();
+            }
+            let sign = if d.0 < 0 { "-" } else { "" };
+            if frac.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{frac}") }
+        }
+        let edges = [0i128, 1, 999_999, 1_000_000, 1_234_567_890, i128::from(u64::MAX), i128::from(u64::MAX) + 1];
+        for v in edges.into_iter().chain([i128::MAX / 3, 10i128.pow(24) + 500_000]).flat_map(|v| [v, -v]) {
+            for min in [0, 2, 6, 9] {
+                assert_eq!(Dec(v).canonical(min), reference(Dec(v), min), "{v} with {min}");
+            }
+        }
+        for text in ["0", "-0", "000123.450", "999999999999999999.999999", "-18446744073709.551616", "1.000001"] {
+            let d = d(text);
+            assert_eq!(d.canonical(2), reference(d, 2), "{text}");
         }
     }
 

@@ -27,8 +27,11 @@ pub fn number(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
 }
 
 /// A CDM decimal (a string) or a plain number, as text.
-fn as_text(value: &Value) -> String {
-    value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())
+fn as_text(value: &Value) -> std::borrow::Cow<'_, str> {
+    match value.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(value.to_string()),
+    }
 }
 
 /// Groups thousands and picks the separators of the locale, with two decimals.
@@ -41,17 +44,15 @@ pub fn format_money(text: &str, locale: &str) -> Option<String> {
 pub fn format_decimal(text: &str, locale: &str, min_decimals: usize) -> Option<String> {
     // The canonical form is the settlement's own (`truth::Dec`): a figure
     // the self-check looks for is written exactly as the template wrote it.
-    let canonical = tessera_cdm::Dec::parse(text)?.canonical(min_decimals);
-    let (sign, digits) = match canonical.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", canonical.as_str()),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let parts = tessera_cdm::Dec::parse(text)?.parts(min_decimals);
+    let (int, frac) = (parts.whole(), parts.fraction());
     let (group, decimal) = if comma_decimal(locale) { ('.', ',') } else { (',', '.') };
-    let mut grouped = String::with_capacity(canonical.len() + int.len() / 3);
-    grouped.push_str(sign);
+    let mut grouped = String::with_capacity(2 + int.len() + int.len() / 3 + frac.len());
+    if parts.negative {
+        grouped.push('-');
+    }
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             grouped.push(group);
         }
         grouped.push(c);

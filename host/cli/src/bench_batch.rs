@@ -138,9 +138,16 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// Bytes of every file under `dir`, the dir sink's block folders included.
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
+                .map(|(path, meta)| if meta.is_dir() { dir_size(&path) } else { meta.len() })
+                .sum()
+        })
         .unwrap_or(0)
 }
 

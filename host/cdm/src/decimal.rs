@@ -108,8 +108,8 @@ impl Dec {
             Ok(m) => (u128::from(m / SCALE as u64), (m % SCALE as u64) as u32),
             Err(_) => (magnitude / SCALE as u128, (magnitude % SCALE as u128) as u32),
         };
-        let mut digits = [b'0'; 46];
-        let mut at = 40;
+        let mut digits = [b'0'; WHOLE_DIGITS + 6];
+        let mut at = WHOLE_DIGITS;
         loop {
             at -= 1;
             digits[at] = b'0' + (whole % 10) as u8;
@@ -119,11 +119,11 @@ impl Dec {
             }
         }
         for i in (0..6).rev() {
-            digits[40 + i] = b'0' + (frac % 10) as u8;
+            digits[WHOLE_DIGITS + i] = b'0' + (frac % 10) as u8;
             frac /= 10;
         }
         let mut frac_len = 6;
-        while frac_len > min_decimals.min(6) && digits[40 + frac_len - 1] == b'0' {
+        while frac_len > min_decimals.min(6) && digits[WHOLE_DIGITS + frac_len - 1] == b'0' {
             frac_len -= 1;
         }
         Parts { negative, digits, start: at, frac_len }
@@ -135,13 +135,16 @@ impl Dec {
     }
 }
 
+/// Room for the whole digits of any `Dec` (u128::MAX has 39).
+const WHOLE_DIGITS: usize = 40;
+
 /// A decimal's sign, whole digits and fractional digits, as
 /// [`Dec::canonical`] writes them.
 pub struct Parts {
     /// Below zero.
     pub negative: bool,
-    /// Whole digits in `start..40`, six fractional digits in `40..46`.
-    digits: [u8; 46],
+    /// Whole digits in `start..WHOLE_DIGITS`, then six fractional digits.
+    digits: [u8; WHOLE_DIGITS + 6],
     start: usize,
     frac_len: usize,
 }
@@ -149,12 +152,12 @@ pub struct Parts {
 impl Parts {
     /// The whole digits (`1234`; `0` for a value below one).
     pub fn whole(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..40]).expect("ASCII digits")
+        std::str::from_utf8(&self.digits[self.start..WHOLE_DIGITS]).expect("ASCII digits")
     }
 
     /// The fractional digits shown (may be empty).
     pub fn fraction(&self) -> &str {
-        std::str::from_utf8(&self.digits[40..40 + self.frac_len]).expect("ASCII digits")
+        std::str::from_utf8(&self.digits[WHOLE_DIGITS..WHOLE_DIGITS + self.frac_len]).expect("ASCII digits")
     }
 }
 

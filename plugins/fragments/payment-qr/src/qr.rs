@@ -180,14 +180,14 @@ fn interleaved_codewords(data: &[u8], version: usize) -> Vec<u8> {
 
     let (ec_len, g1, len, g2) = BLOCKS_M[version - 1];
     let (ec_len, len) = (usize::from(ec_len), usize::from(len));
-    let generator = generator_logs(ec_len);
+    let generator = &GENERATORS[ec_len][..ec_len];
     let mut blocks: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(usize::from(g1 + g2));
     let mut rest = &bytes[..];
     for block in 0..usize::from(g1 + g2) {
         let size = if block < usize::from(g1) { len } else { len + 1 };
         let (block_data, tail) = rest.split_at(size);
         rest = tail;
-        blocks.push((block_data, remainder(block_data, &generator)));
+        blocks.push((block_data, remainder(block_data, generator)));
     }
     let mut out = Vec::with_capacity(capacity + blocks.len() * ec_len);
     for i in 0..=len {
@@ -246,27 +246,46 @@ const LOG: [u8; 256] = {
     log
 };
 
-fn multiply(a: u8, b: u8) -> u8 {
-    if a == 0 || b == 0 { 0 } else { EXP[(usize::from(LOG[a as usize]) + usize::from(LOG[b as usize])) % 255] }
+const fn multiply(a: u8, b: u8) -> u8 {
+    if a == 0 || b == 0 { 0 } else { EXP[(LOG[a as usize] as usize + LOG[b as usize] as usize) % 255] }
 }
 
-/// The generator polynomial ∏ (x − αⁱ), i < `degree`, without its leading
-/// 1, highest power first, as logarithms (no coefficient is zero).
-fn generator_logs(degree: usize) -> Vec<u8> {
-    let mut coefficients = vec![0u8; degree];
-    coefficients[degree - 1] = 1;
-    let mut root = 1u8;
-    for _ in 0..degree {
-        for j in 0..degree {
-            coefficients[j] = multiply(coefficients[j], root);
-            if j + 1 < degree {
-                coefficients[j] ^= coefficients[j + 1];
+/// Error-correction codewords per block at level M go up to this.
+const MAX_EC: usize = 30;
+
+/// The generator polynomial ∏ (x − αⁱ), i < degree, for every degree up to
+/// [`MAX_EC`]: row `degree` holds its coefficients without the leading 1,
+/// highest power first, as logarithms (no coefficient is zero). Computed at
+/// compile time, so a letter's code does not rebuild its polynomial.
+const GENERATORS: [[u8; MAX_EC]; MAX_EC + 1] = {
+    let mut table = [[0u8; MAX_EC]; MAX_EC + 1];
+    let mut degree = 1;
+    while degree <= MAX_EC {
+        let mut coefficients = [0u8; MAX_EC];
+        coefficients[degree - 1] = 1;
+        let mut root = 1u8;
+        let mut n = 0;
+        while n < degree {
+            let mut j = 0;
+            while j < degree {
+                coefficients[j] = multiply(coefficients[j], root);
+                if j + 1 < degree {
+                    coefficients[j] ^= coefficients[j + 1];
+                }
+                j += 1;
             }
+            root = multiply(root, 0x02);
+            n += 1;
         }
-        root = multiply(root, 0x02);
+        let mut j = 0;
+        while j < degree {
+            table[degree][j] = LOG[coefficients[j] as usize];
+            j += 1;
+        }
+        degree += 1;
     }
-    coefficients.iter().map(|&c| LOG[c as usize]).collect()
-}
+    table
+};
 
 /// The Reed–Solomon codewords of one block: its data times x^degree modulo the generator.
 fn remainder(data: &[u8], generator: &[u8]) -> Vec<u8> {
@@ -773,6 +792,7 @@ mod tests {
     fn the_tables_add_up_to_each_version_s_codewords() {
         for v in 1..=MAX_VERSION {
             let (ec, g1, _, g2) = BLOCKS_M[v - 1];
+            assert!(usize::from(ec) <= MAX_EC, "version {v} needs a generator of degree {ec}");
             // Data modules: all less the function patterns (ISO/IEC 18004 Table 1).
             let mut modules = (16 * v + 128) * v + 64;
             if v >= 2 {

@@ -131,14 +131,20 @@ impl CdmRecord {
         Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id, chain })
     }
 
-    /// The record with `production.variant` set (a scenario assigned it):
-    /// the JSON text is written anew so that fragment plugins see it too.
+    /// The record with `production.variant` set (a scenario assigned it),
+    /// in its value and in its JSON text, so that fragment plugins see it
+    /// too. Only the `production` member of the text is written anew: a
+    /// scenario with variants does this for every record, and writing the
+    /// whole record again cost as much as parsing it.
     pub fn with_variant(&self, variant: &str) -> CdmRecord {
         let mut value = self.value.clone();
         if let Some(production) = value.get_mut("production").and_then(Value::as_object_mut) {
             production.insert("variant".into(), Value::String(variant.to_owned()));
         }
-        let json = std::sync::Arc::from(value.to_string());
+        let json = match replace_member(&self.json, "production", &value["production"]) {
+            Some(spliced) => std::sync::Arc::from(spliced),
+            None => std::sync::Arc::from(value.to_string()),
+        };
         CdmRecord {
             value,
             json,
@@ -202,6 +208,25 @@ impl CdmRecord {
     pub fn str_at(&self, area: &str, field: &str) -> Option<&str> {
         self.value.get(area)?.get(field)?.as_str().filter(|s| !s.is_empty())
     }
+}
+
+/// `json` (an object) with its top-level member `key` replaced by
+/// `replacement`, every other byte as it was; `None` when the member cannot
+/// be located that way (no such member, or keys written with escapes).
+fn replace_member(json: &str, key: &str, replacement: &Value) -> Option<String> {
+    let members: std::collections::HashMap<&str, &serde_json::value::RawValue> = serde_json::from_str(json).ok()?;
+    let old = members.get(key)?.get();
+    // The raw value borrows from `json`: its place is its address's distance.
+    let start = (old.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
+    let end = start + old.len();
+    if json.get(start..end) != Some(old) {
+        return None;
+    }
+    let mut out = String::with_capacity(json.len() + 32);
+    out.push_str(&json[..start]);
+    out.push_str(&replacement.to_string());
+    out.push_str(&json[end..]);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -297,6 +322,22 @@ mod tests {
         assert!(e.message.contains("12.20") && e.message.contains("10.00"), "{e}");
         let good = CdmRecord::parse(&record(INVOICE_REF, INVOICE)).unwrap();
         assert_eq!(good.chain.unwrap().gross, crate::decimal::Dec::parse("12.10").unwrap());
+    }
+
+    #[test]
+    fn a_variant_reaches_the_value_and_the_text_and_the_rest_of_the_text_is_kept() {
+        let json = record(LETTER, "{}").replace(r#""production":{}"#, r#""production": {"label" : "acme"}"#);
+        let json = json.replace(r#""address":{}"#, r#""address":  {"city":"Zoë"}"#);
+        let r = CdmRecord::parse(&json).unwrap().with_variant("nudge");
+        assert_eq!(r.str_at("production", "variant"), Some("nudge"));
+        let text: Value = serde_json::from_str(&r.json).unwrap();
+        assert_eq!(text, r.value, "the text says what the value says");
+        assert!(r.json.contains(r#""address":  {"city":"Zoë"}"#), "untouched members keep their bytes: {}", r.json);
+        // A key written with an escape cannot be located in place: the text is written anew.
+        let escaped = json.replace(r#""production""#, r#""produ\u0063tion""#);
+        let r = CdmRecord::parse(&escaped).unwrap().with_variant("nudge");
+        let text: Value = serde_json::from_str(&r.json).unwrap();
+        assert_eq!(text["production"]["variant"], "nudge");
     }
 
     #[test]

@@ -7,30 +7,32 @@
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-/// One CSV row, fields decoded: one string holding every field, and where
-/// each ends (two allocations a row, not one a field).
-pub struct Row {
+/// One CSV row, fields decoded: the reader's buffer holding every field,
+/// and where each ends. Borrowed, not copied: a row is used while the
+/// reader hands it over and then forgotten, so reading one allocates nothing.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
     /// Line the row starts on (1-based).
     pub line: u32,
-    text: String,
-    ends: Vec<usize>,
+    text: &'a str,
+    ends: &'a [usize],
 }
 
-impl Row {
+impl<'a> Row<'a> {
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// Field `i` (0-based), if the row has it.
-    pub fn field(&self, i: usize) -> Option<&str> {
+    pub fn field(&self, i: usize) -> Option<&'a str> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.text[start..end])
     }
 
     /// The fields, in order.
-    pub fn fields(&self) -> impl Iterator<Item = &str> {
+    pub fn fields(&self) -> impl Iterator<Item = &'a str> + '_ {
         (0..self.len()).filter_map(|i| self.field(i))
     }
 }
@@ -127,17 +129,21 @@ impl CsvStream {
 
     /// A reader for the shard of a source that starts at byte `offset`, on
     /// `line`, after reading the source's `header` row (the bytes a
-    /// splitter kept, see [`crate::split`]), whose row it pushes into
-    /// `rows`. It is then fed the shard's bytes, and reports lines and
+    /// splitter kept, see [`crate::split`]), whose row it hands to
+    /// `on_row`. It is then fed the shard's bytes, and reports lines and
     /// offsets as they are in the whole source.
-    pub fn resuming(offset: u64, line: u64, header: &[u8], rows: &mut Vec<Result<Row, RowError>>) -> Self {
+    pub fn resuming(offset: u64, line: u64, header: &[u8], mut on_row: impl FnMut(Result<Row<'_>, RowError>)) -> Self {
         let mut stream = CsvStream { resume: Some((offset, line)), ..CsvStream::new() };
         // The header is whole: read it without waiting for a line end (a
         // CRLF header's `\n` belongs to the row after it).
         stream.state = State::Sniffing(header.to_vec());
-        stream.push(&[], false, rows);
+        stream.push(&[], false, &mut on_row);
         if let State::Sniffing(_) = stream.state {
-            let mut on_row = |raw: RawRow<'_>| rows.extend(decode(raw));
+            let mut on_row = |raw: RawRow<'_>| {
+                if let Some(row) = decode(raw) {
+                    on_row(row);
+                }
+            };
             let header = match std::mem::replace(&mut stream.state, State::Sniffing(Vec::new())) {
                 State::Sniffing(header) => header,
                 State::Parsing(_) => unreachable!(),
@@ -147,12 +153,12 @@ impl CsvStream {
         stream
     }
 
-    /// Feeds a chunk (or, with `eof`, the end of the source) and pushes every
-    /// row the chunk completed into `rows`.
-    pub fn push(&mut self, chunk: &[u8], eof: bool, rows: &mut Vec<Result<Row, RowError>>) {
+    /// Feeds a chunk (or, with `eof`, the end of the source) and hands every
+    /// row the chunk completed to `on_row`.
+    pub fn push(&mut self, chunk: &[u8], eof: bool, mut on_row: impl FnMut(Result<Row<'_>, RowError>)) {
         self.push_raw(chunk, eof, |raw| {
             if let Some(row) = decode(raw) {
-                rows.push(row);
+                on_row(row);
             }
         });
     }
@@ -262,7 +268,7 @@ impl CsvStream {
 }
 
 /// Decodes a completed row: `None` for a blank line (not a record).
-pub fn decode(raw: RawRow<'_>) -> Option<Result<Row, RowError>> {
+pub fn decode(raw: RawRow<'_>) -> Option<Result<Row<'_>, RowError>> {
     let line = raw.line;
     if raw.oversized {
         return Some(Err(RowError {
@@ -279,7 +285,7 @@ pub fn decode(raw: RawRow<'_>) -> Option<Result<Row, RowError>> {
             if text.trim().is_empty() {
                 return None;
             }
-            Some(Ok(Row { line, text: text.to_owned(), ends: ends.to_vec() }))
+            Some(Ok(Row { line, text, ends }))
         }
         None => {
             // Which field holds the invalid byte, with every field decoded
@@ -345,25 +351,33 @@ fn sniff_delimiter(body: &[u8]) -> u8 {
 mod tests {
     use super::*;
 
-    fn rows(input: &[u8]) -> Vec<Result<Row, RowError>> {
+    /// Each row as (line, fields), or as its error.
+    fn rows(input: &[u8]) -> Vec<Result<(u32, Vec<String>), RowError>> {
         let mut stream = CsvStream::new();
         let mut rows = Vec::new();
-        stream.push(input, true, &mut rows);
+        stream.push(input, true, |row| rows.push(row.map(|r| (r.line, r.fields().map(str::to_owned).collect()))));
         rows
     }
 
     #[test]
     fn fields_come_out_of_one_buffer() {
-        let rows = rows(b"a,b,c\n1,\"x, y\",\n");
-        let row = rows[1].as_ref().ok().unwrap();
-        assert_eq!(row.fields().collect::<Vec<_>>(), ["1", "x, y", ""]);
-        assert_eq!((row.len(), row.line, row.field(3)), (3, 2, None));
+        let mut stream = CsvStream::new();
+        let mut seen = 0;
+        stream.push(b"a,b,c\n1,\"x, y\",\n", true, |row| {
+            let row = row.ok().unwrap();
+            if row.line == 2 {
+                assert_eq!(row.fields().collect::<Vec<_>>(), ["1", "x, y", ""]);
+                assert_eq!((row.len(), row.field(3)), (3, None));
+            }
+            seen += 1;
+        });
+        assert_eq!(seen, 2);
     }
 
     #[test]
     fn rows_after_crlf_line_ends_have_their_own_line_numbers() {
         let rows = rows(b"a,b\r\n1,2\r\n3,4\r\n");
-        let lines: Vec<u32> = rows.iter().map(|r| r.as_ref().ok().unwrap().line).collect();
+        let lines: Vec<u32> = rows.iter().map(|r| r.as_ref().ok().unwrap().0).collect();
         assert_eq!(lines, [1, 2, 3]);
     }
 

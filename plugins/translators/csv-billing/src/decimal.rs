@@ -51,12 +51,12 @@ impl Decimal {
 
     /// `self × other`, rounded half away from zero to 4 decimals.
     pub fn mul(self, other: Decimal) -> Decimal {
-        Decimal(div_round(self.0 * other.0, SCALE))
+        Decimal(div_round(product(self.0, other.0), SCALE))
     }
 
     /// `self × percent / 100`, rounded to 4 decimals.
     pub fn percent(self, percent: Decimal) -> Decimal {
-        Decimal(div_round(self.0 * percent.0, SCALE * 100))
+        Decimal(div_round(product(self.0, percent.0), SCALE * 100))
     }
 
     /// Rounded half away from zero to cents.
@@ -75,31 +75,93 @@ impl Decimal {
     }
 
     /// Money: always two decimals, `.` separator (`1234.50`).
+    #[cfg(test)]
     pub fn money(self) -> String {
+        let mut out = String::new();
+        self.write_money(&mut out);
+        out
+    }
+
+    /// Writes [`Self::money`]'s text to `out`.
+    pub fn write_money(self, out: &mut String) {
         let cents = div_round(self.0, 100);
-        let sign = if cents < 0 { "-" } else { "" };
-        let abs = cents.abs();
-        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+        if cents < 0 {
+            out.push('-');
+        }
+        let abs = cents.unsigned_abs();
+        write_digits(out, abs / 100);
+        out.push('.');
+        let c = (abs % 100) as u8;
+        out.push(char::from(b'0' + c / 10));
+        out.push(char::from(b'0' + c % 10));
     }
 
     /// Shortest exact rendition (`2`, `0.2345`, `12.5`).
+    #[cfg(test)]
     pub fn plain(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.abs();
-        let int = abs / SCALE;
-        let frac = abs % SCALE;
-        if frac == 0 {
-            return format!("{sign}{int}");
+        let mut out = String::new();
+        self.write_plain(&mut out);
+        out
+    }
+
+    /// Writes [`Self::plain`]'s text to `out`.
+    pub fn write_plain(self, out: &mut String) {
+        if self.0 < 0 {
+            out.push('-');
         }
-        let digits = format!("{frac:04}");
-        format!("{sign}{int}.{}", digits.trim_end_matches('0'))
+        let abs = self.0.unsigned_abs();
+        write_digits(out, abs / SCALE as u128);
+        let mut frac = (abs % SCALE as u128) as u16;
+        if frac == 0 {
+            return;
+        }
+        out.push('.');
+        let mut unit = 1000;
+        while frac > 0 {
+            out.push(char::from(b'0' + (frac / unit) as u8));
+            frac %= unit;
+            unit /= 10;
+        }
     }
 }
 
+/// `a × b`, on 64 bits when both fit (WebAssembly has no 128-bit
+/// multiplication: every `i128` product is a call).
+fn product(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => a.checked_mul(b).map_or(a as i128 * b as i128, i128::from),
+        _ => a * b,
+    }
+}
+
+/// Rounded half away from zero; on 64 bits when the value fits.
 fn div_round(value: i128, divisor: i128) -> i128 {
+    if let (Ok(v), Ok(d)) = (i64::try_from(value), i64::try_from(divisor)) {
+        let (q, r) = (v / d, v % d);
+        return i128::from(if r.unsigned_abs() * 2 >= d.unsigned_abs() { q + v.signum() } else { q });
+    }
     let q = value / divisor;
     let r = value % divisor;
     if r.abs() * 2 >= divisor { q + value.signum() } else { q }
+}
+
+/// Writes `n` in decimal digits, without the formatting machinery.
+fn write_digits(out: &mut String, n: u128) {
+    let Ok(mut n) = u64::try_from(n) else {
+        out.push_str(&n.to_string());
+        return;
+    };
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]
@@ -119,6 +181,25 @@ mod tests {
         for bad in ["", "1.2.3", "1,000.00", "abc", "1.23456", "-"] {
             assert!(Decimal::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn writes_what_the_formatting_machinery_wrote() {
+        for text in ["0", "-0.0001", "12.5", "0,2345", "-52.625", "999999999999999999.9999", "-999999999999999999.5"] {
+            let v = d(text);
+            let cents = div_round(v.0, 100);
+            let sign = if cents < 0 { "-" } else { "" };
+            assert_eq!(v.money(), format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100), "{text}");
+            let (sign, abs) = (if v.0 < 0 { "-" } else { "" }, v.0.abs());
+            let digits = format!("{:04}", abs % SCALE);
+            let plain = match abs % SCALE {
+                0 => format!("{sign}{}", abs / SCALE),
+                _ => format!("{sign}{}.{}", abs / SCALE, digits.trim_end_matches('0')),
+            };
+            assert_eq!(v.plain(), plain, "{text}");
+        }
+        let big = d("999999999999999999.9999");
+        assert_eq!(big.mul(big), Decimal(div_round(big.0 * big.0, SCALE)), "products beyond 64 bits");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::decimal::Decimal;
 use crate::json::{self, Obj};
 use std::collections::BTreeMap;
 
-/// Columns every export must have.
-pub(crate) const REQUIRED: &[&str] = &[
+/// Columns every export must have (their [`Col`] numbers are their places here).
+pub(crate) const REQUIRED: [&str; 13] = [
     "customer_ref",
     "document_id",
     "last_name",
@@ -26,8 +26,8 @@ pub(crate) const REQUIRED: &[&str] = &[
     "line_vat_rate",
 ];
 
-/// Columns that may be present.
-const OPTIONAL: &[&str] = &[
+/// Columns that may be present (numbered after the required ones).
+const OPTIONAL: [&str; 15] = [
     "document_type",
     "first_name",
     "salutation",
@@ -45,6 +45,60 @@ const OPTIONAL: &[&str] = &[
     "period_end",
 ];
 
+const KNOWN: usize = REQUIRED.len() + OPTIONAL.len();
+
+/// A known column, by number: every row looks its fields up by number, not
+/// by name (a name look-up per field was a fifth of the translator's time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Col(usize);
+
+impl Col {
+    /// The column's name in a header.
+    pub fn name(self) -> &'static str {
+        match self.0.checked_sub(REQUIRED.len()) {
+            None => REQUIRED[self.0],
+            Some(i) => OPTIONAL[i],
+        }
+    }
+
+    fn of(name: &str) -> Option<Col> {
+        (0..KNOWN).map(Col).find(|c| c.name() == name)
+    }
+}
+
+/// The known columns by name.
+pub mod col {
+    use super::Col;
+    pub const CUSTOMER_REF: Col = Col(0);
+    pub const DOCUMENT_ID: Col = Col(1);
+    pub const LAST_NAME: Col = Col(2);
+    pub const STREET: Col = Col(3);
+    pub const POSTCODE: Col = Col(4);
+    pub const CITY: Col = Col(5);
+    pub const COUNTRY: Col = Col(6);
+    pub const INVOICE_DATE: Col = Col(7);
+    pub const DUE_DATE: Col = Col(8);
+    pub const LINE_DESCRIPTION: Col = Col(9);
+    pub const LINE_QUANTITY: Col = Col(10);
+    pub const LINE_UNIT_PRICE: Col = Col(11);
+    pub const LINE_VAT_RATE: Col = Col(12);
+    pub const DOCUMENT_TYPE: Col = Col(13);
+    pub const FIRST_NAME: Col = Col(14);
+    pub const SALUTATION: Col = Col(15);
+    pub const COMPANY: Col = Col(16);
+    pub const LANGUAGE: Col = Col(17);
+    pub const EMAIL: Col = Col(18);
+    pub const PHONE: Col = Col(19);
+    pub const CHANNELS: Col = Col(20);
+    pub const LABEL: Col = Col(21);
+    pub const TEMPLATE: Col = Col(22);
+    pub const CURRENCY: Col = Col(23);
+    pub const PAYMENT_REFERENCE: Col = Col(24);
+    pub const LINE_UNIT: Col = Col(25);
+    pub const PERIOD_START: Col = Col(26);
+    pub const PERIOD_END: Col = Col(27);
+}
+
 /// A problem with a document or row, with the column it concerns.
 pub struct Problem {
     /// 1-based line of the row at fault.
@@ -57,7 +111,8 @@ pub struct Problem {
 
 /// Which field sits at which index, from the header row.
 pub struct Columns {
-    index: BTreeMap<&'static str, usize>,
+    /// Field index of each known column, by [`Col`] number.
+    index: [Option<usize>; KNOWN],
     width: usize,
     /// Every column's name as the header has it (trimmed), known or not.
     names: Vec<String>,
@@ -65,19 +120,18 @@ pub struct Columns {
 
 impl Columns {
     /// Reads the header row; refuses a header that lacks required columns.
-    pub fn from_header(row: &Row) -> Result<Columns, Problem> {
+    pub fn from_header(row: &Row<'_>) -> Result<Columns, Problem> {
         let line = row.line;
-        let mut index = BTreeMap::new();
+        let mut index = [None; KNOWN];
         for (i, name) in row.fields().enumerate() {
             let name = name.trim().to_ascii_lowercase();
-            let known = REQUIRED.iter().chain(OPTIONAL).find(|k| **k == name);
-            if let Some(key) = known
-                && index.insert(*key, i).is_some()
+            if let Some(col) = Col::of(&name)
+                && index[col.0].replace(i).is_some()
             {
                 return Err(Problem { line, column: Some(name), message: "column appears twice in the header".into() });
             }
         }
-        let missing: Vec<&str> = REQUIRED.iter().copied().filter(|k| !index.contains_key(k)).collect();
+        let missing: Vec<&str> = (0..REQUIRED.len()).filter(|&c| index[c].is_none()).map(|c| Col(c).name()).collect();
         if !missing.is_empty() {
             return Err(Problem {
                 line,
@@ -99,21 +153,21 @@ impl Columns {
     }
 
     /// The index of a known column.
-    pub fn position(&self, column: &str) -> Option<usize> {
-        self.index.get(column).copied()
+    pub fn position(&self, column: Col) -> Option<usize> {
+        self.index[column.0]
     }
 }
 
 /// One row, checked against the header.
 pub struct LineRow<'a> {
     columns: &'a Columns,
-    row: &'a Row,
+    row: Row<'a>,
     line: u32,
 }
 
 impl<'a> LineRow<'a> {
     /// Checks the field count.
-    pub fn new(columns: &'a Columns, row: &'a Row) -> Result<Self, Problem> {
+    pub fn new(columns: &'a Columns, row: Row<'a>) -> Result<Self, Problem> {
         let line = row.line;
         if row.len() != columns.width {
             return Err(Problem {
@@ -126,12 +180,12 @@ impl<'a> LineRow<'a> {
     }
 
     /// The trimmed value of an optional column ("" when absent).
-    pub fn get(&self, column: &str) -> &'a str {
-        self.columns.index.get(column).and_then(|&i| self.row.field(i)).map(str::trim).unwrap_or("")
+    pub fn get(&self, column: Col) -> &'a str {
+        self.columns.index[column.0].and_then(|i| self.row.field(i)).map(trim).unwrap_or("")
     }
 
     /// A required, non-empty value.
-    pub fn require(&self, column: &str) -> Result<&'a str, Problem> {
+    pub fn require(&self, column: Col) -> Result<&'a str, Problem> {
         let value = self.get(column);
         if value.is_empty() {
             return Err(self.problem(column, "is empty".into()));
@@ -140,12 +194,12 @@ impl<'a> LineRow<'a> {
     }
 
     /// A required decimal.
-    pub fn decimal(&self, column: &str) -> Result<Decimal, Problem> {
+    pub fn decimal(&self, column: Col) -> Result<Decimal, Problem> {
         Decimal::parse(self.require(column)?).map_err(|m| self.problem(column, m))
     }
 
     /// A required `YYYY-MM-DD` date.
-    pub fn date(&self, column: &str) -> Result<&'a str, Problem> {
+    pub fn date(&self, column: Col) -> Result<&'a str, Problem> {
         let value = self.require(column)?;
         if !is_iso_date(value) {
             return Err(self.problem(column, format!("`{value}` is not a date (YYYY-MM-DD)")));
@@ -154,13 +208,22 @@ impl<'a> LineRow<'a> {
     }
 
     /// A problem with one column of this row.
-    pub fn problem(&self, column: &str, message: String) -> Problem {
-        Problem { line: self.line, column: Some(column.into()), message }
+    pub fn problem(&self, column: Col, message: String) -> Problem {
+        Problem { line: self.line, column: Some(column.name().into()), message }
     }
 
     /// The document this row belongs to.
     pub fn document_id(&self) -> &'a str {
-        self.get("document_id")
+        self.get(col::DOCUMENT_ID)
+    }
+}
+
+/// `str::trim`, without decoding characters when the field starts and ends
+/// with visible ASCII (almost every field of an export).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -201,7 +264,7 @@ impl Pending {
             document_id: row.document_id().to_owned(),
             line: row.line,
             header: None,
-            customer_ref: row.get("customer_ref").to_owned(),
+            customer_ref: row.get(col::CUSTOMER_REF).to_owned(),
             lines: String::new(),
             vat_bases: BTreeMap::new(),
             problem: None,
@@ -233,9 +296,9 @@ impl Pending {
         if self.problem.is_some() {
             return;
         }
-        if row.get("customer_ref") != self.customer_ref {
+        if row.get(col::CUSTOMER_REF) != self.customer_ref {
             self.problem = Some(
-                row.problem("customer_ref", format!("differs from the document's first row (line {})", self.line)),
+                row.problem(col::CUSTOMER_REF, format!("differs from the document's first row (line {})", self.line)),
             );
             return;
         }
@@ -272,9 +335,9 @@ impl Pending {
                 vat.push(',');
             }
             let mut v = Obj::open(&mut vat);
-            v.str("amount", &amount.money());
-            v.str("base", &base.money());
-            v.str("rate", &rate.plain());
+            v.money("amount", amount);
+            v.money("base", *base);
+            v.plain("rate", *rate);
             v.close();
         }
         let gross = net_total.add(vat_total);
@@ -303,16 +366,16 @@ impl Pending {
             lines.push_str(&self.lines);
             lines.push(']');
             c.obj("payment", |p| {
-                p.str("amount", &gross.money());
+                p.money("amount", gross);
                 p.raw("credit", if gross.is_negative() { "true" } else { "false" });
                 p.str("currency", &h.currency);
                 p.str("due_date", &h.due_date);
                 p.str("reference", &h.payment_reference);
             });
             c.obj("totals", |t| {
-                t.str("gross", &gross.money());
-                t.str("net", &net_total.money());
-                t.str("vat", &vat_total.money());
+                t.money("gross", gross);
+                t.money("net", net_total);
+                t.money("vat", vat_total);
             });
             let list = c.key("vat");
             list.push('[');
@@ -350,7 +413,7 @@ impl Pending {
             f.str("document_id", &h.document_id);
             f.str("document_type", &h.document_type);
             f.obj("source", |s| {
-                s.raw("line", &self.line.to_string());
+                s.raw("line", itoa(self.line, &mut [0; 10]));
                 s.str("name", source_name);
             });
             f.str("source_system", "csv-billing");
@@ -388,50 +451,52 @@ struct Header {
 }
 
 fn document_header(row: &LineRow<'_>) -> Result<Header, Problem> {
-    let document_type = match row.get("document_type") {
+    let document_type = match row.get(col::DOCUMENT_TYPE) {
         "" => "invoice",
         t @ ("invoice" | "credit-note" | "reminder") => t,
         other => {
-            return Err(row.problem("document_type", format!("`{other}` is not one of invoice, credit-note, reminder")));
+            return Err(
+                row.problem(col::DOCUMENT_TYPE, format!("`{other}` is not one of invoice, credit-note, reminder"))
+            );
         }
     };
-    let language = match row.get("language") {
+    let language = match row.get(col::LANGUAGE) {
         "" => "en",
         l => l,
     };
-    let country = row.require("country")?;
+    let country = row.require(col::COUNTRY)?;
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(row.problem("country", format!("`{country}` is not an ISO 3166 alpha-2 code")));
+        return Err(row.problem(col::COUNTRY, format!("`{country}` is not an ISO 3166 alpha-2 code")));
     }
-    let email = row.get("email");
+    let email = row.get(col::EMAIL);
     if !email.is_empty() && !looks_like_email(email) {
-        return Err(row.problem("email", "is not an e-mail address".into()));
+        return Err(row.problem(col::EMAIL, "is not an e-mail address".into()));
     }
-    let channels: Vec<&str> = match row.get("channels") {
+    let channels: Vec<&str> = match row.get(col::CHANNELS) {
         "" => vec!["print"],
         list => list.split(['|', ' ']).filter(|c| !c.is_empty()).collect(),
     };
     for channel in &channels {
         if !matches!(*channel, "email" | "print" | "sms" | "archive") {
-            return Err(row.problem("channels", format!("unknown channel `{channel}`")));
+            return Err(row.problem(col::CHANNELS, format!("unknown channel `{channel}`")));
         }
     }
-    let currency = match row.get("currency") {
+    let currency = match row.get(col::CURRENCY) {
         "" => "EUR",
         c if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => c,
-        c => return Err(row.problem("currency", format!("`{c}` is not an ISO 4217 code"))),
+        c => return Err(row.problem(col::CURRENCY, format!("`{c}` is not an ISO 4217 code"))),
     };
     // Checked in the order the fields were always checked, so the first
     // problem reported stays the same.
-    let customer_ref = row.require("customer_ref")?;
-    let document_id = row.require("document_id")?;
-    let last_name = row.require("last_name")?;
-    let street = row.require("street")?;
-    let postcode = row.require("postcode")?;
-    let city = row.require("city")?;
-    let invoice_date = row.date("invoice_date")?;
-    let due_date = row.date("due_date")?;
-    let payment_reference = match row.get("payment_reference") {
+    let customer_ref = row.require(col::CUSTOMER_REF)?;
+    let document_id = row.require(col::DOCUMENT_ID)?;
+    let last_name = row.require(col::LAST_NAME)?;
+    let street = row.require(col::STREET)?;
+    let postcode = row.require(col::POSTCODE)?;
+    let city = row.require(col::CITY)?;
+    let invoice_date = row.date(col::INVOICE_DATE)?;
+    let due_date = row.date(col::DUE_DATE)?;
+    let payment_reference = match row.get(col::PAYMENT_REFERENCE) {
         "" => document_id,
         r => r,
     };
@@ -440,55 +505,55 @@ fn document_header(row: &LineRow<'_>) -> Result<Header, Problem> {
         document_type: own(document_type),
         customer_ref: own(customer_ref),
         document_id: own(document_id),
-        salutation: own(row.get("salutation")),
-        first_name: own(row.get("first_name")),
+        salutation: own(row.get(col::SALUTATION)),
+        first_name: own(row.get(col::FIRST_NAME)),
         last_name: own(last_name),
-        company: own(row.get("company")),
+        company: own(row.get(col::COMPANY)),
         language: own(language),
         street: own(street),
         postcode: own(postcode),
         city: own(city),
         country: own(country),
-        label: own(row.get("label")),
-        template: own(match row.get("template") {
+        label: own(row.get(col::LABEL)),
+        template: own(match row.get(col::TEMPLATE) {
             "" => "invoice",
             t => t,
         }),
         channels: channels.into_iter().map(own).collect(),
         email: own(email),
-        phone: own(row.get("phone")),
+        phone: own(row.get(col::PHONE)),
         invoice_date: own(invoice_date),
         due_date: own(due_date),
         currency: own(currency),
         payment_reference: own(payment_reference),
-        period_start: own(row.get("period_start")),
-        period_end: own(row.get("period_end")),
+        period_start: own(row.get(col::PERIOD_START)),
+        period_end: own(row.get(col::PERIOD_END)),
     })
 }
 
 /// Appends one invoice line as JSON to `out`; returns its VAT rate and net amount.
 fn invoice_line(row: &LineRow<'_>, out: &mut String) -> Result<(Decimal, Decimal), Problem> {
-    let quantity = row.decimal("line_quantity")?;
-    let unit_price = row.decimal("line_unit_price")?;
-    let rate = row.decimal("line_vat_rate")?;
+    let quantity = row.decimal(col::LINE_QUANTITY)?;
+    let unit_price = row.decimal(col::LINE_UNIT_PRICE)?;
+    let rate = row.decimal(col::LINE_VAT_RATE)?;
     if rate.is_negative() {
-        return Err(row.problem("line_vat_rate", "is negative".into()));
+        return Err(row.problem(col::LINE_VAT_RATE, "is negative".into()));
     }
     let net = quantity.mul(unit_price).round_cents();
-    let description = row.require("line_description")?;
+    let description = row.require(col::LINE_DESCRIPTION)?;
     let mut line = Obj::open(out);
     line.str("description", description);
-    line.str("net", &net.money());
-    line.str("quantity", &quantity.plain());
+    line.money("net", net);
+    line.plain("quantity", quantity);
     line.str(
         "unit",
-        match row.get("line_unit") {
+        match row.get(col::LINE_UNIT) {
             "" => "pcs",
             u => u,
         },
     );
-    line.str("unit_price", &unit_price.plain());
-    line.str("vat_rate", &rate.plain());
+    line.plain("unit_price", unit_price);
+    line.plain("vat_rate", rate);
     line.close();
     Ok((rate, net))
 }
@@ -500,4 +565,18 @@ fn looks_like_email(s: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// `n` in decimal digits, written into `buf`.
+fn itoa(mut n: u32, buf: &mut [u8; 10]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }

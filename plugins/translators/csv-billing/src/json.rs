@@ -3,6 +3,8 @@
 //! `serde_json` map would give), so the text is the same as before and the
 //! translator does one allocation per document instead of one per value.
 
+use crate::decimal::Decimal;
+
 /// An object being written into `out`.
 pub struct Obj<'a> {
     out: &'a mut String,
@@ -39,6 +41,22 @@ impl<'a> Obj<'a> {
         } else {
             self.str(key, value);
         }
+    }
+
+    /// A money amount, as a string (`"1234.50"`).
+    pub fn money(&mut self, key: &str, value: Decimal) {
+        let out = self.key(key);
+        out.push('"');
+        value.write_money(out);
+        out.push('"');
+    }
+
+    /// A decimal in its shortest exact form, as a string (`"0.2345"`).
+    pub fn plain(&mut self, key: &str, value: Decimal) {
+        let out = self.key(key);
+        out.push('"');
+        value.write_plain(out);
+        out.push('"');
     }
 
     /// A member whose value is JSON text already.

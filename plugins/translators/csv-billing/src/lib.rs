@@ -17,7 +17,7 @@ mod json;
 mod split;
 
 use csvstream::{CsvStream, Row, RowError};
-use document::{Columns, LineRow, Pending, Problem};
+use document::{Columns, LineRow, Pending, Problem, col};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -71,27 +71,32 @@ pub struct Session {
 }
 
 struct Inner {
-    source: String,
     reader: CsvStream,
+    documents: Documents,
+}
+
+/// Turns rows into documents: the columns, and the document being assembled.
+struct Documents {
+    source: String,
     columns: Option<Result<Rc<Columns>, String>>,
     pending: Option<Pending>,
 }
 
 impl GuestSession for Session {
     fn new(source_name: String, start: Option<Cut>) -> Self {
-        let mut header = Vec::new();
-        let reader = match &start {
-            Some(cut) => CsvStream::resuming(cut.offset, u64::from(cut.line), &cut.state, &mut header),
-            None => CsvStream::new(),
-        };
-        let mut inner = Inner { source: source_name, reader, columns: None, pending: None };
+        let mut documents = Documents { source: source_name, columns: None, pending: None };
         // The header's own outcomes (an invalid header) were the first
         // shard's to report; a shard only needs its columns.
         let mut ignored = Vec::new();
-        for row in header.into_iter().flatten() {
-            inner.row(row, &mut ignored);
-        }
-        Session { inner: RefCell::new(inner) }
+        let reader = match &start {
+            Some(cut) => CsvStream::resuming(cut.offset, u64::from(cut.line), &cut.state, |row| {
+                if let Ok(row) = row {
+                    documents.row(row, &mut ignored);
+                }
+            }),
+            None => CsvStream::new(),
+        };
+        Session { inner: RefCell::new(Inner { reader, documents }) }
     }
 
     fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
@@ -105,27 +110,31 @@ impl GuestSession for Session {
 
 impl Inner {
     fn push(&mut self, chunk: &[u8], eof: bool) -> Vec<Outcome> {
-        let mut rows = Vec::new();
-        self.reader.push(chunk, eof, &mut rows);
+        let Inner { reader, documents } = self;
         let mut out = Vec::new();
-        for row in rows {
-            match row {
-                Ok(row) => self.row(row, &mut out),
-                Err(e) => self.undecodable(e, &mut out),
-            }
-        }
+        reader.push(chunk, eof, |row| match row {
+            Ok(row) => documents.row(row, &mut out),
+            Err(e) => documents.undecodable(e, &mut out),
+        });
         if eof {
-            if let Some(pending) = self.pending.take() {
-                out.push(self.complete(pending));
+            if let Some(pending) = documents.pending.take() {
+                out.push(documents.complete(pending));
             }
-            if self.columns.is_none() {
-                out.push(Outcome::Rejected(error(&self.source, 1, None, "the source is empty: no header row".into())));
+            if documents.columns.is_none() {
+                out.push(Outcome::Rejected(error(
+                    &documents.source,
+                    1,
+                    None,
+                    "the source is empty: no header row".into(),
+                )));
             }
         }
         out
     }
+}
 
-    fn row(&mut self, row: Row, out: &mut Vec<Outcome>) {
+impl Documents {
+    fn row(&mut self, row: Row<'_>, out: &mut Vec<Outcome>) {
         let columns = match &self.columns {
             None => {
                 self.columns = Some(Columns::from_header(&row).map(Rc::new).map_err(|p| p.message));
@@ -146,19 +155,19 @@ impl Inner {
             }
             Some(Ok(columns)) => Rc::clone(columns),
         };
-        let line = match LineRow::new(&columns, &row) {
+        let line = match LineRow::new(&columns, row) {
             Ok(line) => line,
             Err(problem) => {
                 // A row we cannot trust: it rejects the document it names, if
                 // it names one, so that no invoice is sent with a line missing.
-                let id = columns.position("document_id").and_then(|i| row.field(i)).map(|s| s.trim().to_owned());
+                let id = columns.position(col::DOCUMENT_ID).and_then(|i| row.field(i)).map(|s| s.trim().to_owned());
                 self.fail_row(id, problem, out);
                 return;
             }
         };
         let id = line.document_id().to_owned();
         if id.is_empty() {
-            out.push(Outcome::Rejected(problem_error(&self.source, line.problem("document_id", "is empty".into()))));
+            out.push(Outcome::Rejected(problem_error(&self.source, line.problem(col::DOCUMENT_ID, "is empty".into()))));
             return;
         }
         match &mut self.pending {
@@ -200,7 +209,7 @@ impl Inner {
         // The document id is trustworthy when its own field decoded.
         let id = match &self.columns {
             Some(Ok(columns)) => columns
-                .position("document_id")
+                .position(col::DOCUMENT_ID)
                 .filter(|&i| i + 1 != e.field)
                 .and_then(|i| e.lossy.get(i))
                 .map(|s| s.trim().to_owned()),

@@ -13,8 +13,9 @@
 //! first, to learn the delimiter and the columns, then goes on at the
 //! cut's offset and line.
 
-use crate::csvstream::{CsvStream, RawRow, decode, first_bad_field, whole_text};
+use crate::csvstream::{CsvStream, RawRow, decode, first_bad_field};
 use crate::document::Columns;
+use std::borrow::Cow;
 
 /// Headers longer than this make a source that is not cut (a cut carries
 /// the header, and the contract caps a cut's state at 64 KiB).
@@ -76,10 +77,13 @@ impl Splitter {
             Header::Unusable => {}
             Header::Known { state, id_column } => {
                 let Some(id) = document_key(&row, *id_column) else { return };
-                if last_id.as_deref() == Some(id.as_str()) {
+                if last_id.as_deref() == Some(&*id) {
                     return;
                 }
-                *last_id = Some(id);
+                // The id's buffer is reused: a row allocates nothing.
+                let last = last_id.get_or_insert_with(String::new);
+                last.clear();
+                last.push_str(&id);
                 if row.start >= *last_cut + *min_gap {
                     *last_cut = row.start;
                     cuts.push(Cut { offset: row.start, line: row.line, state: state.clone() });
@@ -99,10 +103,12 @@ fn read_header(head: &[u8], row: RawRow<'_>) -> Header {
     }
     let state = state.to_vec();
     match decode(row) {
-        Some(Ok(row)) => match Columns::from_header(&row).ok().and_then(|c| c.position("document_id")) {
-            Some(id_column) => Header::Known { state, id_column },
-            None => Header::Unusable,
-        },
+        Some(Ok(row)) => {
+            match Columns::from_header(&row).ok().and_then(|c| c.position(crate::document::col::DOCUMENT_ID)) {
+                Some(id_column) => Header::Known { state, id_column },
+                None => Header::Unusable,
+            }
+        }
         _ => Header::Unusable,
     }
 }
@@ -111,16 +117,20 @@ fn read_header(head: &[u8], row: RawRow<'_>) -> Header {
 /// a row that decodes, or from a row that does not when the id's own field
 /// is not the one at fault. `None` for rows that join no document (blank,
 /// too long, no such field, empty id): they never start one either.
-fn document_key(row: &RawRow<'_>, id_column: usize) -> Option<String> {
+///
+/// Only the id's field is decoded: when it is valid UTF-8 on its own, it
+/// reads the same whether the rest of the row decodes or not (the first
+/// field at fault is then another one), so the row is not checked whole.
+fn document_key<'r>(row: &RawRow<'r>, id_column: usize) -> Option<Cow<'r, str>> {
     if row.oversized || id_column >= row.ends.len() {
         return None;
     }
     let start = if id_column == 0 { 0 } else { row.ends[id_column - 1] };
     let field = &row.bytes[start..row.ends[id_column]];
-    let id = match whole_text(row.bytes, row.ends) {
-        Some(_) => std::str::from_utf8(field).expect("a field of a valid row").trim().to_owned(),
-        None if first_bad_field(row.bytes, row.ends) == id_column + 1 => return None,
-        None => String::from_utf8_lossy(field).trim().to_owned(),
+    let id = match std::str::from_utf8(field) {
+        Ok(text) => Cow::Borrowed(text.trim()),
+        Err(_) if first_bad_field(row.bytes, row.ends) == id_column + 1 => return None,
+        Err(_) => Cow::Owned(String::from_utf8_lossy(field).trim().to_owned()),
     };
     (!id.is_empty()).then_some(id)
 }

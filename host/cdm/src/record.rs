@@ -133,25 +133,26 @@ impl CdmRecord {
 
     /// The record with `production.variant` set (a scenario assigned it),
     /// in its value and in its JSON text, so that fragment plugins see it
-    /// too. Only the `production` member of the text is written anew: a
-    /// scenario with variants does this for every record, and writing the
-    /// whole record again cost as much as parsing it.
+    /// too (see [`Self::set_variant`]).
     pub fn with_variant(&self, variant: &str) -> CdmRecord {
-        let mut value = self.value.clone();
-        if let Some(production) = value.get_mut("production").and_then(Value::as_object_mut) {
+        let mut record = self.clone();
+        record.set_variant(variant);
+        record
+    }
+
+    /// Sets `production.variant`, in the value and in the JSON text. Only
+    /// the `production` member of the text is written anew, and the value
+    /// is changed in place: a scenario with variants does this for every
+    /// record, and writing the whole record again cost as much as parsing
+    /// it (copying its value, a third of that).
+    pub fn set_variant(&mut self, variant: &str) {
+        if let Some(production) = self.value.get_mut("production").and_then(Value::as_object_mut) {
             production.insert("variant".into(), Value::String(variant.to_owned()));
         }
-        let json = match replace_member(&self.json, "production", &value["production"]) {
+        self.json = match replace_member(&self.json, "production", &self.value["production"]) {
             Some(spliced) => std::sync::Arc::from(spliced),
-            None => std::sync::Arc::from(value.to_string()),
+            None => std::sync::Arc::from(self.value.to_string()),
         };
-        CdmRecord {
-            value,
-            json,
-            customer_ref: self.customer_ref.clone(),
-            document_id: self.document_id.clone(),
-            chain: self.chain.clone(),
-        }
     }
 
     /// `reference.document_id` of a record's JSON text, read without building

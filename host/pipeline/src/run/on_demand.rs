@@ -101,7 +101,10 @@ pub fn render_source(
     request: SourceRequest<'_>,
 ) -> Result<Vec<Result<Rendered, Box<Rejection>>>, RenderError> {
     let (producer, records) = translate(loaded, request)?;
-    Ok(records.into_iter().map(|r| r.and_then(|(record, location)| produce(&producer, &record, location))).collect())
+    Ok(records
+        .into_iter()
+        .map(|r| r.and_then(|(mut record, location)| produce(&producer, &mut record, location)))
+        .collect())
 }
 
 /// Translates a source document into checked CDM records without rendering
@@ -185,13 +188,13 @@ fn translate<'a>(
 /// Renders one record of `loaded`'s tenant.
 pub fn render_record(loaded: &LoadedTenant, request: RenderRequest<'_>) -> Result<Rendered, RenderError> {
     let producer = producer(loaded, None, request.channels, request.as_of)?;
-    let record = producer.validate(request.cdm, None).map_err(RenderError::Rejected)?;
-    produce(&producer, &record, None).map_err(RenderError::Rejected)
+    let mut record = producer.validate(request.cdm, None).map_err(RenderError::Rejected)?;
+    produce(&producer, &mut record, None).map_err(RenderError::Rejected)
 }
 
 fn produce(
     producer: &Producer<'_>,
-    record: &tessera_cdm::CdmRecord,
+    record: &mut tessera_cdm::CdmRecord,
     location: Option<tessera_runtime::SourceLocation>,
 ) -> Result<Rendered, Box<Rejection>> {
     let mut times = StageTimes::default();

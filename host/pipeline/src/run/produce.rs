@@ -19,7 +19,6 @@ use crate::report::{ManifestLine, PluginUse, Rejection, Stage};
 use crate::run::write::{FolderWriter, sha256_hex, valid_extension};
 use crate::tenant::LoadedTenant;
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -78,11 +77,11 @@ impl Producer<'_> {
                 let t0 = Instant::now();
                 let checked = this.validate(&cdm, location.clone());
                 times.validate = Some(t0.elapsed());
-                let record = match checked {
+                let mut record = match checked {
                     Ok(record) => record,
                     Err(rejected) => return Done { seq: work.seq, outcome: Outcome::Rejected(*rejected), times },
                 };
-                let produced = guarded(|| this.deliver(work.seq, &record, writer, &mut times));
+                let produced = guarded(|| this.deliver(work.seq, &mut record, writer, &mut times));
                 match produced {
                     Ok((lines, content, files)) => Outcome::Delivered { lines, content, files },
                     Err(failure) => Outcome::Rejected(this.reject(&record, location, failure)),
@@ -127,7 +126,7 @@ impl Producer<'_> {
     fn deliver(
         &self,
         seq: u64,
-        record: &CdmRecord,
+        record: &mut CdmRecord,
         writer: Option<&FolderWriter<'_>>,
         times: &mut StageTimes,
     ) -> Result<(Vec<ManifestLine>, ContentUse, Files), Failure> {
@@ -150,14 +149,15 @@ impl Producer<'_> {
 
     /// Composes and formats every output of a record, in memory: routes it
     /// to its channels, composes the renditions those need once, then makes
-    /// each channel's file and checks them all against the record.
-    pub(crate) fn produce(&self, record: &CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
+    /// each channel's file and checks them all against the record (into
+    /// which the scenario's variant is written).
+    pub(crate) fn produce(&self, record: &mut CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
         let plan = self.plan(record)?;
         let composed = self.compose(&plan, times)?;
         let (files, lines) = self.make_outputs(&plan, &composed, times)?;
         let t0 = Instant::now();
         let required = &self.loaded.tenant.config.verify.facts;
-        let checked = self_check(&plan.record, &composed, &plan.locale, &plan.channels, &lines, &files, required);
+        let checked = self_check(plan.record, &composed, &plan.locale, &plan.channels, &lines, &files, required);
         times.verify = Some(t0.elapsed());
         checked.map_err(|c| Failure {
             field: c.fact.map(|f| f.field().to_owned()),
@@ -174,7 +174,7 @@ impl Producer<'_> {
 
     /// Where a record goes and how it looks: its channels (the scenario's
     /// choice or the operator's), its variant, label, locale and template.
-    fn plan<'r>(&'r self, record: &'r CdmRecord) -> Result<Plan<'r>, Failure> {
+    fn plan<'r>(&'r self, record: &'r mut CdmRecord) -> Result<Plan<'r>, Failure> {
         let cfg = &self.loaded.tenant.config;
         let routing = &self.loaded.routing;
         let choice = routing.route(record, self.only).map_err(|e| Failure::plain(Stage::Route, e.to_string()))?;
@@ -186,10 +186,12 @@ impl Producer<'_> {
         }
         // The variant is part of the record's production area from here on,
         // so templates and fragment plugins both see it.
-        let record = match &choice.variant {
-            Some(v) if record.str_at("production", "variant") != Some(v.as_str()) => Cow::Owned(record.with_variant(v)),
-            _ => Cow::Borrowed(record),
-        };
+        if let Some(v) = &choice.variant
+            && record.str_at("production", "variant") != Some(v.as_str())
+        {
+            record.set_variant(v);
+        }
+        let record: &'r CdmRecord = record;
         let label = record.str_at("production", "label").unwrap_or(&cfg.default_label).to_owned();
         let locale = record
             .str_at("production", "locale")
@@ -209,7 +211,7 @@ impl Producer<'_> {
     /// to be paid (refused when the payee is not the tenant's to name).
     fn compose(&self, plan: &Plan<'_>, times: &mut StageTimes) -> Result<Composed, Failure> {
         let loaded = self.loaded;
-        let record = plan.record.as_ref();
+        let record = plan.record;
         let renditions = plan.channels.iter().fold(Renditions::HTML_ONLY, |r, c| r.union(c.renditions()));
         let t0 = Instant::now();
         let library = loaded.content.current();
@@ -246,7 +248,7 @@ impl Producer<'_> {
         composed: &Composed,
         times: &mut StageTimes,
     ) -> Result<(Files, Vec<ManifestLine>), Failure> {
-        let record = plan.record.as_ref();
+        let record = plan.record;
         let uses = PluginUses::new(self, composed);
         let lines_of = LineFacts::new(plan, composed);
         let mut files: Files = Vec::new();
@@ -302,7 +304,7 @@ impl Producer<'_> {
 /// What [`Producer::plan`] decided for one record.
 struct Plan<'r> {
     /// The record, with the scenario's variant written into it.
-    record: Cow<'r, CdmRecord>,
+    record: &'r CdmRecord,
     channels: Vec<&'r Channel>,
     variant: Option<String>,
     label: String,

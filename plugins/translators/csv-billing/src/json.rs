@@ -80,8 +80,20 @@ impl<'a> Obj<'a> {
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
 pub fn string(out: &mut String, s: &str) {
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping (nearly every
+        // field of an export): a byte-by-byte check was a tenth of the
+        // translator's own time in the sandbox.
+        if let Some(word) = bytes.get(i..i + 8)
+            && !needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes")))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -91,7 +103,10 @@ pub fn string(out: &mut String, s: &str) {
             0x08 => "\\b",
             0x0C => "\\f",
             0x00..=0x1F => "",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(&s[start..i]);
         if escape.is_empty() {
@@ -102,10 +117,21 @@ pub fn string(out: &mut String, s: &str) {
         } else {
             out.push_str(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether any of the eight bytes of `word` is a control character, `"`
+/// or `\\` (exact: the classic zero-byte tests, no false answers).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
+    below_space || zero_byte(word ^ (ONES * u64::from(b'"'))) || zero_byte(word ^ (ONES * u64::from(b'\\')))
 }
 
 #[cfg(test)]
@@ -121,10 +147,35 @@ mod tests {
             "ctl \u{1}\u{1f} del \u{7f}",
             "é 漢 🎉",
             "",
+            "eight ok",
+            "a much longer field of plain text with \"one quote\" after sixteen bytes",
+            "0123456789abcdef\u{1f}",
+            "tab\tat\tseven\\and\u{7f}\u{80}\u{ff} ü€ past the words",
         ] {
             let mut out = String::new();
             string(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_eight_byte_test_finds_every_byte_that_needs_escaping() {
+        for b in 0..=255u8 {
+            let wanted = b < 0x20 || b == b'"' || b == b'\\';
+            for at in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[at] = b;
+                assert_eq!(needs_escape(u64::from_le_bytes(word)), wanted, "byte {b:#x} at {at}");
+            }
+        }
+        // And words of any bytes at all, against the byte-by-byte answer.
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let wanted = seed.to_le_bytes().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+            assert_eq!(needs_escape(seed), wanted, "{seed:#018x}");
         }
     }
 

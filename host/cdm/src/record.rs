@@ -348,3 +348,33 @@ mod tests {
         assert_eq!(json_path("/a~1b/c~0d"), "$.a/b.c~d");
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Native timing of a record's checks (run with `--ignored --nocapture`):
+    /// the JSON parse, the schema walk and the amount rules, per record.
+    #[test]
+    #[ignore]
+    fn parse_twenty_thousand_records() {
+        // A record of one's own (`CDM_RECORD=file`), or the documented example.
+        let doc = include_str!("../../../docs/cdm.md");
+        let documented = doc.split("```json\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
+        let own = std::env::var("CDM_RECORD").ok().map(|path| std::fs::read_to_string(path).unwrap());
+        let example = own.as_deref().unwrap_or(documented);
+        let n = 20_000;
+        let time = |what: &str, f: &dyn Fn()| {
+            let started = std::time::Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            eprintln!("{what}: {:.2} µs", started.elapsed().as_secs_f64() * 1e6 / n as f64);
+        };
+        let value: Value = serde_json::from_str(example).unwrap();
+        time("serde_json parse", &|| drop(serde_json::from_str::<Value>(example).unwrap()));
+        time("schema walk", &|| assert!(VALIDATOR.is_valid(&value)));
+        time("amount rules", &|| drop(crate::rules::check(&value["content"]).unwrap()));
+        time("whole parse", &|| drop(CdmRecord::parse(example).unwrap()));
+    }
+}

@@ -83,6 +83,14 @@ pub struct CsvStream {
     /// The last row ended at a `\r`: csv-core takes the `\n` of a CRLF with
     /// the next row, so that row really starts one byte and one line later.
     after_cr: bool,
+    /// csv-core is between rows (it completed one and has taken nothing
+    /// since), so a row may be framed without it ([`quote_free_row`]).
+    at_row_start: bool,
+    /// The delimiter the header line chose.
+    delimiter: u8,
+    /// Quote-free rows are framed without csv-core (off only in the test
+    /// that compares the two).
+    frame_quote_free: bool,
 }
 
 /// A row as csv-core completed it, before it is decoded.
@@ -124,6 +132,9 @@ impl CsvStream {
             line_shift: 0,
             records: 0,
             after_cr: false,
+            at_row_start: false,
+            delimiter: b',',
+            frame_quote_free: true,
         }
     }
 
@@ -192,8 +203,10 @@ impl CsvStream {
             }
             None => buffered,
         };
-        let reader = ReaderBuilder::new().delimiter(sniff_delimiter(body)).build();
+        self.delimiter = sniff_delimiter(body);
+        let reader = ReaderBuilder::new().delimiter(self.delimiter).build();
         self.state = State::Parsing(Box::new(reader));
+        self.at_row_start = true;
         self.row_start_offset = self.consumed;
         self.parse(body, on_row);
     }
@@ -202,6 +215,34 @@ impl CsvStream {
         let State::Parsing(reader) = &mut self.state else { return };
         let at_end = input.is_empty();
         let buf = &mut self.row;
+        // What every completed row does, framed by csv-core or not.
+        macro_rules! completed {
+            ($ended_at_cr:expr) => {{
+                let out_len = std::mem::take(&mut buf.out_len);
+                let ends_len = std::mem::take(&mut buf.ends_len);
+                let oversized = std::mem::take(&mut buf.oversized);
+                let (start, end) = (self.row_start_offset, self.consumed);
+                on_row(RawRow {
+                    line: self.row_start_line as u32,
+                    start,
+                    end,
+                    bytes: &buf.out[..out_len],
+                    ends: &buf.ends[..ends_len],
+                    oversized,
+                });
+                self.records += 1;
+                if let (1, Some((offset, line))) = (self.records, self.resume) {
+                    // The header is read: what follows is the shard, which
+                    // starts at `offset` on `line` of the whole source.
+                    self.consumed = offset;
+                    self.line_shift = line - reader.line();
+                }
+                self.row_start_offset = self.consumed;
+                self.row_start_line = reader.line() + self.line_shift;
+                self.after_cr = $ended_at_cr;
+                self.at_row_start = true;
+            }};
+        }
         loop {
             if self.after_cr && !input.is_empty() {
                 if input[0] == b'\n' {
@@ -210,6 +251,20 @@ impl CsvStream {
                 }
                 self.after_cr = false;
             }
+            if self.at_row_start
+                && self.frame_quote_free
+                && let Some(row) = quote_free_row(input)
+            {
+                // csv-core would read this row exactly so (see
+                // `quote_free_row`), and stays between rows meanwhile.
+                buf.take_fields(&input[row.fields.clone()], self.delimiter);
+                reader.set_line(reader.line() + row.newlines);
+                let ended_at_cr = input[row.consumed - 1] == b'\r';
+                input = &input[row.consumed..];
+                self.consumed += row.consumed as u64;
+                completed!(ended_at_cr);
+                continue;
+            }
             let (result, nin, nout, nend) =
                 reader.read_record(input, &mut buf.out[buf.out_len..], &mut buf.ends[buf.ends_len..]);
             let ended_at_cr = nin > 0 && input[nin - 1] == b'\r';
@@ -217,6 +272,7 @@ impl CsvStream {
             self.consumed += nin as u64;
             buf.out_len += nout;
             buf.ends_len += nend;
+            self.at_row_start = false;
             match result {
                 ReadRecordResult::InputEmpty => {
                     if !at_end {
@@ -237,34 +293,91 @@ impl CsvStream {
                     let len = buf.ends.len() * 2;
                     buf.ends.resize(len, 0);
                 }
-                ReadRecordResult::Record => {
-                    let out_len = std::mem::take(&mut buf.out_len);
-                    let ends_len = std::mem::take(&mut buf.ends_len);
-                    let oversized = std::mem::take(&mut buf.oversized);
-                    let (start, end) = (self.row_start_offset, self.consumed);
-                    on_row(RawRow {
-                        line: self.row_start_line as u32,
-                        start,
-                        end,
-                        bytes: &buf.out[..out_len],
-                        ends: &buf.ends[..ends_len],
-                        oversized,
-                    });
-                    self.records += 1;
-                    if let (1, Some((offset, line))) = (self.records, self.resume) {
-                        // The header is read: what follows is the shard, which
-                        // starts at `offset` on `line` of the whole source.
-                        self.consumed = offset;
-                        self.line_shift = line - reader.line();
-                    }
-                    self.row_start_offset = self.consumed;
-                    self.row_start_line = reader.line() + self.line_shift;
-                    self.after_cr = ended_at_cr;
-                }
+                ReadRecordResult::Record => completed!(ended_at_cr),
                 ReadRecordResult::End => return,
             }
         }
     }
+}
+
+impl RowBuffer {
+    /// Takes a quote-free row's fields: `row` without its delimiters, and
+    /// where each field ends.
+    fn take_fields(&mut self, row: &[u8], delimiter: u8) {
+        if self.out.len() < row.len() {
+            self.out.resize(row.len().next_power_of_two(), 0);
+        }
+        let (mut out_len, mut ends_len, mut start) = (0, 0, 0);
+        let mut field_end = |end: usize, out: &mut Vec<u8>, ends: &mut Vec<usize>| {
+            let field = &row[start..end];
+            out[out_len..out_len + field.len()].copy_from_slice(field);
+            out_len += field.len();
+            if ends_len == ends.len() {
+                ends.resize(ends.len() * 2, 0);
+            }
+            ends[ends_len] = out_len;
+            ends_len += 1;
+            start = end + 1;
+        };
+        for (i, &b) in row.iter().enumerate() {
+            if b == delimiter {
+                field_end(i, &mut self.out, &mut self.ends);
+            }
+        }
+        field_end(row.len(), &mut self.out, &mut self.ends);
+        self.out_len = out_len;
+        self.ends_len = ends_len;
+    }
+}
+
+/// Where a row that csv-core would read without quoting rules lies in
+/// `input`, which starts between two rows.
+struct QuoteFreeRow {
+    /// The row's bytes, without the blank lines before it and its line end.
+    fields: std::ops::Range<usize>,
+    /// Bytes csv-core takes for it: blank lines, the row, its `\r` or `\n`.
+    consumed: usize,
+    /// `\n`s among them (csv-core's line count).
+    newlines: u64,
+}
+
+/// The next row when it is whole in `input` and has no `"`: then csv-core
+/// (default settings: `"` quotes, a line ends at `\r`, `\n` or both) skips
+/// blank lines, ends each field at the delimiter and the row at its first
+/// `\r` or `\n` — which this finds eight bytes at a time instead of
+/// stepping through csv-core's automaton byte by byte. A row with a quote,
+/// or not ended in `input`, is csv-core's to read.
+fn quote_free_row(input: &[u8]) -> Option<QuoteFreeRow> {
+    let start = input.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let newlines_before = input[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+    let end = start + first_quote_or_line_end(&input[start..])?;
+    if input[end] == b'"' {
+        return None;
+    }
+    Some(QuoteFreeRow {
+        fields: start..end,
+        consumed: end + 1,
+        newlines: newlines_before + u64::from(input[end] == b'\n'),
+    })
+}
+
+/// Index of the first `"`, `\r` or `\n` in `bytes`.
+fn first_quote_or_line_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        if zero_byte(w ^ (ONES * u64::from(b'"')))
+            || zero_byte(w ^ (ONES * u64::from(b'\r')))
+            || zero_byte(w ^ (ONES * u64::from(b'\n')))
+        {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| matches!(b, b'"' | b'\r' | b'\n')).map(|i| at + i)
 }
 
 /// Decodes a completed row: `None` for a blank line (not a record).
@@ -372,6 +485,57 @@ mod tests {
             seen += 1;
         });
         assert_eq!(seen, 2);
+    }
+
+    /// Every row as csv-core alone frames it and as the quote-free path
+    /// does: the same lines, offsets, fields and field ends, for inputs of
+    /// delimiters, quotes, line ends of every kind, blank lines and
+    /// multi-byte text, fed in chunks of every size.
+    #[test]
+    fn rows_framed_without_csv_core_are_the_rows_csv_core_frames() {
+        /// (line, start, end, bytes, ends, oversized) of a row.
+        type Framed = (u32, u64, u64, Vec<u8>, Vec<usize>, bool);
+        fn framed(input: &[u8], chunk: usize, fast: bool) -> Vec<Framed> {
+            let mut stream = CsvStream::new();
+            stream.frame_quote_free = fast;
+            let mut rows = Vec::new();
+            let mut on_row =
+                |r: RawRow<'_>| rows.push((r.line, r.start, r.end, r.bytes.to_vec(), r.ends.to_vec(), r.oversized));
+            for c in input.chunks(chunk) {
+                stream.push_raw(c, false, &mut on_row);
+            }
+            stream.push_raw(&[], true, &mut on_row);
+            rows
+        }
+        let pieces: [&[u8]; 12] =
+            [b"a", b"bc", b",", b";", b"\"", b"\"\"", b"\r", b"\n", b"\r\n", b" ", "é".as_bytes(), b"12.5"];
+        let mut seed = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        for case in 0..400 {
+            let mut input = b"h1,h2;h3\n".to_vec();
+            // Mostly plain rows (the fast path), some with quotes.
+            for _ in 0..next(200) {
+                let piece = if next(10) < 8 {
+                    pieces[[0, 1, 2, 3, 7, 9, 10, 11][next(8) as usize]]
+                } else {
+                    pieces[next(12) as usize]
+                };
+                input.extend_from_slice(piece);
+            }
+            for chunk in [1, 2, 3, 7, 64, 4096] {
+                assert_eq!(
+                    framed(&input, chunk, true),
+                    framed(&input, chunk, false),
+                    "case {case}, chunks of {chunk}: {:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        }
     }
 
     #[test]

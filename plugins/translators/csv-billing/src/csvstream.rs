@@ -7,28 +7,61 @@
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
-/// One CSV row, fields decoded: the reader's buffer holding every field,
-/// and where each ends. Borrowed, not copied: a row is used while the
-/// reader hands it over and then forgotten, so reading one allocates nothing.
-#[derive(Clone, Copy)]
-pub struct Row<'a> {
-    /// Line the row starts on (1-based).
-    pub line: u32,
-    text: &'a str,
-    ends: &'a [usize],
+/// A row's fields in one buffer: field `i` ends at `ends[i]` and the next
+/// starts `gap` bytes later — 0 for csv-core's unescaped fields written one
+/// after the other, 1 for a quote-free row as the source has it (one
+/// delimiter between fields), which is then not copied at all.
+pub struct Fields<'a, B: ?Sized = [u8]> {
+    /// The fields' bytes (and delimiters, with a gap).
+    pub bytes: &'a B,
+    /// Where each field ends in `bytes`.
+    pub ends: &'a [usize],
+    /// Bytes between a field's end and the next one's start.
+    pub gap: usize,
 }
 
-impl<'a> Row<'a> {
+// By hand: a derive would ask `B: Copy` of the unsized `[u8]` and `str`.
+impl<B: ?Sized> Clone for Fields<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: ?Sized> Copy for Fields<'_, B> {}
+
+impl<'a, B: ?Sized + std::ops::Index<std::ops::Range<usize>>> Fields<'a, B> {
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// Field `i` (0-based), if the row has it.
-    pub fn field(&self, i: usize) -> Option<&'a str> {
+    pub fn get(&self, i: usize) -> Option<&'a B::Output> {
         let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.text[start..end])
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + self.gap };
+        Some(&self.bytes[start..end])
+    }
+}
+
+/// One CSV row, fields decoded. Borrowed, not copied: a row is used while
+/// the reader hands it over and then forgotten, so reading one allocates
+/// nothing.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    /// Line the row starts on (1-based).
+    pub line: u32,
+    text: Fields<'a, str>,
+}
+
+impl<'a> Row<'a> {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Field `i` (0-based), if the row has it.
+    pub fn field(&self, i: usize) -> Option<&'a str> {
+        self.text.get(i)
     }
 
     /// The fields, in order.
@@ -101,10 +134,8 @@ pub struct RawRow<'a> {
     pub start: u64,
     /// Offset just after the row (where the next one starts).
     pub end: u64,
-    /// The unescaped bytes of every field, one after the other.
-    pub bytes: &'a [u8],
-    /// Where each field ends in `bytes`.
-    pub ends: &'a [usize],
+    /// The unescaped bytes of every field.
+    pub fields: Fields<'a>,
     /// The row was too long; its bytes were dropped.
     pub oversized: bool,
 }
@@ -217,19 +248,9 @@ impl CsvStream {
         let buf = &mut self.row;
         // What every completed row does, framed by csv-core or not.
         macro_rules! completed {
-            ($ended_at_cr:expr) => {{
-                let out_len = std::mem::take(&mut buf.out_len);
-                let ends_len = std::mem::take(&mut buf.ends_len);
-                let oversized = std::mem::take(&mut buf.oversized);
+            ($fields:expr, $oversized:expr, $ended_at_cr:expr) => {{
                 let (start, end) = (self.row_start_offset, self.consumed);
-                on_row(RawRow {
-                    line: self.row_start_line as u32,
-                    start,
-                    end,
-                    bytes: &buf.out[..out_len],
-                    ends: &buf.ends[..ends_len],
-                    oversized,
-                });
+                on_row(RawRow { line: self.row_start_line as u32, start, end, fields: $fields, oversized: $oversized });
                 self.records += 1;
                 if let (1, Some((offset, line))) = (self.records, self.resume) {
                     // The header is read: what follows is the shard, which
@@ -257,12 +278,13 @@ impl CsvStream {
             {
                 // csv-core would read this row exactly so (see
                 // `quote_free_row`), and stays between rows meanwhile.
-                buf.take_fields(&input[row.fields.clone()], self.delimiter);
+                let bytes = &input[row.fields.clone()];
+                let ends = buf.delimiters(bytes, self.delimiter);
                 reader.set_line(reader.line() + row.newlines);
                 let ended_at_cr = input[row.consumed - 1] == b'\r';
-                input = &input[row.consumed..];
                 self.consumed += row.consumed as u64;
-                completed!(ended_at_cr);
+                completed!(Fields { bytes, ends, gap: 1 }, false, ended_at_cr);
+                input = &input[row.consumed..];
                 continue;
             }
             let (result, nin, nout, nend) =
@@ -293,7 +315,13 @@ impl CsvStream {
                     let len = buf.ends.len() * 2;
                     buf.ends.resize(len, 0);
                 }
-                ReadRecordResult::Record => completed!(ended_at_cr),
+                ReadRecordResult::Record => {
+                    let out_len = std::mem::take(&mut buf.out_len);
+                    let ends_len = std::mem::take(&mut buf.ends_len);
+                    let oversized = std::mem::take(&mut buf.oversized);
+                    let fields = Fields { bytes: &buf.out[..out_len], ends: &buf.ends[..ends_len], gap: 0 };
+                    completed!(fields, oversized, ended_at_cr);
+                }
                 ReadRecordResult::End => return,
             }
         }
@@ -301,32 +329,33 @@ impl CsvStream {
 }
 
 impl RowBuffer {
-    /// Takes a quote-free row's fields: `row` without its delimiters, and
-    /// where each field ends.
-    fn take_fields(&mut self, row: &[u8], delimiter: u8) {
-        if self.out.len() < row.len() {
-            self.out.resize(row.len().next_power_of_two(), 0);
-        }
-        let (mut out_len, mut ends_len, mut start) = (0, 0, 0);
-        let mut field_end = |end: usize, out: &mut Vec<u8>, ends: &mut Vec<usize>| {
-            let field = &row[start..end];
-            out[out_len..out_len + field.len()].copy_from_slice(field);
-            out_len += field.len();
-            if ends_len == ends.len() {
+    /// Where each field of a quote-free row ends: at each delimiter, and
+    /// at the row's end. Found eight bytes at a time.
+    fn delimiters(&mut self, row: &[u8], delimiter: u8) -> &[usize] {
+        let mut n = 0;
+        let mut push = |end: usize, ends: &mut Vec<usize>| {
+            if n == ends.len() {
                 ends.resize(ends.len() * 2, 0);
             }
-            ends[ends_len] = out_len;
-            ends_len += 1;
-            start = end + 1;
+            ends[n] = end;
+            n += 1;
         };
-        for (i, &b) in row.iter().enumerate() {
+        let mut at = 0;
+        while let Some(word) = row.get(at..at + 8) {
+            let mut found = equal_bytes(u64::from_le_bytes(word.try_into().expect("eight bytes")), delimiter);
+            while found != 0 {
+                push(at + found.trailing_zeros() as usize / 8, &mut self.ends);
+                found &= found - 1;
+            }
+            at += 8;
+        }
+        for (i, &b) in row[at..].iter().enumerate() {
             if b == delimiter {
-                field_end(i, &mut self.out, &mut self.ends);
+                push(at + i, &mut self.ends);
             }
         }
-        field_end(row.len(), &mut self.out, &mut self.ends);
-        self.out_len = out_len;
-        self.ends_len = ends_len;
+        push(row.len(), &mut self.ends);
+        &self.ends[..n]
     }
 }
 
@@ -350,7 +379,7 @@ struct QuoteFreeRow {
 fn quote_free_row(input: &[u8]) -> Option<QuoteFreeRow> {
     let start = input.iter().position(|&b| b != b'\r' && b != b'\n')?;
     let newlines_before = input[..start].iter().filter(|&&b| b == b'\n').count() as u64;
-    let end = start + first_quote_or_line_end(&input[start..])?;
+    let end = start + position_of_any(&input[start..], [b'"', b'\r', b'\n'])?;
     if input[end] == b'"' {
         return None;
     }
@@ -361,23 +390,28 @@ fn quote_free_row(input: &[u8]) -> Option<QuoteFreeRow> {
     })
 }
 
-/// Index of the first `"`, `\r` or `\n` in `bytes`.
-fn first_quote_or_line_end(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+/// Index of the first of the three bytes `any` in `bytes`, looked for eight
+/// bytes at a time.
+fn position_of_any(bytes: &[u8], any: [u8; 3]) -> Option<usize> {
     let mut at = 0;
     while let Some(word) = bytes.get(at..at + 8) {
         let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        if zero_byte(w ^ (ONES * u64::from(b'"')))
-            || zero_byte(w ^ (ONES * u64::from(b'\r')))
-            || zero_byte(w ^ (ONES * u64::from(b'\n')))
-        {
-            break;
+        let found = equal_bytes(w, any[0]) | equal_bytes(w, any[1]) | equal_bytes(w, any[2]);
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    bytes[at..].iter().position(|&b| matches!(b, b'"' | b'\r' | b'\n')).map(|i| at + i)
+    bytes[at..].iter().position(|byte| any.contains(byte)).map(|i| at + i)
+}
+
+/// The high bit of every byte of `word` (little-endian) that equals
+/// `byte`, and no other bit: exact per byte (no borrow runs from one byte
+/// into the next, as it does in the shorter zero-byte test).
+fn equal_bytes(word: u64, byte: u8) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let x = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
+    !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
 /// Decodes a completed row: `None` for a blank line (not a record).
@@ -391,35 +425,34 @@ pub fn decode(raw: RawRow<'_>) -> Option<Result<Row<'_>, RowError>> {
             lossy: Vec::new(),
         }));
     }
-    let (bytes, ends) = (raw.bytes, raw.ends);
-    match whole_text(bytes, ends) {
+    let fields = raw.fields;
+    match whole_text(fields) {
         Some(text) => {
-            // Blank lines come out as one empty field: not a record.
-            if text.trim().is_empty() {
+            let row = Row { line, text };
+            // A line of blanks (whatever its delimiters) is not a record.
+            if row.fields().all(|f| f.trim().is_empty()) {
                 return None;
             }
-            Some(Ok(Row { line, text, ends }))
+            Some(Ok(row))
         }
         None => {
             // Which field holds the invalid byte, with every field decoded
             // lossily so the row can still be attributed to its document.
-            let mut fields = Vec::with_capacity(ends.len());
+            let mut lossy = Vec::with_capacity(fields.len());
             let mut first_bad = None;
-            let mut start = 0;
-            for (i, &end) in ends.iter().enumerate() {
-                let raw = &bytes[start..end];
+            for i in 0..fields.len() {
+                let raw = fields.get(i).expect("a field of the row");
                 if let Err(e) = std::str::from_utf8(raw) {
                     first_bad.get_or_insert((i + 1, e.valid_up_to()));
                 }
-                fields.push(String::from_utf8_lossy(raw).into_owned());
-                start = end;
+                lossy.push(String::from_utf8_lossy(raw).into_owned());
             }
             let (field, offset) = first_bad.unwrap_or((1, 0));
             Some(Err(RowError {
                 line,
                 field,
                 message: format!("field is not valid UTF-8 (invalid byte at offset {offset})"),
-                lossy: fields,
+                lossy,
             }))
         }
     }
@@ -427,22 +460,22 @@ pub fn decode(raw: RawRow<'_>) -> Option<Result<Row<'_>, RowError>> {
 
 /// The row's text when it is valid UTF-8 and every field end falls on a
 /// character boundary (csv-core stores fields without their delimiters, so
-/// two invalid halves could otherwise join into one valid character).
-pub fn whole_text<'b>(bytes: &'b [u8], ends: &[usize]) -> Option<&'b str> {
-    std::str::from_utf8(bytes).ok().filter(|t| ends.iter().all(|&e| t.is_char_boundary(e)))
+/// two invalid halves could otherwise join into one valid character; with
+/// the delimiters kept, an ASCII byte, they cannot).
+pub fn whole_text(fields: Fields<'_>) -> Option<Fields<'_, str>> {
+    let text = std::str::from_utf8(fields.bytes).ok()?;
+    if fields.gap == 0 && !fields.ends.iter().all(|&e| text.is_char_boundary(e)) {
+        return None;
+    }
+    Some(Fields { bytes: text, ends: fields.ends, gap: fields.gap })
 }
 
 /// The 1-based number of the first field that is not valid UTF-8 on its
 /// own (1 when none is: the row is broken across two fields).
-pub fn first_bad_field(bytes: &[u8], ends: &[usize]) -> usize {
-    let mut start = 0;
-    for (i, &end) in ends.iter().enumerate() {
-        if std::str::from_utf8(&bytes[start..end]).is_err() {
-            return i + 1;
-        }
-        start = end;
-    }
-    1
+pub fn first_bad_field(fields: Fields<'_>) -> usize {
+    (0..fields.len())
+        .find(|&i| std::str::from_utf8(fields.get(i).expect("a field of the row")).is_err())
+        .map_or(1, |i| i + 1)
 }
 
 /// `;` when the header line has more semicolons than commas outside quotes.
@@ -493,22 +526,44 @@ mod tests {
     /// multi-byte text, fed in chunks of every size.
     #[test]
     fn rows_framed_without_csv_core_are_the_rows_csv_core_frames() {
-        /// (line, start, end, bytes, ends, oversized) of a row.
-        type Framed = (u32, u64, u64, Vec<u8>, Vec<usize>, bool);
+        /// (line, start, end, fields, oversized, decoded) of a row.
+        type Framed = (u32, u64, u64, Vec<Vec<u8>>, bool, String);
         fn framed(input: &[u8], chunk: usize, fast: bool) -> Vec<Framed> {
             let mut stream = CsvStream::new();
             stream.frame_quote_free = fast;
             let mut rows = Vec::new();
-            let mut on_row =
-                |r: RawRow<'_>| rows.push((r.line, r.start, r.end, r.bytes.to_vec(), r.ends.to_vec(), r.oversized));
+            let mut on_row = |r: RawRow<'_>| {
+                let fields = (0..r.fields.len()).map(|i| r.fields.get(i).unwrap().to_vec()).collect();
+                // And what decoding makes of it: blank, fields, or the field at fault.
+                let decoded = match decode(RawRow { ..r }) {
+                    None => "blank".to_owned(),
+                    Some(Ok(row)) => row.fields().collect::<Vec<_>>().join("|"),
+                    Some(Err(e)) => format!("field {} {:?}", e.field, e.lossy),
+                };
+                rows.push((r.line, r.start, r.end, fields, r.oversized, decoded))
+            };
             for c in input.chunks(chunk) {
                 stream.push_raw(c, false, &mut on_row);
             }
             stream.push_raw(&[], true, &mut on_row);
             rows
         }
-        let pieces: [&[u8]; 12] =
-            [b"a", b"bc", b",", b";", b"\"", b"\"\"", b"\r", b"\n", b"\r\n", b" ", "é".as_bytes(), b"12.5"];
+        let pieces: [&[u8]; 14] = [
+            b"a",
+            b"bc",
+            b",",
+            b";",
+            b"\"",
+            b"\"\"",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b" ",
+            "é".as_bytes(),
+            b"12.5",
+            b"\xC3",
+            b"\xA9",
+        ];
         let mut seed = 0x1234_5678_9ABC_DEF1u64;
         let mut next = |below: u64| {
             seed ^= seed << 13;
@@ -523,7 +578,7 @@ mod tests {
                 let piece = if next(10) < 8 {
                     pieces[[0, 1, 2, 3, 7, 9, 10, 11][next(8) as usize]]
                 } else {
-                    pieces[next(12) as usize]
+                    pieces[next(14) as usize]
                 };
                 input.extend_from_slice(piece);
             }
@@ -535,6 +590,29 @@ mod tests {
                     String::from_utf8_lossy(&input)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn equal_bytes_marks_exactly_the_equal_bytes() {
+        let mut seed = 0x0F1E_2D3C_4B5A_6978u64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Words rich in the byte looked for and its neighbours.
+            let word = seed & 0x0303_0303_0303_0303 ^ 0x2C2C_2C2C_2C2C_2C2C;
+            let wanted = word
+                .to_le_bytes()
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b',')
+                .fold(0, |m, (i, _)| m | 0x80 << (8 * i));
+            assert_eq!(equal_bytes(word, b','), wanted, "{word:#018x}");
+            assert_eq!(
+                equal_bytes(seed, seed as u8).count_ones(),
+                seed.to_le_bytes().iter().filter(|b| **b == seed as u8).count() as u32
+            );
         }
     }
 

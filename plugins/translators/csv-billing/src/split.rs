@@ -122,14 +122,13 @@ fn read_header(head: &[u8], row: RawRow<'_>) -> Header {
 /// reads the same whether the rest of the row decodes or not (the first
 /// field at fault is then another one), so the row is not checked whole.
 fn document_key<'r>(row: &RawRow<'r>, id_column: usize) -> Option<Cow<'r, str>> {
-    if row.oversized || id_column >= row.ends.len() {
+    if row.oversized {
         return None;
     }
-    let start = if id_column == 0 { 0 } else { row.ends[id_column - 1] };
-    let field = &row.bytes[start..row.ends[id_column]];
+    let field = row.fields.get(id_column)?;
     let id = match std::str::from_utf8(field) {
         Ok(text) => Cow::Borrowed(text.trim()),
-        Err(_) if first_bad_field(row.bytes, row.ends) == id_column + 1 => return None,
+        Err(_) if first_bad_field(row.fields) == id_column + 1 => return None,
         Err(_) => Cow::Owned(String::from_utf8_lossy(field).trim().to_owned()),
     };
     (!id.is_empty()).then_some(id)

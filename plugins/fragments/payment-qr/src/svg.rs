@@ -52,6 +52,7 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
 /// lowest first. Bits above the width are clear and the width is below
 /// `R`'s bits, so every run ends inside the row (and its mask is not a
 /// shift by the whole width).
+#[inline(always)]
 fn runs<R>(row: R, rectangle: &mut impl FnMut(usize, usize))
 where
     R: Copy
@@ -95,6 +96,7 @@ impl TrailingZeros for u128 {
 /// most 177 modules wide plus the quiet zone) in decimal. The path holds
 /// hundreds of them, and `write!` per number was the largest single cost of
 /// drawing a code.
+#[inline(always)]
 fn push_number(out: &mut String, n: usize) {
     debug_assert!(n < 1000);
     if n >= 100 {

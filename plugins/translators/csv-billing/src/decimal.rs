@@ -38,14 +38,16 @@ impl Decimal {
         if int_part.len() > 18 {
             return Err(format!("`{t}` is too large"));
         }
-        let int: i128 =
-            if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| format!("`{t}` is not a number"))? };
-        let mut frac: i128 =
-            if frac_part.is_empty() { 0 } else { frac_part.parse().map_err(|_| format!("`{t}` is not a number"))? };
-        for _ in frac_part.len()..4 {
-            frac *= 10;
-        }
-        let value = int * SCALE + frac;
+        // Digits only (checked above), at most 18 + 4 of them: read on 64
+        // bits (WebAssembly has no 128-bit arithmetic, each `i128` step is
+        // a call), widened only for the scale of an 18-digit number.
+        let digits_of = |s: &str| s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        let int = digits_of(int_part);
+        let frac = digits_of(frac_part) * 10u64.pow(4 - frac_part.len() as u32);
+        let value = match int.checked_mul(SCALE as u64).and_then(|i| i.checked_add(frac)) {
+            Some(v) => i128::from(v),
+            None => i128::from(int) * SCALE + i128::from(frac),
+        };
         Ok(Decimal(if negative { -value } else { value }))
     }
 
@@ -88,10 +90,12 @@ impl Decimal {
         if cents < 0 {
             out.push('-');
         }
-        let abs = cents.unsigned_abs();
-        write_digits(out, abs / 100);
+        let (whole, c) = match u64::try_from(cents.unsigned_abs()) {
+            Ok(abs) => (u128::from(abs / 100), (abs % 100) as u8),
+            Err(_) => (cents.unsigned_abs() / 100, (cents.unsigned_abs() % 100) as u8),
+        };
+        write_digits(out, whole);
         out.push('.');
-        let c = (abs % 100) as u8;
         out.push(char::from(b'0' + c / 10));
         out.push(char::from(b'0' + c % 10));
     }
@@ -109,9 +113,11 @@ impl Decimal {
         if self.0 < 0 {
             out.push('-');
         }
-        let abs = self.0.unsigned_abs();
-        write_digits(out, abs / SCALE as u128);
-        let mut frac = (abs % SCALE as u128) as u16;
+        let (whole, mut frac) = match u64::try_from(self.0.unsigned_abs()) {
+            Ok(abs) => (u128::from(abs / SCALE as u64), (abs % SCALE as u64) as u16),
+            Err(_) => (self.0.unsigned_abs() / SCALE as u128, (self.0.unsigned_abs() % SCALE as u128) as u16),
+        };
+        write_digits(out, whole);
         if frac == 0 {
             return;
         }
@@ -200,6 +206,21 @@ mod tests {
         }
         let big = d("999999999999999999.9999");
         assert_eq!(big.mul(big), Decimal(div_round(big.0 * big.0, SCALE)), "products beyond 64 bits");
+    }
+
+    #[test]
+    fn parses_every_width_on_either_side_of_64_bits() {
+        for (text, scaled) in [
+            ("0,0001", 1i128),
+            ("-12.5", -125_000),
+            ("922337203685477.5807", i128::from(i64::MAX)),
+            ("922337203685478", 9_223_372_036_854_780_000),
+            ("1844674407370955.1615", i128::from(u64::MAX)),
+            ("1844674407370955.1616", i128::from(u64::MAX) + 1),
+            ("-999999999999999999.9999", -9_999_999_999_999_999_999_999),
+        ] {
+            assert_eq!(d(text).0, scaled, "{text}");
+        }
     }
 
     #[test]

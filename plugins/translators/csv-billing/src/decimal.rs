@@ -152,7 +152,7 @@ fn div_round(value: i128, divisor: i128) -> i128 {
 }
 
 /// Writes `n` in decimal digits, without the formatting machinery.
-fn write_digits(out: &mut String, n: u128) {
+pub fn write_digits(out: &mut String, n: u128) {
     let Ok(mut n) = u64::try_from(n) else {
         out.push_str(&n.to_string());
         return;

@@ -413,7 +413,7 @@ impl Pending {
             f.str("document_id", &h.document_id);
             f.str("document_type", &h.document_type);
             f.obj("source", |s| {
-                s.raw("line", itoa(self.line, &mut [0; 10]));
+                s.number("line", self.line.into());
                 s.str("name", source_name);
             });
             f.str("source_system", "csv-billing");
@@ -565,18 +565,4 @@ fn looks_like_email(s: &str) -> bool {
         }
         None => false,
     }
-}
-
-/// `n` in decimal digits, written into `buf`.
-fn itoa(mut n: u32, buf: &mut [u8; 10]) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }

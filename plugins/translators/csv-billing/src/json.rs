@@ -59,6 +59,11 @@ impl<'a> Obj<'a> {
         out.push('"');
     }
 
+    /// A whole number member (`42`).
+    pub fn number(&mut self, key: &str, value: u64) {
+        crate::decimal::write_digits(self.key(key), value.into());
+    }
+
     /// A member whose value is JSON text already.
     pub fn raw(&mut self, key: &str, json: &str) {
         self.key(key).push_str(json);

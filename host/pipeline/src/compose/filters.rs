@@ -7,23 +7,41 @@
 //! six decimals, as the CDM allows), then the locale's separators. So
 //! `25`, `25.0` and `25.00` in a source all print as `25%`, and the
 //! self-check can look for exactly what the templates print.
+//!
+//! Each filter writes for the document's own locale unless the template
+//! names another (`money(locale="de")`): a letter cannot print its figures
+//! the English way by leaving the argument out. Not passing it is also the
+//! cheaper call — Tera builds a map of a filter's arguments on every call,
+//! some sixty times a letter.
 
 use tera::{Kwargs, State, TeraResult, Value};
 
-/// `{{ total | money(locale=locale) }}`: `1,234.50` (en) or `1.234,50` (nl, de, fr).
+/// `{{ total | money }}`: `1,234.50` (en) or `1.234,50` (nl, de, fr).
 pub fn money(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
-    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
-    let text = as_text(value);
-    format_money(&text, locale).ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
+    with_locale(&kwargs, |locale| {
+        let text = as_text(value);
+        format_money(&text, locale)
+            .ok_or_else(|| tera::Error::message(format!("money: `{text}` is not a decimal amount")))
+    })
 }
 
-/// `{{ line.quantity | number(locale=locale) }}`: `1,234.5` (en) or `1.234,5` (nl):
+/// `{{ line.quantity | number }}`: `1,234.5` (en) or `1.234,5` (nl):
 /// the decimals the value has, the separators of the locale.
 pub fn number(value: &Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
-    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
-    let text = as_text(value);
-    format_decimal(&text, locale, 0)
-        .ok_or_else(|| tera::Error::message(format!("number: `{text}` is not a decimal number")))
+    with_locale(&kwargs, |locale| {
+        let text = as_text(value);
+        format_decimal(&text, locale, 0)
+            .ok_or_else(|| tera::Error::message(format!("number: `{text}` is not a decimal number")))
+    })
+}
+
+/// Runs `write` with the `locale` argument when the template passed one,
+/// else the locale of the document being composed, else English.
+fn with_locale<T>(kwargs: &Kwargs, write: impl FnOnce(&str) -> TeraResult<T>) -> TeraResult<T> {
+    match kwargs.get::<&str>("locale")? {
+        Some(locale) => write(locale),
+        None => super::with_document_locale(|locale| write(locale.unwrap_or("en"))),
+    }
 }
 
 /// A CDM decimal (a string) or a plain number, as text.
@@ -68,11 +86,12 @@ fn comma_decimal(locale: &str) -> bool {
     matches!(locale.split(['-', '_']).next().unwrap_or(""), "nl" | "de" | "fr" | "es" | "it" | "pt" | "da")
 }
 
-/// `{{ "2026-11-01" | long_date(locale=locale) }}`: `1 November 2026` / `1 november 2026`.
+/// `{{ "2026-11-01" | long_date }}`: `1 November 2026` / `1 november 2026`.
 pub fn long_date(value: &str, kwargs: Kwargs, _: &State) -> TeraResult<String> {
-    let locale = kwargs.get::<&str>("locale")?.unwrap_or("en");
-    format_long_date(value, locale)
-        .ok_or_else(|| tera::Error::message(format!("long_date: `{value}` is not a date (YYYY-MM-DD)")))
+    with_locale(&kwargs, |locale| {
+        format_long_date(value, locale)
+            .ok_or_else(|| tera::Error::message(format!("long_date: `{value}` is not a date (YYYY-MM-DD)")))
+    })
 }
 
 const MONTHS_EN: [&str; 12] = [
@@ -142,6 +161,20 @@ mod tests {
         assert_eq!(format_money("12.500", "en").as_deref(), Some("12.50"));
         assert_eq!(format_money("-0.00", "en").as_deref(), Some("0.00"));
         assert_eq!(format_decimal("1.000", "nl", 0).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn an_argument_names_the_locale_and_without_one_outside_a_document_it_is_english() {
+        let mut tera = tera::Tera::new();
+        super::super::register_filters(&mut tera);
+        tera.add_raw_template(
+            "t",
+            r#"{{ "1234.5" | money }} {{ "1234.5" | money(locale="nl") }} {{ d | long_date(locale="nl") }}"#,
+        )
+        .unwrap();
+        let mut context = tera::Context::new();
+        context.insert("d", "2026-03-31");
+        assert_eq!(tera.render("t", &context).unwrap(), "1,234.50 1.234,50 31 maart 2026");
     }
 
     #[test]

@@ -126,6 +126,8 @@ struct RenderScope {
     fragments: Arc<FragmentPlugins>,
     call: CallContext,
     record_json: Arc<str>,
+    /// The document's locale (`nl-BE`): the filters' default.
+    locale: String,
     calls: Vec<(String, CallUsage)>,
     fault: Option<PluginFault>,
     /// Assets the templates asked for with `asset(path=…)`.
@@ -223,6 +225,15 @@ impl tera::Function<tera::TeraResult<String>> for AssetFunction {
         // A data: URI has no characters that HTML would need escaped.
         true
     }
+}
+
+/// Runs `f` with the locale of the document being composed (`None` outside
+/// a composition, as when a filter is tried on its own).
+pub(crate) fn with_document_locale<T>(f: impl FnOnce(Option<&str>) -> T) -> T {
+    SCOPE.with(|scope| match scope.try_borrow() {
+        Ok(scope) => f(scope.as_ref().map(|s| s.locale.as_str())),
+        Err(_) => f(None),
+    })
 }
 
 /// Records that the document being composed used an asset (for the manifest).
@@ -328,6 +339,7 @@ impl Composer {
                 call: call.clone(),
                 // The translator's own JSON text: no need to serialise again.
                 record_json: Arc::clone(&record.json),
+                locale: locale.to_owned(),
                 calls: Vec::new(),
                 fault: None,
                 assets: Vec::new(),

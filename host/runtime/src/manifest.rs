@@ -35,11 +35,13 @@ pub struct PluginManifest {
 
 /// How long one plugin instance may live: the `reuse` capability.
 ///
-/// A plugin declares `reuse = "run"` when it is built to serve several
-/// documents from one instance (keeping parsed fonts or caches); the tenant
-/// grants it with the same key. Only when both say so does the host keep
-/// instances across the documents of that tenant's run — never across
-/// tenants. Without it every call gets a fresh instance.
+/// A formatter or fragment declares `reuse = "run"` when it is built to
+/// serve several documents from one instance (keeping parsed fonts or
+/// caches, or just sparing the instance's start-up), its output depending on
+/// each call's input alone; the tenant grants it with the same key. Only
+/// when both say so does the host keep instances across the documents of
+/// that tenant's run — never across tenants. Without it every call gets a
+/// fresh instance. (A translator's instance lives for its source anyway.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reuse {

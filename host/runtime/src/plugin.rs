@@ -10,15 +10,18 @@
 //! Every call then gets a fresh `Store` and instance (no state survives from
 //! one recipient to the next), armed with the plugin's fuel budget, epoch
 //! deadline and memory cap; the result is checked against the output cap.
-//! The one exception is a formatter that declares `reuse = "run"` *and* is
-//! granted it by the tenant: its instances go back to a pool owned by this
-//! tenant's [`Plugin`] after a successful call and serve the next document
-//! of the same run (each call still gets the full budgets). An instance
-//! whose call trapped or hit a limit is never reused.
+//! The one exception is a formatter or fragment that declares
+//! `reuse = "run"` *and* is granted it by the tenant: its instances go back
+//! to a pool owned by this tenant's [`Plugin`] after a call that did not
+//! trap and serve the next document of the same run (each call still gets
+//! the full budgets, and randomness seeded for its document). An instance
+//! whose call trapped (a panic, or fuel, time or memory ran out) is never
+//! reused.
 
 use crate::cache::CompileSource;
 use crate::contract::{
-    self, FormatterInstance, FormatterPre, FragmentPre, TranslatorInstance, TranslatorPre, supported_list,
+    self, FormatterInstance, FormatterPre, FragmentInstance, FragmentPre, TranslatorInstance, TranslatorPre,
+    supported_list,
 };
 use crate::engine::{EPOCH_TICK, Runtime};
 use crate::error::{CallUsage, FaultKind, LoadError, PluginFault};
@@ -63,13 +66,19 @@ pub struct Plugin {
     engine: Engine,
     pre: Pre,
     compile_source: CompileSource,
-    /// Idle formatter instances kept for the next document, when the plugin
-    /// declares and the tenant grants `reuse = "run"`; `None` otherwise.
-    warm: Option<Mutex<Vec<WarmFormatter>>>,
+    /// Idle instances kept for the next document, when the plugin declares
+    /// and the tenant grants `reuse = "run"`; `None` otherwise.
+    warm: Option<Mutex<Vec<Warm>>>,
 }
 
-/// A formatter instance that finished a call cleanly, with its store.
-type WarmFormatter = (Store<Sandbox>, Box<dyn FormatterInstance>);
+/// An instance that finished a call without trapping, with its store.
+type Warm = (Store<Sandbox>, WarmInstance);
+
+/// The instances that may serve several documents.
+enum WarmInstance {
+    Fragment(Box<dyn FragmentInstance>),
+    Formatter(Box<dyn FormatterInstance>),
+}
 
 impl Runtime {
     /// Loads a plugin package for a tenant; see the module docs for the checks.
@@ -164,7 +173,8 @@ impl Runtime {
             assets: Arc::new(assets),
             memory_limit: limits.memory_bytes,
         });
-        let reuse = manifest.reuse == Reuse::Run && req.grant.reuse == Reuse::Run && manifest.kind == Kind::Formatter;
+        // A translator's instance already lives for a whole source (a shard).
+        let reuse = manifest.reuse == Reuse::Run && req.grant.reuse == Reuse::Run && manifest.kind != Kind::Translator;
         let warm = reuse.then(|| Mutex::new(Vec::new()));
         Ok(Plugin { manifest, identity, limits, engine: self.engine.clone(), pre, compile_source, warm })
     }
@@ -325,7 +335,8 @@ impl Plugin {
         Ok(elapsed)
     }
 
-    /// Calls a fragment plugin in a fresh instance.
+    /// Calls a fragment plugin: in a fresh instance, or in a warm one of
+    /// this tenant's run when reuse is declared and granted.
     pub fn render(
         &self,
         ctx: &CallContext,
@@ -337,16 +348,31 @@ impl Plugin {
             return Err(self.wrong_kind(Kind::Fragment));
         };
         let started = Instant::now();
-        let mut store = self.new_store(ctx);
-        self.arm(&mut store);
-        let result = pre.instantiate(&mut store).and_then(|i| i.render(&mut store, name, params, context_json));
+        let (mut store, instance) = match self.take_warm(ctx) {
+            Some((store, WarmInstance::Fragment(instance))) => (store, Ok(instance)),
+            _ => {
+                let mut store = self.new_store(ctx);
+                self.arm(&mut store);
+                let instance = pre.instantiate(&mut store);
+                (store, instance)
+            }
+        };
+        let result = instance.and_then(|instance| {
+            let output = instance.render(&mut store, name, params, context_json)?;
+            Ok((instance, output))
+        });
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
-            Ok(Err(kind)) => Err(self.fault(kind, usage)),
-            Ok(Ok(r)) => {
-                self.check_output(r.html.len() + r.text.len()).map_err(|k| self.fault(k, usage))?;
-                Ok((r, usage))
+            Ok((instance, output)) => {
+                self.put_warm(store, WarmInstance::Fragment(instance));
+                match output {
+                    Err(kind) => Err(self.fault(kind, usage)),
+                    Ok(r) => {
+                        self.check_output(r.html.len() + r.text.len()).map_err(|k| self.fault(k, usage))?;
+                        Ok((r, usage))
+                    }
+                }
             }
         }
     }
@@ -358,19 +384,9 @@ impl Plugin {
             return Err(self.wrong_kind(Kind::Formatter));
         };
         let started = Instant::now();
-        // The as-of date is fixed into an instance's clocks: an instance made
-        // for another date (a server rendering for several) is not reused.
-        let warm = self
-            .warm
-            .as_ref()
-            .and_then(|pool| pool.lock().unwrap_or_else(|e| e.into_inner()).pop())
-            .filter(|(store, _)| store.data().as_of_date() == &*ctx.as_of);
-        let (mut store, instance) = match warm {
-            Some((mut store, instance)) => {
-                self.arm(&mut store);
-                (store, Ok(instance))
-            }
-            None => {
+        let (mut store, instance) = match self.take_warm(ctx) {
+            Some((store, WarmInstance::Formatter(instance))) => (store, Ok(instance)),
+            _ => {
                 let mut store = self.new_store(ctx);
                 self.arm(&mut store);
                 let instance = pre.instantiate(&mut store);
@@ -385,9 +401,7 @@ impl Plugin {
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
             Ok((instance, output)) => {
-                if let Some(pool) = &self.warm {
-                    pool.lock().unwrap_or_else(|e| e.into_inner()).push((store, instance));
-                }
+                self.put_warm(store, WarmInstance::Formatter(instance));
                 match output {
                     Err(kind) => Err(self.fault(kind, usage)),
                     Ok(f) => {
@@ -396,6 +410,29 @@ impl Plugin {
                     }
                 }
             }
+        }
+    }
+
+    /// An idle instance of this run, armed and reseeded for `ctx`'s
+    /// document, when the plugin reuses instances and one is free. The
+    /// as-of date is fixed into an instance's clocks: an instance made for
+    /// another date (a server rendering for several) is not reused.
+    fn take_warm(&self, ctx: &CallContext) -> Option<Warm> {
+        let pool = self.warm.as_ref()?;
+        let (mut store, instance) = pool.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
+        if store.data().as_of_date() != &*ctx.as_of {
+            return None;
+        }
+        self.arm(&mut store);
+        store.data_mut().reseed(ctx.seed);
+        Some((store, instance))
+    }
+
+    /// Keeps an instance whose call did not trap for the next document, when
+    /// the plugin reuses instances.
+    fn put_warm(&self, store: Store<Sandbox>, instance: WarmInstance) {
+        if let Some(pool) = &self.warm {
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push((store, instance));
         }
     }
 

@@ -13,6 +13,7 @@ use crate::types::{ContractError, ErrorCode, LogLevel, SourceLocation};
 use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -110,17 +111,21 @@ pub(crate) struct Sandbox {
     pub(crate) log_dropped: u64,
     /// The plugin's stderr (the first few KiB), for panic messages.
     pub(crate) stderr: StderrTail,
+    /// The states of the two random streams, shared with the WASI context
+    /// so that an instance serving another document is reseeded for it.
+    random: [Arc<AtomicU64>; 2],
 }
 
 impl Sandbox {
     pub(crate) fn new(identity: Arc<Identity>, ctx: &CallContext) -> Sandbox {
         let stderr = StderrTail::default();
+        let random = seeds(ctx.seed).map(|seed| Arc::new(AtomicU64::new(seed)));
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(stderr.clone())
             .wall_clock(FrozenWallClock(Duration::from_secs(ctx.as_of_unix)))
             .monotonic_clock(FrozenMonotonicClock)
-            .secure_random(SplitMix64(ctx.seed))
-            .insecure_random(SplitMix64(ctx.seed ^ 0x9E37_79B9_7F4A_7C15))
+            .secure_random(SplitMix64(Arc::clone(&random[0])))
+            .insecure_random(SplitMix64(Arc::clone(&random[1])))
             .insecure_random_seed(u128::from(ctx.seed))
             .allow_tcp(false)
             .allow_udp(false)
@@ -134,6 +139,17 @@ impl Sandbox {
             log_used: 0,
             log_dropped: 0,
             stderr,
+            random,
+        }
+    }
+
+    /// Seeds the random streams for another document served by the same
+    /// instance (`reuse = "run"`): its draws are those of a fresh instance
+    /// made for that document. (`insecure-seed`, which a program reads once
+    /// at start-up to key its hash maps, stays the first document's.)
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        for (state, seed) in self.random.iter().zip(seeds(seed)) {
+            state.store(seed, Ordering::Relaxed);
         }
     }
 
@@ -211,9 +227,15 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonicClock {
     }
 }
 
+/// The starting states of the secure and the insecure stream for a seed.
+fn seeds(seed: u64) -> [u64; 2] {
+    [seed, seed ^ 0x9E37_79B9_7F4A_7C15]
+}
+
 /// SplitMix64: small, fast, and good enough for a sandbox whose randomness
-/// must above all be reproducible.
-struct SplitMix64(u64);
+/// must above all be reproducible. Its state is shared with the [`Sandbox`]
+/// (one store's calls are never concurrent), which reseeds it per document.
+struct SplitMix64(Arc<AtomicU64>);
 
 impl rand::TryRng for SplitMix64 {
     type Error = std::convert::Infallible;
@@ -223,8 +245,8 @@ impl rand::TryRng for SplitMix64 {
     }
 
     fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        let mut z = self.0.load(Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0.store(z, Ordering::Relaxed);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         Ok(z ^ (z >> 31))

@@ -266,6 +266,29 @@ fn the_sandbox_has_no_environment_a_frozen_clock_and_seeded_randomness() {
     assert_ne!(see(2), first, "another record gets other randomness");
 }
 
+/// `reuse = "run"` for a fragment: only when the plugin declares it and the
+/// tenant grants it; a warm instance draws each document's randomness as a
+/// fresh one made for that document would.
+#[test]
+fn a_fragment_instance_serves_several_documents_only_when_declared_and_granted_each_with_its_own_randomness() {
+    let draw =
+        |text: String| text.split(' ').find(|w| w.starts_with("draw=")).expect("probe reports a draw").to_owned();
+    let declared = Package::of("test-probe");
+    declared.edit_manifest(|m| m.replace("assets = []", "assets = []\nreuse = \"run\""));
+    let warm = declared.load_with(&declared.grant("reuse = \"run\""), None).unwrap();
+    assert!(warm.reuses_instances());
+    assert!(!declared.load().unwrap().reuses_instances(), "declared, not granted");
+    let undeclared = Package::of("test-probe");
+    let fresh = undeclared.load_with(&undeclared.grant("reuse = \"run\""), None).unwrap();
+    assert!(!fresh.reuses_instances(), "granted, not declared");
+
+    let see = |plugin: &Plugin, seed| draw(plugin.render(&context(seed), "probe", &[], "{}").unwrap().0.text);
+    let expected: Vec<String> = [1, 2, 1, 3].iter().map(|&seed| see(&fresh, seed)).collect();
+    let reused: Vec<String> = [1, 2, 1, 3].iter().map(|&seed| see(&warm, seed)).collect();
+    assert_eq!(reused, expected, "document by document, the same draws as fresh instances");
+    assert_ne!(expected[0], expected[1]);
+}
+
 #[test]
 fn log_lines_over_the_cap_are_dropped_and_counted_without_failing_the_call() {
     let probe = Package::of("test-probe").load().unwrap();

@@ -1,6 +1,8 @@
 //! Reports what the sandbox lets a plugin see — environment variables,
 //! arguments, the wall clock, randomness, the filesystem — and, with the
-//! `log_lines` parameter, writes that many 1 KiB log lines.
+//! `log_lines` parameter, writes that many 1 KiB log lines. `random` is what
+//! std's hash maps are keyed with (drawn once per instance), `draw` a fresh
+//! draw from WASI's random stream.
 
 wit_bindgen::generate!({ world: "fragment", path: "../../../wit/v0.1" });
 
@@ -23,8 +25,9 @@ impl Guest for Plugin {
         let mut random = [0u8; 8];
         let random_ok = getrandom_via_hashmap(&mut random);
         let root_listing = std::fs::read_dir("/").is_ok() || std::fs::read_dir(".").is_ok();
+        let draw = getrandom::u64().unwrap_or(0);
         let text = format!(
-            "env={env} args={args} now={now} as_of={} random={} random_ok={random_ok} fs={root_listing}",
+            "env={env} args={args} now={now} as_of={} random={} draw={draw:016x} random_ok={random_ok} fs={root_listing}",
             host::as_of(),
             random.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );

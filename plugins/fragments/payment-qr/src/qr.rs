@@ -46,10 +46,18 @@ pub trait Line:
     fn from_tile(tile: u16) -> Self;
     /// The same line as a `u128`.
     fn widen(self) -> u128;
+    /// Runs `f` with the frame of `version` on lines of this type, drawn on
+    /// first use and kept for the instance's later codes.
+    fn with_frame<T>(version: usize, f: impl FnOnce(&Frame<Self>) -> T) -> T;
 }
 
 macro_rules! line {
-    ($t:ty) => {
+    ($t:ty, $frames:ident) => {
+        thread_local! {
+            static $frames: std::cell::RefCell<Vec<Option<std::rc::Rc<Frame<$t>>>>> =
+                std::cell::RefCell::new(vec![None; MAX_VERSION + 1]);
+        }
+
         impl Line for $t {
             const ZERO: Self = 0;
             const ONE: Self = 1;
@@ -63,11 +71,18 @@ macro_rules! line {
             fn widen(self) -> u128 {
                 u128::from(self)
             }
+            fn with_frame<T>(version: usize, f: impl FnOnce(&Frame<Self>) -> T) -> T {
+                let frame = $frames.with(|frames| {
+                    let mut frames = frames.borrow_mut();
+                    std::rc::Rc::clone(frames[version].get_or_insert_with(|| std::rc::Rc::new(Frame::draw(version))))
+                });
+                f(&frame)
+            }
         }
     };
 }
-line!(u64);
-line!(u128);
+line!(u64, FRAMES_U64);
+line!(u128, FRAMES_U128);
 
 /// Modules `0..n` set.
 fn low<L: Line>(n: usize) -> L {
@@ -133,16 +148,18 @@ pub fn encode(data: &[u8]) -> Result<Symbol, String> {
 /// The symbol's rows under the mask with the lowest penalty (the first of equals).
 fn best_masked<L: Line>(version: usize, codewords: &[u8]) -> Vec<L> {
     let layers = Layers::<L>::place(version, codewords);
+    let (mut rows, mut cols) = (Vec::with_capacity(layers.width), Vec::with_capacity(layers.width));
     let mut best: Option<(u32, usize)> = None;
     for mask in 0..8 {
-        let (rows, cols) = layers.masked(mask);
+        layers.masked(mask, &mut rows, &mut cols);
         let score = penalty(&rows, &cols, layers.width);
         if best.is_none_or(|(s, _)| score < s) {
             best = Some((score, mask));
         }
     }
     let (_, mask) = best.expect("eight masks were scored");
-    layers.masked(mask).0
+    layers.masked(mask, &mut rows, &mut cols);
+    rows
 }
 
 /// Bits of the byte-mode character count indicator.
@@ -287,21 +304,37 @@ const GENERATORS: [[u8; MAX_EC]; MAX_EC + 1] = {
     table
 };
 
-/// The Reed–Solomon codewords of one block: its data times x^degree modulo the generator.
+/// Powers of α twice over, so a sum of two logarithms indexes it without `% 255`.
+const EXP2: [u8; 510] = {
+    let mut exp2 = [0u8; 510];
+    let mut i = 0;
+    while i < 510 {
+        exp2[i] = EXP[i % 255];
+        i += 1;
+    }
+    exp2
+};
+
+/// The Reed–Solomon codewords of one block: its data times x^degree modulo
+/// the generator, shifting the remainder and adding the scaled generator in
+/// one pass per data byte.
 fn remainder(data: &[u8], generator: &[u8]) -> Vec<u8> {
-    let mut rest = vec![0u8; generator.len()];
+    let degree = generator.len();
+    let mut rest = [0u8; MAX_EC];
     for &byte in data {
         let factor = byte ^ rest[0];
-        rest.rotate_left(1);
-        *rest.last_mut().expect("degree ≥ 1") = 0;
-        if factor != 0 {
-            let log = usize::from(LOG[factor as usize]);
-            for (r, &g) in rest.iter_mut().zip(generator) {
-                *r ^= EXP[(log + usize::from(g)) % 255];
-            }
+        if factor == 0 {
+            rest.copy_within(1..degree, 0);
+            rest[degree - 1] = 0;
+            continue;
         }
+        let log = usize::from(LOG[usize::from(factor)]);
+        for j in 0..degree - 1 {
+            rest[j] = rest[j + 1] ^ EXP2[log + usize::from(generator[j])];
+        }
+        rest[degree - 1] = EXP2[log + usize::from(generator[degree - 1])];
     }
-    rest
+    rest[..degree].to_vec()
 }
 
 /// One orientation of the unmasked symbol as bitsets: rows (bit x of line
@@ -326,12 +359,23 @@ struct Layers<L> {
 /// Level-M format information per mask (ISO/IEC 18004 Table C.1).
 const FORMAT_M: [u16; 8] = [0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0];
 
-impl<L: Line> Layers<L> {
-    /// Draws the function patterns of `version` and places `codewords` in
-    /// the remaining modules, bottom-right first, two columns at a time in
-    /// a zig-zag (ISO/IEC 18004 §7.7.3). Modules left over (remainder bits)
-    /// stay light data, masked like the rest.
-    fn place(version: usize, codewords: &[u8]) -> Layers<L> {
+/// What a version's symbol is before any data: its function patterns, and
+/// the module each data bit goes to. The same for every code of that
+/// version, so an instance drawing many codes draws it once.
+pub struct Frame<L> {
+    width: usize,
+    /// The function patterns by rows and by columns (no data yet).
+    rows: Plane<L>,
+    cols: Plane<L>,
+    /// The module (x, y) of each data bit, in placement order.
+    order: Vec<(u8, u8)>,
+}
+
+impl<L: Line> Frame<L> {
+    /// Draws the function patterns of `version` and walks the remaining
+    /// modules, bottom-right first, two columns at a time in a zig-zag
+    /// (ISO/IEC 18004 §7.7.3), noting where each data bit goes.
+    fn draw(version: usize) -> Frame<L> {
         let width = 17 + 4 * version;
         let empty = Plane {
             functional: vec![L::ZERO; width],
@@ -340,9 +384,7 @@ impl<L: Line> Layers<L> {
         };
         let mut layers = Layers { width, rows: empty.clone(), cols: empty };
         layers.draw_function_patterns(version);
-
-        let total_bits = codewords.len() * 8;
-        let mut next = 0;
+        let mut order = Vec::with_capacity(width * width);
         let mut right = width - 1;
         loop {
             if right == 6 {
@@ -353,14 +395,9 @@ impl<L: Line> Layers<L> {
             for step in 0..width {
                 let y = if upward { width - 1 - step } else { step };
                 for x in [right, right - 1] {
-                    if layers.rows.functional[y] & (L::ONE << x) != L::ZERO {
-                        continue;
+                    if layers.rows.functional[y] & (L::ONE << x) == L::ZERO {
+                        order.push((x as u8, y as u8));
                     }
-                    if next < total_bits && codewords[next / 8] >> (7 - next % 8) & 1 == 1 {
-                        layers.rows.data_dark[y] |= L::ONE << x;
-                        layers.cols.data_dark[x] |= L::ONE << y;
-                    }
-                    next += 1;
                 }
             }
             if right < 2 {
@@ -368,7 +405,30 @@ impl<L: Line> Layers<L> {
             }
             right -= 2;
         }
-        layers
+        Frame { width, rows: layers.rows, cols: layers.cols, order }
+    }
+}
+
+impl<L: Line> Layers<L> {
+    /// The frame of `version` with `codewords` placed in its data modules.
+    /// Modules left over (remainder bits) stay light data, masked like the rest.
+    fn place(version: usize, codewords: &[u8]) -> Layers<L> {
+        L::with_frame(version, |frame| {
+            let mut layers = Layers { width: frame.width, rows: frame.rows.clone(), cols: frame.cols.clone() };
+            // Without a branch per bit: the bits are as good as random, and
+            // a mispredicted branch costs more than setting a bit to 0.
+            for (&byte, modules) in codewords.iter().zip(frame.order.chunks(8)) {
+                let mut bits = byte;
+                for &(x, y) in modules {
+                    let dark = L::from_tile(u16::from(bits >> 7));
+                    let (x, y) = (usize::from(x), usize::from(y));
+                    layers.rows.data_dark[y] |= dark << x;
+                    layers.cols.data_dark[x] |= dark << y;
+                    bits <<= 1;
+                }
+            }
+            layers
+        })
     }
 
     /// Marks a function module, dark or light.
@@ -441,21 +501,20 @@ impl<L: Line> Layers<L> {
     }
 
     /// Rows and columns of the symbol with mask `mask` applied and its
-    /// format information drawn.
-    fn masked(&self, mask: usize) -> (Vec<L>, Vec<L>) {
+    /// format information drawn, into `rows` and `cols`.
+    fn masked(&self, mask: usize, rows: &mut Vec<L>, cols: &mut Vec<L>) {
         let w = self.width;
-        let apply = |plane: &Plane<L>, transposed: bool| -> Vec<L> {
+        let apply = |plane: &Plane<L>, transposed: bool, out: &mut Vec<L>| {
             // Patterns repeat every 12 lines too: 12 distinct lines per orientation.
             let patterns: [L; 12] = std::array::from_fn(|line| mask_line(mask, line, w, transposed));
-            (0..w)
-                .map(|line| {
-                    let pattern = patterns[line % 12];
-                    plane.functional_dark[line] | ((plane.data_dark[line] ^ pattern) & !plane.functional[line])
-                })
-                .collect()
+            out.clear();
+            out.extend((0..w).map(|line| {
+                let pattern = patterns[line % 12];
+                plane.functional_dark[line] | ((plane.data_dark[line] ^ pattern) & !plane.functional[line])
+            }));
         };
-        let mut rows = apply(&self.rows, false);
-        let mut cols = apply(&self.cols, true);
+        apply(&self.rows, false, rows);
+        apply(&self.cols, true, cols);
         let format = FORMAT_M[mask];
         let mut set = |x: usize, y: usize, dark: bool| {
             if dark {
@@ -483,7 +542,6 @@ impl<L: Line> Layers<L> {
             set(8, w - 15 + i, bit(i));
         }
         set(8, w - 8, true); // the dark module
-        (rows, cols)
     }
 }
 

@@ -13,18 +13,33 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
     let symbol = qr::encode(data.as_bytes())?;
     let width = symbol.width;
     let side = width + 2 * QUIET_ZONE;
-    let mut path = String::with_capacity(width * width / 2);
+    let mut svg = Vec::with_capacity(320 + label.len() + width * width / 2);
+    svg.extend_from_slice(br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 "#);
+    push_number(&mut svg, side);
+    svg.push(b' ');
+    push_number(&mut svg, side);
+    svg.extend_from_slice(br#"" width=""#);
+    svg.extend_from_slice(size_mm.to_string().as_bytes());
+    svg.extend_from_slice(br#"mm" height=""#);
+    svg.extend_from_slice(size_mm.to_string().as_bytes());
+    svg.extend_from_slice(br#"mm" shape-rendering="crispEdges" role="img" aria-label=""#);
+    svg.extend_from_slice(label.as_bytes());
+    svg.extend_from_slice(br#""><rect width=""#);
+    push_number(&mut svg, side);
+    svg.extend_from_slice(br#"" height=""#);
+    push_number(&mut svg, side);
+    svg.extend_from_slice(br##"" fill="#fff"/><path fill="#000" d=""##);
     for (y, &row) in symbol.rows.iter().enumerate() {
         let mut rectangle = |start: usize, run: usize| {
-            path.push('M');
-            push_number(&mut path, start + QUIET_ZONE);
-            path.push(' ');
-            push_number(&mut path, y + QUIET_ZONE);
-            path.push('h');
-            push_number(&mut path, run);
-            path.push_str("v1h-");
-            push_number(&mut path, run);
-            path.push('z');
+            svg.push(b'M');
+            push_number(&mut svg, start + QUIET_ZONE);
+            svg.push(b' ');
+            push_number(&mut svg, y + QUIET_ZONE);
+            svg.push(b'h');
+            push_number(&mut svg, run);
+            svg.extend_from_slice(b"v1h-");
+            push_number(&mut svg, run);
+            svg.push(b'z');
         };
         // Rows of codes up to version 11 (61 modules) fit 64 bits with
         // room for the clear bit that ends a run: WebAssembly shifts those
@@ -35,17 +50,9 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
             runs(row, &mut rectangle);
         }
     }
-    Ok(format!(
-        concat!(
-            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{size}mm" height="{size}mm" "#,
-            r#"shape-rendering="crispEdges" role="img" aria-label="{label}">"#,
-            r##"<rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
-        ),
-        side = side,
-        size = size_mm,
-        label = label,
-        path = path
-    ))
+    svg.extend_from_slice(br#""/></svg>"#);
+    // Only ASCII was written, and `label` is a `str`.
+    String::from_utf8(svg).map_err(|e| e.to_string())
 }
 
 /// Calls `rectangle(start, length)` for each run of set bits of `row`,
@@ -97,15 +104,16 @@ impl TrailingZeros for u128 {
 /// hundreds of them, and `write!` per number was the largest single cost of
 /// drawing a code.
 #[inline(always)]
-fn push_number(out: &mut String, n: usize) {
+fn push_number(out: &mut Vec<u8>, n: usize) {
     debug_assert!(n < 1000);
+    // Byte by byte: a copy of one to three bytes would be a `memmove` call.
     if n >= 100 {
-        out.push(char::from(b'0' + (n / 100) as u8));
+        out.push(b'0' + (n / 100) as u8);
     }
     if n >= 10 {
-        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(b'0' + (n / 10 % 10) as u8);
     }
-    out.push(char::from(b'0' + (n % 10) as u8));
+    out.push(b'0' + (n % 10) as u8);
 }
 
 #[cfg(test)]
@@ -133,9 +141,9 @@ mod tests {
     #[test]
     fn numbers_are_written_as_format_writes_them() {
         for n in [0, 7, 10, 99, 100, 185, 999] {
-            let mut out = String::new();
+            let mut out = Vec::new();
             push_number(&mut out, n);
-            assert_eq!(out, n.to_string());
+            assert_eq!(out, n.to_string().as_bytes());
         }
     }
 }

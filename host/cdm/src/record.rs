@@ -15,6 +15,14 @@ use std::sync::LazyLock;
 /// The CDM 1.0 JSON Schema.
 pub const CDM_SCHEMA: &str = include_str!("../schema/cdm-1.0.schema.json");
 
+/// The schema compiled into Rust at build time: the check every record
+/// takes. Only a record it refuses goes through [`VALIDATOR`], the runtime
+/// validator, for the violations' paths and messages (the same crate, the
+/// same schema: `the_compiled_and_the_runtime_validator_agree` checks both
+/// on every sample and bad-input record and on mutations of them).
+#[jsonschema::validator(path = "schema/cdm-1.0.schema.json", methods = { is_valid = true, validate = false, iter_errors = false })]
+struct CompiledSchema;
+
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     let schema: Value = serde_json::from_str(CDM_SCHEMA).expect("the CDM schema is JSON");
     jsonschema::validator_for(&schema).expect("the CDM schema is a valid JSON Schema")
@@ -186,9 +194,9 @@ impl CdmRecord {
 
     /// The first schema violation (and how many more there are).
     fn violation(value: &Value) -> Option<CdmError> {
-        // The common case first: a valid record costs one pass without
-        // collecting error locations.
-        if VALIDATOR.is_valid(value) {
+        // The common case first: a valid record costs one pass of the
+        // compiled schema, without collecting error locations.
+        if CompiledSchema::is_valid(value) {
             return None;
         }
         let mut errors = VALIDATOR.iter_errors(value);
@@ -308,6 +316,133 @@ mod tests {
         assert_eq!(CdmRecord::identifiers(r#"{"reference":{"customer_ref":7}}"#), (None, None));
     }
 
+    /// Every node of `value`, by its path of keys and indices.
+    fn paths(value: &Value, at: &mut Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
+        out.push(at.clone());
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    at.push(PathStep::Key(k.clone()));
+                    paths(v, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    at.push(PathStep::Index(i));
+                    paths(v, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[derive(Clone)]
+    enum PathStep {
+        Key(String),
+        Index(usize),
+    }
+
+    fn node_mut<'v>(value: &'v mut Value, path: &[PathStep]) -> &'v mut Value {
+        path.iter().fold(value, |v, step| match step {
+            PathStep::Key(k) => &mut v[k.as_str()],
+            PathStep::Index(i) => &mut v[*i],
+        })
+    }
+
+    /// The compiled schema is the check every record takes; the runtime one
+    /// words the violations. They must agree on which records pass: on
+    /// every record this repository has (the documented example, the tests'
+    /// records, the plugin kit's and sample plugins' fixtures, the sample
+    /// request) and on each of them with any one node replaced, emptied,
+    /// removed or given a stranger beside it.
+    #[test]
+    fn the_compiled_and_the_runtime_validator_agree() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let doc = include_str!("../../../docs/cdm.md");
+        let mut seeds: Vec<Value> = vec![
+            serde_json::from_str(doc.split("```json\n").nth(1).and_then(|r| r.split("```").next()).unwrap()).unwrap(),
+            serde_json::from_str(&record(LETTER, "{}")).unwrap(),
+            serde_json::from_str(&record(INVOICE_REF, INVOICE)).unwrap(),
+        ];
+        for file in [
+            "host/plugin-kit/templates/fixtures/fragment/greets-a-company/input.json",
+            "plugins/fragments/amount-in-words/fixtures/english-invoice/input.json",
+            "plugins/fragments/amount-in-words/fixtures/credit-note/input.json",
+            "plugins/fragments/usage-chart/fixtures/energy-invoice/input.json",
+            "samples/acme-energy/requests/render-invoice.json",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let mut found = Vec::new();
+            collect_records(&serde_json::from_str(&text).unwrap(), &mut found);
+            assert!(!found.is_empty(), "{file} holds a CDM record");
+            seeds.extend(found);
+        }
+        let replacements = [
+            Value::Null,
+            Value::from(""),
+            Value::from(" "),
+            Value::from("x"),
+            Value::from("10,00"),
+            Value::from("-1.5"),
+            Value::from("2026-02-30"),
+            Value::from("EUR"),
+            Value::from("nl-BE"),
+            Value::from("a@b.c"),
+            Value::from(12),
+            Value::from(-3.5),
+            Value::from(true),
+            serde_json::json!([]),
+            serde_json::json!({}),
+        ];
+        let (mut checked, mut refused) = (0, 0);
+        let mut agree = |value: &Value| {
+            let compiled = CompiledSchema::is_valid(value);
+            assert_eq!(compiled, VALIDATOR.is_valid(value), "the validators disagree on {value}");
+            checked += 1;
+            refused += usize::from(!compiled);
+        };
+        for seed in &seeds {
+            agree(seed);
+            let mut all = Vec::new();
+            paths(seed, &mut Vec::new(), &mut all);
+            for path in &all {
+                for replacement in &replacements {
+                    let mut changed = seed.clone();
+                    *node_mut(&mut changed, path) = replacement.clone();
+                    agree(&changed);
+                }
+                let mut stranger = seed.clone();
+                if let Value::Object(map) = node_mut(&mut stranger, path) {
+                    map.insert("zz_unknown".into(), Value::from(1));
+                    agree(&stranger);
+                }
+                if let Some((PathStep::Key(key), parent)) = path.split_last() {
+                    let mut removed = seed.clone();
+                    if let Value::Object(map) = node_mut(&mut removed, parent) {
+                        map.remove(key);
+                    }
+                    agree(&removed);
+                }
+            }
+        }
+        assert!(checked > 2_000 && refused > 500, "{checked} records checked, {refused} refused");
+    }
+
+    /// The CDM records in a fixture (the record itself, or a member of it).
+    fn collect_records(value: &Value, out: &mut Vec<Value>) {
+        if value.get("cdm").is_some() {
+            out.push(value.clone());
+            return;
+        }
+        match value {
+            Value::Object(map) => map.values().for_each(|v| collect_records(v, out)),
+            Value::Array(items) => items.iter().for_each(|v| collect_records(v, out)),
+            _ => {}
+        }
+    }
+
     #[test]
     fn the_documented_example_is_a_valid_record() {
         let doc = include_str!("../../../docs/cdm.md");
@@ -373,7 +508,8 @@ mod timing {
         };
         let value: Value = serde_json::from_str(example).unwrap();
         time("serde_json parse", &|| drop(serde_json::from_str::<Value>(example).unwrap()));
-        time("schema walk", &|| assert!(VALIDATOR.is_valid(&value)));
+        time("schema walk (runtime)", &|| assert!(VALIDATOR.is_valid(&value)));
+        time("schema walk (compiled)", &|| assert!(CompiledSchema::is_valid(&value)));
         time("amount rules", &|| drop(crate::rules::check(&value["content"]).unwrap()));
         time("whole parse", &|| drop(CdmRecord::parse(example).unwrap()));
     }

@@ -197,14 +197,13 @@ fn interleaved_codewords(data: &[u8], version: usize) -> Vec<u8> {
 
     let (ec_len, g1, len, g2) = BLOCKS_M[version - 1];
     let (ec_len, len) = (usize::from(ec_len), usize::from(len));
-    let generator = &GENERATORS[ec_len][..ec_len];
     let mut blocks: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(usize::from(g1 + g2));
     let mut rest = &bytes[..];
     for block in 0..usize::from(g1 + g2) {
         let size = if block < usize::from(g1) { len } else { len + 1 };
         let (block_data, tail) = rest.split_at(size);
         rest = tail;
-        blocks.push((block_data, remainder(block_data, generator)));
+        blocks.push((block_data, remainder(block_data, ec_len)));
     }
     let mut out = Vec::with_capacity(capacity + blocks.len() * ec_len);
     for i in 0..=len {
@@ -316,25 +315,56 @@ const EXP2: [u8; 510] = {
 };
 
 /// The Reed–Solomon codewords of one block: its data times x^degree modulo
-/// the generator, shifting the remainder and adding the scaled generator in
-/// one pass per data byte.
-fn remainder(data: &[u8], generator: &[u8]) -> Vec<u8> {
-    let degree = generator.len();
-    let mut rest = [0u8; MAX_EC];
-    for &byte in data {
-        let factor = byte ^ rest[0];
-        if factor == 0 {
-            rest.copy_within(1..degree, 0);
-            rest[degree - 1] = 0;
-            continue;
+/// the generator. The remainder is kept as 32 bytes in four big-endian
+/// words: per data byte it shifts by one byte and adds the generator's
+/// multiple for that byte's factor, looked up whole ([`with_multiples`]).
+fn remainder(data: &[u8], degree: usize) -> Vec<u8> {
+    with_multiples(degree, |multiples| {
+        let mut rest = [0u64; 4];
+        for &byte in data {
+            let factor = (rest[0] >> 56) as u8 ^ byte;
+            let add = &multiples[usize::from(factor)];
+            rest = [
+                ((rest[0] << 8) | (rest[1] >> 56)) ^ add[0],
+                ((rest[1] << 8) | (rest[2] >> 56)) ^ add[1],
+                ((rest[2] << 8) | (rest[3] >> 56)) ^ add[2],
+                (rest[3] << 8) ^ add[3],
+            ];
         }
-        let log = usize::from(LOG[usize::from(factor)]);
-        for j in 0..degree - 1 {
-            rest[j] = rest[j + 1] ^ EXP2[log + usize::from(generator[j])];
-        }
-        rest[degree - 1] = EXP2[log + usize::from(generator[degree - 1])];
-    }
-    rest[..degree].to_vec()
+        rest.iter().flat_map(|w| w.to_be_bytes()).take(degree).collect()
+    })
+}
+
+/// The generator of `degree` times every factor 0–255, as remainders
+/// ([`remainder`]'s layout, bytes past the degree zero).
+type Multiples = Vec<[u64; 4]>;
+
+thread_local! {
+    /// [`Multiples`] by degree, made on first use: an instance drawing many
+    /// codes meets two or three degrees.
+    static MULTIPLES: std::cell::RefCell<Vec<Option<std::rc::Rc<Multiples>>>> =
+        std::cell::RefCell::new(vec![None; MAX_EC + 1]);
+}
+
+fn with_multiples<T>(degree: usize, f: impl FnOnce(&Multiples) -> T) -> T {
+    let multiples = MULTIPLES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        std::rc::Rc::clone(cache[degree].get_or_insert_with(|| {
+            let generator = &GENERATORS[degree][..degree];
+            let multiple = |factor: usize| -> [u64; 4] {
+                let mut bytes = [0u8; 32];
+                if factor != 0 {
+                    let log = usize::from(LOG[factor]);
+                    for (b, &g) in bytes.iter_mut().zip(generator) {
+                        *b = EXP2[log + usize::from(g)];
+                    }
+                }
+                std::array::from_fn(|i| u64::from_be_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes")))
+            };
+            std::rc::Rc::new((0..256).map(multiple).collect())
+        }))
+    });
+    f(&multiples)
 }
 
 /// One orientation of the unmasked symbol as bitsets: rows (bit x of line

@@ -29,17 +29,25 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
     svg.extend_from_slice(br#"" height=""#);
     push_number(&mut svg, side);
     svg.extend_from_slice(br##"" fill="#fff"/><path fill="#000" d=""##);
+    // Each rectangle, `M{x} {y}h{run}v1h-{run}z`, is at most 20 bytes and a
+    // row has at most (width + 1) / 2 of them: the path is written into
+    // room made up front, eight bytes at a time (a few word stores per
+    // rectangle instead of a growth check per byte), then cut to length.
+    let path_start = svg.len();
+    svg.resize(path_start + width * width.div_ceil(2) * 20 + 8, 0);
+    let mut at = path_start;
     for (y, &row) in symbol.rows.iter().enumerate() {
+        let (y_digits, y_len) = DIGITS[y + QUIET_ZONE];
+        // ` {y}h`, the same for every rectangle of the row.
+        let row_part = (u64::from(b' ') | u64::from(y_digits) << 8 | u64::from(b'h') << (8 * (1 + y_len)), 2 + y_len);
         let mut rectangle = |start: usize, run: usize| {
-            svg.push(b'M');
-            push_number(&mut svg, start + QUIET_ZONE);
-            svg.push(b' ');
-            push_number(&mut svg, y + QUIET_ZONE);
-            svg.push(b'h');
-            push_number(&mut svg, run);
-            svg.extend_from_slice(b"v1h-");
-            push_number(&mut svg, run);
-            svg.push(b'z');
+            let (x_digits, x_len) = DIGITS[start + QUIET_ZONE];
+            let (run_digits, run_len) = (u64::from(DIGITS[run].0), DIGITS[run].1);
+            at = put(&mut svg, at, (u64::from(b'M') | u64::from(x_digits) << 8, 1 + x_len));
+            at = put(&mut svg, at, row_part);
+            at =
+                put(&mut svg, at, (run_digits | u64::from(u32::from_le_bytes(*b"v1h-")) << (8 * run_len), run_len + 4));
+            at = put(&mut svg, at, (run_digits | u64::from(b'z') << (8 * run_len), run_len + 1));
         };
         // Rows of codes up to version 11 (61 modules) fit 64 bits with
         // room for the clear bit that ends a run: WebAssembly shifts those
@@ -50,10 +58,38 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
             runs(row, &mut rectangle);
         }
     }
+    svg.truncate(at);
     svg.extend_from_slice(br#""/></svg>"#);
     // Only ASCII was written, and `label` is a `str`.
     String::from_utf8(svg).map_err(|e| e.to_string())
 }
+
+/// Writes the `len` low bytes of `word` at `at` (the eight bytes from `at`
+/// are inside `out`), returning where the next write goes.
+#[inline(always)]
+fn put(out: &mut [u8], at: usize, (word, len): (u64, usize)) -> usize {
+    out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+    at + len
+}
+
+/// The decimal digits of 0–255 as little-endian ASCII bytes, and how many.
+const DIGITS: [(u32, usize); 256] = {
+    let mut table = [(0u32, 0usize); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (h, t, o) =
+            ((b'0' + (n / 100) as u8) as u32, (b'0' + (n / 10 % 10) as u8) as u32, (b'0' + (n % 10) as u8) as u32);
+        table[n] = if n >= 100 {
+            (h | t << 8 | o << 16, 3)
+        } else if n >= 10 {
+            (t | o << 8, 2)
+        } else {
+            (o, 1)
+        };
+        n += 1;
+    }
+    table
+};
 
 /// Calls `rectangle(start, length)` for each run of set bits of `row`,
 /// lowest first. Bits above the width are clear and the width is below
@@ -118,7 +154,54 @@ fn push_number(out: &mut Vec<u8>, n: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{push_number, runs};
+    use super::{QUIET_ZONE, push_number, qr_svg, runs};
+    use crate::qr;
+
+    /// The SVG as it was first written, with `format!`, module by module.
+    fn reference_svg(data: &str, size_mm: u32, label: &str) -> String {
+        let symbol = qr::encode(data.as_bytes()).unwrap();
+        let side = symbol.width + 2 * QUIET_ZONE;
+        let mut path = String::new();
+        for (y, row) in symbol.rows.iter().enumerate() {
+            let mut x = 0;
+            while x < symbol.width {
+                if row >> x & 1 == 1 {
+                    let run = (x..symbol.width).take_while(|&i| row >> i & 1 == 1).count();
+                    path.push_str(&format!("M{} {}h{run}v1h-{run}z", x + QUIET_ZONE, y + QUIET_ZONE));
+                    x += run;
+                } else {
+                    x += 1;
+                }
+            }
+        }
+        format!(
+            concat!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{size}mm" height="{size}mm" "#,
+                r#"shape-rendering="crispEdges" role="img" aria-label="{label}">"#,
+                r##"<rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
+            ),
+            side = side,
+            size = size_mm,
+            label = label,
+            path = path
+        )
+    }
+
+    #[test]
+    fn the_path_is_written_as_format_writes_it_for_every_version() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for len in (1..=1100).step_by(7) {
+            let data: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(b'!' + (seed % 90) as u8)
+                })
+                .collect();
+            assert_eq!(qr_svg(&data, 30, "QR").unwrap(), reference_svg(&data, 30, "QR"), "{len} bytes");
+        }
+    }
 
     #[test]
     fn rows_of_64_bits_have_the_runs_of_128() {

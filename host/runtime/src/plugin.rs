@@ -347,34 +347,17 @@ impl Plugin {
         let Pre::Fragment(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Fragment));
         };
-        let started = Instant::now();
-        let (mut store, instance) = match self.take_warm(ctx) {
-            Some((store, WarmInstance::Fragment(instance))) => (store, Ok(instance)),
-            _ => {
-                let mut store = self.new_store(ctx);
-                self.arm(&mut store);
-                let instance = pre.instantiate(&mut store);
-                (store, instance)
-            }
-        };
-        let result = instance.and_then(|instance| {
-            let output = instance.render(&mut store, name, params, context_json)?;
-            Ok((instance, output))
-        });
-        let usage = self.usage(&store, started);
-        match result {
-            Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
-            Ok((instance, output)) => {
-                self.put_warm(store, WarmInstance::Fragment(instance));
-                match output {
-                    Err(kind) => Err(self.fault(kind, usage)),
-                    Ok(r) => {
-                        self.check_output(r.html.len() + r.text.len()).map_err(|k| self.fault(k, usage))?;
-                        Ok((r, usage))
-                    }
-                }
-            }
-        }
+        self.call_instance(
+            ctx,
+            |store| pre.instantiate(store),
+            |warm| match warm {
+                WarmInstance::Fragment(instance) => Some(instance),
+                WarmInstance::Formatter(_) => None,
+            },
+            WarmInstance::Fragment,
+            |instance, store| instance.render(store, name, params, context_json),
+            |r| r.html.len() + r.text.len(),
+        )
     }
 
     /// Calls a formatter plugin: in a fresh instance, or in a warm one of
@@ -383,30 +366,57 @@ impl Plugin {
         let Pre::Formatter(pre) = &self.pre else {
             return Err(self.wrong_kind(Kind::Formatter));
         };
+        self.call_instance(
+            ctx,
+            |store| pre.instantiate(store),
+            |warm| match warm {
+                WarmInstance::Formatter(instance) => Some(instance),
+                WarmInstance::Fragment(_) => None,
+            },
+            WarmInstance::Formatter,
+            |instance, store| instance.format(store, doc),
+            |f| f.bytes.len(),
+        )
+    }
+
+    /// One call of a fragment or formatter: a warm instance when there is
+    /// one, else a fresh one; afterwards the instance goes back to the pool
+    /// unless the call trapped, and the result is checked against the
+    /// output cap (`size`).
+    fn call_instance<I, O>(
+        &self,
+        ctx: &CallContext,
+        instantiate: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<I>,
+        from_warm: impl FnOnce(WarmInstance) -> Option<I>,
+        to_warm: impl FnOnce(I) -> WarmInstance,
+        call: impl FnOnce(&I, &mut Store<Sandbox>) -> wasmtime::Result<Result<O, FaultKind>>,
+        size: impl FnOnce(&O) -> usize,
+    ) -> Result<(O, CallUsage), PluginFault> {
         let started = Instant::now();
-        let (mut store, instance) = match self.take_warm(ctx) {
-            Some((store, WarmInstance::Formatter(instance))) => (store, Ok(instance)),
-            _ => {
+        let (mut store, instance) = match self.take_warm(ctx).and_then(|(store, warm)| Some((store, from_warm(warm)?)))
+        {
+            Some((store, instance)) => (store, Ok(instance)),
+            None => {
                 let mut store = self.new_store(ctx);
                 self.arm(&mut store);
-                let instance = pre.instantiate(&mut store);
+                let instance = instantiate(&mut store);
                 (store, instance)
             }
         };
         let result = instance.and_then(|instance| {
-            let output = instance.format(&mut store, doc)?;
+            let output = call(&instance, &mut store)?;
             Ok((instance, output))
         });
         let usage = self.usage(&store, started);
         match result {
             Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
             Ok((instance, output)) => {
-                self.put_warm(store, WarmInstance::Formatter(instance));
+                self.put_warm(store, to_warm(instance));
                 match output {
                     Err(kind) => Err(self.fault(kind, usage)),
-                    Ok(f) => {
-                        self.check_output(f.bytes.len()).map_err(|k| self.fault(k, usage))?;
-                        Ok((f, usage))
+                    Ok(out) => {
+                        self.check_output(size(&out)).map_err(|k| self.fault(k, usage))?;
+                        Ok((out, usage))
                     }
                 }
             }

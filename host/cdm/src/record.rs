@@ -223,8 +223,13 @@ impl CdmRecord {
 /// `replacement`, every other byte as it was; `None` when the member cannot
 /// be located that way (no such member, or keys written with escapes).
 fn replace_member(json: &str, key: &str, replacement: &Value) -> Option<String> {
-    let members: std::collections::HashMap<&str, &serde_json::value::RawValue> = serde_json::from_str(json).ok()?;
-    let old = members.get(key)?.get();
+    // The other members are skipped by the parser, not collected.
+    let mut reader = serde_json::Deserializer::from_str(json);
+    let member =
+        serde::de::DeserializeSeed::deserialize(FindMember { key, found: std::marker::PhantomData }, &mut reader)
+            .ok()?;
+    reader.end().ok()?;
+    let old = member?.get();
     // The raw value borrows from `json`: its place is its address's distance.
     let start = (old.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
     let end = start + old.len();
@@ -236,6 +241,38 @@ fn replace_member(json: &str, key: &str, replacement: &Value) -> Option<String> 
     out.push_str(&replacement.to_string());
     out.push_str(&json[end..]);
     Some(out)
+}
+
+/// Finds one member of a JSON object as raw text, skipping the others; a
+/// repeated member is an error (the caller then writes the record anew).
+struct FindMember<'k, 'j> {
+    key: &'k str,
+    found: std::marker::PhantomData<&'j ()>,
+}
+
+impl<'de: 'j, 'j> serde::de::DeserializeSeed<'de> for FindMember<'_, 'j> {
+    type Value = Option<&'j serde_json::value::RawValue>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'j, 'j> serde::de::Visitor<'de> for FindMember<'_, 'j> {
+    type Value = Option<&'j serde_json::value::RawValue>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(name) = map.next_key::<&str>()? {
+            if name != self.key {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            } else if found.replace(map.next_value()?).is_some() {
+                return Err(serde::de::Error::custom("repeated member"));
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[cfg(test)]
@@ -441,6 +478,19 @@ mod tests {
             Value::Array(items) => items.iter().for_each(|v| collect_records(v, out)),
             _ => {}
         }
+    }
+
+    #[test]
+    fn a_member_is_replaced_in_place_unless_it_is_repeated_or_missing() {
+        let by = serde_json::json!({"variant": "b"});
+        assert_eq!(
+            replace_member(r#"{"a": [1, {"production": 2}], "production" : {"x":"}"}, "z": null}"#, "production", &by)
+                .as_deref(),
+            Some(r#"{"a": [1, {"production": 2}], "production" : {"variant":"b"}, "z": null}"#)
+        );
+        assert_eq!(replace_member(r#"{"production":{},"production":{"x":1}}"#, "production", &by), None);
+        assert_eq!(replace_member(r#"{"a":1}"#, "production", &by), None);
+        assert_eq!(replace_member(r#"{"production":{}} x"#, "production", &by), None, "not JSON");
     }
 
     #[test]

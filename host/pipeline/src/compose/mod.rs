@@ -228,12 +228,12 @@ impl tera::Function<tera::TeraResult<String>> for AssetFunction {
 }
 
 /// Runs `f` with the locale of the document being composed (`None` outside
-/// a composition, as when a filter is tried on its own).
+/// a composition, as when a filter is tried on its own). The scope is only
+/// held mutably inside a fragment call, where no filter runs; were that to
+/// change, the borrow fails loudly (the document is rejected) rather than
+/// quietly printing its figures the English way.
 pub(crate) fn with_document_locale<T>(f: impl FnOnce(Option<&str>) -> T) -> T {
-    SCOPE.with(|scope| match scope.try_borrow() {
-        Ok(scope) => f(scope.as_ref().map(|s| s.locale.as_str())),
-        Err(_) => f(None),
-    })
+    SCOPE.with(|scope| f(scope.borrow().as_ref().map(|s| s.locale.as_str())))
 }
 
 /// Records that the document being composed used an asset (for the manifest).

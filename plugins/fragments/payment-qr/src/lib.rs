@@ -78,16 +78,18 @@ impl Guest for PaymentQr {
             })?,
         };
         let caption = param("caption").unwrap_or("Scan with your banking app to pay");
-        let svg = svg::qr_svg(&payload, size_mm, "SEPA payment QR code")
-            .map_err(|e| error(ErrorCode::Internal, format!("QR encoding failed: {e}"), None))?;
         let iban_display = epc::normalise_iban(iban).unwrap_or_default();
         let caption_html = escape(caption);
-        let mut html = String::with_capacity(64 + svg.len() + caption_html.len());
-        html.push_str(r#"<figure class="payment-qr">"#);
-        html.push_str(&svg);
-        html.push_str("<figcaption>");
-        html.push_str(&caption_html);
-        html.push_str("</figcaption></figure>");
+        let mut html = Vec::with_capacity(4096);
+        html.extend_from_slice(br#"<figure class="payment-qr">"#);
+        svg::write_svg(&mut html, &payload, size_mm, "SEPA payment QR code")
+            .map_err(|e| error(ErrorCode::Internal, format!("QR encoding failed: {e}"), None))?;
+        html.extend_from_slice(b"<figcaption>");
+        html.extend_from_slice(caption_html.as_bytes());
+        html.extend_from_slice(b"</figcaption></figure>");
+        // ASCII markup around `str`s: the check cannot fail.
+        let html = String::from_utf8(html)
+            .map_err(|e| error(ErrorCode::Internal, format!("the figure is not UTF-8: {e}"), None))?;
         let text = format!("{caption}: EUR {amount} to {iban_display}, reference {reference}");
         Ok(Rendered { html, text })
     }

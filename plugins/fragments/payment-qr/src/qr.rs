@@ -147,19 +147,18 @@ pub fn encode(data: &[u8]) -> Result<Symbol, String> {
 
 /// The symbol's rows under the mask with the lowest penalty (the first of equals).
 fn best_masked<L: Line>(version: usize, codewords: &[u8]) -> Vec<L> {
-    let layers = Layers::<L>::place(version, codewords);
-    let (mut rows, mut cols) = (Vec::with_capacity(layers.width), Vec::with_capacity(layers.width));
-    let mut best: Option<(u32, usize)> = None;
-    for mask in 0..8 {
-        layers.masked(mask, &mut rows, &mut cols);
-        let score = penalty(&rows, &cols, layers.width);
-        if best.is_none_or(|(s, _)| score < s) {
-            best = Some((score, mask));
+    L::with_frame(version, |frame| {
+        let data = frame.place(codewords);
+        let mut best: Option<(u32, usize)> = None;
+        for mask in 0..8 {
+            let score = frame.score(mask, &data);
+            if best.is_none_or(|(s, _)| score < s) {
+                best = Some((score, mask));
+            }
         }
-    }
-    let (_, mask) = best.expect("eight masks were scored");
-    layers.masked(mask, &mut rows, &mut cols);
-    rows
+        let (_, mask) = best.expect("eight masks were scored");
+        frame.masked(mask, &data.rows, false).collect()
+    })
 }
 
 /// Bits of the byte-mode character count indicator.
@@ -181,9 +180,7 @@ fn interleaved_codewords(data: &[u8], version: usize) -> Vec<u8> {
     let mut stream = BitStream { bytes: Vec::with_capacity(capacity), used: 0 };
     stream.push(0b0100, 4);
     stream.push(data.len() as u32, count_bits(version));
-    for &b in data {
-        stream.push(u32::from(b), 8);
-    }
+    stream.push_bytes(data);
     let terminator = (capacity * 8 - stream.used).min(4);
     stream.push(0, terminator);
     stream.push(0, (8 - stream.used % 8) % 8);
@@ -232,6 +229,22 @@ impl BitStream {
             }
             self.used += 1;
         }
+    }
+
+    /// Appends whole bytes: each is split across the partly used last byte
+    /// and a new one (in byte mode the stream is always four bits in).
+    fn push_bytes(&mut self, data: &[u8]) {
+        let shift = self.used % 8;
+        if shift == 0 {
+            self.bytes.extend_from_slice(data);
+        } else {
+            self.bytes.reserve(data.len());
+            for &b in data {
+                *self.bytes.last_mut().expect("a partly used byte") |= b >> shift;
+                self.bytes.push(b << (8 - shift));
+            }
+        }
+        self.used += 8 * data.len();
     }
 }
 
@@ -367,38 +380,42 @@ fn with_multiples<T>(degree: usize, f: impl FnOnce(&Multiples) -> T) -> T {
     f(&multiples)
 }
 
-/// One orientation of the unmasked symbol as bitsets: rows (bit x of line
-/// y is module (x, y)) or columns (bit y of line x).
+/// One orientation of the function patterns as bitsets: rows (bit x of
+/// line y is module (x, y)) or columns (bit y of line x).
 #[derive(Clone)]
 struct Plane<L> {
     /// Modules that masks leave alone (finders, timing, alignment, version and format areas).
     functional: Vec<L>,
     /// Dark functional modules.
     functional_dark: Vec<L>,
-    /// Dark data and error-correction modules, before masking.
-    data_dark: Vec<L>,
-}
-
-/// The unmasked symbol, by rows and by columns, ready to be masked eight ways.
-struct Layers<L> {
-    width: usize,
-    rows: Plane<L>,
-    cols: Plane<L>,
 }
 
 /// Level-M format information per mask (ISO/IEC 18004 Table C.1).
 const FORMAT_M: [u16; 8] = [0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0];
 
-/// What a version's symbol is before any data: its function patterns, and
-/// the module each data bit goes to. The same for every code of that
-/// version, so an instance drawing many codes draws it once.
+/// What a version's symbol is before any data: the modules data may take,
+/// the function patterns with each mask's format information, each mask's
+/// pattern, and the module each data bit goes to. The same for every code
+/// of that version, so an instance drawing many codes draws it once.
 pub struct Frame<L> {
     width: usize,
-    /// The function patterns by rows and by columns (no data yet).
-    rows: Plane<L>,
-    cols: Plane<L>,
+    /// Modules data goes to (not functional), by rows and by columns.
+    free: [Vec<L>; 2],
+    /// Per mask, the dark function modules with that mask's format
+    /// information drawn, by rows and by columns.
+    dark: [[Vec<L>; 2]; 8],
+    /// Per mask and orientation, the pattern along each line modulo 12
+    /// (every pattern repeats every 12 lines).
+    patterns: [[[L; 12]; 2]; 8],
     /// The module (x, y) of each data bit, in placement order.
     order: Vec<(u8, u8)>,
+}
+
+/// One code's data and error-correction modules before masking, by rows
+/// and by columns.
+struct Data<L> {
+    rows: Vec<L>,
+    cols: Vec<L>,
 }
 
 impl<L: Line> Frame<L> {
@@ -407,13 +424,9 @@ impl<L: Line> Frame<L> {
     /// (ISO/IEC 18004 §7.7.3), noting where each data bit goes.
     fn draw(version: usize) -> Frame<L> {
         let width = 17 + 4 * version;
-        let empty = Plane {
-            functional: vec![L::ZERO; width],
-            functional_dark: vec![L::ZERO; width],
-            data_dark: vec![L::ZERO; width],
-        };
-        let mut layers = Layers { width, rows: empty.clone(), cols: empty };
-        layers.draw_function_patterns(version);
+        let empty = Plane { functional: vec![L::ZERO; width], functional_dark: vec![L::ZERO; width] };
+        let mut planes = Planes { rows: empty.clone(), cols: empty };
+        planes.draw_function_patterns(width, version);
         let mut order = Vec::with_capacity(width * width);
         let mut right = width - 1;
         loop {
@@ -425,7 +438,7 @@ impl<L: Line> Frame<L> {
             for step in 0..width {
                 let y = if upward { width - 1 - step } else { step };
                 for x in [right, right - 1] {
-                    if layers.rows.functional[y] & (L::ONE << x) == L::ZERO {
+                    if planes.rows.functional[y] & (L::ONE << x) == L::ZERO {
                         order.push((x as u8, y as u8));
                     }
                 }
@@ -435,36 +448,94 @@ impl<L: Line> Frame<L> {
             }
             right -= 2;
         }
-        Frame { width, rows: layers.rows, cols: layers.cols, order }
+        let full = low::<L>(width);
+        let free = |plane: &Plane<L>| plane.functional.iter().map(|&f| !f & full).collect();
+        let dark = std::array::from_fn(|mask| {
+            let mut masked = planes.clone();
+            masked.draw_format(width, mask);
+            [masked.rows.functional_dark, masked.cols.functional_dark]
+        });
+        let patterns = std::array::from_fn(|mask| {
+            std::array::from_fn(|orientation| {
+                std::array::from_fn(|line| mask_line(mask, line, width, orientation == 1))
+            })
+        });
+        Frame { width, free: [free(&planes.rows), free(&planes.cols)], dark, patterns, order }
+    }
+
+    /// `codewords` placed in this frame's data modules. Modules left over
+    /// (remainder bits) stay light data, masked like the rest.
+    fn place(&self, codewords: &[u8]) -> Data<L> {
+        let mut data = Data { rows: vec![L::ZERO; self.width], cols: vec![L::ZERO; self.width] };
+        // Without a branch per bit: the bits are as good as random, and
+        // a mispredicted branch costs more than setting a bit to 0.
+        for (&byte, modules) in codewords.iter().zip(self.order.chunks(8)) {
+            let mut bits = byte;
+            for &(x, y) in modules {
+                let dark = L::from_tile(u16::from(bits >> 7));
+                let (x, y) = (usize::from(x), usize::from(y));
+                data.rows[y] |= dark << x;
+                data.cols[x] |= dark << y;
+                bits <<= 1;
+            }
+        }
+        data
+    }
+
+    /// The lines of the symbol with mask `mask` applied to `data` (its rows,
+    /// or with `transposed` its columns), format information drawn.
+    fn masked<'a>(&'a self, mask: usize, data: &'a [L], transposed: bool) -> impl Iterator<Item = L> + 'a {
+        let orientation = usize::from(transposed);
+        let (dark, free) = (&self.dark[mask][orientation], &self.free[orientation]);
+        let patterns = &self.patterns[mask][orientation];
+        // `patterns.iter().cycle()` walks the lines modulo 12 without a division.
+        data.iter()
+            .zip(dark)
+            .zip(free)
+            .zip(patterns.iter().cycle())
+            .map(|(((&data, &dark), &free), &pattern)| dark | ((data ^ pattern) & free))
+    }
+
+    /// The penalty of mask `mask` on `data` ([`penalty`]), each line masked
+    /// as it is scored instead of the symbol being written out first.
+    fn score(&self, mask: usize, data: &Data<L>) -> u32 {
+        let w = self.width;
+        let (full, pairs, starts) = (low::<L>(w), low::<L>(w - 1), low::<L>(w - 10));
+        let mut score = 0;
+        let mut dark = 0;
+        let mut above: Option<L> = None;
+        for row in self.masked(mask, &data.rows, false) {
+            score += line_penalty(row, pairs, starts);
+            if let Some(above) = above {
+                score += blocks_penalty(above, row, full);
+            }
+            dark += row.ones();
+            above = Some(row);
+        }
+        for col in self.masked(mask, &data.cols, true) {
+            score += line_penalty(col, pairs, starts);
+        }
+        score + balance_penalty(dark, w)
     }
 }
 
-impl<L: Line> Layers<L> {
-    /// The frame of `version` with `codewords` placed in its data modules.
-    /// Modules left over (remainder bits) stay light data, masked like the rest.
-    fn place(version: usize, codewords: &[u8]) -> Layers<L> {
-        L::with_frame(version, |frame| {
-            let mut layers = Layers { width: frame.width, rows: frame.rows.clone(), cols: frame.cols.clone() };
-            // Without a branch per bit: the bits are as good as random, and
-            // a mispredicted branch costs more than setting a bit to 0.
-            for (&byte, modules) in codewords.iter().zip(frame.order.chunks(8)) {
-                let mut bits = byte;
-                for &(x, y) in modules {
-                    let dark = L::from_tile(u16::from(bits >> 7));
-                    let (x, y) = (usize::from(x), usize::from(y));
-                    layers.rows.data_dark[y] |= dark << x;
-                    layers.cols.data_dark[x] |= dark << y;
-                    bits <<= 1;
-                }
-            }
-            layers
-        })
-    }
+/// The function patterns by rows and by columns while a frame is drawn.
+#[derive(Clone)]
+struct Planes<L> {
+    rows: Plane<L>,
+    cols: Plane<L>,
+}
 
+impl<L: Line> Planes<L> {
     /// Marks a function module, dark or light.
     fn function(&mut self, x: usize, y: usize, dark: bool) {
         self.rows.functional[y] |= L::ONE << x;
         self.cols.functional[x] |= L::ONE << y;
+        self.set(x, y, dark);
+    }
+
+    /// Makes a module dark or light.
+    fn set(&mut self, x: usize, y: usize, dark: bool) {
         if dark {
             self.rows.functional_dark[y] |= L::ONE << x;
             self.cols.functional_dark[x] |= L::ONE << y;
@@ -474,8 +545,7 @@ impl<L: Line> Layers<L> {
         }
     }
 
-    fn draw_function_patterns(&mut self, version: usize) {
-        let w = self.width;
+    fn draw_function_patterns(&mut self, w: usize, version: usize) {
         for i in 0..w {
             self.function(6, i, i % 2 == 0);
             self.function(i, 6, i % 2 == 0);
@@ -507,7 +577,7 @@ impl<L: Line> Layers<L> {
                 }
             }
         }
-        // Format information areas (drawn per mask by `masked`) and the dark module.
+        // Format information areas (drawn per mask by `draw_format`) and the dark module.
         for i in 0..9 {
             if i != 6 {
                 self.function(8, i, false);
@@ -530,48 +600,26 @@ impl<L: Line> Layers<L> {
         }
     }
 
-    /// Rows and columns of the symbol with mask `mask` applied and its
-    /// format information drawn, into `rows` and `cols`.
-    fn masked(&self, mask: usize, rows: &mut Vec<L>, cols: &mut Vec<L>) {
-        let w = self.width;
-        let apply = |plane: &Plane<L>, transposed: bool, out: &mut Vec<L>| {
-            // Patterns repeat every 12 lines too: 12 distinct lines per orientation.
-            let patterns: [L; 12] = std::array::from_fn(|line| mask_line(mask, line, w, transposed));
-            out.clear();
-            out.extend((0..w).map(|line| {
-                let pattern = patterns[line % 12];
-                plane.functional_dark[line] | ((plane.data_dark[line] ^ pattern) & !plane.functional[line])
-            }));
-        };
-        apply(&self.rows, false, rows);
-        apply(&self.cols, true, cols);
+    /// Draws the format information of mask `mask` (both copies).
+    fn draw_format(&mut self, w: usize, mask: usize) {
         let format = FORMAT_M[mask];
-        let mut set = |x: usize, y: usize, dark: bool| {
-            if dark {
-                rows[y] |= L::ONE << x;
-                cols[x] |= L::ONE << y;
-            } else {
-                rows[y] &= !(L::ONE << x);
-                cols[x] &= !(L::ONE << y);
-            }
-        };
         let bit = |i: usize| (format >> i) & 1 == 1;
         for i in 0..6 {
-            set(8, i, bit(i));
+            self.set(8, i, bit(i));
         }
-        set(8, 7, bit(6));
-        set(8, 8, bit(7));
-        set(7, 8, bit(8));
+        self.set(8, 7, bit(6));
+        self.set(8, 8, bit(7));
+        self.set(7, 8, bit(8));
         for i in 9..15 {
-            set(14 - i, 8, bit(i));
+            self.set(14 - i, 8, bit(i));
         }
         for i in 0..8 {
-            set(w - 1 - i, 8, bit(i));
+            self.set(w - 1 - i, 8, bit(i));
         }
         for i in 8..15 {
-            set(8, w - 15 + i, bit(i));
+            self.set(8, w - 15 + i, bit(i));
         }
-        set(8, w - 8, true); // the dark module
+        self.set(8, w - 8, true); // the dark module
     }
 }
 
@@ -660,61 +708,71 @@ const fn tile(mask: usize, line: usize, transposed: bool) -> u16 {
 /// The ISO/IEC 18004 §7.8.3 penalty of a masked symbol (lower is better),
 /// computed on rows and columns as bitsets (bit `x` of row `y` is module
 /// (x, y), bit `y` of column `x` the same module; set = dark).
-pub fn penalty<L: Line>(rows: &[L], cols: &[L], w: usize) -> u32 {
-    let full: L = low(w);
+#[cfg(test)]
+fn penalty<L: Line>(rows: &[L], cols: &[L], w: usize) -> u32 {
+    let (full, pairs) = (low::<L>(w), low::<L>(w - 1));
     let mut score = 0;
     for lines in [rows, cols] {
-        score += runs_penalty(lines, w) + finder_penalty(lines, w);
+        for &line in lines {
+            score += runs_penalty(line, pairs);
+            if w >= 11 {
+                score += finder_penalty(line, low(w - 10));
+            }
+        }
     }
-    // N2: 2×2 blocks of one colour.
     for pair in rows.windows(2) {
-        let same_vertical = !(pair[0] ^ pair[1]) & full;
-        let same_horizontal = !(pair[0] ^ (pair[0] >> 1));
-        let blocks = same_vertical & (same_vertical >> 1) & same_horizontal & (full >> 1);
-        score += 3 * blocks.ones();
+        score += blocks_penalty(pair[0], pair[1], full);
     }
-    // N4: distance of the dark share from 50 %, in steps of 5 %.
     let dark: u32 = rows.iter().map(|r| r.ones()).sum();
-    let total = (w * w) as u32;
-    let deviation = (dark * 100).abs_diff(total * 50) / total;
-    score + (deviation / 5) * 10
+    score + balance_penalty(dark, w)
+}
+
+/// N1 and N3 of one line of a symbol at least 11 modules wide.
+#[inline(always)]
+fn line_penalty<L: Line>(line: L, pairs: L, starts: L) -> u32 {
+    runs_penalty(line, pairs) + finder_penalty(line, starts)
 }
 
 /// N1: each run of five or more modules of one colour scores 3 + (length − 5).
 ///
-/// With `same` marking modules equal to their right neighbour, a run of
-/// length L is L − 1 consecutive set bits, and `t` (four in a row of `same`)
-/// has L − 4 of them; so a run scores popcount over its stretch of `t` plus
-/// 2 for the stretch's first bit.
-fn runs_penalty<L: Line>(lines: &[L], w: usize) -> u32 {
-    let pairs: L = low(w - 1);
-    let mut score = 0;
-    for &line in lines {
-        let same = !(line ^ (line >> 1)) & pairs;
-        let t = same & (same >> 1) & (same >> 2) & (same >> 3);
-        score += t.ones() + 2 * (t & !(t << 1)).ones();
-    }
-    score
+/// With `same` marking modules equal to their right neighbour (`pairs`:
+/// the modules that have one), a run of length L is L − 1 consecutive set
+/// bits, and `t` (four in a row of `same`) has L − 4 of them; so a run
+/// scores popcount over its stretch of `t` plus 2 for the stretch's first bit.
+#[inline(always)]
+fn runs_penalty<L: Line>(line: L, pairs: L) -> u32 {
+    let same = !(line ^ (line >> 1)) & pairs;
+    let t = same & (same >> 1) & (same >> 2) & (same >> 3);
+    t.ones() + 2 * (t & !(t << 1)).ones()
 }
 
 /// N3: 40 per dark-light-dark×3-light-dark (1:1:3:1:1) with four light
-/// modules before or after it, on a line; every position is tested at once.
-fn finder_penalty<L: Line>(lines: &[L], w: usize) -> u32 {
-    if w < 11 {
-        return 0;
-    }
-    // Windows of 11 modules that fit the line, by their first module.
-    let starts: L = low(w - 10);
-    let mut score = 0;
-    for &line in lines {
-        // The 1:1:3:1:1 core starting at each module, and four light modules.
-        let core = line & !(line >> 1) & (line >> 2) & (line >> 3) & (line >> 4) & !(line >> 5) & (line >> 6);
-        let light = !(line | (line >> 1) | (line >> 2) | (line >> 3));
-        let after = core & (light >> 7) & starts;
-        let before = light & (core >> 4) & starts;
-        score += 40 * (after.ones() + before.ones());
-    }
-    score
+/// modules before or after it, on a line; every position is tested at once
+/// (`starts`: the windows of 11 modules that fit the line, by their first module).
+#[inline(always)]
+fn finder_penalty<L: Line>(line: L, starts: L) -> u32 {
+    // The 1:1:3:1:1 core starting at each module, and four light modules.
+    let core = line & !(line >> 1) & (line >> 2) & (line >> 3) & (line >> 4) & !(line >> 5) & (line >> 6);
+    let light = !(line | (line >> 1) | (line >> 2) | (line >> 3));
+    let after = core & (light >> 7) & starts;
+    let before = light & (core >> 4) & starts;
+    40 * (after.ones() + before.ones())
+}
+
+/// N2: 3 per 2×2 block of one colour, for two neighbouring rows.
+#[inline(always)]
+fn blocks_penalty<L: Line>(upper: L, lower: L, full: L) -> u32 {
+    let same_vertical = !(upper ^ lower) & full;
+    let same_horizontal = !(upper ^ (upper >> 1));
+    let blocks = same_vertical & (same_vertical >> 1) & same_horizontal & (full >> 1);
+    3 * blocks.ones()
+}
+
+/// N4: distance of the dark share from 50 %, in steps of 5 %.
+fn balance_penalty(dark: u32, w: usize) -> u32 {
+    let total = (w * w) as u32;
+    let deviation = (dark * 100).abs_diff(total * 50) / total;
+    (deviation / 5) * 10
 }
 
 #[cfg(test)]
@@ -839,6 +897,43 @@ mod tests {
             }
         }
         (w, best.unwrap().1)
+    }
+
+    /// Scoring lines as they are masked gives the penalty of the symbol
+    /// written out, for every version, mask and line type.
+    fn score_matches_penalty<L: Line>(versions: std::ops::RangeInclusive<usize>) {
+        let mut seed = 0x0DDB_1A5E_5BAD_5EEDu64;
+        for version in versions {
+            let frame = Frame::<L>::draw(version);
+            let codewords: Vec<u8> = (0..frame.order.len().div_ceil(8))
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            let data = frame.place(&codewords);
+            for mask in 0..8 {
+                let rows: Vec<L> = frame.masked(mask, &data.rows, false).collect();
+                let cols: Vec<L> = frame.masked(mask, &data.cols, true).collect();
+                let w = frame.width;
+                let transposed: Vec<L> = (0..w)
+                    .map(|x| {
+                        (0..w)
+                            .fold(L::ZERO, |c, y| if rows[y] & (L::ONE << x) != L::ZERO { c | L::ONE << y } else { c })
+                    })
+                    .collect();
+                assert_eq!(cols, transposed, "version {version}, mask {mask}: columns are the rows transposed");
+                assert_eq!(frame.score(mask, &data), penalty(&rows, &cols, w), "version {version}, mask {mask}");
+            }
+        }
+    }
+
+    #[test]
+    fn scoring_while_masking_equals_the_penalty_of_the_written_symbol() {
+        score_matches_penalty::<u64>(1..=11);
+        score_matches_penalty::<u128>(1..=MAX_VERSION);
     }
 
     #[test]

@@ -9,25 +9,38 @@ use crate::qr;
 const QUIET_ZONE: usize = 4;
 
 /// Encodes `data` at error-correction level M and returns the `<svg>` element.
+#[cfg(test)]
 pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
+    let mut svg = Vec::new();
+    write_svg(&mut svg, data, size_mm, label)?;
+    // Only ASCII was written, and `label` is a `str`.
+    String::from_utf8(svg).map_err(|e| e.to_string())
+}
+
+/// Appends the `<svg>` element of `data`'s code to `svg`, which may
+/// already hold the markup around it (the fragment writes its HTML in one
+/// buffer instead of copying a finished SVG into it).
+pub fn write_svg(svg: &mut Vec<u8>, data: &str, size_mm: u32, label: &str) -> Result<(), String> {
     let symbol = qr::encode(data.as_bytes())?;
     let width = symbol.width;
     let side = width + 2 * QUIET_ZONE;
-    let mut svg = Vec::with_capacity(320 + label.len() + width * width / 2);
+    svg.reserve(320 + label.len() + width * width / 2);
     svg.extend_from_slice(br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 "#);
-    push_number(&mut svg, side);
+    push_number(svg, side);
     svg.push(b' ');
-    push_number(&mut svg, side);
+    push_number(svg, side);
     svg.extend_from_slice(br#"" width=""#);
-    svg.extend_from_slice(size_mm.to_string().as_bytes());
+    // The fragment takes 15–80 mm; any other size is written all the same.
+    let size = size_mm.to_string();
+    svg.extend_from_slice(size.as_bytes());
     svg.extend_from_slice(br#"mm" height=""#);
-    svg.extend_from_slice(size_mm.to_string().as_bytes());
+    svg.extend_from_slice(size.as_bytes());
     svg.extend_from_slice(br#"mm" shape-rendering="crispEdges" role="img" aria-label=""#);
     svg.extend_from_slice(label.as_bytes());
     svg.extend_from_slice(br#""><rect width=""#);
-    push_number(&mut svg, side);
+    push_number(svg, side);
     svg.extend_from_slice(br#"" height=""#);
-    push_number(&mut svg, side);
+    push_number(svg, side);
     svg.extend_from_slice(br##"" fill="#fff"/><path fill="#000" d=""##);
     // Each rectangle, `M{x} {y}h{run}v1h-{run}z`, is at most 20 bytes and a
     // row has at most (width + 1) / 2 of them: the path is written into
@@ -43,11 +56,10 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
         let mut rectangle = |start: usize, run: usize| {
             let (x_digits, x_len) = DIGITS[start + QUIET_ZONE];
             let (run_digits, run_len) = (u64::from(DIGITS[run].0), DIGITS[run].1);
-            at = put(&mut svg, at, (u64::from(b'M') | u64::from(x_digits) << 8, 1 + x_len));
-            at = put(&mut svg, at, row_part);
-            at =
-                put(&mut svg, at, (run_digits | u64::from(u32::from_le_bytes(*b"v1h-")) << (8 * run_len), run_len + 4));
-            at = put(&mut svg, at, (run_digits | u64::from(b'z') << (8 * run_len), run_len + 1));
+            at = put(svg, at, (u64::from(b'M') | u64::from(x_digits) << 8, 1 + x_len));
+            at = put(svg, at, row_part);
+            at = put(svg, at, (run_digits | u64::from(u32::from_le_bytes(*b"v1h-")) << (8 * run_len), run_len + 4));
+            at = put(svg, at, (run_digits | u64::from(b'z') << (8 * run_len), run_len + 1));
         };
         // Rows of codes up to version 11 (61 modules) fit 64 bits with
         // room for the clear bit that ends a run: WebAssembly shifts those
@@ -60,8 +72,7 @@ pub fn qr_svg(data: &str, size_mm: u32, label: &str) -> Result<String, String> {
     }
     svg.truncate(at);
     svg.extend_from_slice(br#""/></svg>"#);
-    // Only ASCII was written, and `label` is a `str`.
-    String::from_utf8(svg).map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// Writes the `len` low bytes of `word` at `at` (the eight bytes from `at`

@@ -67,6 +67,7 @@ pub struct ManifestLine {
     pub content_view: String,
     /// Path (in the content repository) → git blob id of every content file
     /// of that view.
+    #[serde(serialize_with = "content_files_json")]
     pub content_files: std::sync::Arc<std::collections::BTreeMap<String, String>>,
     /// Plugins involved, with fuel.
     pub plugins: Vec<PluginUse>,
@@ -84,6 +85,34 @@ pub struct ManifestLine {
     /// never a value.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<crate::truth::Warning>,
+}
+
+/// Writes a manifest line's `content_files` as serde would, from JSON made
+/// once per map: the documents of a content view share one map, and its
+/// paths and blob ids (a kilobyte and more) were escaped again for every
+/// line. The last map seen is kept per thread; the committer writes the
+/// lines of one view after another.
+fn content_files_json<S: serde::Serializer>(
+    files: &std::sync::Arc<std::collections::BTreeMap<String, String>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use std::cell::RefCell;
+    type Files = std::sync::Arc<std::collections::BTreeMap<String, String>>;
+    thread_local! {
+        static LAST: RefCell<Option<(Files, Box<serde_json::value::RawValue>)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        let cached = last.as_ref().filter(|(map, _)| std::sync::Arc::ptr_eq(map, files));
+        let json = match cached {
+            Some((_, json)) => json,
+            None => {
+                let json = serde_json::value::to_raw_value(&**files).map_err(serde::ser::Error::custom)?;
+                &last.insert((std::sync::Arc::clone(files), json)).1
+            }
+        };
+        json.serialize(serializer)
+    })
 }
 
 /// Where a record was lost.
@@ -223,4 +252,54 @@ fn is_zero(n: &u64) -> bool {
 
 fn one() -> u64 {
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    fn line(files: &Arc<BTreeMap<String, String>>) -> ManifestLine {
+        ManifestLine {
+            record: "C-1".into(),
+            document_id: "INV-1".into(),
+            channel: "html".into(),
+            file: "00000/INV-1.html".into(),
+            container: None,
+            media_type: "text/html".into(),
+            templates: vec!["templates/invoice.html".into()],
+            label: "acme".into(),
+            locale: "nl".into(),
+            variant: None,
+            content_revision: Arc::from("worktree:0"),
+            content_view: "acme/nl".into(),
+            content_files: Arc::clone(files),
+            plugins: Vec::new(),
+            fuel: 0,
+            bytes: 1,
+            pages: None,
+            sha256: "00".into(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn content_files_are_written_as_a_plain_map_whichever_map_came_before() {
+        let map = |entries: &[(&str, &str)]| {
+            Arc::new(entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>())
+        };
+        let a =
+            map(&[("acme/labels/acme.toml", "34f7"), ("base/templates/invoice.html.tera", "d020"), ("q\"uote", "1")]);
+        let b = map(&[("northwind/labels/nw.toml", "aa11")]);
+        // Two equal maps that are not the same `Arc` must not share a cache entry by accident either.
+        let a_again = map(&[("acme/labels/acme.toml", "34f7")]);
+        for files in [&a, &b, &a, &a_again, &b, &b] {
+            let written = serde_json::to_string(&line(files)).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&written).unwrap();
+            assert_eq!(value["content_files"], serde_json::to_value(&**files).unwrap(), "{written}");
+            let plain = serde_json::to_string(&**files).unwrap();
+            assert!(written.contains(&format!(",\"content_files\":{plain},")), "{written}");
+        }
+    }
 }

@@ -429,10 +429,34 @@ mod tests {
     #[test]
     fn the_one_pass_squeeze_reads_html_as_the_plain_definition_does() {
         let pieces = [
-            "<p>", "</p>", "<td class=\"num\">", "<body>", "<style>p>b{}</style>", "<script>if(a>b)</script>",
-            "<path d=\"M0 0h1v1h-1zM2 0h1v1h-1zM4 0h1v1h-1zM6 0h1v1h-1z\"/>", "EUR", " ", "\n    ", "\t", "\u{b}",
-            "1.801,78", "&amp;", "&nbsp;", "&#8239;", "&#x20AC;", "&bogus;", "&", ";", "&amp", "é", "\u{a0}",
-            "\u{2009}", "€", "<", ">", "NL91 ABNA",
+            "<p>",
+            "</p>",
+            "<td class=\"num\">",
+            "<body>",
+            "<style>p>b{}</style>",
+            "<script>if(a>b)</script>",
+            "<path d=\"M0 0h1v1h-1zM2 0h1v1h-1zM4 0h1v1h-1zM6 0h1v1h-1z\"/>",
+            "EUR",
+            " ",
+            "\n    ",
+            "\t",
+            "\u{b}",
+            "1.801,78",
+            "&amp;",
+            "&nbsp;",
+            "&#8239;",
+            "&#x20AC;",
+            "&bogus;",
+            "&",
+            ";",
+            "&amp",
+            "é",
+            "\u{a0}",
+            "\u{2009}",
+            "€",
+            "<",
+            ">",
+            "NL91 ABNA",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {

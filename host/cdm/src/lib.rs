@@ -20,5 +20,5 @@ pub mod rules;
 
 pub use as_of::{AsOfError, parse_as_of};
 pub use decimal::Dec;
-pub use record::{CDM_SCHEMA, CdmError, CdmRecord};
+pub use record::{CDM_SCHEMA, CdmError, CdmRecord, property_name};
 pub use rules::{Breach, Chain, VatPart};

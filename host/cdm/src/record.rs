@@ -28,6 +28,35 @@ static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     jsonschema::validator_for(&schema).expect("the CDM schema is a valid JSON Schema")
 });
 
+/// Every property name the CDM schema defines, borrowed from one parsed
+/// copy of the schema kept for the process.
+static PROPERTY_NAMES: LazyLock<ahash::AHashSet<&'static str>> = LazyLock::new(|| {
+    static SCHEMA: LazyLock<Value> =
+        LazyLock::new(|| serde_json::from_str(CDM_SCHEMA).expect("the CDM schema is JSON"));
+    fn collect(node: &'static Value, names: &mut ahash::AHashSet<&'static str>) {
+        match node {
+            Value::Object(members) => {
+                if let Some(Value::Object(properties)) = members.get("properties") {
+                    names.extend(properties.keys().map(String::as_str));
+                }
+                members.values().for_each(|child| collect(child, names));
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, names)),
+            _ => {}
+        }
+    }
+    let mut names = ahash::AHashSet::new();
+    collect(&SCHEMA, &mut names);
+    names
+});
+
+/// `name` as a `'static` string when the CDM schema defines a property of
+/// that name: template values can then use it as a key without a copy of
+/// their own for every record.
+pub fn property_name(name: &str) -> Option<&'static str> {
+    PROPERTY_NAMES.get(name).copied()
+}
+
 /// A CDM record that passed the pipeline's checks.
 #[derive(Debug, Clone)]
 pub struct CdmRecord {

@@ -12,6 +12,7 @@
 pub mod filters;
 pub mod library;
 pub mod live;
+mod record_value;
 pub mod typst;
 
 use std::cell::RefCell;
@@ -324,7 +325,7 @@ impl Composer {
         let settlement =
             record.chain.as_ref().map(|chain| crate::truth::Settlement::decide(&record.value, chain, &self.view.label));
         let mut context = Context::new();
-        context.insert("record", &record.value);
+        context.insert("record", &record_value::RecordValue(&record.value));
         // Always set (null without totals), so templates can test `{% if figures %}`.
         context.insert("figures", &settlement.as_ref().map(crate::truth::Figures::of));
         context.insert_value("label", self.label.clone());

@@ -71,6 +71,10 @@ pub struct CdmRecord {
     pub document_id: String,
     /// The checked chain of amounts, for records that carry totals.
     pub chain: Option<std::sync::Arc<crate::rules::Chain>>,
+    /// Where the value of the `production` member is in `json`, when the
+    /// text has exactly one: [`Self::set_variant`] writes it anew there
+    /// without reading the text again.
+    production: Option<std::ops::Range<usize>>,
 }
 
 /// Why a record is not usable, with the JSON path.
@@ -135,7 +139,7 @@ fn expectation(error: &jsonschema::ValidationError<'_>) -> (String, String) {
 impl CdmRecord {
     /// Parses and checks a translator's JSON text.
     pub fn parse(json: &str) -> Result<CdmRecord, CdmError> {
-        let value: Value = serde_json::from_str(json)
+        let (value, production) = parse_text(json)
             .map_err(|e| err("$", &format!("not JSON (line {}, column {}): {e}", e.line(), e.column())))?;
         if !value.is_object() {
             return Err(err("$", "a CDM record is a JSON object"));
@@ -165,7 +169,7 @@ impl CdmRecord {
         // document id a safe file name.
         let reference = |field: &str| value["reference"][field].as_str().unwrap_or_default().to_owned();
         let (customer_ref, document_id) = (reference("customer_ref"), reference("document_id"));
-        Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id, chain })
+        Ok(CdmRecord { value, json: std::sync::Arc::from(json), customer_ref, document_id, chain, production })
     }
 
     /// The record with `production.variant` set (a scenario assigned it),
@@ -186,8 +190,17 @@ impl CdmRecord {
         if let Some(production) = self.value.get_mut("production").and_then(Value::as_object_mut) {
             production.insert("variant".into(), Value::String(variant.to_owned()));
         }
-        self.json = match replace_member(&self.json, "production", &self.value["production"]) {
-            Some(spliced) => std::sync::Arc::from(spliced),
+        let replacement = self.value["production"].to_string();
+        let known = self.production.take().filter(|span| self.json.get(span.clone()).is_some());
+        let spliced = match known {
+            Some(span) => Some(splice(&self.json, span, &replacement)),
+            None => replace_member(&self.json, "production", &replacement),
+        };
+        self.json = match spliced {
+            Some((text, span)) => {
+                self.production = Some(span);
+                std::sync::Arc::from(text)
+            }
             None => std::sync::Arc::from(self.value.to_string()),
         };
     }
@@ -251,25 +264,83 @@ impl CdmRecord {
 /// `json` (an object) with its top-level member `key` replaced by
 /// `replacement`, every other byte as it was; `None` when the member cannot
 /// be located that way (no such member, or keys written with escapes).
-fn replace_member(json: &str, key: &str, replacement: &Value) -> Option<String> {
+fn replace_member(json: &str, key: &str, replacement: &str) -> Option<(String, std::ops::Range<usize>)> {
     // The other members are skipped by the parser, not collected.
     let mut reader = serde_json::Deserializer::from_str(json);
     let member =
         serde::de::DeserializeSeed::deserialize(FindMember { key, found: std::marker::PhantomData }, &mut reader)
             .ok()?;
     reader.end().ok()?;
-    let old = member?.get();
-    // The raw value borrows from `json`: its place is its address's distance.
-    let start = (old.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
-    let end = start + old.len();
-    if json.get(start..end) != Some(old) {
-        return None;
-    }
+    let span = span_in(json, member?.get())?;
+    Some(splice(json, span, replacement))
+}
+
+/// Where `part`, a slice of `json`, is in it.
+fn span_in(json: &str, part: &str) -> Option<std::ops::Range<usize>> {
+    // A raw value borrows from `json`: its place is its address's distance.
+    let start = (part.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
+    let span = start..start + part.len();
+    (json.get(span.clone()) == Some(part)).then_some(span)
+}
+
+/// `json` with `span` replaced by `replacement`, and where the replacement is.
+fn splice(json: &str, span: std::ops::Range<usize>, replacement: &str) -> (String, std::ops::Range<usize>) {
     let mut out = String::with_capacity(json.len() + 32);
-    out.push_str(&json[..start]);
-    out.push_str(&replacement.to_string());
-    out.push_str(&json[end..]);
-    Some(out)
+    out.push_str(&json[..span.start]);
+    out.push_str(replacement);
+    out.push_str(&json[span.end..]);
+    (out, span.start..span.start + replacement.len())
+}
+
+/// A record's text as a value, and where its one `production` member's
+/// value is (`None` when there is none or more than one). An object is read
+/// member by member, `production` first as raw text (then parsed, a few
+/// dozen bytes): one pass gives both. Anything else is parsed as is, for
+/// the caller to refuse.
+fn parse_text(json: &str) -> Result<(Value, Option<std::ops::Range<usize>>), serde_json::Error> {
+    if !json.trim_start().starts_with('{') {
+        return serde_json::from_str(json).map(|value| (value, None));
+    }
+    let mut reader = serde_json::Deserializer::from_str(json);
+    let (members, production) = serde::de::DeserializeSeed::deserialize(Members { json }, &mut reader)?;
+    reader.end()?;
+    Ok((Value::Object(members), production))
+}
+
+/// The members of a record's top-level object ([`parse_text`]).
+struct Members<'j> {
+    json: &'j str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Members<'de> {
+    type Value = (serde_json::Map<String, Value>, Option<std::ops::Range<usize>>);
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Members<'de> {
+    type Value = (serde_json::Map<String, Value>, Option<std::ops::Range<usize>>);
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut members = serde_json::Map::new();
+        let (mut production, mut seen) = (None, false);
+        while let Some(key) = map.next_key::<String>()? {
+            // A repeated member keeps the last value, as `serde_json::Value` does.
+            if key == "production" {
+                let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                production = if seen { None } else { span_in(self.json, raw.get()) };
+                seen = true;
+                members.insert(key, serde_json::from_str(raw.get()).map_err(A::Error::custom)?);
+            } else {
+                members.insert(key, map.next_value()?);
+            }
+        }
+        Ok((members, production))
+    }
 }
 
 /// Finds one member of a JSON object as raw text, skipping the others; a
@@ -511,12 +582,12 @@ mod tests {
 
     #[test]
     fn a_member_is_replaced_in_place_unless_it_is_repeated_or_missing() {
-        let by = serde_json::json!({"variant": "b"});
-        assert_eq!(
+        let by = serde_json::json!({"variant": "b"}).to_string();
+        let (text, span) =
             replace_member(r#"{"a": [1, {"production": 2}], "production" : {"x":"}"}, "z": null}"#, "production", &by)
-                .as_deref(),
-            Some(r#"{"a": [1, {"production": 2}], "production" : {"variant":"b"}, "z": null}"#)
-        );
+                .unwrap();
+        assert_eq!(text, r#"{"a": [1, {"production": 2}], "production" : {"variant":"b"}, "z": null}"#);
+        assert_eq!(&text[span], by);
         assert_eq!(replace_member(r#"{"production":{},"production":{"x":1}}"#, "production", &by), None);
         assert_eq!(replace_member(r#"{"a":1}"#, "production", &by), None);
         assert_eq!(replace_member(r#"{"production":{}} x"#, "production", &by), None, "not JSON");
@@ -553,6 +624,27 @@ mod tests {
         let r = CdmRecord::parse(&escaped).unwrap().with_variant("nudge");
         let text: Value = serde_json::from_str(&r.json).unwrap();
         assert_eq!(text["production"]["variant"], "nudge");
+        // A repeated member: the last counts, and the text is written anew.
+        let twice =
+            json.replace(r#""production": {"label" : "acme"}"#, r#""production":{},"production": {"label" : "acme"}"#);
+        let r = CdmRecord::parse(&twice).unwrap().with_variant("nudge");
+        assert_eq!(r.str_at("production", "label"), Some("acme"));
+        assert_eq!(serde_json::from_str::<Value>(&r.json).unwrap(), r.value);
+    }
+
+    #[test]
+    fn the_member_found_while_parsing_is_the_one_a_second_read_finds() {
+        let json = record(LETTER, "{}").replace(r#""production":{}"#, r#""production": {"label" : "acme"}"#);
+        let parsed = CdmRecord::parse(&json).unwrap();
+        let replacement = r#"{"label":"acme","variant":"b"}"#;
+        let found = replace_member(&json, "production", replacement).unwrap();
+        assert_eq!(splice(&json, parsed.production.clone().unwrap(), replacement), found);
+        // A second variant is written where the first went.
+        let twice = parsed.with_variant("a").with_variant("b");
+        assert_eq!(twice.json, parsed.with_variant("b").json);
+        assert_eq!(twice.json.as_ref(), found.0);
+        // Not an object: no member, and the refusal reads as before.
+        assert_eq!(CdmRecord::parse("[1]").unwrap_err().message, "a CDM record is a JSON object");
     }
 
     #[test]

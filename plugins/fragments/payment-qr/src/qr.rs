@@ -776,8 +776,16 @@ fn balance_penalty(dark: u32, w: usize) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The next number of a xorshift sequence: the tests' random data.
+    pub(crate) fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
 
     /// Module-by-module scoring, straight from the rules, to check the bitset version.
     fn reference_penalty(m: &[bool], w: usize) -> u32 {
@@ -839,14 +847,7 @@ mod tests {
         let mut seed = 12345u64;
         for w in [21usize, 41, 61, 69, 125] {
             for _ in 0..50 {
-                let m: Vec<bool> = (0..w * w)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        seed & 3 != 0
-                    })
-                    .collect();
+                let m: Vec<bool> = (0..w * w).map(|_| xorshift(&mut seed) & 3 != 0).collect();
                 let expected = reference_penalty(&m, w);
                 let (rows, cols) = (rows_of(&m, w), cols_of(&m, w));
                 assert_eq!(penalty(&rows, &cols, w), expected);
@@ -905,14 +906,7 @@ mod tests {
         let mut seed = 0x0DDB_1A5E_5BAD_5EEDu64;
         for version in versions {
             let frame = Frame::<L>::draw(version);
-            let codewords: Vec<u8> = (0..frame.order.len().div_ceil(8))
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
+            let codewords: Vec<u8> = (0..frame.order.len().div_ceil(8)).map(|_| xorshift(&mut seed) as u8).collect();
             let data = frame.place(&codewords);
             for mask in 0..8 {
                 let rows: Vec<L> = frame.masked(mask, &data.rows, false).collect();
@@ -949,14 +943,7 @@ mod tests {
         let most = data_codewords(MAX_VERSION) - 3;
         let lengths: Vec<usize> = (1..=most).step_by(13).chain(boundaries).filter(|&n| n <= most).collect();
         for n in lengths {
-            let data: Vec<u8> = (0..n)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
+            let data: Vec<u8> = (0..n).map(|_| xorshift(&mut seed) as u8).collect();
             let (w, expected) = reference_symbol(&data);
             let symbol = encode(&data).unwrap_or_else(|e| panic!("{n} bytes: {e}"));
             assert_eq!(symbol.width, w, "{n} bytes");

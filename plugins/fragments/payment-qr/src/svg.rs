@@ -167,6 +167,7 @@ fn push_number(out: &mut Vec<u8>, n: usize) {
 mod tests {
     use super::{QUIET_ZONE, push_number, qr_svg, runs};
     use crate::qr;
+    use crate::qr::tests::xorshift;
 
     /// The SVG as it was first written, with `format!`, module by module.
     fn reference_svg(data: &str, size_mm: u32, label: &str) -> String {
@@ -202,14 +203,7 @@ mod tests {
     fn the_path_is_written_as_format_writes_it_for_every_version() {
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         for len in (1..=1100).step_by(7) {
-            let data: String = (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    char::from(b'!' + (seed % 90) as u8)
-                })
-                .collect();
+            let data: String = (0..len).map(|_| char::from(b'!' + (xorshift(&mut seed) % 90) as u8)).collect();
             assert_eq!(qr_svg(&data, 30, "QR").unwrap(), reference_svg(&data, 30, "QR"), "{len} bytes");
         }
     }
@@ -218,10 +212,7 @@ mod tests {
     fn rows_of_64_bits_have_the_runs_of_128() {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let row = seed >> 3; // 61 modules: version 11, the widest on 64 bits
+            let row = xorshift(&mut seed) >> 3; // 61 modules: version 11, the widest on 64 bits
             let (mut narrow, mut wide) = (Vec::new(), Vec::new());
             runs(row, &mut |start, run| narrow.push((start, run)));
             runs(u128::from(row), &mut |start, run| wide.push((start, run)));

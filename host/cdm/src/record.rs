@@ -23,16 +23,14 @@ pub const CDM_SCHEMA: &str = include_str!("../schema/cdm-1.0.schema.json");
 #[jsonschema::validator(path = "schema/cdm-1.0.schema.json", methods = { is_valid = true, validate = false, iter_errors = false })]
 struct CompiledSchema;
 
-static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(CDM_SCHEMA).expect("the CDM schema is JSON");
-    jsonschema::validator_for(&schema).expect("the CDM schema is a valid JSON Schema")
-});
+static VALIDATOR: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| jsonschema::validator_for(&SCHEMA).expect("the CDM schema is a valid JSON Schema"));
 
-/// Every property name the CDM schema defines, borrowed from one parsed
-/// copy of the schema kept for the process.
+/// The CDM schema as a value, parsed once for the process.
+static SCHEMA: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(CDM_SCHEMA).expect("the CDM schema is JSON"));
+
+/// Every property name the CDM schema defines, borrowed from [`SCHEMA`].
 static PROPERTY_NAMES: LazyLock<ahash::AHashSet<&'static str>> = LazyLock::new(|| {
-    static SCHEMA: LazyLock<Value> =
-        LazyLock::new(|| serde_json::from_str(CDM_SCHEMA).expect("the CDM schema is JSON"));
     fn collect(node: &'static Value, names: &mut ahash::AHashSet<&'static str>) {
         match node {
             Value::Object(members) => {
@@ -191,13 +189,11 @@ impl CdmRecord {
             production.insert("variant".into(), Value::String(variant.to_owned()));
         }
         let replacement = self.value["production"].to_string();
-        let known = self.production.take().filter(|span| self.json.get(span.clone()).is_some());
-        let spliced = match known {
-            Some(span) => Some(splice(&self.json, span, &replacement)),
-            None => replace_member(&self.json, "production", &replacement),
-        };
-        self.json = match spliced {
-            Some((text, span)) => {
+        // The place noted while parsing (kept up to date here); a record
+        // without one (no `production`, or two) is written anew.
+        self.json = match self.production.take().filter(|span| self.json.get(span.clone()).is_some()) {
+            Some(span) => {
+                let (text, span) = splice(&self.json, span, &replacement);
                 self.production = Some(span);
                 std::sync::Arc::from(text)
             }
@@ -259,20 +255,6 @@ impl CdmRecord {
     pub fn str_at(&self, area: &str, field: &str) -> Option<&str> {
         self.value.get(area)?.get(field)?.as_str().filter(|s| !s.is_empty())
     }
-}
-
-/// `json` (an object) with its top-level member `key` replaced by
-/// `replacement`, every other byte as it was; `None` when the member cannot
-/// be located that way (no such member, or keys written with escapes).
-fn replace_member(json: &str, key: &str, replacement: &str) -> Option<(String, std::ops::Range<usize>)> {
-    // The other members are skipped by the parser, not collected.
-    let mut reader = serde_json::Deserializer::from_str(json);
-    let member =
-        serde::de::DeserializeSeed::deserialize(FindMember { key, found: std::marker::PhantomData }, &mut reader)
-            .ok()?;
-    reader.end().ok()?;
-    let span = span_in(json, member?.get())?;
-    Some(splice(json, span, replacement))
 }
 
 /// Where `part`, a slice of `json`, is in it.
@@ -340,38 +322,6 @@ impl<'de> serde::de::Visitor<'de> for Members<'de> {
             }
         }
         Ok((members, production))
-    }
-}
-
-/// Finds one member of a JSON object as raw text, skipping the others; a
-/// repeated member is an error (the caller then writes the record anew).
-struct FindMember<'k, 'j> {
-    key: &'k str,
-    found: std::marker::PhantomData<&'j ()>,
-}
-
-impl<'de: 'j, 'j> serde::de::DeserializeSeed<'de> for FindMember<'_, 'j> {
-    type Value = Option<&'j serde_json::value::RawValue>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de: 'j, 'j> serde::de::Visitor<'de> for FindMember<'_, 'j> {
-    type Value = Option<&'j serde_json::value::RawValue>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(name) = map.next_key::<&str>()? {
-            if name != self.key {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            } else if found.replace(map.next_value()?).is_some() {
-                return Err(serde::de::Error::custom("repeated member"));
-            }
-        }
-        Ok(found)
     }
 }
 
@@ -580,17 +530,22 @@ mod tests {
         }
     }
 
+    /// `json` with its `production` member's value replaced by `by`, at the
+    /// place parsing noted, and where the replacement is.
+    fn replace_production(json: &str, by: &str) -> Option<(String, std::ops::Range<usize>)> {
+        parse_text(json).ok()?.1.map(|span| splice(json, span, by))
+    }
+
     #[test]
     fn a_member_is_replaced_in_place_unless_it_is_repeated_or_missing() {
         let by = serde_json::json!({"variant": "b"}).to_string();
         let (text, span) =
-            replace_member(r#"{"a": [1, {"production": 2}], "production" : {"x":"}"}, "z": null}"#, "production", &by)
-                .unwrap();
+            replace_production(r#"{"a": [1, {"production": 2}], "production" : {"x":"}"}, "z": null}"#, &by).unwrap();
         assert_eq!(text, r#"{"a": [1, {"production": 2}], "production" : {"variant":"b"}, "z": null}"#);
         assert_eq!(&text[span], by);
-        assert_eq!(replace_member(r#"{"production":{},"production":{"x":1}}"#, "production", &by), None);
-        assert_eq!(replace_member(r#"{"a":1}"#, "production", &by), None);
-        assert_eq!(replace_member(r#"{"production":{}} x"#, "production", &by), None, "not JSON");
+        assert_eq!(replace_production(r#"{"production":{},"production":{"x":1}}"#, &by), None);
+        assert_eq!(replace_production(r#"{"a":1}"#, &by), None);
+        assert_eq!(replace_production(r#"{"production":{}} x"#, &by), None, "not JSON");
     }
 
     #[test]
@@ -619,7 +574,7 @@ mod tests {
         let text: Value = serde_json::from_str(&r.json).unwrap();
         assert_eq!(text, r.value, "the text says what the value says");
         assert!(r.json.contains(r#""address":  {"city":"Zoë"}"#), "untouched members keep their bytes: {}", r.json);
-        // A key written with an escape cannot be located in place: the text is written anew.
+        // A key written with an escape is still the member: its value is replaced in place.
         let escaped = json.replace(r#""production""#, r#""produ\u0063tion""#);
         let r = CdmRecord::parse(&escaped).unwrap().with_variant("nudge");
         let text: Value = serde_json::from_str(&r.json).unwrap();
@@ -633,11 +588,13 @@ mod tests {
     }
 
     #[test]
-    fn the_member_found_while_parsing_is_the_one_a_second_read_finds() {
+    fn the_member_found_while_parsing_is_where_the_text_has_it() {
         let json = record(LETTER, "{}").replace(r#""production":{}"#, r#""production": {"label" : "acme"}"#);
         let parsed = CdmRecord::parse(&json).unwrap();
         let replacement = r#"{"label":"acme","variant":"b"}"#;
-        let found = replace_member(&json, "production", replacement).unwrap();
+        let written = r#"{"label" : "acme"}"#;
+        let start = json.find(written).unwrap();
+        let found = splice(&json, start..start + written.len(), replacement);
         assert_eq!(splice(&json, parsed.production.clone().unwrap(), replacement), found);
         // A second variant is written where the first went.
         let twice = parsed.with_variant("a").with_variant("b");

@@ -56,6 +56,11 @@ pub enum BenchCommand {
         /// channel names; `html,lines` adds ACME's print-asa line data).
         #[arg(long, value_delimiter = ',', default_value = "html")]
         channels: Vec<String>,
+        /// Folder the source and the runs' outputs are written under
+        /// (default: the system's temporary folder). Its file system is
+        /// part of what a dir-sink run measures.
+        #[arg(long)]
+        work_dir: Option<std::path::PathBuf>,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -130,7 +135,7 @@ pub enum BenchCommand {
 pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::PluginCall { calls, runs, docs, json } => plugin_call(ctx, calls, runs.max(1), docs, json),
-        BenchCommand::Batch { tenant, records, runs, threads, shard_kib, sink, channels, json } => {
+        BenchCommand::Batch { tenant, records, runs, threads, shard_kib, sink, channels, work_dir, json } => {
             crate::bench_batch::run(
                 ctx,
                 &crate::bench_batch::BatchBench {
@@ -141,6 +146,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                     shard_bytes: shard_kib.map(|k| k * 1024),
                     sink: sink.into(),
                     channels,
+                    work_dir,
                     json,
                 },
             )

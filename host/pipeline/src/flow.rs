@@ -32,6 +32,16 @@ pub(crate) enum WorkItem {
     },
     /// Rejected by the translator or as a repeated document id.
     Rejected(Rejection),
+    /// Rendered elsewhere (a cluster's worker): only its files are still
+    /// to be written (`dir` sink).
+    Rendered {
+        /// Delivered (files not yet written) or rejected.
+        outcome: Outcome,
+        /// Its time in the stages the worker ran.
+        times: StageTimes,
+        /// Where it starts in the source (for a rejection when writing fails).
+        location: Option<SourceLocation>,
+    },
 }
 
 /// What became of one record.

@@ -16,6 +16,7 @@
 //! sink/      where outputs go: block sub-folders (`dir`) or one ZIP per block and channel (`zip`)
 //! report/    manifest.jsonl, rejected.jsonl, report.json, usage.json, latency
 //! flow.rs    what travels between the stages: numbered work and numbered results
+//! remote.rs  what travels when shards are rendered elsewhere: shard tasks and their results
 //! ```
 //!
 //! No two folders import each other: `run/` wires the stages, `tenant/`
@@ -31,6 +32,7 @@ mod channels;
 mod compose;
 mod error;
 mod flow;
+pub mod remote;
 mod report;
 mod run;
 pub mod sink;
@@ -51,11 +53,12 @@ pub use report::usage::{Meter, Usage, UsageRow, UsageTally, pages};
 pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
 pub use run::batch::run_batch;
 pub use run::checkpoint::{PROGRESS_FILE, RUN_FILES};
-pub use run::job::{BatchJob, Progress};
+pub use run::job::{BatchJob, Progress, Remote};
 pub use run::on_demand::{
     RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_source, sample_records,
     translate_source,
 };
+pub use run::shard::render_shard;
 pub use run::write::{sha256_hex, write_atomic};
 pub use source::CHUNK_BYTES;
 pub use source::encoding::SourceEncoding;

@@ -18,6 +18,7 @@
 
 use crate::error::{PipelineError, io};
 use crate::flow::{Done, Work};
+use crate::remote::ShardTask;
 use crate::report::{Report, Timings};
 use crate::run::checkpoint;
 use crate::run::commit::Committer;
@@ -29,6 +30,7 @@ use crate::sink::containers::Containers;
 use crate::sink::{Sink, SinkKind};
 use crate::source::encoding::transcode;
 use crate::source::files::{Delivery, FilesSource};
+use crate::source::remote::RemoteSource;
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
@@ -130,6 +132,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     let bytes_read = AtomicU64::new(0);
     let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) };
     let shard_bytes = job.shard_bytes.unwrap_or(DEFAULT_SHARD_BYTES);
+    let library;
     let stage = SourceStage {
         translator,
         call,
@@ -147,7 +150,40 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             .ok_or_else(|| "no translator reads this type of file (map it in [job.translators])".to_owned())?;
         loaded.plugin_of_kind(&id, Kind::Translator).map_err(|e| e.to_string())
     };
-    let source = if let Some(delivery) = delivery {
+    let source = if let Some(remote) = job.remote {
+        if delivery.is_some() {
+            return Err(PipelineError::Config {
+                tenant: cfg.id.clone(),
+                message: "a cluster run takes one source file; a folder or ZIP of sources runs locally for now".into(),
+            });
+        }
+        // Every shard is rendered from the content of this moment: the
+        // run is pinned to one revision, whatever is published meanwhile.
+        library = loaded.content.current();
+        let task = ShardTask {
+            run: remote.run.to_owned(),
+            index: 0,
+            tenant: cfg.id.clone(),
+            revision: library.revision().to_string(),
+            plugins: loaded.plugins.iter().map(|(id, p)| (id.clone(), p.sha256().to_owned())).collect(),
+            translator: translator_id.clone(),
+            source_name: source_name.clone(),
+            as_of: as_of.clone(),
+            channels: job.channels.clone(),
+            start: None,
+            from: 0,
+            to: 0,
+            sha256: String::new(),
+        };
+        Source::Remote(Box::new(RemoteSource {
+            sharded: ShardedSource { stage, shard_bytes, threads },
+            exchange: remote.exchange,
+            task,
+            revision: Arc::clone(library.revision()),
+            content: library.set(),
+            in_flight: remote.in_flight,
+        }))
+    } else if let Some(delivery) = delivery {
         Source::Files(FilesSource {
             delivery,
             name: &source_name,
@@ -197,6 +233,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
                     Source::Whole(stage) => stage.run(send),
                     Source::Sharded(stage) => stage.run(send),
                     Source::Files(stage) => stage.run(send),
+                    Source::Remote(stage) => stage.run(send),
                 }
             })
             .map_err(io(job.out_dir))?;
@@ -259,11 +296,13 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     )
 }
 
-/// How the source is read: whole, in one session, or in shards.
+/// How the source is read: whole, in one session, in shards, or in
+/// shards rendered elsewhere.
 enum Source<'a> {
     Whole(SourceStage<'a>),
     Sharded(ShardedSource<'a>),
     Files(FilesSource<'a>),
+    Remote(Box<RemoteSource<'a>>),
 }
 
 struct Finish<'a> {

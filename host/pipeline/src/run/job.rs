@@ -36,6 +36,21 @@ pub struct BatchJob<'a> {
     pub documents_per_block: Option<u64>,
     /// The source's encoding, instead of `[job] encoding`.
     pub encoding: Option<crate::source::encoding::SourceEncoding>,
+    /// Render the shards elsewhere (a cluster's workers) instead of on
+    /// this machine's threads; this process cuts, numbers and commits.
+    pub remote: Option<Remote<'a>>,
+}
+
+/// Where a run's shards are rendered when not here.
+#[derive(Clone, Copy)]
+pub struct Remote<'a> {
+    /// The exchange that takes shards and gives results back.
+    pub exchange: &'a dyn crate::remote::ShardExchange,
+    /// The run's id, the same when the run is resumed (results of an
+    /// earlier attempt then still count).
+    pub run: &'a str,
+    /// Shards out at a time.
+    pub in_flight: usize,
 }
 
 impl<'a> BatchJob<'a> {
@@ -54,6 +69,7 @@ impl<'a> BatchJob<'a> {
             sink: None,
             documents_per_block: None,
             encoding: None,
+            remote: None,
         }
     }
 }

@@ -176,6 +176,7 @@ fn translate<'a>(
             WorkItem::Record { cdm, location, .. } => {
                 producer.validate(&cdm, location.clone()).map(|record| (record, location))
             }
+            WorkItem::Rendered { .. } => unreachable!("a source read here is translated here"),
         });
         true
     });

@@ -64,6 +64,30 @@ impl Producer<'_> {
         let mut times = StageTimes { translate: work.translate, ..Default::default() };
         let outcome = match work.item {
             WorkItem::Rejected(r) => Outcome::Rejected(r),
+            WorkItem::Rendered { outcome, times: rendered, location } => {
+                times = StageTimes { translate: work.translate, ..rendered };
+                match (outcome, writer) {
+                    (Outcome::Delivered { mut lines, content, files }, Some(writer)) => {
+                        let t0 = Instant::now();
+                        let written = writer.write(work.seq, &files);
+                        times.write = Some(t0.elapsed());
+                        match written {
+                            Ok(placed) => {
+                                for (line, placed) in lines.iter_mut().zip(placed) {
+                                    line.file = placed;
+                                }
+                                Outcome::Delivered { lines, content, files: Vec::new() }
+                            }
+                            Err(failure) => {
+                                let first = lines.first();
+                                let ids = (first.map(|l| l.record.clone()), first.map(|l| l.document_id.clone()));
+                                Outcome::Rejected(rejection(ids, location, failure, None))
+                            }
+                        }
+                    }
+                    (outcome, _) => outcome,
+                }
+            }
             WorkItem::Record { cdm, location, translator } => {
                 // A file of a delivery: its own translator is the record's.
                 let of_file;

@@ -8,6 +8,7 @@
 pub mod encoding;
 pub(crate) mod files;
 pub(crate) mod numbering;
+pub(crate) mod remote;
 pub(crate) mod shards;
 
 use crate::flow::Work;

@@ -12,7 +12,7 @@
 //! sharing a digest (odds about 1 in 37 million for a million documents)
 //! would reject the second with a visible reason, never deliver it twice.
 
-use crate::flow::{Failure, Work, WorkItem, rejection};
+use crate::flow::{Failure, Outcome, StageTimes, Work, WorkItem, rejection};
 use crate::report::Stage;
 use crate::source::SourceError;
 use crate::source::encoding::WrongBytes;
@@ -102,14 +102,7 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
                 match repeated {
                     None => WorkItem::Record { cdm, location, translator: self.of_file.clone() },
                     Some(id) => {
-                        let failure = Failure {
-                            field: Some("$.reference.document_id".into()),
-                            ..Failure::plain(
-                                Stage::Validate,
-                                format!("document id {id} appeared earlier in this source; it may appear once"),
-                            )
-                        };
-                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, failure, None))
+                        WorkItem::Rejected(rejection(CdmRecord::identifiers(&cdm), location, repeated_id(&id), None))
                     }
                 }
             }
@@ -120,11 +113,49 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
         if (self.send)(Work { seq, item, translate }) { Ok(()) } else { Err(SourceError::Closed) }
     }
 
+    /// Numbers a record that was rendered elsewhere (a cluster's worker),
+    /// with the document id and identifiers the worker read from the
+    /// translator's JSON: the same duplicate check, and the same rejection
+    /// of a repeated id, as [`Self::outcome`]; `times.translate` is its
+    /// share of the translator's time.
+    pub fn rendered(
+        &mut self,
+        document_id: Option<&str>,
+        identifiers: (Option<String>, Option<String>),
+        location: Option<SourceLocation>,
+        outcome: Outcome,
+        times: StageTimes,
+    ) -> Result<(), SourceError> {
+        let seq = self.next;
+        self.next += 1;
+        let translate = times.translate;
+        let repeated = document_id.filter(|id| !self.seen.insert(digest(id)));
+        if seq < self.skip {
+            return Ok(());
+        }
+        let item = match repeated {
+            None => WorkItem::Rendered { outcome, times, location },
+            Some(id) => WorkItem::Rejected(rejection(identifiers, location, repeated_id(id), None)),
+        };
+        if (self.send)(Work { seq, item, translate }) { Ok(()) } else { Err(SourceError::Closed) }
+    }
+
     /// The translator died: what it had not yet returned is one rejection,
     /// located at the byte offset where the failing chunk started; `lost`
     /// says which bytes went untranslated ("the rest of the source").
     pub fn fault(&mut self, fault: PluginFault, source_name: &str, offset: u64, lost: &str) -> Result<(), SourceError> {
-        let mut failure = Failure::fault(Stage::Translate, fault);
+        self.failed(Failure::fault(Stage::Translate, fault), source_name, offset, lost)
+    }
+
+    /// [`Self::fault`] with the fault already made a failure (it came from
+    /// another process).
+    pub fn failed(
+        &mut self,
+        mut failure: Failure,
+        source_name: &str,
+        offset: u64,
+        lost: &str,
+    ) -> Result<(), SourceError> {
         failure.reason = format!("{lost} was not translated: {}", failure.reason);
         let location = SourceLocation {
             source: Some(source_name.to_owned()),
@@ -142,6 +173,17 @@ impl<'a, F: FnMut(Work) -> bool> Numbering<'a, F> {
         let share = *took / outcomes.len() as u32;
         *took = Duration::ZERO;
         outcomes.into_iter().try_for_each(|o| self.outcome(o, share))
+    }
+}
+
+/// The rejection of a record whose document id came earlier in the source.
+fn repeated_id(id: &str) -> Failure {
+    Failure {
+        field: Some("$.reference.document_id".into()),
+        ..Failure::plain(
+            Stage::Validate,
+            format!("document id {id} appeared earlier in this source; it may appear once"),
+        )
     }
 }
 

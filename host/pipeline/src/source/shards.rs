@@ -46,27 +46,27 @@ pub(crate) struct ShardedSource<'a> {
 }
 
 /// One shard to translate.
-struct Shard {
-    index: usize,
+pub(crate) struct Shard {
+    pub index: usize,
     /// Where it starts (`None`: the source's start).
-    start: Option<Cut>,
+    pub start: Option<Cut>,
     /// Its bytes in the file.
-    from: u64,
-    to: u64,
+    pub from: u64,
+    pub to: u64,
 }
 
 /// What a translator made of one shard.
-struct Translated {
-    index: usize,
+pub(crate) struct Translated {
+    pub index: usize,
     /// The outcomes, each with its share of the translator's time.
-    outcomes: Vec<(TranslateOutcome, Duration)>,
+    pub outcomes: Vec<(TranslateOutcome, Duration)>,
     /// The translator died: the fault, and the offset of the chunk it died on.
-    fault: Option<(PluginFault, u64)>,
+    pub fault: Option<(PluginFault, u64)>,
     /// The shard's bytes, for the fault's message.
-    span: (u64, u64),
-    fuel: u64,
+    pub span: (u64, u64),
+    pub fuel: u64,
     /// Reading the file failed.
-    io: Option<std::io::Error>,
+    pub io: Option<std::io::Error>,
 }
 
 impl ShardedSource<'_> {
@@ -126,7 +126,7 @@ impl ShardedSource<'_> {
 
     /// Reads the file through the translator's splitter and hands over each
     /// shard as soon as the cut after it is known. Returns the splitter's fuel.
-    fn split(
+    pub(crate) fn split(
         &self,
         mut file: &File,
         len: u64,
@@ -206,69 +206,84 @@ impl ShardedSource<'_> {
 
     /// Translates one shard in a fresh instance, reading its bytes from the file.
     fn translate(&self, file: &File, shard: Shard) -> Translated {
-        let mut done = Translated {
-            index: shard.index,
-            outcomes: Vec::new(),
-            fault: None,
-            span: (shard.from, shard.to),
-            fuel: 0,
-            io: None,
-        };
-        let mut took = Duration::ZERO;
-        let keep = |outcomes: Vec<TranslateOutcome>, took: &mut Duration, into: &mut Vec<_>| {
-            if outcomes.is_empty() {
-                return;
-            }
-            let share = *took / outcomes.len() as u32;
-            *took = Duration::ZERO;
-            into.extend(outcomes.into_iter().map(|o| (o, share)));
-        };
-        let t0 = Instant::now();
-        let opened = match &shard.start {
-            None => self.stage.translator.translate(&self.stage.call, self.stage.source_name),
-            Some(cut) => self.stage.translator.translate_from(&self.stage.call, self.stage.source_name, cut),
-        };
-        took += t0.elapsed();
-        let mut session = match opened {
-            Ok(s) => s,
-            Err(fault) => {
-                done.fault = Some((fault, shard.from));
-                return done;
-            }
-        };
-        let mut chunk = vec![0u8; CHUNK_BYTES];
-        let mut at = shard.from;
-        while at < shard.to {
-            let want = CHUNK_BYTES.min((shard.to - at) as usize);
-            if let Err(e) = file.read_exact_at(&mut chunk[..want], at) {
-                done.io = Some(e);
-                return done;
-            }
-            let t0 = Instant::now();
-            let fed = session.feed(&chunk[..want]);
-            took += t0.elapsed();
-            match fed {
-                Ok(outcomes) => keep(outcomes, &mut took, &mut done.outcomes),
-                Err(fault) => {
-                    done.fuel = session.usage().fuel;
-                    done.fault = Some((fault, at));
-                    return done;
-                }
-            }
-            at += want as u64;
-        }
-        let t0 = Instant::now();
-        let finished = session.finish();
-        took += t0.elapsed();
-        match finished {
-            Ok((outcomes, usage)) => {
-                done.fuel = usage.fuel;
-                keep(outcomes, &mut took, &mut done.outcomes);
-            }
-            Err(fault) => done.fault = Some((fault, at)),
-        }
-        done
+        let stage = &self.stage;
+        translate_span(
+            stage.translator,
+            &stage.call,
+            stage.source_name,
+            shard.start.as_ref(),
+            (shard.index, shard.from, shard.to),
+            |chunk, at| file.read_exact_at(chunk, at),
+        )
     }
+}
+
+/// Translates the bytes `from..to` of a source (shard `index`) in a fresh
+/// instance of `translator`, started at `start` (`None`: the source's
+/// start); `read_at` fills a chunk with the bytes at an offset.
+pub(crate) fn translate_span(
+    translator: &tessera_runtime::Plugin,
+    call: &tessera_runtime::CallContext,
+    source_name: &str,
+    start: Option<&Cut>,
+    (index, from, to): (usize, u64, u64),
+    mut read_at: impl FnMut(&mut [u8], u64) -> std::io::Result<()>,
+) -> Translated {
+    let mut done = Translated { index, outcomes: Vec::new(), fault: None, span: (from, to), fuel: 0, io: None };
+    let mut took = Duration::ZERO;
+    let keep = |outcomes: Vec<TranslateOutcome>, took: &mut Duration, into: &mut Vec<_>| {
+        if outcomes.is_empty() {
+            return;
+        }
+        let share = *took / outcomes.len() as u32;
+        *took = Duration::ZERO;
+        into.extend(outcomes.into_iter().map(|o| (o, share)));
+    };
+    let t0 = Instant::now();
+    let opened = match start {
+        None => translator.translate(call, source_name),
+        Some(cut) => translator.translate_from(call, source_name, cut),
+    };
+    took += t0.elapsed();
+    let mut session = match opened {
+        Ok(s) => s,
+        Err(fault) => {
+            done.fault = Some((fault, from));
+            return done;
+        }
+    };
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    let mut at = from;
+    while at < to {
+        let want = CHUNK_BYTES.min((to - at) as usize);
+        if let Err(e) = read_at(&mut chunk[..want], at) {
+            done.io = Some(e);
+            return done;
+        }
+        let t0 = Instant::now();
+        let fed = session.feed(&chunk[..want]);
+        took += t0.elapsed();
+        match fed {
+            Ok(outcomes) => keep(outcomes, &mut took, &mut done.outcomes),
+            Err(fault) => {
+                done.fuel = session.usage().fuel;
+                done.fault = Some((fault, at));
+                return done;
+            }
+        }
+        at += want as u64;
+    }
+    let t0 = Instant::now();
+    let finished = session.finish();
+    took += t0.elapsed();
+    match finished {
+        Ok((outcomes, usage)) => {
+            done.fuel = usage.fuel;
+            keep(outcomes, &mut took, &mut done.outcomes);
+        }
+        Err(fault) => done.fault = Some((fault, at)),
+    }
+    done
 }
 
 /// Puts translated shards back in order and numbers their outcomes.
@@ -299,13 +314,18 @@ impl<F: FnMut(Work) -> bool> InOrder<'_, F> {
                 self.numbering.outcome(outcome, share)?;
             }
             if let Some((fault, offset)) = shard.fault {
-                let lost = match shard.span {
-                    (0, to) if to == self.source_len => "the rest of the source".to_owned(),
-                    (from, to) => format!("the rest of bytes {from}–{to} of the source (one shard)"),
-                };
+                let lost = lost_in(shard.span, self.source_len);
                 self.numbering.fault(fault, self.source_name, offset, &lost)?;
             }
         }
         Ok(())
+    }
+}
+
+/// What a translator that died in the shard of bytes `span` did not translate.
+pub(crate) fn lost_in(span: (u64, u64), source_len: u64) -> String {
+    match span {
+        (0, to) if to == source_len => "the rest of the source".to_owned(),
+        (from, to) => format!("the rest of bytes {from}–{to} of the source (one shard)"),
     }
 }

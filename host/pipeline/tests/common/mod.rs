@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod export;
 pub mod fs;
 pub mod pdf;
 pub mod qr;

@@ -1,0 +1,348 @@
+//! What travels when a run's shards are rendered elsewhere (another
+//! process, another machine): the task a shard carries out, and the result
+//! that comes back.
+//!
+//! A worker translates, validates, composes, formats and self-checks the
+//! records of one shard; it numbers nothing and writes nothing, because
+//! record numbers, the duplicate check, blocks and the order of every file
+//! depend on the shards before it. The run that cut the source takes the
+//! results in shard order and numbers, checks and commits them exactly as a
+//! local run would ([`crate::run_batch`] with a [`ShardExchange`]), so its
+//! folder is the local run's, byte for byte.
+//!
+//! A result is one frame: a JSON header ([`ShardResult`]) and the output
+//! files' bytes after it, which the header points into ([`FileRef`]).
+
+use crate::report::{Rejection, Stage};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tessera_content::Resolution;
+use tessera_runtime::{Cut, SourceLocation};
+
+/// One shard of a run, as a worker is asked to render it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShardTask {
+    /// The run it belongs to.
+    pub run: String,
+    /// Its place among the run's shards: 0, 1, 2, ...
+    pub index: u64,
+    /// The tenant.
+    pub tenant: String,
+    /// The content revision every document must be composed from.
+    pub revision: String,
+    /// Plugin id → sha256 of every plugin the run may call: a worker with
+    /// any other component refuses the shard.
+    pub plugins: BTreeMap<String, String>,
+    /// The translator's plugin id.
+    pub translator: String,
+    /// The source's name (for locations and the call context's seed).
+    pub source_name: String,
+    /// The run's as-of date.
+    pub as_of: String,
+    /// The operator's `--channels`, when given.
+    pub channels: Option<Vec<String>>,
+    /// Where the shard starts (`None`: at the start of the source).
+    pub start: Option<ShardStart>,
+    /// Its bytes in the source: `from..to`.
+    pub from: u64,
+    /// End of its bytes.
+    pub to: u64,
+    /// sha256 of those bytes, so a result can be matched to exactly them.
+    pub sha256: String,
+}
+
+/// A [`Cut`] as it travels.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShardStart {
+    /// Byte offset in the source.
+    pub offset: u64,
+    /// The 1-based line that starts there.
+    pub line: u32,
+    /// The translator's state for a session starting there, hex.
+    pub state: String,
+}
+
+impl From<&Cut> for ShardStart {
+    fn from(cut: &Cut) -> ShardStart {
+        ShardStart { offset: cut.offset, line: cut.line, state: hex::encode(&cut.state) }
+    }
+}
+
+impl ShardStart {
+    /// The cut again; `None` when the state is not hex.
+    pub fn cut(&self) -> Option<Cut> {
+        Some(Cut { offset: self.offset, line: self.line, state: hex::decode(&self.state).ok()? })
+    }
+}
+
+/// What a worker made of one shard.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ShardResult {
+    /// The run.
+    pub run: String,
+    /// The shard's index.
+    pub index: u64,
+    /// sha256 of the bytes the worker rendered (the task's).
+    pub sha256: String,
+    /// Who rendered it (host and process), for progress and messages.
+    pub worker: String,
+    /// Each outcome of the shard, in source order.
+    pub outcomes: Vec<RemoteOutcome>,
+    /// The translator died in this shard: what it did not return is lost.
+    pub fault: Option<RemoteFault>,
+    /// Fuel the translator used for the shard.
+    pub fuel: u64,
+    /// The distinct `content_files` maps of the manifest lines, which
+    /// [`RemoteLine::content_files`] points into (a view's documents share one).
+    pub content_files: Vec<BTreeMap<String, String>>,
+}
+
+/// One outcome of a shard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RemoteOutcome {
+    /// The translator rejected a source record.
+    Rejected {
+        /// Its error code.
+        code: String,
+        /// Its message.
+        message: String,
+        /// Where.
+        location: Option<SourceLocation>,
+        /// Its share of the translator's time, µs.
+        translate_us: u64,
+    },
+    /// A record, and what became of it.
+    Record(Box<RemoteRecord>),
+}
+
+/// A record the translator made, rendered (or rejected) by the worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteRecord {
+    /// `reference.document_id` as the duplicate check reads it from the
+    /// translator's JSON (`CdmRecord::document_id_of`).
+    pub document_id: Option<String>,
+    /// `reference.customer_ref` and `reference.document_id` as a rejection
+    /// names them (`CdmRecord::identifiers`).
+    pub identifiers: (Option<String>, Option<String>),
+    /// Where it starts in the source.
+    pub location: Option<SourceLocation>,
+    /// Time per stage, µs.
+    pub times: RemoteTimes,
+    /// Its outputs, or why it has none.
+    pub end: RecordEnd,
+}
+
+/// What became of a record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RecordEnd {
+    /// Every output made and checked.
+    Delivered {
+        /// One manifest line per output, not yet placed in a folder or container.
+        lines: Vec<RemoteLine>,
+        /// The outputs, in the lines' order.
+        files: Vec<FileRef>,
+        /// The content view (`label`, `locale`) it was composed from.
+        view: (String, String),
+        /// The assets its templates used.
+        assets: Vec<Resolution>,
+    },
+    /// Rejected, with the reason.
+    Rejected(Rejection),
+}
+
+/// An output file: its name, and where its bytes are in the frame.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileRef {
+    /// File name (`INV-1.html`).
+    pub name: String,
+    /// Offset of its bytes after the header.
+    pub offset: u64,
+    /// Length.
+    pub len: u64,
+}
+
+/// A manifest line as it travels: `content_files` is an index into
+/// [`ShardResult::content_files`]; the rest is [`crate::ManifestLine`]'s.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteLine {
+    /// `reference.customer_ref`.
+    pub record: String,
+    /// `reference.document_id`.
+    pub document_id: String,
+    /// Channel.
+    pub channel: String,
+    /// File name.
+    pub file: String,
+    /// Media type.
+    pub media_type: String,
+    /// Templates used.
+    pub templates: Vec<String>,
+    /// Brand label.
+    pub label: String,
+    /// Locale.
+    pub locale: String,
+    /// A/B variant.
+    pub variant: Option<String>,
+    /// Content revision.
+    pub content_revision: String,
+    /// Content view key.
+    pub content_view: String,
+    /// Index into the result's `content_files`.
+    pub content_files: usize,
+    /// Plugins involved.
+    pub plugins: Vec<RemotePluginUse>,
+    /// Fuel.
+    pub fuel: u64,
+    /// Output size.
+    pub bytes: u64,
+    /// Pages.
+    pub pages: Option<u64>,
+    /// Output sha256.
+    pub sha256: String,
+    /// Warnings.
+    pub warnings: Vec<crate::truth::Warning>,
+}
+
+/// A [`crate::PluginUse`] as it travels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemotePluginUse {
+    /// Plugin id.
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// Component sha256.
+    pub sha256: String,
+    /// Fuel, when attributable.
+    pub fuel: Option<u64>,
+}
+
+/// A record's time per stage, µs (`None`: the stage was not reached).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RemoteTimes {
+    /// Its share of the translator's time.
+    pub translate: u64,
+    /// Validation.
+    pub validate: Option<u64>,
+    /// Composition.
+    pub compose: Option<u64>,
+    /// Formatting.
+    pub format: Option<u64>,
+    /// The self-check.
+    pub verify: Option<u64>,
+}
+
+/// The translator died in a shard.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RemoteFault {
+    /// The stage (always translate).
+    pub stage: Stage,
+    /// Plugin at fault (`id@version`).
+    pub plugin: Option<String>,
+    /// Limit hit, when one was.
+    pub limit: Option<String>,
+    /// What happened.
+    pub reason: String,
+    /// Offset of the chunk it died on.
+    pub offset: u64,
+}
+
+/// How a coordinator hands shards out and gets their results back: over a
+/// message broker in a cluster, or in process in tests.
+pub trait ShardExchange: Sync {
+    /// Hands `task` and its bytes to the workers.
+    fn dispatch(&self, task: ShardTask, bytes: Vec<u8>) -> Result<(), String>;
+    /// The next result that arrived, of any shard dispatched (a shard's
+    /// result may come more than once: the first counts). `None` when the
+    /// exchange is closed and no more will come.
+    fn receive(&self) -> Result<Option<(ShardResult, Vec<u8>)>, String>;
+    /// A line for the operator (workers seen, refusals).
+    fn note(&self, _message: &str) {}
+}
+
+/// A result as one frame: `"TSR1"`, the header's length (u32, big endian),
+/// the JSON header, then the files' bytes.
+pub fn encode_result(result: &ShardResult, files: &[u8]) -> Vec<u8> {
+    let header = serde_json::to_vec(result).expect("a shard result serialises");
+    let mut frame = Vec::with_capacity(8 + header.len() + files.len());
+    frame.extend_from_slice(FRAME_MAGIC);
+    frame.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
+    frame.extend_from_slice(&header);
+    frame.extend_from_slice(files);
+    frame
+}
+
+const FRAME_MAGIC: &[u8; 4] = b"TSR1";
+
+/// The header and the files' bytes of a frame made by [`encode_result`];
+/// an error says what is wrong with it (it came over the network).
+pub fn decode_result(frame: &[u8]) -> Result<(ShardResult, &[u8]), String> {
+    let rest = frame.strip_prefix(FRAME_MAGIC.as_slice()).ok_or("not a shard result (no TSR1 frame)")?;
+    let len = rest.get(..4).ok_or("a shard result frame cut short")?;
+    let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
+    let header = rest.get(4..4 + len).ok_or("a shard result frame cut short")?;
+    let result: ShardResult =
+        serde_json::from_slice(header).map_err(|e| format!("a shard result header that does not parse: {e}"))?;
+    let files = &rest[4 + len..];
+    for outcome in &result.outcomes {
+        if let RemoteOutcome::Record(r) = outcome
+            && let RecordEnd::Delivered { files: refs, lines, .. } = &r.end
+        {
+            if refs.len() != lines.len() {
+                return Err(format!(
+                    "shard {}: a record with {} files and {} lines",
+                    result.index,
+                    refs.len(),
+                    lines.len()
+                ));
+            }
+            for f in refs {
+                let end = f.offset.checked_add(f.len).filter(|end| *end <= files.len() as u64);
+                if end.is_none() {
+                    return Err(format!("shard {}: file {} points past the frame", result.index, f.name));
+                }
+            }
+            if lines.iter().any(|l| l.content_files >= result.content_files.len()) {
+                return Err(format!(
+                    "shard {}: a line names a content_files map the result does not have",
+                    result.index
+                ));
+            }
+        }
+    }
+    Ok((result, files))
+}
+
+/// µs of a duration, for the wire.
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_round_trips_and_a_broken_one_is_an_error() {
+        let result = ShardResult {
+            run: "r".into(),
+            index: 3,
+            sha256: "ab".into(),
+            outcomes: vec![RemoteOutcome::Rejected {
+                code: "bad-row".into(),
+                message: "m".into(),
+                location: None,
+                translate_us: 5,
+            }],
+            ..Default::default()
+        };
+        let frame = encode_result(&result, b"xyz");
+        let (back, files) = decode_result(&frame).unwrap();
+        assert_eq!((back.index, back.outcomes.len(), files), (3, 1, &b"xyz"[..]));
+        assert!(decode_result(&frame[..6]).is_err());
+        assert!(decode_result(b"nope").is_err());
+        let start = ShardStart::from(&Cut { offset: 9, line: 2, state: vec![0, 255] });
+        assert_eq!(start.state, "00ff");
+        assert_eq!(start.cut().unwrap().state, vec![0, 255]);
+    }
+}

@@ -1,0 +1,277 @@
+//! The source stage of a run whose shards are rendered elsewhere: it cuts
+//! the source as a local sharded run does, hands each shard to a
+//! [`ShardExchange`], and takes the results back in shard order, numbering
+//! every outcome and checking duplicates here ([`Numbering`]), so the run's
+//! folder is the one a local run writes.
+//!
+//! ```text
+//! read ─► splitter ─► shard k ──exchange──► workers (translate … self-check)
+//!   ▲                                             │ result of shard k (any order, maybe twice)
+//!   └── first result per shard, in shard order, numbered, sent on ◄──┘
+//! ```
+//!
+//! A result counts once: the first for a shard is taken, later ones (a
+//! shard redelivered after a slow worker's ack) are ignored, and one for
+//! other bytes than the shard's is refused. At most `in_flight` shards are
+//! out at a time.
+
+use crate::flow::{ContentUse, Failure, Outcome, StageTimes, Work};
+use crate::remote::{RecordEnd, RemoteOutcome, ShardExchange, ShardResult, ShardStart, ShardTask};
+use crate::report::{ManifestLine, PluginUse};
+use crate::source::numbering::Numbering;
+use crate::source::shards::{ShardedSource, lost_in};
+use crate::source::{SourceEnd, SourceError};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_content::ContentSet;
+use tessera_runtime::TranslateOutcome;
+
+/// The remote source stage.
+pub(crate) struct RemoteSource<'a> {
+    /// The source, its translator (whose splitter cuts it) and shard size.
+    pub sharded: ShardedSource<'a>,
+    /// Where shards go and results come from.
+    pub exchange: &'a dyn ShardExchange,
+    /// What every shard's task says (run, tenant, revision, plugins…);
+    /// index, start, span and digest are filled in per shard.
+    pub task: ShardTask,
+    /// The content revision the run is pinned to, and its content:
+    /// results name their views in it.
+    pub revision: Arc<str>,
+    /// That revision's content.
+    pub content: &'a ContentSet,
+    /// Shards out at a time.
+    pub in_flight: usize,
+}
+
+impl RemoteSource<'_> {
+    /// Cuts, dispatches and numbers; `send` passes each numbered outcome on.
+    pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
+        let stage = &self.sharded.stage;
+        let file = File::open(stage.input).map_err(SourceError::Io)?;
+        let len = file.metadata().map_err(SourceError::Io)?.len();
+        let in_flight = self.in_flight.max(1);
+        let mut order = InShardOrder {
+            numbering: Numbering::new(stage.translator, stage.skip, stage.wrong_bytes, send),
+            parked: BTreeMap::new(),
+            spans: BTreeMap::new(),
+            next: 0,
+            dispatched: 0,
+            fuel: 0,
+            run: &self.task.run,
+            source_name: stage.source_name,
+            source_len: len,
+            revision: &self.revision,
+            content: self.content,
+            exchange: self.exchange,
+        };
+        let split_fuel = self.sharded.split(&file, len, |shard| {
+            while order.dispatched - order.next >= in_flight as u64 {
+                order.receive()?;
+            }
+            let mut bytes = vec![0u8; (shard.to - shard.from) as usize];
+            file.read_exact_at(&mut bytes, shard.from).map_err(SourceError::Io)?;
+            let task = ShardTask {
+                index: shard.index as u64,
+                start: shard.start.as_ref().map(ShardStart::from),
+                from: shard.from,
+                to: shard.to,
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                ..self.task.clone()
+            };
+            order.spans.insert(task.index, ((task.from, task.to), task.sha256.clone()));
+            self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+            order.dispatched += 1;
+            Ok(())
+        })?;
+        while order.next < order.dispatched {
+            order.receive()?;
+        }
+        Ok(SourceEnd {
+            records: order.numbering.count(),
+            translator_fuel: order.fuel + split_fuel,
+            shards: order.dispatched,
+        })
+    }
+}
+
+/// Results parked until every shard before them is numbered.
+struct InShardOrder<'a, F: FnMut(Work) -> bool> {
+    numbering: Numbering<'a, F>,
+    parked: BTreeMap<u64, (ShardResult, Vec<u8>)>,
+    /// Each dispatched shard's bytes and their sha256.
+    spans: BTreeMap<u64, ((u64, u64), String)>,
+    next: u64,
+    dispatched: u64,
+    fuel: u64,
+    run: &'a str,
+    source_name: &'a str,
+    source_len: u64,
+    revision: &'a Arc<str>,
+    content: &'a ContentSet,
+    exchange: &'a dyn ShardExchange,
+}
+
+impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
+    /// Waits for one result and numbers every shard it frees.
+    fn receive(&mut self) -> Result<(), SourceError> {
+        let received = self.exchange.receive().map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+        let Some((result, files)) = received else {
+            return Err(SourceError::Io(std::io::Error::other(format!(
+                "the cluster stopped answering with shards {}–{} of {} outstanding",
+                self.next,
+                self.dispatched.saturating_sub(1),
+                self.source_name
+            ))));
+        };
+        let Some((_, sha256)) = self.spans.get(&result.index) else {
+            self.exchange.note(&format!(
+                "ignored a result for shard {} of run {}, which was not sent",
+                result.index, result.run
+            ));
+            return Ok(());
+        };
+        if result.run != self.run || result.sha256 != *sha256 {
+            self.exchange.note(&format!(
+                "ignored a result for shard {} from {}: it rendered other bytes than the shard's",
+                result.index, result.worker
+            ));
+            return Ok(());
+        }
+        if result.index < self.next || self.parked.contains_key(&result.index) {
+            // A redelivered shard rendered twice: the first result stands.
+            return Ok(());
+        }
+        self.parked.insert(result.index, (result, files));
+        while let Some((result, files)) = self.parked.remove(&self.next) {
+            let span = self.spans.get(&self.next).map(|(span, _)| *span).unwrap_or_default();
+            self.next += 1;
+            self.number(result, &files, span)?;
+        }
+        Ok(())
+    }
+
+    /// Numbers one shard's outcomes, in order.
+    fn number(&mut self, result: ShardResult, files: &[u8], span: (u64, u64)) -> Result<(), SourceError> {
+        self.fuel += result.fuel;
+        let content_files: Vec<Arc<BTreeMap<String, String>>> =
+            result.content_files.into_iter().map(Arc::new).collect();
+        for outcome in result.outcomes {
+            match outcome {
+                RemoteOutcome::Rejected { code, message, location, translate_us } => {
+                    let outcome = TranslateOutcome::Rejected { code, message, location };
+                    self.numbering.outcome(outcome, Duration::from_micros(translate_us))?;
+                }
+                RemoteOutcome::Record(record) => {
+                    let record = *record;
+                    let t = &record.times;
+                    let times = StageTimes {
+                        translate: Duration::from_micros(t.translate),
+                        validate: t.validate.map(Duration::from_micros),
+                        compose: t.compose.map(Duration::from_micros),
+                        format: t.format.map(Duration::from_micros),
+                        write: None,
+                        verify: t.verify.map(Duration::from_micros),
+                    };
+                    let outcome = self.outcome(record.end, files, &content_files, &record.identifiers);
+                    self.numbering.rendered(
+                        record.document_id.as_deref(),
+                        record.identifiers,
+                        record.location,
+                        outcome,
+                        times,
+                    )?;
+                }
+            }
+        }
+        if let Some(fault) = result.fault {
+            let failure = Failure {
+                stage: fault.stage,
+                reason: fault.reason,
+                field: None,
+                plugin: fault.plugin,
+                limit: fault.limit,
+                rule: None,
+            };
+            self.numbering.failed(failure, self.source_name, fault.offset, &lost_in(span, self.source_len))?;
+        }
+        Ok(())
+    }
+
+    /// A record's end as the local stages would have left it.
+    fn outcome(
+        &self,
+        end: RecordEnd,
+        files: &[u8],
+        content_files: &[Arc<BTreeMap<String, String>>],
+        identifiers: &(Option<String>, Option<String>),
+    ) -> Outcome {
+        match end {
+            RecordEnd::Rejected(rejection) => Outcome::Rejected(rejection),
+            RecordEnd::Delivered { lines, files: refs, view, assets } => {
+                let revision = Arc::clone(self.revision);
+                let Some(content_view) = self.content.view(&view.0, &view.1) else {
+                    return Outcome::Rejected(crate::flow::rejection(
+                        identifiers.clone(),
+                        None,
+                        Failure::plain(
+                            crate::report::Stage::Compose,
+                            format!(
+                                "a worker composed it from content view {}/{}, which revision {revision} does not have",
+                                view.0, view.1
+                            ),
+                        ),
+                        None,
+                    ));
+                };
+                let lines = lines
+                    .into_iter()
+                    .map(|l| ManifestLine {
+                        record: l.record,
+                        document_id: l.document_id,
+                        channel: l.channel,
+                        file: l.file,
+                        container: None,
+                        media_type: l.media_type,
+                        templates: l.templates,
+                        label: l.label,
+                        locale: l.locale,
+                        variant: l.variant,
+                        content_revision: if *revision == *l.content_revision {
+                            Arc::clone(&revision)
+                        } else {
+                            Arc::from(l.content_revision)
+                        },
+                        content_view: l.content_view,
+                        content_files: Arc::clone(&content_files[l.content_files]),
+                        plugins: l
+                            .plugins
+                            .into_iter()
+                            .map(|p| PluginUse {
+                                id: p.id,
+                                version: p.version,
+                                sha256: p.sha256,
+                                fuel: p.fuel,
+                                elapsed: Duration::ZERO,
+                            })
+                            .collect(),
+                        fuel: l.fuel,
+                        bytes: l.bytes,
+                        pages: l.pages,
+                        sha256: l.sha256,
+                        warnings: l.warnings,
+                    })
+                    .collect();
+                let files = refs
+                    .into_iter()
+                    .map(|f| (f.name, files[f.offset as usize..(f.offset + f.len) as usize].to_vec()))
+                    .collect();
+                let content = ContentUse { revision, view: Arc::clone(content_view), assets };
+                Outcome::Delivered { lines, content, files }
+            }
+        }
+    }
+}

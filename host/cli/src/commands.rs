@@ -56,6 +56,12 @@ pub struct BatchArgs<'a> {
     pub documents_per_block: Option<u64>,
     pub encoding: Option<tessera_pipeline::SourceEncoding>,
     pub channels: Option<Vec<String>>,
+    /// Render the shards on this NATS server's workers.
+    pub cluster: Option<&'a str>,
+    /// Cluster runs: shards out at a time.
+    pub in_flight: usize,
+    /// Cluster runs: the workers' ack wait.
+    pub ack_wait: std::time::Duration,
 }
 
 /// Renders one file for one tenant (and again on every content change with `--watch`).
@@ -69,7 +75,19 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
     };
     let loaded = LoadedTenant::load_from(&runtime, args.tenant, &ctx.plugin_roots, mode)?;
     let bar = crate::operator::ProgressLine::on_terminal();
-    let show = |p: &tessera_pipeline::Progress| bar.update(p);
+    let cluster = match args.cluster {
+        Some(url) => Some(crate::worker::exchange(url, &loaded, args)?),
+        None => None,
+    };
+    let show = |p: &tessera_pipeline::Progress| match &cluster {
+        Some((exchange, _)) => bar.update_with(p, &crate::worker::progress_note(exchange)),
+        None => bar.update(p),
+    };
+    let remote = cluster.as_ref().map(|(exchange, run)| tessera_pipeline::Remote {
+        exchange,
+        run,
+        in_flight: args.in_flight.max(1),
+    });
     let job = BatchJob {
         translator: args.translator,
         as_of: args.as_of,
@@ -81,11 +99,18 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         resume: args.resume,
         channels: args.channels.clone(),
         progress: (!args.json).then_some(&show as &(dyn Fn(&tessera_pipeline::Progress) + Sync)),
+        remote,
         ..BatchJob::new(args.input, args.out)
     };
     let report = run_batch(&loaded, &job);
     bar.clear();
     let report = report?;
+    if let Some((exchange, _)) = &cluster {
+        // The run is committed: its shards and results may go.
+        if let Err(e) = exchange.finish() {
+            eprintln!("warning: the run's shards and results stay on the NATS server: {e}");
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

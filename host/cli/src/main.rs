@@ -19,6 +19,7 @@ mod paths;
 mod plugin_check;
 mod plugin_kit;
 mod serve;
+mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -112,6 +113,38 @@ enum Command {
         /// instead of what the tenant's scenario chooses.
         #[arg(long, value_delimiter = ',')]
         channels: Option<Vec<String>>,
+        /// Render the shards on the workers of this NATS JetStream server
+        /// (`nats://host:4222`) instead of on this machine; this process
+        /// cuts the source and commits the results.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Cluster runs: shards out at a time (default 16).
+        #[arg(long, default_value_t = 16)]
+        in_flight: usize,
+        /// Cluster runs: seconds a worker may hold a shard without news
+        /// before it goes to another (the workers' setting must be the same).
+        #[arg(long, default_value_t = 30)]
+        ack_wait_secs: u64,
+    },
+    /// Render shards of cluster runs (`batch --cluster`) for these tenants,
+    /// until SIGTERM or Ctrl-C (the shards in hand are finished first).
+    Worker {
+        /// The NATS JetStream server (`nats://host:4222`).
+        #[arg(long)]
+        nats: String,
+        /// Tenant folder (with tenant.toml); repeatable.
+        #[arg(long = "tenant", required = true)]
+        tenants: Vec<PathBuf>,
+        /// Render from the published ref instead of each tenant's configured source.
+        #[arg(long)]
+        published: bool,
+        /// Shards rendered at once (default: one per core).
+        #[arg(long)]
+        slots: Option<usize>,
+        /// Seconds a worker may hold a shard without news before it goes
+        /// to another (the coordinator's setting must be the same).
+        #[arg(long, default_value_t = 30)]
+        ack_wait_secs: u64,
     },
     /// Author commands over a tenant's content repository.
     Content {
@@ -328,6 +361,9 @@ fn main() -> ExitCode {
             documents_per_block,
             encoding,
             channels,
+            cluster,
+            in_flight,
+            ack_wait_secs,
         } => commands::batch(
             &ctx,
             &commands::BatchArgs {
@@ -346,7 +382,18 @@ fn main() -> ExitCode {
                 documents_per_block,
                 encoding,
                 channels,
+                cluster: cluster.as_deref(),
+                in_flight,
+                ack_wait: std::time::Duration::from_secs(ack_wait_secs.max(1)),
             },
+        ),
+        Command::Worker { nats, tenants, published, slots, ack_wait_secs } => crate::worker::run(
+            &ctx,
+            &nats,
+            &tenants,
+            published,
+            slots,
+            std::time::Duration::from_secs(ack_wait_secs.max(1)),
         ),
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),

@@ -28,11 +28,17 @@ impl ProgressLine {
 
     /// Moves the bar and rewrites the counts.
     pub fn update(&self, p: &Progress) {
+        self.update_with(p, "");
+    }
+
+    /// [`Self::update`] with more to say after the counts (a cluster
+    /// run's shards and workers).
+    pub fn update_with(&self, p: &Progress, more: &str) {
         let secs = p.elapsed.as_secs_f64().max(1e-3);
         let rate = (p.records - p.resumed_at) as f64 / secs;
         self.bar.set_length(p.bytes_total);
         self.bar.set_position(p.bytes_read);
-        self.bar.set_message(format!("{} records  {} rejected  {rate:.0}/s", p.records, p.rejected));
+        self.bar.set_message(format!("{} records  {} rejected  {rate:.0}/s{more}", p.records, p.rejected));
     }
 
     /// Clears the line before the summary is printed.

@@ -118,6 +118,8 @@ pub fn render_shard(
         });
     }
     out.result.content_files = out.maps.into_iter().map(|m| (*m).clone()).collect();
+    // A worker killed here has rendered the shard but stored nothing.
+    crate::run::checkpoint::crash::point("shard-rendered");
     Ok((out.result, out.files))
 }
 

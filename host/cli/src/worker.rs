@@ -1,0 +1,100 @@
+//! The cluster commands' glue: `batch --cluster` gets its shard exchange
+//! here, and `tessera worker` loads its tenants and serves until told to
+//! stop.
+
+use crate::commands::BatchArgs;
+use crate::paths::Context;
+use anyhow::Context as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tessera_cluster::coordinator::NatsExchange;
+use tessera_cluster::layout::Settings;
+use tessera_cluster::worker::{WorkerConfig, run_worker, worker_name};
+use tessera_content::SourceMode;
+use tessera_pipeline::LoadedTenant;
+
+/// The exchange of a cluster run and the run's id: the same for the same
+/// tenant, source and output folder, so `--resume` finds the results of
+/// the interrupted attempt.
+pub fn exchange(url: &str, loaded: &LoadedTenant, args: &BatchArgs<'_>) -> anyhow::Result<(NatsExchange, String)> {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let tenant = &loaded.tenant.config.id;
+    let identity = format!("{tenant}\n{}\n{}", absolute(args.input).display(), absolute(args.out).display());
+    let run = format!(
+        "{}-{}",
+        tessera_cluster::layout::token(tenant),
+        &tessera_pipeline::sha256_hex(identity.as_bytes())[..16]
+    );
+    let settings = Settings { ack_wait: args.ack_wait, ..Settings::default() };
+    let exchange = NatsExchange::connect(url, tenant, &run, settings)?;
+    Ok((exchange, run))
+}
+
+/// The cluster's part of the progress line.
+pub fn progress_note(exchange: &NatsExchange) -> String {
+    let p = exchange.progress();
+    let workers = p.workers.lock().map(|w| w.len()).unwrap_or(0);
+    format!(
+        "  shards {} sent, {} back  {workers} workers",
+        p.published.load(Ordering::Relaxed),
+        p.results.load(Ordering::Relaxed)
+    )
+}
+
+/// `tessera worker`.
+pub fn run(
+    ctx: &Context,
+    url: &str,
+    tenant_dirs: &[PathBuf],
+    published: bool,
+    slots: Option<usize>,
+    ack_wait: Duration,
+) -> anyhow::Result<ExitCode> {
+    let runtime = ctx.runtime()?;
+    let mut tenants = Vec::new();
+    for dir in tenant_dirs {
+        let mode = if published {
+            let tenant = tessera_pipeline::Tenant::load(dir)?;
+            Some(SourceMode::Published(tenant.config.content.published_ref.clone()))
+        } else {
+            None
+        };
+        let loaded = LoadedTenant::load_from(&runtime, dir, &ctx.plugin_roots, mode)
+            .with_context(|| format!("loading tenant {}", dir.display()))?;
+        eprintln!("serving {} (content {})", loaded.tenant.config.id, loaded.content.current().revision());
+        tenants.push(Arc::new(loaded));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    stop_on_signal(Arc::clone(&stop))?;
+    let config = WorkerConfig {
+        url: url.to_owned(),
+        name: worker_name(),
+        slots: slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        settings: Settings { ack_wait, ..Settings::default() },
+    };
+    eprintln!("worker {} on {url}, {} slots", config.name, config.slots);
+    let summary = run_worker(&config, tenants, stop)?;
+    eprintln!("worker {} stopped: {} shards rendered, {} refused", config.name, summary.rendered, summary.refused);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `stop` on SIGTERM or Ctrl-C.
+fn stop_on_signal(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let signals = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("tessera-signals".into()).spawn(move || {
+        signals.block_on(async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM can be watched");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            eprintln!("stopping: finishing the shards in hand");
+            stop.store(true, Ordering::Relaxed);
+        })
+    })?;
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! One run across worker processes on a real NATS JetStream server (the
+//! pinned official binary, on loopback): the folder is a local run's, byte
+//! for byte — with two workers, when a worker is killed after rendering a
+//! shard and before storing it (the shard goes to the other after its ack
+//! wait), and when the coordinator is killed and the run resumed.
+
+mod common;
+
+use common::nats::NatsServer;
+use common::{VOLATILE, billing_csv, folder};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const DOCS: usize = 600;
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn tessera(cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.current_dir(repo()).env("TESSERA_CACHE_DIR", cache).env_remove("TESSERA_KILL_AT");
+    cmd
+}
+
+struct Cluster {
+    work: tempfile::TempDir,
+    cache: PathBuf,
+    input: PathBuf,
+    server: NatsServer,
+    workers: Vec<Child>,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let work = tempfile::tempdir().unwrap();
+        let input = work.path().join("billing.csv");
+        std::fs::write(&input, billing_csv(DOCS)).unwrap();
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache");
+        Cluster { server: NatsServer::start(), work, cache, input, workers: Vec::new() }
+    }
+
+    /// Starts a worker with one slot and a 3 s ack wait; `env` for crash points.
+    fn worker(&mut self, env: &[(&str, &str)]) {
+        let n = self.workers.len();
+        let log = std::fs::File::create(self.work.path().join(format!("worker-{n}.log"))).unwrap();
+        let mut cmd = tessera(&self.cache);
+        cmd.args(["worker", "--nats", &self.server.url, "--tenant", "samples/acme-energy", "--slots", "1"])
+            .args(["--ack-wait-secs", "3"])
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.workers.push(cmd.spawn().expect("the worker starts"));
+    }
+
+    fn worker_log(&self, n: usize) -> String {
+        std::fs::read_to_string(self.work.path().join(format!("worker-{n}.log"))).unwrap_or_default()
+    }
+
+    /// A batch of the export into `out`; `cluster` adds `--cluster`.
+    fn batch(&self, out: &str, cluster: bool, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = tessera(&self.cache);
+        cmd.args(["batch", "--tenant", "samples/acme-energy", "--input"])
+            .arg(&self.input)
+            .arg("--out")
+            .arg(self.work.path().join(out))
+            .args(["--json", "--channels", "html,lines", "--shard-kib", "16"])
+            .args(extra);
+        if cluster {
+            cmd.args(["--cluster", &self.server.url, "--ack-wait-secs", "3"]);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("tessera runs")
+    }
+
+    fn folder(&self, out: &str) -> BTreeMap<String, Vec<u8>> {
+        // The translator's fuel depends on which instance did what.
+        let mut files = folder(&self.work.path().join(out));
+        if let Some(report) = files.get_mut("report.json") {
+            let mut value: serde_json::Value = serde_json::from_slice(report).unwrap();
+            value.as_object_mut().unwrap().remove("fuel");
+            *report = serde_json::to_vec_pretty(&value).unwrap();
+        }
+        files
+    }
+
+    fn assert_same(&self, local: &str, cluster: &str) {
+        let (a, b) = (self.folder(local), self.folder(cluster));
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{local} and {cluster} hold other files"
+        );
+        for (name, bytes) in &a {
+            assert!(*bytes == b[name], "{name} differs between {local} and {cluster}");
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for w in &mut self.workers {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+    }
+}
+
+fn ok(run: &Output, what: &str) -> serde_json::Value {
+    assert!(run.status.success(), "{what}: {}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["balanced"], true, "{what}");
+    assert_eq!(report["records_in"], DOCS as u64, "{what}");
+    report
+}
+
+#[test]
+fn a_cluster_run_gives_the_folder_of_a_local_run_for_both_sinks() {
+    assert!(VOLATILE.contains(&"timings"));
+    let mut cluster = Cluster::new();
+    cluster.worker(&[]);
+    cluster.worker(&[]);
+    for (name, sink) in [("dir", &[][..]), ("zip", &["--sink", "zip", "--documents-per-block", "100"][..])] {
+        ok(&cluster.batch(&format!("local-{name}"), false, &[&["--threads", "2"], sink].concat(), &[]), name);
+        let report = ok(&cluster.batch(&format!("cluster-{name}"), true, sink, &[]), name);
+        assert!(report["shards"].as_u64().unwrap() > 10, "the source went out in shards: {report}");
+        cluster.assert_same(&format!("local-{name}"), &format!("cluster-{name}"));
+    }
+    // Both workers took part.
+    for n in 0..2 {
+        let log = cluster.worker_log(n);
+        assert!(log.contains("serving acme-energy"), "worker {n}: {log}");
+    }
+}
+
+#[test]
+fn a_worker_killed_before_storing_its_result_loses_nothing() {
+    let mut cluster = Cluster::new();
+    // The first worker dies (kill -9) right after rendering its second
+    // shard: nothing stored, nothing acked.
+    cluster.worker(&[("TESSERA_KILL_AT", "shard-rendered:2")]);
+    cluster.worker(&[]);
+    ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
+    ok(&cluster.batch("cluster", true, &[], &[]), "cluster");
+    cluster.assert_same("local", "cluster");
+    let status = cluster.workers[0].wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "the first worker was killed: {}", cluster.worker_log(0));
+}
+
+#[test]
+fn a_coordinator_killed_mid_run_finishes_with_resume() {
+    let mut cluster = Cluster::new();
+    cluster.worker(&[]);
+    cluster.worker(&[]);
+    ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
+    let first = cluster.batch("cluster", true, &[], &[("TESSERA_KILL_AT", "commit:250")]);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(first.status.signal(), Some(9), "the coordinator was killed: {:?}", first.status);
+    ok(&cluster.batch("cluster", true, &["--resume"], &[]), "resumed");
+    cluster.assert_same("local", "cluster");
+}

@@ -1,0 +1,260 @@
+//! The run's side of a cluster run: [`NatsExchange`] publishes shards and
+//! hands their results to the pipeline, which numbers and commits them in
+//! shard order ([`tessera_pipeline::remote`]).
+//!
+//! - A shard is its bytes in the shards bucket and one message on the work
+//!   queue, with message id `<run>.<index>`: published again (a resumed
+//!   run), the server drops it as a duplicate.
+//! - Results are read with an ordered consumer from the start of the run's
+//!   subject, so a resumed coordinator also gets the results its first
+//!   attempt never committed; the pipeline takes the first per shard.
+//! - A shard that reached its maximum deliveries (a worker dies on it every
+//!   time) is announced by the server's advisory; it becomes a result with
+//!   a fault, which the run writes as the rejection of that shard's records,
+//!   naming the shard's bytes, the translator and the limit.
+//! - Workers' refusals and failures arrive as notes for the operator.
+
+use crate::layout::{self, Layout, Settings};
+use crate::{ClusterError, ResultNotice};
+use async_nats::jetstream::{self, consumer};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tessera_pipeline::Stage;
+use tessera_pipeline::remote::{RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result};
+use tokio::io::AsyncReadExt;
+
+/// What the background tasks hand to [`ShardExchange::receive`].
+type Received = Result<(ShardResult, Vec<u8>), String>;
+
+/// Shards and results of one run over NATS JetStream.
+pub struct NatsExchange {
+    runtime: tokio::runtime::Runtime,
+    js: jetstream::Context,
+    layout: Layout,
+    run: String,
+    tenant: String,
+    received: Mutex<mpsc::Receiver<Received>>,
+    /// Each published shard by its stream sequence, for the advisories.
+    sent: Arc<Mutex<BTreeMap<u64, ShardTask>>>,
+    progress: Arc<Progress>,
+}
+
+/// What the operator's progress line shows.
+#[derive(Default)]
+pub struct Progress {
+    /// Results received (duplicates included).
+    pub results: AtomicU64,
+    /// Workers that sent a result.
+    pub workers: Mutex<BTreeSet<String>>,
+    /// Shards published.
+    pub published: AtomicU64,
+}
+
+impl NatsExchange {
+    /// Connects to `url` and sets up run `run` of `tenant`.
+    pub fn connect(url: &str, tenant: &str, run: &str, settings: Settings) -> Result<NatsExchange, ClusterError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tessera-nats")
+            .enable_all()
+            .build()
+            .map_err(ClusterError::io("starting the NATS client's runtime"))?;
+        let (tx, rx) = mpsc::channel::<Received>();
+        let sent: Arc<Mutex<BTreeMap<u64, ShardTask>>> = Arc::default();
+        let progress: Arc<Progress> = Arc::default();
+        let (js, layout) = runtime.block_on(async {
+            let client = crate::connect(url, "tessera-coordinator").await?;
+            let js = jetstream::new(client.clone());
+            let layout = Layout::ensure(&js, &settings).await?;
+            // The consumer exists before the first shard does.
+            layout.workers(&layout::token(tenant), &settings).await?;
+            let results = layout
+                .results
+                .create_consumer(consumer::pull::OrderedConfig {
+                    filter_subject: layout::result_subject(run),
+                    deliver_policy: consumer::DeliverPolicy::All,
+                    ..Default::default()
+                })
+                .await
+                .map_err(ClusterError::setup("the run's result consumer"))?;
+            let mut messages = results.messages().await.map_err(ClusterError::setup("the run's results"))?;
+            let frames = layout.result_frames.clone();
+            let (results_tx, results_progress) = (tx.clone(), Arc::clone(&progress));
+            tokio::spawn(async move {
+                while let Some(message) = messages.next().await {
+                    let received = match message {
+                        Ok(message) => fetch_result(&frames, &message.payload, &results_progress).await,
+                        Err(e) => {
+                            tracing::warn!("reading result notices: {e}");
+                            continue;
+                        }
+                    };
+                    if results_tx.send(received).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut notes =
+                client.subscribe(layout::note_subject(run)).await.map_err(ClusterError::setup("the run's notes"))?;
+            tokio::spawn(async move {
+                while let Some(note) = notes.next().await {
+                    eprintln!("tessera cluster: {}", String::from_utf8_lossy(&note.payload));
+                }
+            });
+            let mut advisories = client
+                .subscribe(layout::max_deliveries_advisory(&layout::token(tenant)))
+                .await
+                .map_err(ClusterError::setup("the max-deliveries advisories"))?;
+            let (advisory_tx, advisory_sent, shards) = (tx.clone(), Arc::clone(&sent), layout.shards.clone());
+            let max_deliver = settings.max_deliver;
+            tokio::spawn(async move {
+                while let Some(advisory) = advisories.next().await {
+                    let Some(seq) = advisory_sequence(&advisory.payload) else { continue };
+                    let task = advisory_sent.lock().unwrap_or_else(|e| e.into_inner()).get(&seq).cloned();
+                    let Some(task) = task else { continue };
+                    // Nobody will ever ack it: out of the work queue.
+                    let _ = shards.delete_message(seq).await;
+                    if advisory_tx.send(Ok((given_up(&task, max_deliver), Vec::new()))).is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok::<_, ClusterError>((js, layout))
+        })?;
+        Ok(NatsExchange {
+            runtime,
+            js,
+            layout,
+            run: run.to_owned(),
+            tenant: layout::token(tenant),
+            received: Mutex::new(rx),
+            sent,
+            progress,
+        })
+    }
+
+    /// Shards published, results received and workers seen so far.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Removes the run's shard bytes and result frames from the buckets
+    /// and its notices from the results stream (after the run committed).
+    pub fn finish(&self) -> Result<(), ClusterError> {
+        self.runtime.block_on(async {
+            let tasks: Vec<u64> =
+                self.sent.lock().unwrap_or_else(|e| e.into_inner()).values().map(|t| t.index).collect();
+            for index in tasks {
+                let _ = self.layout.shard_bytes.delete(layout::shard_object(&self.run, index)).await;
+            }
+            let mut frames =
+                self.layout.result_frames.list().await.map_err(ClusterError::io("listing result frames"))?;
+            let prefix = format!("{}.", self.run);
+            let mut names = Vec::new();
+            while let Some(info) = frames.next().await {
+                if let Ok(info) = info
+                    && info.name.starts_with(&prefix)
+                {
+                    names.push(info.name);
+                }
+            }
+            for name in names {
+                let _ = self.layout.result_frames.delete(&name).await;
+            }
+            self.layout
+                .results
+                .purge()
+                .filter(layout::result_subject(&self.run))
+                .await
+                .map_err(ClusterError::io("purging the run's result notices"))?;
+            Ok(())
+        })
+    }
+}
+
+impl ShardExchange for NatsExchange {
+    fn dispatch(&self, task: ShardTask, bytes: Vec<u8>) -> Result<(), String> {
+        self.runtime.block_on(async {
+            let object = layout::shard_object(&self.run, task.index);
+            self.layout
+                .shard_bytes
+                .put(object.as_str(), &mut bytes.as_slice())
+                .await
+                .map_err(|e| format!("storing shard {} in bucket {}: {e}", task.index, layout::SHARDS_BUCKET))?;
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}.{}", self.run, task.index).as_str());
+            let payload = serde_json::to_vec(&task).expect("a shard task serialises");
+            let ack = self
+                .js
+                .publish_with_headers(layout::shard_subject(&self.tenant), headers, payload.into())
+                .await
+                .map_err(|e| format!("publishing shard {}: {e}", task.index))?
+                .await
+                .map_err(|e| format!("publishing shard {} (no ack from the server): {e}", task.index))?;
+            self.sent.lock().unwrap_or_else(|e| e.into_inner()).insert(ack.sequence, task);
+            self.progress.published.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+
+    fn receive(&self) -> Result<Option<(ShardResult, Vec<u8>)>, String> {
+        let received = self.received.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        match received {
+            Ok(result) => result.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn note(&self, message: &str) {
+        eprintln!("tessera cluster: {message}");
+    }
+}
+
+/// Reads the frame a result notice points to.
+async fn fetch_result(frames: &jetstream::object_store::ObjectStore, notice: &[u8], progress: &Progress) -> Received {
+    let notice: ResultNotice =
+        serde_json::from_slice(notice).map_err(|e| format!("a result notice that does not parse: {e}"))?;
+    let mut object = frames
+        .get(&notice.object)
+        .await
+        .map_err(|e| format!("result {} of worker {}: {e}", notice.object, notice.worker))?;
+    let mut frame = Vec::new();
+    object
+        .read_to_end(&mut frame)
+        .await
+        .map_err(|e| format!("reading result {} of worker {}: {e}", notice.object, notice.worker))?;
+    let (result, files) = decode_result(&frame).map_err(|e| format!("result of worker {}: {e}", notice.worker))?;
+    progress.results.fetch_add(1, Ordering::Relaxed);
+    progress.workers.lock().unwrap_or_else(|e| e.into_inner()).insert(result.worker.clone());
+    Ok((result, files.to_vec()))
+}
+
+/// The stream sequence a max-deliveries advisory is about.
+fn advisory_sequence(payload: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<serde_json::Value>(payload).ok()?.get("stream_seq")?.as_u64()
+}
+
+/// The result of a shard no worker finished: one fault for all its bytes.
+fn given_up(task: &ShardTask, max_deliver: i64) -> ShardResult {
+    ShardResult {
+        run: task.run.clone(),
+        index: task.index,
+        sha256: task.sha256.clone(),
+        worker: "the NATS server".into(),
+        fault: Some(RemoteFault {
+            stage: Stage::Translate,
+            plugin: Some(task.translator.clone()),
+            limit: Some(format!("max deliveries ({max_deliver})")),
+            reason: format!(
+                "shard {} was delivered to workers {max_deliver} times and none finished it \
+                 (each died or hung on it); it is not delivered again",
+                task.index
+            ),
+            offset: task.from,
+        }),
+        ..Default::default()
+    }
+}

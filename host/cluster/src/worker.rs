@@ -1,0 +1,264 @@
+//! A worker: pulls shards of the tenants it serves, renders each with the
+//! local pipeline's stages ([`tessera_pipeline::render_shard`]) and
+//! publishes the result.
+//!
+//! - It asks for exactly as many shards as it has free slots: a pull that
+//!   buffers more would let shards wait in this process while their ack
+//!   wait runs out, and be delivered to a second worker for nothing.
+//! - While a shard renders, it tells the server every third of the ack wait
+//!   that the shard is in progress.
+//! - It acks a shard only after the result frame is in the results bucket
+//!   and its notice in the results stream (the server's publish ack): a
+//!   worker killed before that leaves the shard to be delivered again.
+//! - A shard it must not render (another content revision, another plugin
+//!   build) is refused with a note to the run's operator and handed back
+//!   with a delay, for a worker that can.
+//! - Asked to stop, it takes no new shard and finishes those it holds.
+
+use crate::layout::{self, Layout, Settings};
+use crate::{ClusterError, ResultNotice};
+use async_nats::jetstream::{self, AckKind};
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tessera_pipeline::LoadedTenant;
+use tessera_pipeline::remote::{ShardTask, encode_result};
+use tokio::io::AsyncReadExt;
+use tokio::sync::Semaphore;
+
+/// How long a refused or failed shard waits before it is delivered again.
+const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
+
+/// A worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The NATS server.
+    pub url: String,
+    /// This worker's name in results and notes (host and process id).
+    pub name: String,
+    /// Shards rendered at once (default: one per core).
+    pub slots: usize,
+    /// The consumer's ack wait and bounds.
+    pub settings: Settings,
+}
+
+/// What a worker did, when it stops.
+#[derive(Debug, Default)]
+pub struct WorkerSummary {
+    /// Shards rendered and published.
+    pub rendered: u64,
+    /// Shards refused.
+    pub refused: u64,
+}
+
+/// Serves `tenants` until `stop` is set; returns what it did.
+pub fn run_worker(
+    config: &WorkerConfig,
+    tenants: Vec<Arc<LoadedTenant>>,
+    stop: Arc<AtomicBool>,
+) -> Result<WorkerSummary, ClusterError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tessera-nats")
+        .enable_all()
+        .build()
+        .map_err(ClusterError::io("starting the NATS client's runtime"))?;
+    runtime.block_on(serve(config, tenants, stop))
+}
+
+/// Counters the shard tasks update.
+#[derive(Default)]
+struct Counts {
+    rendered: AtomicU64,
+    refused: AtomicU64,
+}
+
+async fn serve(
+    config: &WorkerConfig,
+    tenants: Vec<Arc<LoadedTenant>>,
+    stop: Arc<AtomicBool>,
+) -> Result<WorkerSummary, ClusterError> {
+    let client = crate::connect(&config.url, &format!("tessera-worker {}", config.name)).await?;
+    let js = jetstream::new(client.clone());
+    let layout = Arc::new(Layout::ensure(&js, &config.settings).await?);
+    let mut consumers = Vec::new();
+    let mut by_id = BTreeMap::new();
+    for loaded in tenants {
+        let id = loaded.tenant.config.id.clone();
+        consumers.push(layout.workers(&layout::token(&id), &config.settings).await?);
+        by_id.insert(id, loaded);
+    }
+    let by_id = Arc::new(by_id);
+    let slots = config.slots.max(1);
+    let permits = Arc::new(Semaphore::new(slots));
+    let counts = Arc::new(Counts::default());
+    while !stop.load(Ordering::Relaxed) {
+        for consumer in &consumers {
+            let free = permits.available_permits();
+            if free == 0 {
+                // Wait for a slot, then ask again.
+                drop(permits.acquire().await);
+                break;
+            }
+            let batch = consumer.fetch().max_messages(free).expires(Duration::from_millis(500)).messages().await;
+            let mut batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!("asking for shards: {e}");
+                    tokio::time::sleep(REDELIVERY_DELAY).await;
+                    continue;
+                }
+            };
+            while let Some(message) = batch.next().await {
+                let message = match message {
+                    Ok(message) => message,
+                    Err(e) => {
+                        tracing::warn!("receiving a shard: {e}");
+                        continue;
+                    }
+                };
+                let permit = Arc::clone(&permits).acquire_owned().await.expect("the semaphore is never closed");
+                let shard = Shard {
+                    message: Arc::new(message),
+                    client: client.clone(),
+                    js: js.clone(),
+                    layout: Arc::clone(&layout),
+                    tenants: Arc::clone(&by_id),
+                    worker: config.name.clone(),
+                    settings: config.settings,
+                    counts: Arc::clone(&counts),
+                };
+                tokio::spawn(async move {
+                    shard.handle().await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+    // Every shard taken is finished (and acked) before the worker goes.
+    drop(permits.acquire_many(slots as u32).await);
+    Ok(WorkerSummary {
+        rendered: counts.rendered.load(Ordering::Relaxed),
+        refused: counts.refused.load(Ordering::Relaxed),
+    })
+}
+
+/// One delivered shard and what handling it needs.
+struct Shard {
+    message: Arc<jetstream::Message>,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    layout: Arc<Layout>,
+    tenants: Arc<BTreeMap<String, Arc<LoadedTenant>>>,
+    worker: String,
+    settings: Settings,
+    counts: Arc<Counts>,
+}
+
+impl Shard {
+    async fn handle(self) {
+        let task: ShardTask = match serde_json::from_slice(&self.message.payload) {
+            Ok(task) => task,
+            Err(e) => {
+                tracing::error!("a shard message that is no shard task ({e}); it is dropped");
+                let _ = self.message.ack_with(AckKind::Term).await;
+                return;
+            }
+        };
+        match self.render(&task).await {
+            Ok(()) => {
+                self.counts.rendered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(Refusal(reason)) => {
+                self.counts.refused.fetch_add(1, Ordering::Relaxed);
+                let note =
+                    format!("worker {} did not render shard {} of run {}: {reason}", self.worker, task.index, task.run);
+                tracing::warn!("{note}");
+                let _ = self.client.publish(layout::note_subject(&task.run), note.into()).await;
+                let _ = self.message.ack_with(AckKind::Nak(Some(REDELIVERY_DELAY))).await;
+            }
+        }
+    }
+
+    /// Renders, stores the result and acks; a refusal says why not.
+    async fn render(&self, task: &ShardTask) -> Result<(), Refusal> {
+        let loaded = self
+            .tenants
+            .get(&task.tenant)
+            .cloned()
+            .ok_or_else(|| Refusal(format!("this worker does not serve tenant {}", task.tenant)))?;
+        let object = layout::shard_object(&task.run, task.index);
+        let mut bytes = Vec::new();
+        let mut stored =
+            self.layout.shard_bytes.get(&object).await.map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
+        stored.read_to_end(&mut bytes).await.map_err(|e| Refusal(format!("reading shard bytes {object}: {e}")))?;
+        // The server hears that the shard is in progress while it renders.
+        let (message, every) = (Arc::clone(&self.message), self.settings.ack_wait / 3);
+        let progress = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        });
+        let (owned, worker) = (task.clone(), self.worker.clone());
+        let rendered = tokio::task::spawn_blocking(move || {
+            tessera_pipeline::render_shard(&loaded, &owned, &bytes, &worker)
+                .map(|(result, files)| encode_result(&result, &files))
+        })
+        .await;
+        let stored = match rendered {
+            Ok(Ok(frame)) => self.store(task, frame).await,
+            Ok(Err(refusal)) => Err(refusal),
+            Err(panic) => Err(format!("the worker failed while rendering it: {panic}")),
+        };
+        progress.abort();
+        stored.map_err(Refusal)?;
+        if let Err(e) = self.message.double_ack().await {
+            // The result is stored: a second delivery is rendered again
+            // and its result ignored by the run.
+            tracing::warn!("shard {} of run {}: the server did not confirm the ack ({e})", task.index, task.run);
+        }
+        Ok(())
+    }
+
+    /// Puts the frame in the results bucket and its notice in the stream.
+    async fn store(&self, task: &ShardTask, frame: Vec<u8>) -> Result<(), String> {
+        let object = format!("{}.{}.{}", task.run, task.index, layout::token(&self.worker));
+        self.layout
+            .result_frames
+            .put(object.as_str(), &mut frame.as_slice())
+            .await
+            .map_err(|e| format!("storing the result in bucket {}: {e}", layout::RESULTS_BUCKET))?;
+        let notice = ResultNotice { index: task.index, object, worker: self.worker.clone() };
+        let payload = serde_json::to_vec(&notice).expect("a notice serialises");
+        self.js
+            .publish(layout::result_subject(&task.run), payload.into())
+            .await
+            .map_err(|e| format!("publishing the result notice: {e}"))?
+            .await
+            .map_err(|e| format!("publishing the result notice (no ack from the server): {e}"))?;
+        Ok(())
+    }
+}
+
+/// Why a worker did not finish a shard (it is delivered again).
+struct Refusal(String);
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal(reason)
+    }
+}
+
+/// This worker's name: the host's and the process id.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}

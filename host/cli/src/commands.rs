@@ -60,8 +60,8 @@ pub struct BatchArgs<'a> {
     pub cluster: Option<&'a str>,
     /// Cluster runs: shards out at a time.
     pub in_flight: usize,
-    /// Cluster runs: the workers' ack wait.
-    pub ack_wait: std::time::Duration,
+    /// Cluster runs: the workers' consumer settings.
+    pub cluster_settings: tessera_cluster::layout::Settings,
 }
 
 /// Renders one file for one tenant (and again on every content change with `--watch`).

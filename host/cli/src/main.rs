@@ -125,6 +125,10 @@ enum Command {
         /// before it goes to another (the workers' setting must be the same).
         #[arg(long, default_value_t = 30)]
         ack_wait_secs: u64,
+        /// Cluster runs: deliveries of one shard before it is given up and
+        /// its records rejected (a shard every worker dies on).
+        #[arg(long, default_value_t = 5)]
+        max_deliver: i64,
     },
     /// Render shards of cluster runs (`batch --cluster`) for these tenants,
     /// until SIGTERM or Ctrl-C (the shards in hand are finished first).
@@ -145,6 +149,10 @@ enum Command {
         /// to another (the coordinator's setting must be the same).
         #[arg(long, default_value_t = 30)]
         ack_wait_secs: u64,
+        /// Deliveries of one shard before it is given up (the coordinator's
+        /// setting must be the same).
+        #[arg(long, default_value_t = 5)]
+        max_deliver: i64,
     },
     /// Author commands over a tenant's content repository.
     Content {
@@ -325,6 +333,15 @@ impl From<PluginLang> for tessera_plugin_kit::Lang {
     }
 }
 
+/// The workers' consumer settings from the command line.
+fn cluster_settings(ack_wait_secs: u64, max_deliver: i64) -> tessera_cluster::layout::Settings {
+    tessera_cluster::layout::Settings {
+        ack_wait: std::time::Duration::from_secs(ack_wait_secs.max(1)),
+        max_deliver: max_deliver.max(1),
+        ..Default::default()
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A server logs each request (tenant, outcome, timing: never record
@@ -364,6 +381,7 @@ fn main() -> ExitCode {
             cluster,
             in_flight,
             ack_wait_secs,
+            max_deliver,
         } => commands::batch(
             &ctx,
             &commands::BatchArgs {
@@ -384,17 +402,12 @@ fn main() -> ExitCode {
                 channels,
                 cluster: cluster.as_deref(),
                 in_flight,
-                ack_wait: std::time::Duration::from_secs(ack_wait_secs.max(1)),
+                cluster_settings: cluster_settings(ack_wait_secs, max_deliver),
             },
         ),
-        Command::Worker { nats, tenants, published, slots, ack_wait_secs } => crate::worker::run(
-            &ctx,
-            &nats,
-            &tenants,
-            published,
-            slots,
-            std::time::Duration::from_secs(ack_wait_secs.max(1)),
-        ),
+        Command::Worker { nats, tenants, published, slots, ack_wait_secs, max_deliver } => {
+            crate::worker::run(&ctx, &nats, &tenants, published, slots, cluster_settings(ack_wait_secs, max_deliver))
+        }
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),
         Command::Plugin(PluginCommand::Check { path, json }) => plugin_check::run(&ctx, &path, json),

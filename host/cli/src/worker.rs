@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 use tessera_cluster::coordinator::NatsExchange;
 use tessera_cluster::layout::Settings;
 use tessera_cluster::worker::{WorkerConfig, run_worker, worker_name};
@@ -28,8 +27,7 @@ pub fn exchange(url: &str, loaded: &LoadedTenant, args: &BatchArgs<'_>) -> anyho
         tessera_cluster::layout::token(tenant),
         &tessera_pipeline::sha256_hex(identity.as_bytes())[..16]
     );
-    let settings = Settings { ack_wait: args.ack_wait, ..Settings::default() };
-    let exchange = NatsExchange::connect(url, tenant, &run, settings)?;
+    let exchange = NatsExchange::connect(url, tenant, &run, args.cluster_settings)?;
     Ok((exchange, run))
 }
 
@@ -51,7 +49,7 @@ pub fn run(
     tenant_dirs: &[PathBuf],
     published: bool,
     slots: Option<usize>,
-    ack_wait: Duration,
+    settings: Settings,
 ) -> anyhow::Result<ExitCode> {
     let runtime = ctx.runtime()?;
     let mut tenants = Vec::new();
@@ -73,7 +71,7 @@ pub fn run(
         url: url.to_owned(),
         name: worker_name(),
         slots: slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        settings: Settings { ack_wait, ..Settings::default() },
+        settings,
     };
     eprintln!("worker {} on {url}, {} slots", config.name, config.slots);
     let summary = run_worker(&config, tenants, stop)?;

@@ -2,7 +2,10 @@
 //! pinned official binary, on loopback): the folder is a local run's, byte
 //! for byte — with two workers, when a worker is killed after rendering a
 //! shard and before storing it (the shard goes to the other after its ack
-//! wait), and when the coordinator is killed and the run resumed.
+//! wait), when the coordinator is killed and the run resumed, and when the
+//! server itself is killed and restarted mid-run. A shard that kills every
+//! worker that takes it ends, after a bounded number of deliveries, as a
+//! rejection naming the shard, the translator and the limit.
 
 mod common;
 
@@ -62,20 +65,27 @@ impl Cluster {
 
     /// A batch of the export into `out`; `cluster` adds `--cluster`.
     fn batch(&self, out: &str, cluster: bool, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        self.batch_command(out, cluster, extra, env).output().expect("tessera runs")
+    }
+
+    fn batch_command(&self, out: &str, cluster: bool, extra: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = tessera(&self.cache);
         cmd.args(["batch", "--tenant", "samples/acme-energy", "--input"])
             .arg(&self.input)
             .arg("--out")
             .arg(self.work.path().join(out))
-            .args(["--json", "--channels", "html,lines", "--shard-kib", "16"])
+            .args(["--json", "--channels", "html,lines"])
             .args(extra);
+        if !extra.contains(&"--shard-kib") {
+            cmd.args(["--shard-kib", "16"]);
+        }
         if cluster {
             cmd.args(["--cluster", &self.server.url, "--ack-wait-secs", "3"]);
         }
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().expect("tessera runs")
+        cmd
     }
 
     fn folder(&self, out: &str) -> BTreeMap<String, Vec<u8>> {
@@ -164,4 +174,77 @@ fn a_coordinator_killed_mid_run_finishes_with_resume() {
     assert_eq!(first.status.signal(), Some(9), "the coordinator was killed: {:?}", first.status);
     ok(&cluster.batch("cluster", true, &["--resume"], &[]), "resumed");
     cluster.assert_same("local", "cluster");
+}
+
+#[test]
+fn a_nats_server_killed_and_restarted_mid_run_loses_nothing() {
+    let mut cluster = Cluster::new();
+    cluster.worker(&[]);
+    cluster.worker(&[]);
+    ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
+    let run = cluster
+        .batch_command("cluster", true, &[], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the coordinator starts");
+    // Once the first documents are committed, the server dies and comes
+    // back (file storage: the streams and buckets survive).
+    let manifest = cluster.work.path().join("cluster/manifest.jsonl");
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&manifest).map_or(0, |m| m.len()) == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the cluster run never committed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cluster.server.restart();
+    let output = run.wait_with_output().unwrap();
+    ok(&output, "cluster");
+    cluster.assert_same("local", "cluster");
+}
+
+#[test]
+fn a_shard_every_worker_dies_on_is_rejected_after_max_deliveries() {
+    let mut cluster = Cluster::new();
+    // One shard for the whole source, at most three deliveries.
+    let args = ["--shard-kib", "65536", "--max-deliver", "3"];
+    let run = cluster
+        .batch_command("cluster", true, &args, &[])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the coordinator starts");
+    let mut run = run;
+    // Every worker is killed after rendering its first shard; a new one
+    // takes its place until the run ends.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        if cluster.workers.last_mut().is_none_or(|w| w.try_wait().unwrap().is_some()) {
+            assert!(cluster.workers.len() < 8, "the shard was delivered again and again");
+            cluster.worker(&[("TESSERA_KILL_AT", "shard-rendered:1")]);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the run did not end");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "the run ended with the shard rejected: {status:?}");
+    let killed = cluster
+        .workers
+        .iter_mut()
+        .map(|w| w.try_wait().unwrap())
+        .filter(|s| {
+            use std::os::unix::process::ExitStatusExt;
+            s.is_some_and(|s| s.signal() == Some(9))
+        })
+        .count();
+    let logs: Vec<String> = (0..cluster.workers.len()).map(|n| cluster.worker_log(n)).collect();
+    assert_eq!(killed, 3, "one worker died per delivery: {logs:#?}");
+    let rejected = std::fs::read_to_string(cluster.work.path().join("cluster/rejected.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(rejected.lines().next().unwrap()).unwrap();
+    assert_eq!(rejected.lines().count(), 1, "{rejected}");
+    assert_eq!(line["stage"], "translate", "{line}");
+    assert_eq!(line["limit"], "max deliveries (3)", "{line}");
+    assert!(line["plugin"].as_str().unwrap().starts_with("csv-billing@"), "{line}");
+    let reason = line["reason"].as_str().unwrap();
+    assert!(reason.contains("shard 0") && reason.contains("3 times"), "{reason}");
 }

@@ -23,11 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tessera_pipeline::Stage;
-use tessera_pipeline::remote::{RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result};
+use tessera_pipeline::remote::{Arrival, RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result};
 use tokio::io::AsyncReadExt;
 
 /// What the background tasks hand to [`ShardExchange::receive`].
-type Received = Result<(ShardResult, Vec<u8>), String>;
+type Received = Result<Arrival, String>;
 
 /// Shards and results of one run over NATS JetStream.
 pub struct NatsExchange {
@@ -70,7 +70,7 @@ impl NatsExchange {
             let js = jetstream::new(client.clone());
             let layout = Layout::ensure(&js, &settings).await?;
             // The consumer exists before the first shard does.
-            layout.workers(&layout::token(tenant), &settings).await?;
+            layout.workers(&layout::token(tenant), &settings, true).await?;
             let results = layout
                 .results
                 .create_consumer(consumer::pull::OrderedConfig {
@@ -83,16 +83,33 @@ impl NatsExchange {
             let mut messages = results.messages().await.map_err(ClusterError::setup("the run's results"))?;
             let frames = layout.result_frames.clone();
             let (results_tx, results_progress) = (tx.clone(), Arc::clone(&progress));
+            let handle = tokio::runtime::Handle::current();
             tokio::spawn(async move {
                 while let Some(message) = messages.next().await {
-                    let received = match message {
-                        Ok(message) => fetch_result(&frames, &message.payload, &results_progress).await,
+                    let notice = match message.map(|m| serde_json::from_slice::<ResultNotice>(&m.payload)) {
+                        Ok(Ok(notice)) => notice,
+                        Ok(Err(e)) => {
+                            tracing::warn!("a result notice that does not parse: {e}");
+                            continue;
+                        }
                         Err(e) => {
                             tracing::warn!("reading result notices: {e}");
                             continue;
                         }
                     };
-                    if results_tx.send(received).is_err() {
+                    results_progress.results.fetch_add(1, Ordering::Relaxed);
+                    results_progress.workers.lock().unwrap_or_else(|e| e.into_inner()).insert(notice.worker.clone());
+                    let arrival = Arrival {
+                        run: notice.run.clone(),
+                        index: notice.index,
+                        sha256: notice.sha256.clone(),
+                        worker: notice.worker.clone(),
+                        read: {
+                            let (frames, handle) = (frames.clone(), handle.clone());
+                            Box::new(move || handle.block_on(read_result(&frames, &notice)))
+                        },
+                    };
+                    if results_tx.send(Ok(arrival)).is_err() {
                         break;
                     }
                 }
@@ -117,7 +134,7 @@ impl NatsExchange {
                     let Some(task) = task else { continue };
                     // Nobody will ever ack it: out of the work queue.
                     let _ = shards.delete_message(seq).await;
-                    if advisory_tx.send(Ok((given_up(&task, max_deliver), Vec::new()))).is_err() {
+                    if advisory_tx.send(Ok(Arrival::ready(given_up(&task, max_deliver), Vec::new()))).is_err() {
                         break;
                     }
                 }
@@ -134,6 +151,28 @@ impl NatsExchange {
             sent,
             progress,
         })
+    }
+
+    /// Stores shard `task`'s bytes and publishes its task, once.
+    async fn publish(&self, task: &ShardTask, bytes: &[u8]) -> Result<(), String> {
+        let object = layout::shard_object(&self.run, task.index);
+        self.layout
+            .shard_bytes
+            .put(object.as_str(), &mut &bytes[..])
+            .await
+            .map_err(|e| format!("storing its bytes in bucket {}: {e}", layout::SHARDS_BUCKET))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}.{}", self.run, task.index).as_str());
+        let payload = serde_json::to_vec(task).expect("a shard task serialises");
+        let ack = self
+            .js
+            .publish_with_headers(layout::shard_subject(&self.tenant), headers, payload.into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| format!("no ack from the server: {e}"))?;
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).insert(ack.sequence, task.clone());
+        Ok(())
     }
 
     /// Shards published, results received and workers seen so far.
@@ -177,33 +216,19 @@ impl NatsExchange {
 
 impl ShardExchange for NatsExchange {
     fn dispatch(&self, task: ShardTask, bytes: Vec<u8>) -> Result<(), String> {
-        self.runtime.block_on(async {
-            let object = layout::shard_object(&self.run, task.index);
-            self.layout
-                .shard_bytes
-                .put(object.as_str(), &mut bytes.as_slice())
-                .await
-                .map_err(|e| format!("storing shard {} in bucket {}: {e}", task.index, layout::SHARDS_BUCKET))?;
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}.{}", self.run, task.index).as_str());
-            let payload = serde_json::to_vec(&task).expect("a shard task serialises");
-            let ack = self
-                .js
-                .publish_with_headers(layout::shard_subject(&self.tenant), headers, payload.into())
-                .await
-                .map_err(|e| format!("publishing shard {}: {e}", task.index))?
-                .await
-                .map_err(|e| format!("publishing shard {} (no ack from the server): {e}", task.index))?;
-            self.sent.lock().unwrap_or_else(|e| e.into_inner()).insert(ack.sequence, task);
-            self.progress.published.fetch_add(1, Ordering::Relaxed);
-            Ok(())
-        })
+        // A server restarting is waited for: the client reconnects, and the
+        // shard is stored and published again (the message id makes a
+        // second copy a duplicate the server drops).
+        self.runtime
+            .block_on(crate::retrying(&format!("publishing shard {}", task.index), || self.publish(&task, &bytes)))?;
+        self.progress.published.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
-    fn receive(&self) -> Result<Option<(ShardResult, Vec<u8>)>, String> {
+    fn receive(&self) -> Result<Option<Arrival>, String> {
         let received = self.received.lock().unwrap_or_else(|e| e.into_inner()).recv();
         match received {
-            Ok(result) => result.map(Some),
+            Ok(arrival) => arrival.map(Some),
             Err(_) => Ok(None),
         }
     }
@@ -213,22 +238,20 @@ impl ShardExchange for NatsExchange {
     }
 }
 
-/// Reads the frame a result notice points to.
-async fn fetch_result(frames: &jetstream::object_store::ObjectStore, notice: &[u8], progress: &Progress) -> Received {
-    let notice: ResultNotice =
-        serde_json::from_slice(notice).map_err(|e| format!("a result notice that does not parse: {e}"))?;
-    let mut object = frames
-        .get(&notice.object)
-        .await
-        .map_err(|e| format!("result {} of worker {}: {e}", notice.object, notice.worker))?;
-    let mut frame = Vec::new();
-    object
-        .read_to_end(&mut frame)
-        .await
-        .map_err(|e| format!("reading result {} of worker {}: {e}", notice.object, notice.worker))?;
+/// Reads the frame a result notice points to (waiting out a server restart).
+async fn read_result(
+    frames: &jetstream::object_store::ObjectStore,
+    notice: &ResultNotice,
+) -> Result<(ShardResult, Vec<u8>), String> {
+    let what = format!("reading result {} of worker {}", notice.object, notice.worker);
+    let frame = crate::retrying(&what, || async {
+        let mut object = frames.get(&notice.object).await.map_err(|e| e.to_string())?;
+        let mut frame = Vec::new();
+        object.read_to_end(&mut frame).await.map_err(|e| e.to_string())?;
+        Ok(frame)
+    })
+    .await?;
     let (result, files) = decode_result(&frame).map_err(|e| format!("result of worker {}: {e}", notice.worker))?;
-    progress.results.fetch_add(1, Ordering::Relaxed);
-    progress.workers.lock().unwrap_or_else(|e| e.into_inner()).insert(result.worker.clone());
     Ok((result, files.to_vec()))
 }
 
@@ -246,7 +269,8 @@ fn given_up(task: &ShardTask, max_deliver: i64) -> ShardResult {
         worker: "the NATS server".into(),
         fault: Some(RemoteFault {
             stage: Stage::Translate,
-            plugin: Some(task.translator.clone()),
+            // The run names its translator (`id@version`).
+            plugin: None,
             limit: Some(format!("max deliveries ({max_deliver})")),
             reason: format!(
                 "shard {} was delivered to workers {max_deliver} times and none finished it \

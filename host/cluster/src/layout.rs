@@ -128,23 +128,31 @@ impl Layout {
         Ok(Layout { shards, results, shard_bytes, result_frames })
     }
 
-    /// The durable consumer of `tenant`'s shards.
-    pub async fn workers(&self, tenant: &str, settings: &Settings) -> Result<consumer::PullConsumer, ClusterError> {
+    /// The durable consumer of `tenant`'s shards. With `authoritative`
+    /// (the coordinator) its ack wait and maximum deliveries are made
+    /// `settings`' if it exists with others; a worker takes it as it is.
+    pub async fn workers(
+        &self,
+        tenant: &str,
+        settings: &Settings,
+        authoritative: bool,
+    ) -> Result<consumer::PullConsumer, ClusterError> {
         let name = consumer_name(tenant);
-        self.shards
-            .get_or_create_consumer(
-                &name,
-                consumer::pull::Config {
-                    durable_name: Some(name.clone()),
-                    filter_subject: shard_subject(tenant),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: settings.ack_wait,
-                    max_deliver: settings.max_deliver,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(ClusterError::setup(&name))
+        let config = consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subject: shard_subject(tenant),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: settings.ack_wait,
+            max_deliver: settings.max_deliver,
+            ..Default::default()
+        };
+        let consumer: consumer::PullConsumer =
+            self.shards.get_or_create_consumer(&name, config.clone()).await.map_err(ClusterError::setup(&name))?;
+        let effective = &consumer.cached_info().config;
+        if authoritative && (effective.ack_wait != settings.ack_wait || effective.max_deliver != settings.max_deliver) {
+            return self.shards.update_consumer(config).await.map_err(ClusterError::setup(&name));
+        }
+        Ok(consumer)
     }
 }
 

@@ -68,8 +68,12 @@ impl ClusterError {
 /// result frame is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResultNotice {
+    /// The run.
+    pub run: String,
     /// The shard.
     pub index: u64,
+    /// sha256 of the shard's bytes it was rendered from.
+    pub sha256: String,
     /// The object in the results bucket holding the frame.
     pub object: String,
     /// Who rendered it.
@@ -83,4 +87,30 @@ pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, Cluste
         .connect(url)
         .await
         .map_err(|e| ClusterError::Connect { url: url.to_owned(), message: e.to_string() })
+}
+
+/// How long an operation is retried while the server is unreachable.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `attempt` until it succeeds, waiting longer between tries (up to
+/// two seconds), for at most a minute: a server that restarts comes back
+/// within that, and the client reconnects by itself.
+pub(crate) async fn retrying<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(e) if started.elapsed() >= RETRY_FOR => return Err(format!("{what}: {e}")),
+            Err(e) => {
+                tracing::warn!("{what}: {e}; trying again in {} ms", pause.as_millis());
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            }
+        }
+    }
 }

@@ -87,7 +87,11 @@ async fn serve(
     let mut by_id = BTreeMap::new();
     for loaded in tenants {
         let id = loaded.tenant.config.id.clone();
-        consumers.push(layout.workers(&layout::token(&id), &config.settings).await?);
+        let consumer = layout.workers(&layout::token(&id), &config.settings, false).await?;
+        // The consumer's ack wait is what counts (a coordinator may have
+        // set another): in-progress acks go out at a third of it.
+        let ack_wait = consumer.cached_info().config.ack_wait;
+        consumers.push((consumer, ack_wait));
         by_id.insert(id, loaded);
     }
     let by_id = Arc::new(by_id);
@@ -95,7 +99,7 @@ async fn serve(
     let permits = Arc::new(Semaphore::new(slots));
     let counts = Arc::new(Counts::default());
     while !stop.load(Ordering::Relaxed) {
-        for consumer in &consumers {
+        for (consumer, ack_wait) in &consumers {
             let free = permits.available_permits();
             if free == 0 {
                 // Wait for a slot, then ask again.
@@ -127,7 +131,7 @@ async fn serve(
                     layout: Arc::clone(&layout),
                     tenants: Arc::clone(&by_id),
                     worker: config.name.clone(),
-                    settings: config.settings,
+                    ack_wait: *ack_wait,
                     counts: Arc::clone(&counts),
                 };
                 tokio::spawn(async move {
@@ -153,7 +157,8 @@ struct Shard {
     layout: Arc<Layout>,
     tenants: Arc<BTreeMap<String, Arc<LoadedTenant>>>,
     worker: String,
-    settings: Settings,
+    /// The consumer's ack wait.
+    ack_wait: Duration,
     counts: Arc<Counts>,
 }
 
@@ -195,7 +200,7 @@ impl Shard {
             self.layout.shard_bytes.get(&object).await.map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
         stored.read_to_end(&mut bytes).await.map_err(|e| Refusal(format!("reading shard bytes {object}: {e}")))?;
         // The server hears that the shard is in progress while it renders.
-        let (message, every) = (Arc::clone(&self.message), self.settings.ack_wait / 3);
+        let (message, every) = (Arc::clone(&self.message), self.ack_wait / 3);
         let progress = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
@@ -209,7 +214,7 @@ impl Shard {
         })
         .await;
         let stored = match rendered {
-            Ok(Ok(frame)) => self.store(task, frame).await,
+            Ok(Ok(frame)) => crate::retrying("storing the result", || self.store(task, &frame)).await,
             Ok(Err(refusal)) => Err(refusal),
             Err(panic) => Err(format!("the worker failed while rendering it: {panic}")),
         };
@@ -224,14 +229,20 @@ impl Shard {
     }
 
     /// Puts the frame in the results bucket and its notice in the stream.
-    async fn store(&self, task: &ShardTask, frame: Vec<u8>) -> Result<(), String> {
+    async fn store(&self, task: &ShardTask, frame: &[u8]) -> Result<(), String> {
         let object = format!("{}.{}.{}", task.run, task.index, layout::token(&self.worker));
         self.layout
             .result_frames
-            .put(object.as_str(), &mut frame.as_slice())
+            .put(object.as_str(), &mut &frame[..])
             .await
             .map_err(|e| format!("storing the result in bucket {}: {e}", layout::RESULTS_BUCKET))?;
-        let notice = ResultNotice { index: task.index, object, worker: self.worker.clone() };
+        let notice = ResultNotice {
+            run: task.run.clone(),
+            index: task.index,
+            sha256: task.sha256.clone(),
+            object,
+            worker: self.worker.clone(),
+        };
         let payload = serde_json::to_vec(&notice).expect("a notice serialises");
         self.js
             .publish(layout::result_subject(&task.run), payload.into())

@@ -237,7 +237,7 @@ pub struct RemoteTimes {
 pub struct RemoteFault {
     /// The stage (always translate).
     pub stage: Stage,
-    /// Plugin at fault (`id@version`).
+    /// Plugin at fault (`id@version`); `None`: the run's translator.
     pub plugin: Option<String>,
     /// Limit hit, when one was.
     pub limit: Option<String>,
@@ -252,12 +252,45 @@ pub struct RemoteFault {
 pub trait ShardExchange: Sync {
     /// Hands `task` and its bytes to the workers.
     fn dispatch(&self, task: ShardTask, bytes: Vec<u8>) -> Result<(), String>;
-    /// The next result that arrived, of any shard dispatched (a shard's
-    /// result may come more than once: the first counts). `None` when the
-    /// exchange is closed and no more will come.
-    fn receive(&self) -> Result<Option<(ShardResult, Vec<u8>)>, String>;
-    /// A line for the operator (workers seen, refusals).
+    /// The next result that arrived, of any shard (a shard's result may
+    /// come more than once: the first that is for its bytes counts).
+    /// `None` when the exchange is closed and no more will come.
+    fn receive(&self) -> Result<Option<Arrival>, String>;
+    /// A line for the operator (a result ignored, a worker's refusal).
     fn note(&self, _message: &str) {}
+}
+
+/// A result that arrived: which shard it is for, and how to read it. It is
+/// read only when the run gets to its shard, so results that arrive early
+/// (a resumed run reads its first attempt's) cost their notice, not their
+/// files.
+pub struct Arrival {
+    /// The run.
+    pub run: String,
+    /// The shard's index.
+    pub index: u64,
+    /// sha256 of the bytes it was rendered from.
+    pub sha256: String,
+    /// Who rendered it.
+    pub worker: String,
+    /// Reads the result: its header and its files' bytes.
+    pub read: ReadResult,
+}
+
+/// How an [`Arrival`] is read.
+pub type ReadResult = Box<dyn FnOnce() -> Result<(ShardResult, Vec<u8>), String> + Send>;
+
+impl Arrival {
+    /// An arrival already in hand.
+    pub fn ready(result: ShardResult, files: Vec<u8>) -> Arrival {
+        Arrival {
+            run: result.run.clone(),
+            index: result.index,
+            sha256: result.sha256.clone(),
+            worker: result.worker.clone(),
+            read: Box::new(move || Ok((result, files))),
+        }
+    }
 }
 
 /// A result as one frame: `"TSR1"`, the header's length (u32, big endian),

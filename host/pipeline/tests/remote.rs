@@ -11,7 +11,7 @@ use common::runtime;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Mutex;
-use tessera_pipeline::remote::{ShardExchange, ShardResult, ShardTask, decode_result, encode_result};
+use tessera_pipeline::remote::{Arrival, ShardExchange, ShardResult, ShardTask, decode_result, encode_result};
 use tessera_pipeline::sink::SinkKind;
 use tessera_pipeline::{BatchJob, LoadedTenant, Remote, render_shard, run_batch};
 
@@ -48,11 +48,11 @@ impl ShardExchange for Scrambled<'_> {
         Ok(())
     }
 
-    fn receive(&self) -> Result<Option<(ShardResult, Vec<u8>)>, String> {
+    fn receive(&self) -> Result<Option<Arrival>, String> {
         let frame = self.ready.lock().unwrap().pop_back();
         Ok(frame.map(|frame| {
             let (result, files) = decode_result(&frame).expect("a frame this test made");
-            (result, files.to_vec())
+            Arrival::ready(result, files.to_vec())
         }))
     }
 }

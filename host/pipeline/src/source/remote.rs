@@ -16,7 +16,7 @@
 //! out at a time.
 
 use crate::flow::{ContentUse, Failure, Outcome, StageTimes, Work};
-use crate::remote::{RecordEnd, RemoteOutcome, ShardExchange, ShardResult, ShardStart, ShardTask};
+use crate::remote::{Arrival, RecordEnd, RemoteOutcome, ShardExchange, ShardResult, ShardStart, ShardTask};
 use crate::report::{ManifestLine, PluginUse};
 use crate::source::numbering::Numbering;
 use crate::source::shards::{ShardedSource, lost_in};
@@ -62,6 +62,7 @@ impl RemoteSource<'_> {
             dispatched: 0,
             fuel: 0,
             run: &self.task.run,
+            numbering_translator: stage.translator.name(),
             source_name: stage.source_name,
             source_len: len,
             revision: &self.revision,
@@ -85,7 +86,8 @@ impl RemoteSource<'_> {
             order.spans.insert(task.index, ((task.from, task.to), task.sha256.clone()));
             self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
             order.dispatched += 1;
-            Ok(())
+            // A result that came before its shard was sent may be next.
+            order.drain()
         })?;
         while order.next < order.dispatched {
             order.receive()?;
@@ -101,13 +103,17 @@ impl RemoteSource<'_> {
 /// Results parked until every shard before them is numbered.
 struct InShardOrder<'a, F: FnMut(Work) -> bool> {
     numbering: Numbering<'a, F>,
-    parked: BTreeMap<u64, (ShardResult, Vec<u8>)>,
+    /// Results by shard, not yet read: a shard's own, or (for shards not
+    /// yet dispatched) one that came early.
+    parked: BTreeMap<u64, Arrival>,
     /// Each dispatched shard's bytes and their sha256.
     spans: BTreeMap<u64, ((u64, u64), String)>,
     next: u64,
     dispatched: u64,
     fuel: u64,
     run: &'a str,
+    /// The translator's name (`id@version`).
+    numbering_translator: &'a str,
     source_name: &'a str,
     source_len: u64,
     revision: &'a Arc<str>,
@@ -119,7 +125,7 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
     /// Waits for one result and numbers every shard it frees.
     fn receive(&mut self) -> Result<(), SourceError> {
         let received = self.exchange.receive().map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
-        let Some((result, files)) = received else {
+        let Some(arrival) = received else {
             return Err(SourceError::Io(std::io::Error::other(format!(
                 "the cluster stopped answering with shards {}–{} of {} outstanding",
                 self.next,
@@ -127,27 +133,37 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
                 self.source_name
             ))));
         };
-        let Some((_, sha256)) = self.spans.get(&result.index) else {
-            self.exchange.note(&format!(
-                "ignored a result for shard {} of run {}, which was not sent",
-                result.index, result.run
-            ));
+        if arrival.run != self.run {
             return Ok(());
-        };
-        if result.run != self.run || result.sha256 != *sha256 {
+        }
+        if let Some((_, sha256)) = self.spans.get(&arrival.index)
+            && arrival.sha256 != *sha256
+        {
             self.exchange.note(&format!(
-                "ignored a result for shard {} from {}: it rendered other bytes than the shard's",
-                result.index, result.worker
+                "ignored a result for shard {} from {}: it was rendered from other bytes than the shard's",
+                arrival.index, arrival.worker
             ));
             return Ok(());
         }
-        if result.index < self.next || self.parked.contains_key(&result.index) {
+        if arrival.index < self.next || self.parked.contains_key(&arrival.index) {
             // A redelivered shard rendered twice: the first result stands.
             return Ok(());
         }
-        self.parked.insert(result.index, (result, files));
-        while let Some((result, files)) = self.parked.remove(&self.next) {
-            let span = self.spans.get(&self.next).map(|(span, _)| *span).unwrap_or_default();
+        self.parked.insert(arrival.index, arrival);
+        self.drain()
+    }
+
+    /// Numbers every dispatched shard whose result is parked, in order.
+    fn drain(&mut self) -> Result<(), SourceError> {
+        while self.next < self.dispatched {
+            let Some(arrival) = self.parked.remove(&self.next) else { break };
+            let (span, sha256) = self.spans.get(&self.next).cloned().unwrap_or_default();
+            if arrival.sha256 != sha256 {
+                // It came before its shard was dispatched, for other bytes.
+                self.exchange.note(&format!("ignored an early result for shard {} from {}", self.next, arrival.worker));
+                continue;
+            }
+            let (result, files) = (arrival.read)().map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
             self.next += 1;
             self.number(result, &files, span)?;
         }
@@ -192,7 +208,9 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
                 stage: fault.stage,
                 reason: fault.reason,
                 field: None,
-                plugin: fault.plugin,
+                // A shard no worker finished names no plugin of its own:
+                // it is the run's translator that never got through it.
+                plugin: fault.plugin.or_else(|| Some(self.numbering_translator.to_owned())),
                 limit: fault.limit,
                 rule: None,
             };

@@ -46,11 +46,17 @@ impl Cluster {
 
     /// Starts a worker with one slot and a 3 s ack wait; `env` for crash points.
     fn worker(&mut self, env: &[(&str, &str)]) {
+        self.worker_for(&repo().join("samples/acme-energy"), env);
+    }
+
+    /// [`Self::worker`] serving the tenant in folder `tenant`.
+    fn worker_for(&mut self, tenant: &Path, env: &[(&str, &str)]) {
         let n = self.workers.len();
         let log = std::fs::File::create(self.work.path().join(format!("worker-{n}.log"))).unwrap();
         let mut cmd = tessera(&self.cache);
-        cmd.args(["worker", "--nats", &self.server.url, "--tenant", "samples/acme-energy", "--slots", "1"])
-            .args(["--ack-wait-secs", "3"])
+        cmd.args(["worker", "--nats", &self.server.url, "--tenant"])
+            .arg(tenant)
+            .args(["--slots", "1", "--ack-wait-secs", "3"])
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in env {
@@ -247,4 +253,23 @@ fn a_shard_every_worker_dies_on_is_rejected_after_max_deliveries() {
     assert!(line["plugin"].as_str().unwrap().starts_with("csv-billing@"), "{line}");
     let reason = line["reason"].as_str().unwrap();
     assert!(reason.contains("shard 0") && reason.contains("3 times"), "{reason}");
+}
+
+#[test]
+fn a_worker_with_other_content_refuses_its_shards_and_the_run_says_why() {
+    let mut cluster = Cluster::new();
+    // The same tenant with one label edited: another content revision.
+    let samples = cluster.work.path().join("samples");
+    common::copy_dir(&repo().join("samples"), &samples);
+    let label = samples.join("acme-energy/content/labels/acme.toml");
+    let edited = std::fs::read_to_string(&label).unwrap() + "\n# edited on this worker only\n";
+    std::fs::write(&label, edited).unwrap();
+    cluster.worker_for(&samples.join("acme-energy"), &[]);
+    cluster.worker(&[]);
+    ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
+    let run = cluster.batch("cluster", true, &[], &[]);
+    ok(&run, "cluster");
+    cluster.assert_same("local", "cluster");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("did not render shard") && stderr.contains("the run is pinned to"), "{stderr}");
 }

@@ -12,10 +12,11 @@
 //!   time) is announced by the server's advisory; it becomes a result with
 //!   a fault, which the run writes as the rejection of that shard's records,
 //!   naming the shard's bytes, the translator and the limit.
-//! - Workers' refusals and failures arrive as notes for the operator.
+//! - Workers' refusals arrive as notes for the operator; the last one for a
+//!   shard that is given up is in its rejection.
 
 use crate::layout::{self, Layout, Settings};
-use crate::{ClusterError, ResultNotice};
+use crate::{ClusterError, Note, ResultNotice};
 use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,9 +117,17 @@ impl NatsExchange {
             });
             let mut notes =
                 client.subscribe(layout::note_subject(run)).await.map_err(ClusterError::setup("the run's notes"))?;
+            let last_refusals = Arc::new(Mutex::new(BTreeMap::<u64, String>::new()));
+            let refusals = Arc::clone(&last_refusals);
             tokio::spawn(async move {
                 while let Some(note) = notes.next().await {
-                    eprintln!("tessera cluster: {}", String::from_utf8_lossy(&note.payload));
+                    let Ok(note) = serde_json::from_slice::<Note>(&note.payload) else { continue };
+                    eprintln!(
+                        "tessera cluster: worker {} did not render shard {}: {}",
+                        note.worker, note.index, note.reason
+                    );
+                    let why = format!("worker {} did not render it: {}", note.worker, note.reason);
+                    refusals.lock().unwrap_or_else(|e| e.into_inner()).insert(note.index, why);
                 }
             });
             let mut advisories = client
@@ -134,7 +143,9 @@ impl NatsExchange {
                     let Some(task) = task else { continue };
                     // Nobody will ever ack it: out of the work queue.
                     let _ = shards.delete_message(seq).await;
-                    if advisory_tx.send(Ok(Arrival::ready(given_up(&task, max_deliver), Vec::new()))).is_err() {
+                    let last = last_refusals.lock().unwrap_or_else(|e| e.into_inner()).get(&task.index).cloned();
+                    let result = given_up(&task, max_deliver, last.as_deref());
+                    if advisory_tx.send(Ok(Arrival::ready(result, Vec::new()))).is_err() {
                         break;
                     }
                 }
@@ -261,7 +272,8 @@ fn advisory_sequence(payload: &[u8]) -> Option<u64> {
 }
 
 /// The result of a shard no worker finished: one fault for all its bytes.
-fn given_up(task: &ShardTask, max_deliver: i64) -> ShardResult {
+/// `last_refusal`: why the last worker that said so did not render it.
+fn given_up(task: &ShardTask, max_deliver: i64, last_refusal: Option<&str>) -> ShardResult {
     ShardResult {
         run: task.run.clone(),
         index: task.index,
@@ -272,11 +284,18 @@ fn given_up(task: &ShardTask, max_deliver: i64) -> ShardResult {
             // The run names its translator (`id@version`).
             plugin: None,
             limit: Some(format!("max deliveries ({max_deliver})")),
-            reason: format!(
-                "shard {} was delivered to workers {max_deliver} times and none finished it \
-                 (each died or hung on it); it is not delivered again",
-                task.index
-            ),
+            reason: match last_refusal {
+                None => format!(
+                    "shard {} was delivered to workers {max_deliver} times and none finished it \
+                     (each died or hung on it); it is not delivered again",
+                    task.index
+                ),
+                Some(why) => format!(
+                    "shard {} was delivered to workers {max_deliver} times and none rendered it (the last: {why}); \
+                     it is not delivered again",
+                    task.index
+                ),
+            },
             offset: task.from,
         }),
         ..Default::default()

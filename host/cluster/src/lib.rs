@@ -80,6 +80,17 @@ pub struct ResultNotice {
     pub worker: String,
 }
 
+/// A worker's note to a run's operator: it did not render a shard, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    /// The shard.
+    pub index: u64,
+    /// The worker.
+    pub worker: String,
+    /// Why.
+    pub reason: String,
+}
+
 /// Connects to `url` (a `nats://` URL or `host:port`).
 pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, ClusterError> {
     async_nats::ConnectOptions::new()

@@ -12,11 +12,13 @@
 //!   worker killed before that leaves the shard to be delivered again.
 //! - A shard it must not render (another content revision, another plugin
 //!   build) is refused with a note to the run's operator and handed back
-//!   with a delay, for a worker that can.
+//!   with a delay, for a worker that can; the worker then leaves that
+//!   tenant's shards alone for an ack wait, so that its refusals do not use
+//!   up the deliveries a shard has.
 //! - Asked to stop, it takes no new shard and finishes those it holds.
 
 use crate::layout::{self, Layout, Settings};
-use crate::{ClusterError, ResultNotice};
+use crate::{ClusterError, Note, ResultNotice};
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
@@ -68,6 +70,9 @@ pub fn run_worker(
     runtime.block_on(serve(config, tenants, stop))
 }
 
+/// Tenants a worker does not ask shards of, until when.
+type Paused = Arc<std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>>;
+
 /// Counters the shard tasks update.
 #[derive(Default)]
 struct Counts {
@@ -91,15 +96,27 @@ async fn serve(
         // The consumer's ack wait is what counts (a coordinator may have
         // set another): in-progress acks go out at a third of it.
         let ack_wait = consumer.cached_info().config.ack_wait;
-        consumers.push((consumer, ack_wait));
+        consumers.push((id.clone(), consumer, ack_wait));
         by_id.insert(id, loaded);
     }
     let by_id = Arc::new(by_id);
     let slots = config.slots.max(1);
     let permits = Arc::new(Semaphore::new(slots));
     let counts = Arc::new(Counts::default());
+    let paused: Paused = Arc::default();
     while !stop.load(Ordering::Relaxed) {
-        for (consumer, ack_wait) in &consumers {
+        let now = tokio::time::Instant::now();
+        let open = |tenant: &str| {
+            paused.lock().unwrap_or_else(|e| e.into_inner()).get(tenant).is_none_or(|until| *until <= now)
+        };
+        if !consumers.iter().any(|(tenant, ..)| open(tenant)) {
+            tokio::time::sleep(REDELIVERY_DELAY).await;
+            continue;
+        }
+        for (tenant, consumer, ack_wait) in &consumers {
+            if !open(tenant) {
+                continue;
+            }
             let free = permits.available_permits();
             if free == 0 {
                 // Wait for a slot, then ask again.
@@ -133,6 +150,7 @@ async fn serve(
                     worker: config.name.clone(),
                     ack_wait: *ack_wait,
                     counts: Arc::clone(&counts),
+                    paused: Arc::clone(&paused),
                 };
                 tokio::spawn(async move {
                     shard.handle().await;
@@ -160,6 +178,8 @@ struct Shard {
     /// The consumer's ack wait.
     ack_wait: Duration,
     counts: Arc<Counts>,
+    /// Tenants this worker stepped back from after a refusal, until when.
+    paused: Paused,
 }
 
 impl Shard {
@@ -178,10 +198,17 @@ impl Shard {
             }
             Err(Refusal(reason)) => {
                 self.counts.refused.fetch_add(1, Ordering::Relaxed);
-                let note =
-                    format!("worker {} did not render shard {} of run {}: {reason}", self.worker, task.index, task.run);
-                tracing::warn!("{note}");
-                let _ = self.client.publish(layout::note_subject(&task.run), note.into()).await;
+                tracing::warn!("did not render shard {} of run {}: {reason}", task.index, task.run);
+                // This worker steps back from the tenant for an ack wait,
+                // so that its refusals do not use up the deliveries of
+                // shards a worker with the run's inputs could render.
+                self.paused
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(task.tenant.clone(), tokio::time::Instant::now() + self.ack_wait);
+                let note = Note { index: task.index, worker: self.worker.clone(), reason };
+                let payload = serde_json::to_vec(&note).expect("a note serialises");
+                let _ = self.client.publish(layout::note_subject(&task.run), payload.into()).await;
                 let _ = self.message.ack_with(AckKind::Nak(Some(REDELIVERY_DELAY))).await;
             }
         }

@@ -71,3 +71,17 @@ pub fn assert_same_folder(expected: &Path, actual: &Path) {
         assert!(bytes == &b[name], "{name} differs between {} and {}", expected.display(), actual.display());
     }
 }
+
+/// Copies folder `from` into `to`, sub-folders included.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

@@ -147,10 +147,20 @@ fn a_cluster_run_gives_the_folder_of_a_local_run_for_both_sinks() {
         assert!(report["shards"].as_u64().unwrap() > 10, "the source went out in shards: {report}");
         cluster.assert_same(&format!("local-{name}"), &format!("cluster-{name}"));
     }
-    // Both workers took part.
+    // Both workers took part, and stop cleanly on SIGTERM.
     for n in 0..2 {
+        let pid = cluster.workers[n].id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = cluster.workers[n].wait().unwrap();
         let log = cluster.worker_log(n);
-        assert!(log.contains("serving acme-energy"), "worker {n}: {log}");
+        assert!(status.success(), "worker {n} stopped with {status:?}: {log}");
+        let rendered: u64 = log
+            .split("stopped: ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("worker {n} says what it did: {log}"));
+        assert!(rendered > 0, "worker {n} rendered shards: {log}");
     }
 }
 

@@ -65,6 +65,32 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A cluster run against a local one: `tessera worker` processes on a
+    /// NATS server of our own (all on this machine, loopback), documents/s
+    /// for each worker count, and a worker killed mid-run.
+    Cluster {
+        /// Sample tenant.
+        #[arg(long, default_value = "acme-energy")]
+        tenant: String,
+        /// Invoices to generate.
+        #[arg(long, default_value_t = 20_000)]
+        records: usize,
+        /// Runs per figure (the report gives the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Worker counts, comma-separated (a local run gets as many threads).
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        workers: Vec<usize>,
+        /// KiB per shard, for both runs (default 4096).
+        #[arg(long)]
+        shard_kib: Option<u64>,
+        /// Where the outputs go: `dir` or `zip`.
+        #[arg(long, value_enum, default_value = "zip")]
+        sink: crate::SinkArg,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// One-page print letters through the sandboxed Typst formatter:
     /// PDF/s, per-letter p50/p99, and the sandbox's cost against native.
     Pdf {
@@ -151,6 +177,18 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 },
             )
         }
+        BenchCommand::Cluster { tenant, records, runs, workers, shard_kib, sink, json } => crate::bench_cluster::run(
+            ctx,
+            &crate::bench_cluster::ClusterBench {
+                tenant,
+                records: records.max(1),
+                runs: runs.max(1),
+                workers: workers.into_iter().filter(|w| *w > 0).collect(),
+                shard_bytes: shard_kib.map(|k| k * 1024),
+                sink: sink.into(),
+                json,
+            },
+        ),
         BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, json } => crate::bench_pdf::run(
             ctx,
             &crate::bench_pdf::PdfBench {

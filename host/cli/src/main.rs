@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_batch;
+mod bench_cluster;
 mod bench_fixture;
 mod bench_pdf;
 mod bench_reload;

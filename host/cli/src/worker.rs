@@ -73,7 +73,7 @@ pub fn run(
         slots: slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         settings,
     };
-    eprintln!("worker {} on {url}, {} slots", config.name, config.slots);
+    eprintln!("worker {} on {}, {} slots", config.name, tessera_cluster::redacted(url), config.slots);
     let summary = run_worker(&config, tenants, stop)?;
     eprintln!("worker {} stopped: {} shards rendered, {} refused", config.name, summary.rendered, summary.refused);
     Ok(ExitCode::SUCCESS)

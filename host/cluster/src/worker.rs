@@ -102,6 +102,9 @@ async fn serve(
     let by_id = Arc::new(by_id);
     let slots = config.slots.max(1);
     let permits = Arc::new(Semaphore::new(slots));
+    // Results being stored, at most one per slot: a slot renders the next
+    // shard while the last one's result goes to the server.
+    let storing = Arc::new(Semaphore::new(slots));
     let counts = Arc::new(Counts::default());
     let paused: Paused = Arc::default();
     while !stop.load(Ordering::Relaxed) {
@@ -151,16 +154,16 @@ async fn serve(
                     ack_wait: *ack_wait,
                     counts: Arc::clone(&counts),
                     paused: Arc::clone(&paused),
+                    slot: std::sync::Mutex::new(Some(permit)),
+                    storing: Arc::clone(&storing),
                 };
-                tokio::spawn(async move {
-                    shard.handle().await;
-                    drop(permit);
-                });
+                tokio::spawn(shard.handle());
             }
         }
     }
     // Every shard taken is finished (and acked) before the worker goes.
     drop(permits.acquire_many(slots as u32).await);
+    drop(storing.acquire_many(slots as u32).await);
     Ok(WorkerSummary {
         rendered: counts.rendered.load(Ordering::Relaxed),
         refused: counts.refused.load(Ordering::Relaxed),
@@ -180,6 +183,10 @@ struct Shard {
     counts: Arc<Counts>,
     /// Tenants this worker stepped back from after a refusal, until when.
     paused: Paused,
+    /// Its rendering slot, given back once it is rendered.
+    slot: std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+    /// The slots for storing results.
+    storing: Arc<Semaphore>,
 }
 
 impl Shard {
@@ -241,7 +248,15 @@ impl Shard {
         })
         .await;
         let stored = match rendered {
-            Ok(Ok(frame)) => crate::retrying("storing the result", || self.store(task, &frame)).await,
+            Ok(Ok(frame)) => {
+                // The rendering slot goes to the next shard while this
+                // result is stored (the shard stays unacked until then).
+                let storing = Arc::clone(&self.storing).acquire_owned().await.expect("the semaphore is never closed");
+                drop(self.slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+                let stored = crate::retrying("storing the result", || self.store(task, &frame)).await;
+                drop(storing);
+                stored
+            }
             Ok(Err(refusal)) => Err(refusal),
             Err(panic) => Err(format!("the worker failed while rendering it: {panic}")),
         };

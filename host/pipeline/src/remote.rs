@@ -293,30 +293,44 @@ impl Arrival {
     }
 }
 
-/// A result as one frame: `"TSR1"`, the header's length (u32, big endian),
-/// the JSON header, then the files' bytes.
+/// A result as one frame: `"TSR2"`, then, LZ4-compressed (size first),
+/// the header's length (u32, big endian), the JSON header and the files'
+/// bytes. Letters of one shard share their markup, so a frame is a few times
+/// smaller compressed, and it crosses the network and the broker's storage
+/// twice: compressing costs the worker less than the bytes cost the broker
+/// and the run.
 pub fn encode_result(result: &ShardResult, files: &[u8]) -> Vec<u8> {
     let header = serde_json::to_vec(result).expect("a shard result serialises");
-    let mut frame = Vec::with_capacity(8 + header.len() + files.len());
-    frame.extend_from_slice(FRAME_MAGIC);
-    frame.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
-    frame.extend_from_slice(&header);
-    frame.extend_from_slice(files);
+    let mut body = Vec::with_capacity(4 + header.len() + files.len());
+    body.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
+    body.extend_from_slice(&header);
+    body.extend_from_slice(files);
+    let mut frame = FRAME_MAGIC.to_vec();
+    frame.extend_from_slice(&lz4_flex::compress_prepend_size(&body));
     frame
 }
 
-const FRAME_MAGIC: &[u8; 4] = b"TSR1";
+const FRAME_MAGIC: &[u8; 4] = b"TSR2";
+
+/// The largest frame body accepted (a shard's result is tens of megabytes).
+const MAX_FRAME_BYTES: usize = 1 << 30;
 
 /// The header and the files' bytes of a frame made by [`encode_result`];
 /// an error says what is wrong with it (it came over the network).
-pub fn decode_result(frame: &[u8]) -> Result<(ShardResult, &[u8]), String> {
-    let rest = frame.strip_prefix(FRAME_MAGIC.as_slice()).ok_or("not a shard result (no TSR1 frame)")?;
-    let len = rest.get(..4).ok_or("a shard result frame cut short")?;
+pub fn decode_result(frame: &[u8]) -> Result<(ShardResult, Vec<u8>), String> {
+    let packed = frame.strip_prefix(FRAME_MAGIC.as_slice()).ok_or("not a shard result (no TSR2 frame)")?;
+    let claimed = packed.get(..4).ok_or("a shard result frame cut short")?;
+    if u32::from_le_bytes(claimed.try_into().expect("four bytes")) as usize > MAX_FRAME_BYTES {
+        return Err(format!("a shard result frame of more than {MAX_FRAME_BYTES} bytes"));
+    }
+    let body = lz4_flex::decompress_size_prepended(packed)
+        .map_err(|e| format!("a shard result frame that does not decompress: {e}"))?;
+    let len = body.get(..4).ok_or("a shard result frame cut short")?;
     let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
-    let header = rest.get(4..4 + len).ok_or("a shard result frame cut short")?;
+    let header = body.get(4..4 + len).ok_or("a shard result frame cut short")?;
     let result: ShardResult =
         serde_json::from_slice(header).map_err(|e| format!("a shard result header that does not parse: {e}"))?;
-    let files = &rest[4 + len..];
+    let files = body[4 + len..].to_vec();
     for outcome in &result.outcomes {
         if let RemoteOutcome::Record(r) = outcome
             && let RecordEnd::Delivered { files: refs, lines, .. } = &r.end
@@ -371,7 +385,11 @@ mod tests {
         };
         let frame = encode_result(&result, b"xyz");
         let (back, files) = decode_result(&frame).unwrap();
-        assert_eq!((back.index, back.outcomes.len(), files), (3, 1, &b"xyz"[..]));
+        assert_eq!((back.index, back.outcomes.len(), files.as_slice()), (3, 1, &b"xyz"[..]));
+        // A frame that claims to unpack to more than a gigabyte is refused unread.
+        let mut bomb = b"TSR2".to_vec();
+        bomb.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_result(&bomb).unwrap_err().contains("more than"));
         assert!(decode_result(&frame[..6]).is_err());
         assert!(decode_result(b"nope").is_err());
         let start = ShardStart::from(&Cut { offset: 9, line: 2, state: vec![0, 255] });

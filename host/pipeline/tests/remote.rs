@@ -52,7 +52,7 @@ impl ShardExchange for Scrambled<'_> {
         let frame = self.ready.lock().unwrap().pop_back();
         Ok(frame.map(|frame| {
             let (result, files) = decode_result(&frame).expect("a frame this test made");
-            Arrival::ready(result, files.to_vec())
+            Arrival::ready(result, files)
         }))
     }
 }

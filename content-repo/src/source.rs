@@ -16,6 +16,10 @@ pub enum SourceMode {
     WorkTree,
     /// The commit a ref points to (following the ref when it moves).
     Published(String),
+    /// One revision, whatever the refs do later: a commit id or anything
+    /// git resolves (`v12`, `HEAD~2`). A cluster worker pinned to the run's
+    /// revision loads it this way.
+    Revision(String),
 }
 
 /// One tenant's content: repository, layers, mode.
@@ -48,7 +52,7 @@ impl ContentSource {
             })?;
             roots.push(rel.to_string_lossy().replace('\\', "/"));
         }
-        if matches!(mode, SourceMode::Published(_)) && !repo.is_git() {
+        if matches!(mode, SourceMode::Published(_) | SourceMode::Revision(_)) && !repo.is_git() {
             return Err(RepoError::NotGit(repo.root().to_path_buf()));
         }
         Ok(ContentSource { repo, layers: Layers::new(roots), mode, default_locale: default_locale.to_owned() })
@@ -69,6 +73,7 @@ impl ContentSource {
         match &self.mode {
             SourceMode::WorkTree => self.repo.snapshot(WORKTREE, "", self.layers.roots()),
             SourceMode::Published(r) => self.repo.snapshot(PUBLISHED, r, self.layers.roots()),
+            SourceMode::Revision(rev) => self.repo.snapshot(rev, "", self.layers.roots()),
         }
     }
 
@@ -88,7 +93,7 @@ impl ContentSource {
     pub fn watch_dirs(&self) -> Vec<PathBuf> {
         match &self.mode {
             SourceMode::WorkTree => self.layers.roots().iter().map(|r| self.repo.root().join(r)).collect(),
-            SourceMode::Published(_) => Vec::new(),
+            SourceMode::Published(_) | SourceMode::Revision(_) => Vec::new(),
         }
     }
 
@@ -98,6 +103,7 @@ impl ContentSource {
         match &self.mode {
             SourceMode::WorkTree => None,
             SourceMode::Published(r) => self.repo.published(r).ok().flatten(),
+            SourceMode::Revision(rev) => self.repo.resolve(rev, "").ok(),
         }
     }
 }

@@ -83,6 +83,14 @@ struct BatchReport {
     stage_us_per_doc: BTreeMap<&'static str, f64>,
     /// Per-stage latency of the median run.
     stages: StageLatency,
+    /// `dir` sink only: how many files per second this file system takes
+    /// when nothing else is done — `records` files of a run's mean output
+    /// size, written the way the sink writes them (unnamed file, then a
+    /// link) into blocks of 1,000, on as many threads as the runs had,
+    /// after the runs (their outputs still there). One HTML document is one
+    /// file, so no dir-sink run can deliver documents faster than this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fs_floor_files_per_sec: Option<f64>,
     /// Peak resident set of the process during a run (the largest over runs), MiB.
     peak_rss_mb: f64,
     /// How peak_rss_mb was measured.
@@ -164,6 +172,42 @@ fn settle_disk() {
     if let Err(e) = std::process::Command::new("sync").status() {
         tracing::warn!("cannot run `sync` between runs ({e}): a run may pay for the previous one's writeback");
     }
+}
+
+/// Files per second when `threads` threads do nothing but write `files`
+/// files of `size` bytes under `dir`, 1,000 per sub-folder, as the dir sink
+/// does ([`tessera_pipeline::write_atomic`]).
+fn file_creation_rate(dir: &Path, files: usize, size: usize, threads: usize) -> anyhow::Result<f64> {
+    const PER_FOLDER: usize = 1000;
+    let folders = files.div_ceil(PER_FOLDER);
+    for folder in 0..folders {
+        std::fs::create_dir_all(dir.join(format!("{folder:05}")))?;
+    }
+    // Varied bytes, so no file system could share or skip them.
+    let bytes: Vec<u8> = (0..size).map(|i| b"<p>tessera floor</p>\n"[i % 21]).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                scope.spawn(|| -> std::io::Result<()> {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if n >= files {
+                            return Ok(());
+                        }
+                        let path = dir.join(format!("{:05}/INV-{n}.html", n / PER_FOLDER));
+                        tessera_pipeline::write_atomic(&path, &bytes)?;
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().map_err(|_| anyhow::anyhow!("a floor writer panicked"))??;
+        }
+        Ok(())
+    })?;
+    Ok(files as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Bytes of every file under `dir`, the dir sink's block folders included.
@@ -261,6 +305,17 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
         settle_disk();
         runs.push(report);
     }
+    let fs_floor_files_per_sec = match b.sink {
+        SinkKind::Dir => {
+            let files = b.records;
+            let mean_size = (output_mb * (1 << 20) as f64 / files.max(1) as f64) as usize;
+            let threads = runs.first().map_or(1, |r| r.threads);
+            let floor = file_creation_rate(&work.path().join("floor"), files, mean_size, threads)?;
+            settle_disk();
+            Some(floor)
+        }
+        SinkKind::Zip => None,
+    };
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|a, b| runs[*a].docs_per_sec.total_cmp(&runs[*b].docs_per_sec));
     let median_run = &runs[order[order.len() / 2]];
@@ -282,6 +337,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
         work_fs: file_system_of(work.path()),
         stage_us_per_doc: per_doc(&median_run.stages, median_run.delivered),
         stages: median_run.stages,
+        fs_floor_files_per_sec,
         peak_rss_mb: peak,
         rss_source,
         input_mb,
@@ -299,7 +355,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     emit(b.json, &report, || {
         let s = &report.stages;
         format!(
-            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs, shards of {} KiB, {} sink\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  {:.0} µs CPU per document (median; target ≤ 200)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}, self-check {:.1}/{:.1}\n  input {:.0} MiB, output {:.0} MiB per run, under {} ({})",
+            "batch: {} invoices (5–30 lines) for {} → {} on {} worker threads, {} runs, shards of {} KiB, {} sink\n  {:.0} documents/s (median; runs {:?}; target ≥ 10,000)\n  {:.0} µs CPU per document (median; target ≤ 200)\n  peak RSS {:.0} MiB (target ≤ 256; {})\n  per record p50/p99 µs: translate {:.0}/{:.0}, validate {:.0}/{:.0}, compose {:.0}/{:.0}, format {:.0}/{:.0}, write {:.0}/{:.0}, self-check {:.1}/{:.1}\n  input {:.0} MiB, output {:.0} MiB per run, under {} ({}){}",
             report.records,
             report.tenant,
             report.channels.join(" + "),
@@ -328,6 +384,9 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
             report.output_mb,
             report.work_dir,
             report.work_fs,
+            report.fs_floor_files_per_sec.map_or(String::new(), |f| format!(
+                "\n  this file system alone takes {f:.0} files/s (no dir-sink run can deliver more documents/s)"
+            )),
         )
     })?;
     Ok(ExitCode::SUCCESS)

@@ -141,8 +141,17 @@ enum Command {
         #[arg(long = "tenant", required = true)]
         tenants: Vec<PathBuf>,
         /// Render from the published ref instead of each tenant's configured source.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "revision")]
         published: bool,
+        /// Render from this content revision (a commit id, a tag,
+        /// `published~1`, ...), fixed whatever the refs do: shards of runs
+        /// pinned to another revision are refused.
+        #[arg(long)]
+        revision: Option<String>,
+        /// Serve the worker's counters at `GET /metrics` on this address
+        /// (`127.0.0.1:9464`; port 0 picks one and prints it).
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
         /// Shards rendered at once (default: one per core).
         #[arg(long)]
         slots: Option<usize>,
@@ -406,8 +415,23 @@ fn main() -> ExitCode {
                 cluster_settings: cluster_settings(ack_wait_secs, max_deliver),
             },
         ),
-        Command::Worker { nats, tenants, published, slots, ack_wait_secs, max_deliver } => {
-            crate::worker::run(&ctx, &nats, &tenants, published, slots, cluster_settings(ack_wait_secs, max_deliver))
+        Command::Worker { nats, tenants, published, revision, metrics_addr, slots, ack_wait_secs, max_deliver } => {
+            let content = match revision {
+                Some(rev) => crate::worker::WorkerContent::Revision(rev),
+                None if published => crate::worker::WorkerContent::Published,
+                None => crate::worker::WorkerContent::Configured,
+            };
+            crate::worker::run(
+                &ctx,
+                crate::worker::WorkerArgs {
+                    url: &nats,
+                    tenant_dirs: &tenants,
+                    content,
+                    metrics_addr,
+                    slots,
+                    settings: cluster_settings(ack_wait_secs, max_deliver),
+                },
+            )
         }
         Command::Content { tenant, command } => content::run(&tenant, command),
         Command::Plugin(PluginCommand::List) => commands::plugin_list(&ctx),

@@ -42,39 +42,72 @@ pub fn progress_note(exchange: &NatsExchange) -> String {
     )
 }
 
+/// Which content a worker renders from.
+pub enum WorkerContent {
+    /// Each tenant's configured source (`[content] source`).
+    Configured,
+    /// Each tenant's published ref, as it is when the worker starts.
+    Published,
+    /// One revision, resolved in each tenant's repository when the worker starts.
+    Revision(String),
+}
+
+/// `tessera worker`'s arguments.
+pub struct WorkerArgs<'a> {
+    pub url: &'a str,
+    pub tenant_dirs: &'a [PathBuf],
+    pub content: WorkerContent,
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub slots: Option<usize>,
+    pub settings: Settings,
+}
+
 /// `tessera worker`.
-pub fn run(
-    ctx: &Context,
-    url: &str,
-    tenant_dirs: &[PathBuf],
-    published: bool,
-    slots: Option<usize>,
-    settings: Settings,
-) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &Context, args: WorkerArgs<'_>) -> anyhow::Result<ExitCode> {
+    // Watched from the start: a worker told to stop while it is still
+    // loading (compiling plugins on a cold machine) stops cleanly once
+    // loaded, without taking a shard.
+    let stop = Arc::new(AtomicBool::new(false));
+    stop_on_signal(Arc::clone(&stop))?;
     let runtime = ctx.runtime()?;
     let mut tenants = Vec::new();
-    for dir in tenant_dirs {
-        let mode = if published {
-            let tenant = tessera_pipeline::Tenant::load(dir)?;
-            Some(SourceMode::Published(tenant.config.content.published_ref.clone()))
-        } else {
-            None
+    for dir in args.tenant_dirs {
+        let mode = match &args.content {
+            WorkerContent::Configured => None,
+            WorkerContent::Published => {
+                let tenant = tessera_pipeline::Tenant::load(dir)?;
+                Some(SourceMode::Published(tenant.config.content.published_ref.clone()))
+            }
+            WorkerContent::Revision(rev) => {
+                let tenant = tessera_pipeline::Tenant::load(dir)?;
+                let repo = tessera_content::ContentRepo::open(&dir.join(&tenant.config.content.repository))?;
+                let commit = repo
+                    .resolve(rev, &tenant.config.content.published_ref)
+                    .with_context(|| format!("content revision {rev} of tenant {}", tenant.config.id))?;
+                Some(SourceMode::Revision(commit))
+            }
         };
         let loaded = LoadedTenant::load_from(&runtime, dir, &ctx.plugin_roots, mode)
             .with_context(|| format!("loading tenant {}", dir.display()))?;
         eprintln!("serving {} (content {})", loaded.tenant.config.id, loaded.content.current().revision());
         tenants.push(Arc::new(loaded));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    stop_on_signal(Arc::clone(&stop))?;
     let config = WorkerConfig {
-        url: url.to_owned(),
+        url: args.url.to_owned(),
         name: worker_name(),
-        slots: slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        settings,
+        slots: args.slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        settings: args.settings,
     };
-    eprintln!("worker {} on {}, {} slots", config.name, tessera_cluster::redacted(url), config.slots);
-    let summary = run_worker(&config, tenants, stop)?;
+    let metrics = match args.metrics_addr {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr).with_context(|| format!("metrics address {addr}"))?;
+            eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
+            Some(listener)
+        }
+        None => None,
+    };
+    eprintln!("worker {} on {}, {} slots", config.name, tessera_cluster::redacted(args.url), config.slots);
+    let summary = run_worker(&config, tenants, stop, metrics)?;
     eprintln!("worker {} stopped: {} shards rendered, {} refused", config.name, summary.rendered, summary.refused);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,9 @@
 //! wait), when the coordinator is killed and the run resumed, and when the
 //! server itself is killed and restarted mid-run. A shard that kills every
 //! worker that takes it ends, after a bounded number of deliveries, as a
-//! rejection naming the shard, the translator and the limit.
+//! rejection naming the shard, the translator and the limit. A worker's
+//! `/metrics` count the shard it got again; workers pinned to a content
+//! revision render a run of that revision.
 
 mod common;
 
@@ -34,7 +36,7 @@ struct Cluster {
     server: NatsServer,
     workers: Vec<Child>,
     /// Arguments every worker started from now on gets.
-    worker_args: Vec<&'static str>,
+    worker_args: Vec<String>,
 }
 
 impl Cluster {
@@ -65,6 +67,19 @@ impl Cluster {
             cmd.env(k, v);
         }
         self.workers.push(cmd.spawn().expect("the worker starts"));
+        // Ready once it says how many slots it has (a cold machine compiles
+        // the plugins first).
+        let started = std::time::Instant::now();
+        while !self.worker_log(n).contains(" slots") {
+            if let Some(status) = self.workers[n].try_wait().unwrap() {
+                // It may have got ready, taken a shard and died meanwhile.
+                let log = self.worker_log(n);
+                assert!(log.contains(" slots"), "worker {n} ended before it was ready ({status:?}): {log}");
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(300), "worker {n} never got ready");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     fn worker_log(&self, n: usize) -> String {
@@ -188,13 +203,46 @@ fn a_worker_killed_before_storing_its_result_loses_nothing() {
     // The first worker dies (kill -9) right after rendering its second
     // shard: nothing stored, nothing acked.
     cluster.worker(&[("TESSERA_KILL_AT", "shard-rendered:2")]);
+    cluster.worker_args = vec!["--metrics-addr".into(), "127.0.0.1:0".into()];
     cluster.worker(&[]);
     ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
-    ok(&cluster.batch("cluster", true, &[], &[]), "cluster");
+    let report = ok(&cluster.batch("cluster", true, &[], &[]), "cluster");
     cluster.assert_same("local", "cluster");
     let status = cluster.workers[0].wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(9), "the first worker was killed: {}", cluster.worker_log(0));
+    // The survivor's /metrics: the dead worker's shard came to it again.
+    let log = cluster.worker_log(1);
+    let addr = log
+        .split("metrics on http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap_or_else(|| panic!("the worker says where its metrics are: {log}"));
+    let metrics = http_get(addr, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{series} in {metrics}"))
+    };
+    let tenant = "{tenant=\"acme-energy\"}";
+    assert!(value(&format!("tessera_worker_redeliveries_total{tenant}")) >= 1.0, "{metrics}");
+    let rendered = value("tessera_worker_shards_total{tenant=\"acme-energy\",outcome=\"rendered\"}");
+    let shards = report["shards"].as_f64().unwrap();
+    assert!(rendered >= shards - 2.0 && rendered <= shards, "{rendered} of {shards} shards: {metrics}");
+    assert_eq!(value(&format!("tessera_worker_render_duration_seconds_count{tenant}")), rendered, "{metrics}");
+    assert_eq!(value("tessera_worker_shards_in_hand"), 0.0, "{metrics}");
+}
+
+/// A plain HTTP/1.1 GET on loopback: the answer's status line, headers and body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("the metrics endpoint listens");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 #[test]
@@ -242,7 +290,7 @@ fn a_shard_every_worker_dies_on_is_rejected_after_max_deliveries() {
     // One shard for the whole source, at most three deliveries (workers
     // and coordinator agree, whoever makes the consumer first).
     let args = ["--shard-kib", "65536", "--max-deliver", "3"];
-    cluster.worker_args = vec!["--max-deliver", "3"];
+    cluster.worker_args = vec!["--max-deliver".into(), "3".into()];
     let run = cluster
         .batch_command("cluster", true, &args, &[])
         .stdout(Stdio::null())
@@ -332,4 +380,53 @@ fn workers_serve_two_tenants_runs_at_once_each_with_its_own_grants() {
         let files = line["content_files"].as_object().unwrap();
         assert!(files.keys().all(|path| !path.starts_with("acme-energy/")), "no file of another tenant: {line}");
     }
+}
+
+#[test]
+fn a_worker_pinned_to_a_revision_renders_runs_of_that_revision() {
+    let mut cluster = Cluster::new();
+    // The sample tenant in a git repository of its own: published, then
+    // edited on disk (the working tree is another revision).
+    let root = cluster.work.path().join("repo");
+    for name in ["printhub", "acme-energy"] {
+        common::copy_dir(&repo().join("samples").join(name), &root.join("samples").join(name));
+    }
+    let run_in = |program: &str, args: &[&str]| {
+        let mut cmd = if program == "tessera" { tessera(&cluster.cache) } else { Command::new(program) };
+        let out = cmd
+            .args(args)
+            .current_dir(&root)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run_in("git", &["init", "-q"]);
+    let published = run_in("tessera", &["content", "--tenant", "samples/acme-energy", "publish", "-m", "First"]);
+    let commit = published.split_whitespace().nth(1).unwrap().to_owned();
+    assert_eq!(commit.len(), 40, "{published}");
+    let label = root.join("samples/acme-energy/content/labels/acme.toml");
+    std::fs::write(&label, std::fs::read_to_string(&label).unwrap() + "\n# not published\n").unwrap();
+    // An unknown revision: the worker does not start, and says why.
+    let tenant = root.join("samples/acme-energy");
+    let unknown = tessera(&cluster.cache)
+        .args(["worker", "--nats", &cluster.server.url, "--revision", "no-such-tag", "--tenant"])
+        .arg(&tenant)
+        .output()
+        .unwrap();
+    let says = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success() && says.contains("no-such-tag"), "{says}");
+    cluster.worker_args = vec!["--revision".into(), commit.clone()];
+    cluster.worker_for(&[&tenant], &[]);
+    cluster.worker_for(&[&tenant], &[]);
+    let tenant = tenant.to_str().unwrap();
+    let local = cluster.batch_for(tenant, &cluster.input, "html", "local", false, &["--published"], &[]);
+    let remote = cluster.batch_for(tenant, &cluster.input, "html", "cluster", true, &["--published"], &[]);
+    ok(&{ local }.output().unwrap(), "local");
+    ok(&{ remote }.output().unwrap(), "cluster");
+    cluster.assert_same("local", "cluster");
+    let manifest = std::fs::read_to_string(cluster.work.path().join("cluster/manifest.jsonl")).unwrap();
+    assert!(manifest.lines().all(|l| l.contains(&commit)), "every document names the pinned revision");
 }

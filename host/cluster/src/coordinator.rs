@@ -5,9 +5,15 @@
 //! - A shard is its bytes in the shards bucket and one message on the work
 //!   queue, with message id `<run>.<index>`: published again (a resumed
 //!   run), the server drops it as a duplicate.
+//! - Shards are stored and published by a task of their own, in order, so
+//!   the run cuts the next shard and numbers results meanwhile; a shard the
+//!   server would not take ends the run at its next result.
 //! - Results are read with an ordered consumer from the start of the run's
 //!   subject, so a resumed coordinator also gets the results its first
-//!   attempt never committed; the pipeline takes the first per shard.
+//!   attempt never committed; the pipeline takes the first per shard. A
+//!   result's frame is fetched and decoded as soon as its notice comes (up
+//!   to [`PREFETCHED_RESULTS`] at once; beyond that, when the run gets to
+//!   its shard), so the run rarely waits for the broker.
 //! - A shard that reached its maximum deliveries (a worker dies on it every
 //!   time) is announced by the server's advisory; it becomes a result with
 //!   a fault, which the run writes as the rejection of that shard's records,
@@ -24,20 +30,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tessera_pipeline::Stage;
-use tessera_pipeline::remote::{Arrival, RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result};
+use tessera_pipeline::remote::{
+    Arrival, ReadResult, RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result,
+};
 use tokio::io::AsyncReadExt;
 
 /// What the background tasks hand to [`ShardExchange::receive`].
 type Received = Result<Arrival, String>;
 
+/// Result frames fetched ahead of the run: enough for every shard in
+/// flight and a few duplicates; a resumed run's backlog beyond that is read
+/// when the run gets to it, so memory stays bounded.
+pub const PREFETCHED_RESULTS: usize = 32;
+
+/// A shard waiting to be stored and published.
+type Outgoing = (ShardTask, Vec<u8>);
+
 /// Shards and results of one run over NATS JetStream.
 pub struct NatsExchange {
     runtime: tokio::runtime::Runtime,
-    js: jetstream::Context,
     layout: Layout,
     run: String,
     tenant: String,
     received: Mutex<mpsc::Receiver<Received>>,
+    /// Shards for the publishing task.
+    outgoing: tokio::sync::mpsc::UnboundedSender<Outgoing>,
     /// Each published shard by its stream sequence, for the advisories.
     sent: Arc<Mutex<BTreeMap<u64, ShardTask>>>,
     progress: Arc<Progress>,
@@ -85,6 +102,7 @@ impl NatsExchange {
             let frames = layout.result_frames.clone();
             let (results_tx, results_progress) = (tx.clone(), Arc::clone(&progress));
             let handle = tokio::runtime::Handle::current();
+            let prefetch = Arc::new(tokio::sync::Semaphore::new(PREFETCHED_RESULTS));
             tokio::spawn(async move {
                 while let Some(message) = messages.next().await {
                     let notice = match message.map(|m| serde_json::from_slice::<ResultNotice>(&m.payload)) {
@@ -100,15 +118,31 @@ impl NatsExchange {
                     };
                     results_progress.results.fetch_add(1, Ordering::Relaxed);
                     results_progress.workers.lock().unwrap_or_else(|e| e.into_inner()).insert(notice.worker.clone());
-                    let arrival = Arrival {
-                        run: notice.run.clone(),
-                        index: notice.index,
-                        sha256: notice.sha256.clone(),
-                        worker: notice.worker.clone(),
-                        read: {
-                            let (frames, handle) = (frames.clone(), handle.clone());
+                    let read: ReadResult = match Arc::clone(&prefetch).try_acquire_owned() {
+                        Ok(permit) => {
+                            let (frame_tx, frame_rx) = mpsc::sync_channel(1);
+                            let (frames, notice) = (frames.clone(), notice.clone());
+                            tokio::spawn(async move {
+                                let read = read_result(&frames, &notice).await;
+                                // The permit goes when the run has taken the result.
+                                let _ = frame_tx.send((read, permit));
+                            });
+                            Box::new(move || match frame_rx.recv() {
+                                Ok((read, _permit)) => read,
+                                Err(_) => Err("the result's reader stopped".into()),
+                            })
+                        }
+                        Err(_) => {
+                            let (frames, handle, notice) = (frames.clone(), handle.clone(), notice.clone());
                             Box::new(move || handle.block_on(read_result(&frames, &notice)))
-                        },
+                        }
+                    };
+                    let arrival = Arrival {
+                        run: notice.run,
+                        index: notice.index,
+                        sha256: notice.sha256,
+                        worker: notice.worker,
+                        read,
                     };
                     if results_tx.send(Ok(arrival)).is_err() {
                         break;
@@ -152,38 +186,40 @@ impl NatsExchange {
             });
             Ok::<_, ClusterError>((js, layout))
         })?;
+        let (outgoing, mut queue) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
+        let publisher = Publisher {
+            js: js.clone(),
+            layout: layout.clone(),
+            run: run.to_owned(),
+            tenant: layout::token(tenant),
+            sent: Arc::clone(&sent),
+        };
+        let (failed, published) = (tx, Arc::clone(&progress));
+        runtime.spawn(async move {
+            while let Some((task, bytes)) = queue.recv().await {
+                // A server restarting is waited for: the client reconnects,
+                // and the shard is stored and published again (the message
+                // id makes a second copy a duplicate the server drops).
+                let what = format!("publishing shard {}", task.index);
+                let packed = layout::pack_shard(&bytes);
+                drop(bytes);
+                if let Err(e) = crate::retrying(&what, || publisher.publish(&task, &packed)).await {
+                    let _ = failed.send(Err(e));
+                    break;
+                }
+                published.published.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         Ok(NatsExchange {
             runtime,
-            js,
             layout,
             run: run.to_owned(),
             tenant: layout::token(tenant),
             received: Mutex::new(rx),
+            outgoing,
             sent,
             progress,
         })
-    }
-
-    /// Stores shard `task`'s bytes and publishes its task, once.
-    async fn publish(&self, task: &ShardTask, bytes: &[u8]) -> Result<(), String> {
-        let object = layout::shard_object(&self.run, task.index);
-        self.layout
-            .shard_bytes
-            .put(object.as_str(), &mut &bytes[..])
-            .await
-            .map_err(|e| format!("storing its bytes in bucket {}: {e}", layout::SHARDS_BUCKET))?;
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}.{}", self.run, task.index).as_str());
-        let payload = serde_json::to_vec(task).expect("a shard task serialises");
-        let ack = self
-            .js
-            .publish_with_headers(layout::shard_subject(&self.tenant), headers, payload.into())
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| format!("no ack from the server: {e}"))?;
-        self.sent.lock().unwrap_or_else(|e| e.into_inner()).insert(ack.sequence, task.clone());
-        Ok(())
     }
 
     /// Deliveries the tenant's consumer has made so far, redeliveries
@@ -241,13 +277,9 @@ impl NatsExchange {
 
 impl ShardExchange for NatsExchange {
     fn dispatch(&self, task: ShardTask, bytes: Vec<u8>) -> Result<(), String> {
-        // A server restarting is waited for: the client reconnects, and the
-        // shard is stored and published again (the message id makes a
-        // second copy a duplicate the server drops).
-        self.runtime
-            .block_on(crate::retrying(&format!("publishing shard {}", task.index), || self.publish(&task, &bytes)))?;
-        self.progress.published.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        // The publishing task stores and publishes it; if the server never
+        // takes it, the task says so through `receive`.
+        self.outgoing.send((task, bytes)).map_err(|_| "the shard publisher stopped".to_owned())
     }
 
     fn receive(&self) -> Result<Option<Arrival>, String> {
@@ -260,6 +292,38 @@ impl ShardExchange for NatsExchange {
 
     fn note(&self, message: &str) {
         eprintln!("tessera cluster: {message}");
+    }
+}
+
+/// Stores and publishes shards, one after the other, for a run.
+struct Publisher {
+    js: jetstream::Context,
+    layout: Layout,
+    run: String,
+    tenant: String,
+    sent: Arc<Mutex<BTreeMap<u64, ShardTask>>>,
+}
+
+impl Publisher {
+    /// Stores shard `task`'s bytes ([`layout::pack_shard`]) and publishes its task, once.
+    async fn publish(&self, task: &ShardTask, packed: &[u8]) -> Result<(), String> {
+        let object = layout::shard_object(&self.run, task.index);
+        self.layout
+            .put(&self.layout.shard_bytes, &object, packed)
+            .await
+            .map_err(|e| format!("storing its bytes in bucket {}: {e}", layout::SHARDS_BUCKET))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}.{}", self.run, task.index).as_str());
+        let payload = serde_json::to_vec(task).expect("a shard task serialises");
+        let ack = self
+            .js
+            .publish_with_headers(layout::shard_subject(&self.tenant), headers, payload.into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| format!("no ack from the server: {e}"))?;
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).insert(ack.sequence, task.clone());
+        Ok(())
     }
 }
 

@@ -87,6 +87,7 @@ pub fn token(name: &str) -> String {
 }
 
 /// The streams, consumer and buckets, made when missing.
+#[derive(Clone)]
 pub struct Layout {
     /// Shard tasks.
     pub shards: stream::Stream,
@@ -96,6 +97,11 @@ pub struct Layout {
     pub shard_bytes: object_store::ObjectStore,
     /// Result frames.
     pub result_frames: object_store::ObjectStore,
+    /// Bytes per object chunk: as large as the server's message limit
+    /// allows, because the client waits for the server's ack of each chunk
+    /// before it sends the next (the default 128 KiB made a 4 MiB shard
+    /// 32 round trips).
+    pub chunk_size: usize,
 }
 
 impl Layout {
@@ -125,7 +131,19 @@ impl Layout {
             .map_err(ClusterError::setup(RESULTS_STREAM))?;
         let shard_bytes = bucket(js, SHARDS_BUCKET).await?;
         let result_frames = bucket(js, RESULTS_BUCKET).await?;
-        Ok(Layout { shards, results, shard_bytes, result_frames })
+        let max_payload = js.client().server_info().max_payload;
+        let chunk_size = max_payload.saturating_sub(CHUNK_HEADROOM).clamp(CHUNK_HEADROOM, MAX_CHUNK);
+        Ok(Layout { shards, results, shard_bytes, result_frames, chunk_size })
+    }
+
+    /// Stores `bytes` as object `name` of `store`, in chunks of [`Self::chunk_size`].
+    pub async fn put(&self, store: &object_store::ObjectStore, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let meta = object_store::ObjectMetadata {
+            name: name.to_owned(),
+            chunk_size: Some(self.chunk_size),
+            ..Default::default()
+        };
+        store.put(meta, &mut &bytes[..]).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// The durable consumer of `tenant`'s shards. With `authoritative`
@@ -156,6 +174,30 @@ impl Layout {
     }
 }
 
+/// Room left in a message for the chunk's headers.
+const CHUNK_HEADROOM: usize = 16 * 1024;
+
+/// The largest chunk, whatever the server allows.
+const MAX_CHUNK: usize = 8 << 20;
+
+/// A shard's bytes as stored: LZ4 with the length first. Source exports
+/// compress several times over (repeated columns and values), and every
+/// byte is written to the broker's disk and read back.
+pub fn pack_shard(bytes: &[u8]) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(bytes)
+}
+
+/// The bytes of a stored shard of `expected` bytes (its task's span): a
+/// stored object that says another length is refused before it is
+/// decompressed.
+pub fn unpack_shard(packed: &[u8], expected: u64) -> Result<Vec<u8>, String> {
+    let declared = packed.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    if declared.map(u64::from) != Some(expected) {
+        return Err(format!("the stored shard says {declared:?} bytes, its task {expected}"));
+    }
+    lz4_flex::decompress_size_prepended(packed).map_err(|e| format!("the stored shard does not decompress: {e}"))
+}
+
 async fn bucket(js: &jetstream::Context, name: &str) -> Result<object_store::ObjectStore, ClusterError> {
     match js.get_object_store(name).await {
         Ok(store) => Ok(store),
@@ -167,5 +209,20 @@ async fn bucket(js: &jetstream::Context, name: &str) -> Result<object_store::Obj
             })
             .await
             .map_err(ClusterError::setup(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_is_packed_and_unpacked_and_a_wrong_length_is_refused() {
+        let bytes = b"customer_ref,document_id\nC1,INV-1\n".repeat(100);
+        let packed = pack_shard(&bytes);
+        assert!(packed.len() < bytes.len() / 4, "{} of {}", packed.len(), bytes.len());
+        assert_eq!(unpack_shard(&packed, bytes.len() as u64).unwrap(), bytes);
+        assert!(unpack_shard(&packed, 10).unwrap_err().contains("its task 10"));
+        assert!(unpack_shard(b"", 0).is_err());
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! - [`layout`]: the streams, consumer and object stores, and their names.
 //! - [`coordinator`]: [`coordinator::NatsExchange`], the run's side.
-//! - [`worker`]: the workers' loop.
+//! - [`worker`]: the workers' loop; [`metrics`]: its counters at `/metrics`.
 //! - [`server`]: a NATS server of our own, for tests and benchmarks.
 //!
 //! Exactly once comes from the coordinator, not from acks: a worker acks a
@@ -19,6 +19,7 @@
 
 pub mod coordinator;
 pub mod layout;
+pub mod metrics;
 pub mod server;
 pub mod worker;
 

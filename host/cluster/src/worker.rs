@@ -18,6 +18,7 @@
 //! - Asked to stop, it takes no new shard and finishes those it holds.
 
 use crate::layout::{self, Layout, Settings};
+use crate::metrics::{ShardOutcome, WorkerMetrics};
 use crate::{ClusterError, Note, ResultNotice};
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tessera_pipeline::LoadedTenant;
-use tessera_pipeline::remote::{ShardTask, encode_result};
+use tessera_pipeline::remote::{ShardTask, encode_result_into};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
@@ -55,11 +56,14 @@ pub struct WorkerSummary {
     pub refused: u64,
 }
 
-/// Serves `tenants` until `stop` is set; returns what it did.
+/// Serves `tenants` until `stop` is set; returns what it did. With
+/// `metrics`, a listener bound by the caller, it serves its counters at
+/// `GET /metrics` there ([`crate::metrics`]).
 pub fn run_worker(
     config: &WorkerConfig,
     tenants: Vec<Arc<LoadedTenant>>,
     stop: Arc<AtomicBool>,
+    metrics: Option<std::net::TcpListener>,
 ) -> Result<WorkerSummary, ClusterError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -67,11 +71,31 @@ pub fn run_worker(
         .enable_all()
         .build()
         .map_err(ClusterError::io("starting the NATS client's runtime"))?;
-    runtime.block_on(serve(config, tenants, stop))
+    let counters = Arc::new(WorkerMetrics::default());
+    runtime.block_on(async {
+        if let Some(listener) = metrics {
+            crate::metrics::serve(listener, Arc::clone(&counters))
+                .await
+                .map_err(ClusterError::io("serving the worker's metrics"))?;
+        }
+        serve(config, tenants, stop, counters).await
+    })
 }
 
 /// Tenants a worker does not ask shards of, until when.
 type Paused = Arc<std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>>;
+
+/// The big buffers of one shard: its files' bytes and its result frame,
+/// kept for the next shard (tens of megabytes the allocator would
+/// otherwise return to the kernel and fault back in, zeroed, every time).
+#[derive(Default)]
+struct Buffers {
+    files: Vec<u8>,
+    frame: Vec<u8>,
+}
+
+/// Buffers not in use.
+type BufferPool = Arc<std::sync::Mutex<Vec<Buffers>>>;
 
 /// Counters the shard tasks update.
 #[derive(Default)]
@@ -84,6 +108,7 @@ async fn serve(
     config: &WorkerConfig,
     tenants: Vec<Arc<LoadedTenant>>,
     stop: Arc<AtomicBool>,
+    metrics: Arc<WorkerMetrics>,
 ) -> Result<WorkerSummary, ClusterError> {
     let client = crate::connect(&config.url, &format!("tessera-worker {}", config.name)).await?;
     let js = jetstream::new(client.clone());
@@ -107,6 +132,7 @@ async fn serve(
     let storing = Arc::new(Semaphore::new(slots));
     let counts = Arc::new(Counts::default());
     let paused: Paused = Arc::default();
+    let buffers: BufferPool = Arc::default();
     while !stop.load(Ordering::Relaxed) {
         let now = tokio::time::Instant::now();
         let open = |tenant: &str| {
@@ -153,6 +179,8 @@ async fn serve(
                     worker: config.name.clone(),
                     ack_wait: *ack_wait,
                     counts: Arc::clone(&counts),
+                    metrics: Arc::clone(&metrics),
+                    buffers: Arc::clone(&buffers),
                     paused: Arc::clone(&paused),
                     slot: std::sync::Mutex::new(Some(permit)),
                     storing: Arc::clone(&storing),
@@ -181,6 +209,8 @@ struct Shard {
     /// The consumer's ack wait.
     ack_wait: Duration,
     counts: Arc<Counts>,
+    metrics: Arc<WorkerMetrics>,
+    buffers: BufferPool,
     /// Tenants this worker stepped back from after a refusal, until when.
     paused: Paused,
     /// Its rendering slot, given back once it is rendered.
@@ -199,12 +229,16 @@ impl Shard {
                 return;
             }
         };
+        let delivered = self.message.info().map_or(1, |info| info.delivered);
+        self.metrics.taken(&task.tenant, delivered);
         match self.render(&task).await {
             Ok(()) => {
                 self.counts.rendered.fetch_add(1, Ordering::Relaxed);
+                self.metrics.finished(&task.tenant, ShardOutcome::Rendered);
             }
             Err(Refusal(reason)) => {
                 self.counts.refused.fetch_add(1, Ordering::Relaxed);
+                self.metrics.finished(&task.tenant, ShardOutcome::Refused);
                 tracing::warn!("did not render shard {} of run {}: {reason}", task.index, task.run);
                 // This worker steps back from the tenant for an ack wait,
                 // so that its refusals do not use up the deliveries of
@@ -228,39 +262,53 @@ impl Shard {
             .get(&task.tenant)
             .cloned()
             .ok_or_else(|| Refusal(format!("this worker does not serve tenant {}", task.tenant)))?;
-        let object = layout::shard_object(&task.run, task.index);
-        let mut bytes = Vec::new();
-        let mut stored =
-            self.layout.shard_bytes.get(&object).await.map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
-        stored.read_to_end(&mut bytes).await.map_err(|e| Refusal(format!("reading shard bytes {object}: {e}")))?;
-        // The server hears that the shard is in progress while it renders.
+        let started = std::time::Instant::now();
+        // The server hears that the shard is in progress until it is
+        // stored or handed back, whatever ends this function.
         let (message, every) = (Arc::clone(&self.message), self.ack_wait / 3);
-        let progress = tokio::spawn(async move {
+        let _progress = AbortOnDrop(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 let _ = message.ack_with(AckKind::Progress).await;
             }
-        });
+        }));
+        let object = layout::shard_object(&task.run, task.index);
+        let mut packed = Vec::new();
+        let mut stored =
+            self.layout.shard_bytes.get(&object).await.map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
+        stored.read_to_end(&mut packed).await.map_err(|e| Refusal(format!("reading shard bytes {object}: {e}")))?;
+        let bytes = layout::unpack_shard(&packed, task.to.saturating_sub(task.from))
+            .map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
+        drop(packed);
         let (owned, worker) = (task.clone(), self.worker.clone());
+        let mut buffers = self.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
         let rendered = tokio::task::spawn_blocking(move || {
-            tessera_pipeline::render_shard(&loaded, &owned, &bytes, &worker)
-                .map(|(result, files)| encode_result(&result, &files))
+            let files = std::mem::take(&mut buffers.files);
+            tessera_pipeline::render_shard_into(&loaded, &owned, &bytes, &worker, files).map(|(result, files)| {
+                encode_result_into(&result, &files, &mut buffers.frame);
+                buffers.files = files;
+                (result.outcomes.len() as u64, buffers)
+            })
         })
         .await;
         let stored = match rendered {
-            Ok(Ok(frame)) => {
+            Ok(Ok((documents, buffers))) => {
+                let frame = &buffers.frame;
+                self.metrics.rendered(&task.tenant, documents, frame.len() as u64, started.elapsed());
                 // The rendering slot goes to the next shard while this
                 // result is stored (the shard stays unacked until then).
                 let storing = Arc::clone(&self.storing).acquire_owned().await.expect("the semaphore is never closed");
                 drop(self.slot.lock().unwrap_or_else(|e| e.into_inner()).take());
-                let stored = crate::retrying("storing the result", || self.store(task, &frame)).await;
+                let storing_since = std::time::Instant::now();
+                let stored = crate::retrying("storing the result", || self.store(task, frame)).await;
                 drop(storing);
+                self.metrics.stored(&task.tenant, storing_since.elapsed());
+                self.buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
                 stored
             }
             Ok(Err(refusal)) => Err(refusal),
             Err(panic) => Err(format!("the worker failed while rendering it: {panic}")),
         };
-        progress.abort();
         stored.map_err(Refusal)?;
         if let Err(e) = self.message.double_ack().await {
             // The result is stored: a second delivery is rendered again
@@ -274,8 +322,7 @@ impl Shard {
     async fn store(&self, task: &ShardTask, frame: &[u8]) -> Result<(), String> {
         let object = format!("{}.{}.{}", task.run, task.index, layout::token(&self.worker));
         self.layout
-            .result_frames
-            .put(object.as_str(), &mut &frame[..])
+            .put(&self.layout.result_frames, &object, frame)
             .await
             .map_err(|e| format!("storing the result in bucket {}: {e}", layout::RESULTS_BUCKET))?;
         let notice = ResultNotice {
@@ -298,6 +345,15 @@ impl Shard {
 
 /// Why a worker did not finish a shard (it is delivered again).
 struct Refusal(String);
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 impl From<String> for Refusal {
     fn from(reason: String) -> Refusal {

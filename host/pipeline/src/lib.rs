@@ -58,7 +58,7 @@ pub use run::on_demand::{
     RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_source, sample_records,
     translate_source,
 };
-pub use run::shard::render_shard;
+pub use run::shard::{render_shard, render_shard_into};
 pub use run::write::{sha256_hex, write_atomic};
 pub use source::CHUNK_BYTES;
 pub use source::encoding::SourceEncoding;

@@ -293,44 +293,75 @@ impl Arrival {
     }
 }
 
-/// A result as one frame: `"TSR2"`, then, LZ4-compressed (size first),
-/// the header's length (u32, big endian), the JSON header and the files'
-/// bytes. Letters of one shard share their markup, so a frame is a few times
+/// A result as one frame: `"TSR3"`, the length of the header block (u32,
+/// big endian), the header block — the JSON header, LZ4-compressed with its
+/// size first — and the files block — the files' bytes, the same way.
+/// Letters of one shard share their markup, so a frame is a few times
 /// smaller compressed, and it crosses the network and the broker's storage
 /// twice: compressing costs the worker less than the bytes cost the broker
-/// and the run.
+/// and the run. Two blocks rather than one, so that neither side copies the
+/// files next to the header first. (`"TSR2"` frames, one block of both,
+/// are still read.)
 pub fn encode_result(result: &ShardResult, files: &[u8]) -> Vec<u8> {
-    let header = serde_json::to_vec(result).expect("a shard result serialises");
-    let mut body = Vec::with_capacity(4 + header.len() + files.len());
-    body.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
-    body.extend_from_slice(&header);
-    body.extend_from_slice(files);
-    let mut frame = FRAME_MAGIC.to_vec();
-    frame.extend_from_slice(&lz4_flex::compress_prepend_size(&body));
+    let mut frame = Vec::new();
+    encode_result_into(result, files, &mut frame);
     frame
 }
 
-const FRAME_MAGIC: &[u8; 4] = b"TSR2";
+/// [`encode_result`] into `frame` (cleared first), whose memory a worker
+/// reuses from shard to shard.
+pub fn encode_result_into(result: &ShardResult, files: &[u8], frame: &mut Vec<u8>) {
+    let header = lz4_flex::compress_prepend_size(&serde_json::to_vec(result).expect("a shard result serialises"));
+    frame.clear();
+    frame.extend_from_slice(FRAME_MAGIC);
+    frame.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
+    frame.extend_from_slice(&header);
+    frame.extend_from_slice(&u32::try_from(files.len()).unwrap_or(u32::MAX).to_le_bytes());
+    let at = frame.len();
+    frame.resize(at + lz4_flex::block::get_maximum_output_size(files.len()), 0);
+    let written = lz4_flex::block::compress_into(files, &mut frame[at..]).expect("the buffer has the maximum size");
+    frame.truncate(at + written);
+}
 
-/// The largest frame body accepted (a shard's result is tens of megabytes).
+const FRAME_MAGIC: &[u8; 4] = b"TSR3";
+
+/// The frame of earlier workers: one LZ4 block of header length, header and files.
+const FRAME_MAGIC_ONE_BLOCK: &[u8; 4] = b"TSR2";
+
+/// The largest block accepted decompressed (a shard's result is tens of megabytes).
 const MAX_FRAME_BYTES: usize = 1 << 30;
+
+/// An LZ4 block with its size first, refused unread if it claims more
+/// than [`MAX_FRAME_BYTES`].
+fn decompress_block(block: &[u8], what: &str) -> Result<Vec<u8>, String> {
+    let claimed = block.get(..4).ok_or_else(|| format!("a shard result frame cut short in its {what}"))?;
+    if u32::from_le_bytes(claimed.try_into().expect("four bytes")) as usize > MAX_FRAME_BYTES {
+        return Err(format!("a shard result frame whose {what} is more than {MAX_FRAME_BYTES} bytes"));
+    }
+    lz4_flex::decompress_size_prepended(block)
+        .map_err(|e| format!("a shard result frame whose {what} does not decompress: {e}"))
+}
 
 /// The header and the files' bytes of a frame made by [`encode_result`];
 /// an error says what is wrong with it (it came over the network).
 pub fn decode_result(frame: &[u8]) -> Result<(ShardResult, Vec<u8>), String> {
-    let packed = frame.strip_prefix(FRAME_MAGIC.as_slice()).ok_or("not a shard result (no TSR2 frame)")?;
-    let claimed = packed.get(..4).ok_or("a shard result frame cut short")?;
-    if u32::from_le_bytes(claimed.try_into().expect("four bytes")) as usize > MAX_FRAME_BYTES {
-        return Err(format!("a shard result frame of more than {MAX_FRAME_BYTES} bytes"));
-    }
-    let body = lz4_flex::decompress_size_prepended(packed)
-        .map_err(|e| format!("a shard result frame that does not decompress: {e}"))?;
-    let len = body.get(..4).ok_or("a shard result frame cut short")?;
-    let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
-    let header = body.get(4..4 + len).ok_or("a shard result frame cut short")?;
+    let (header, files) = if let Some(rest) = frame.strip_prefix(FRAME_MAGIC.as_slice()) {
+        let len = rest.get(..4).ok_or("a shard result frame cut short")?;
+        let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
+        let header = rest.get(4..4 + len).ok_or("a shard result frame cut short in its header")?;
+        (decompress_block(header, "header")?, decompress_block(&rest[4 + len..], "files")?)
+    } else if let Some(packed) = frame.strip_prefix(FRAME_MAGIC_ONE_BLOCK.as_slice()) {
+        let mut body = decompress_block(packed, "body")?;
+        let len = body.get(..4).ok_or("a shard result frame cut short")?;
+        let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
+        let header = body.get(4..4 + len).ok_or("a shard result frame cut short")?.to_vec();
+        body.drain(..4 + len);
+        (header, body)
+    } else {
+        return Err("not a shard result (no TSR3 frame)".into());
+    };
     let result: ShardResult =
-        serde_json::from_slice(header).map_err(|e| format!("a shard result header that does not parse: {e}"))?;
-    let files = body[4 + len..].to_vec();
+        serde_json::from_slice(&header).map_err(|e| format!("a shard result header that does not parse: {e}"))?;
     for outcome in &result.outcomes {
         if let RemoteOutcome::Record(r) = outcome
             && let RecordEnd::Delivered { files: refs, lines, .. } = &r.end
@@ -386,11 +417,30 @@ mod tests {
         let frame = encode_result(&result, b"xyz");
         let (back, files) = decode_result(&frame).unwrap();
         assert_eq!((back.index, back.outcomes.len(), files.as_slice()), (3, 1, &b"xyz"[..]));
+        // A reused buffer gives the same frame.
+        let mut reused = b"left over from the last shard".repeat(1000);
+        encode_result_into(&result, b"xyz", &mut reused);
+        assert_eq!(reused, frame);
         // A frame that claims to unpack to more than a gigabyte is refused unread.
         let mut bomb = b"TSR2".to_vec();
         bomb.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode_result(&bomb).unwrap_err().contains("more than"));
-        assert!(decode_result(&frame[..6]).is_err());
+        let header_len = u32::from_be_bytes(frame[4..8].try_into().unwrap()) as usize;
+        let mut files_bomb = frame[..8 + header_len].to_vec();
+        files_bomb.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_result(&files_bomb).unwrap_err().contains("files is more than"));
+        // A frame of earlier workers (one block) is still read.
+        let header = serde_json::to_vec(&result).unwrap();
+        let mut body = (header.len() as u32).to_be_bytes().to_vec();
+        body.extend_from_slice(&header);
+        body.extend_from_slice(b"xyz");
+        let mut old = b"TSR2".to_vec();
+        old.extend_from_slice(&lz4_flex::compress_prepend_size(&body));
+        let (back, files) = decode_result(&old).unwrap();
+        assert_eq!((back.index, files.as_slice()), (3, &b"xyz"[..]));
+        for cut in [6, 10, frame.len() - 1] {
+            assert!(decode_result(&frame[..cut]).is_err(), "cut at {cut}");
+        }
         assert!(decode_result(b"nope").is_err());
         let start = ShardStart::from(&Cut { offset: 9, line: 2, state: vec![0, 255] });
         assert_eq!(start.state, "00ff");

@@ -263,7 +263,7 @@ impl LiveContent {
     ) -> Result<WatchHandle, WatchError> {
         let stop = Arc::new(AtomicBool::new(false));
         let live = Arc::clone(self);
-        let published = matches!(self.source.mode(), SourceMode::Published(_));
+        let published = matches!(self.source.mode(), SourceMode::Published(_) | SourceMode::Revision(_));
         let watcher =
             if published { None } else { Some(ChangeWatcher::new(&self.source.watch_dirs(), config.clone())?) };
         let backend = watcher.as_ref().map_or(Backend::Polling, ChangeWatcher::backend);

@@ -32,6 +32,20 @@ pub fn render_shard(
     bytes: &[u8],
     worker: &str,
 ) -> Result<(ShardResult, Vec<u8>), String> {
+    render_shard_into(loaded, task, bytes, worker, Vec::new())
+}
+
+/// [`render_shard`], appending the files' bytes to `files` after clearing
+/// it: a worker hands the same buffer to shard after shard, so tens of
+/// megabytes are not allocated, grown and zeroed by the kernel every time.
+pub fn render_shard_into(
+    loaded: &LoadedTenant,
+    task: &ShardTask,
+    bytes: &[u8],
+    worker: &str,
+    mut files: Vec<u8>,
+) -> Result<(ShardResult, Vec<u8>), String> {
+    files.clear();
     check_inputs(loaded, task, bytes)?;
     let translator = loaded.plugin_of_kind(&task.translator, Kind::Translator).map_err(|e| e.to_string())?;
     let start = match &task.start {
@@ -63,7 +77,7 @@ pub fn render_shard(
             fuel: translated.fuel,
             ..Default::default()
         },
-        files: Vec::new(),
+        files,
         maps: Vec::new(),
     };
     for (outcome, share) in translated.outcomes {

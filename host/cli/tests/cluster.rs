@@ -338,7 +338,7 @@ fn a_worker_with_other_content_refuses_its_shards_and_the_run_says_why() {
     let mut cluster = Cluster::new();
     // The same tenant with one label edited: another content revision.
     let samples = cluster.work.path().join("samples");
-    common::copy_dir(&repo().join("samples"), &samples);
+    common::fs::copy_dir(&repo().join("samples"), &samples);
     let label = samples.join("acme-energy/content/labels/acme.toml");
     let edited = std::fs::read_to_string(&label).unwrap() + "\n# edited on this worker only\n";
     std::fs::write(&label, edited).unwrap();
@@ -389,7 +389,7 @@ fn a_worker_pinned_to_a_revision_renders_runs_of_that_revision() {
     // edited on disk (the working tree is another revision).
     let root = cluster.work.path().join("repo");
     for name in ["printhub", "acme-energy"] {
-        common::copy_dir(&repo().join("samples").join(name), &root.join("samples").join(name));
+        common::fs::copy_dir(&repo().join("samples").join(name), &root.join("samples").join(name));
     }
     let run_in = |program: &str, args: &[&str]| {
         let mut cmd = if program == "tessera" { tessera(&cluster.cache) } else { Command::new(program) };

@@ -74,12 +74,7 @@ pub struct Progress {
 impl NatsExchange {
     /// Connects to `url` and sets up run `run` of `tenant`.
     pub fn connect(url: &str, tenant: &str, run: &str, settings: Settings) -> Result<NatsExchange, ClusterError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tessera-nats")
-            .enable_all()
-            .build()
-            .map_err(ClusterError::io("starting the NATS client's runtime"))?;
+        let runtime = crate::client_runtime()?;
         let (tx, rx) = mpsc::channel::<Received>();
         let sent: Arc<Mutex<BTreeMap<u64, ShardTask>>> = Arc::default();
         let progress: Arc<Progress> = Arc::default();

@@ -155,6 +155,17 @@ where
     }
 }
 
+/// The runtime the NATS client and its tasks run on (coordinator and
+/// worker alike): two threads, which keep up with a broker on loopback.
+pub(crate) fn client_runtime() -> Result<tokio::runtime::Runtime, ClusterError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tessera-nats")
+        .enable_all()
+        .build()
+        .map_err(ClusterError::io("starting the NATS client's runtime"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -65,12 +65,7 @@ pub fn run_worker(
     stop: Arc<AtomicBool>,
     metrics: Option<std::net::TcpListener>,
 ) -> Result<WorkerSummary, ClusterError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("tessera-nats")
-        .enable_all()
-        .build()
-        .map_err(ClusterError::io("starting the NATS client's runtime"))?;
+    let runtime = crate::client_runtime()?;
     let counters = Arc::new(WorkerMetrics::default());
     runtime.block_on(async {
         if let Some(listener) = metrics {

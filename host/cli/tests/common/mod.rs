@@ -5,6 +5,9 @@
 
 pub mod nats;
 
+#[path = "../../../pipeline/tests/common/fs.rs"]
+pub mod fs;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -69,19 +72,5 @@ pub fn assert_same_folder(expected: &Path, actual: &Path) {
     assert_eq!(names(&a), names(&b), "{} and {} hold different files", expected.display(), actual.display());
     for (name, bytes) in &a {
         assert!(bytes == &b[name], "{name} differs between {} and {}", expected.display(), actual.display());
-    }
-}
-
-/// Copies folder `from` into `to`, sub-folders included.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }

@@ -111,6 +111,14 @@ pub struct Audience<'a> {
     pub max_lines: usize,
 }
 
+impl<'a> Audience<'a> {
+    /// The generated invoices' audience for sample tenant `tenant`: ACME's
+    /// two labels in euros, or any other tenant's `default_label` in pounds.
+    pub fn of(tenant: &str, default_label: &'a [&'a str; 1]) -> Audience<'a> {
+        if tenant == "acme-energy" { ACME } else { Audience { labels: default_label, currency: "GBP", max_lines: 30 } }
+    }
+}
+
 /// ACME Energy's two labels, in euros.
 pub const ACME: Audience<'static> = Audience { labels: &["acme", "acme-green"], currency: "EUR", max_lines: 30 };
 
@@ -250,11 +258,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     let tenant_dir = samples_dir(None).join(&b.tenant);
     let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
     let default_label = [loaded.tenant.config.default_label.as_str()];
-    let audience = if b.tenant == "acme-energy" {
-        ACME
-    } else {
-        Audience { labels: &default_label, currency: "GBP", max_lines: 30 }
-    };
+    let audience = Audience::of(&b.tenant, &default_label);
     let channels = b.channels.clone();
 
     let work = match &b.work_dir {

@@ -7,7 +7,7 @@
 //! from its death until every shard it could have held was done elsewhere.
 
 use crate::bench::{emit, median};
-use crate::bench_batch::{ACME, Audience, write_billing_csv};
+use crate::bench_batch::{Audience, write_billing_csv};
 use crate::paths::{Context, samples_dir};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -79,11 +79,7 @@ pub fn run(ctx: &Context, b: &ClusterBench) -> anyhow::Result<ExitCode> {
     let tenant_dir = std::path::absolute(samples_dir(None).join(&b.tenant))?;
     let loaded = LoadedTenant::load(&runtime, &tenant_dir, &ctx.plugin_roots)?;
     let default_label = [loaded.tenant.config.default_label.as_str()];
-    let audience = if b.tenant == "acme-energy" {
-        ACME
-    } else {
-        Audience { labels: &default_label, currency: "GBP", max_lines: 30 }
-    };
+    let audience = Audience::of(&b.tenant, &default_label);
     let work = tempfile::tempdir()?;
     let input = work.path().join("billing.csv");
     write_billing_csv(std::fs::File::create(&input)?, b.records, &audience)?;

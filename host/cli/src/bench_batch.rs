@@ -91,6 +91,13 @@ struct BatchReport {
     /// file, so no dir-sink run can deliver documents faster than this.
     #[serde(skip_serializing_if = "Option::is_none")]
     fs_floor_files_per_sec: Option<f64>,
+    /// `dir` sink only: the same rate measured before the first run (its
+    /// files kept until the end, so measuring it does not slow the runs).
+    /// Far below the rate after the runs, it says the file system was
+    /// still busy with files deleted just before the bench (see
+    /// [`SLOW_FS_WARNING`]) and the dir-sink figures understate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fs_floor_before_files_per_sec: Option<f64>,
     /// Peak resident set of the process during a run (the largest over runs), MiB.
     peak_rss_mb: f64,
     /// How peak_rss_mb was measured.
@@ -181,6 +188,21 @@ fn settle_disk() {
         tracing::warn!("cannot run `sync` between runs ({e}): a run may pay for the previous one's writeback");
     }
 }
+
+/// Bytes of each file the probe before the runs writes: about an ACME
+/// letter's HTML.
+const PROBE_FILE_BYTES: usize = 16 * 1024;
+
+/// Below this rate before the runs, the dir-sink figures are not this
+/// file system's usual ones: an idle ext4 (no journal) on this 2-core machine takes
+/// 50,000–55,000 files/s, and 14,000–21,000 in the minutes after many
+/// files were deleted.
+const SLOW_FS_FILES_PER_SEC: f64 = 30_000.0;
+
+/// What a slow file system before the runs means.
+const SLOW_FS_WARNING: &str = "\n  warning: the file system was slow before the runs: files were probably deleted in the minutes before \
+     (ext4 without a journal passes over inodes freed in the last 60 s, 6 min while their table block is unwritten, and each new file pays \
+     for that scan); wait a few minutes after deleting many files and run the bench again";
 
 /// Files per second when `threads` threads do nothing but write `files`
 /// files of `size` bytes under `dir`, 1,000 per sub-folder, as the dir sink
@@ -276,6 +298,18 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     run_batch(&loaded, &job(&warm_input, &warm_out, b, &channels))?;
     settle_disk();
 
+    // The file system's own rate before the runs, with a file size near an
+    // HTML letter's (the runs' mean size is only known after them).
+    let fs_floor_before_files_per_sec = match b.sink {
+        SinkKind::Dir => {
+            let threads = b.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let floor = file_creation_rate(&work.path().join("floor-before"), b.records, PROBE_FILE_BYTES, threads)?;
+            settle_disk();
+            Some(floor)
+        }
+        SinkKind::Zip => None,
+    };
+
     let mut runs = Vec::new();
     let mut cpu_us = Vec::new();
     let mut peak = 0f64;
@@ -342,6 +376,7 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
         stage_us_per_doc: per_doc(&median_run.stages, median_run.delivered),
         stages: median_run.stages,
         fs_floor_files_per_sec,
+        fs_floor_before_files_per_sec,
         peak_rss_mb: peak,
         rss_source,
         input_mb,
@@ -389,7 +424,13 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
             report.work_dir,
             report.work_fs,
             report.fs_floor_files_per_sec.map_or(String::new(), |f| format!(
-                "\n  this file system alone takes {f:.0} files/s (no dir-sink run can deliver more documents/s)"
+                "\n  this file system alone takes {f:.0} files/s after the runs, {:.0} before them (no dir-sink run can deliver more documents/s){}",
+                report.fs_floor_before_files_per_sec.unwrap_or(f64::NAN),
+                if report.fs_floor_before_files_per_sec.is_some_and(|before| before < SLOW_FS_FILES_PER_SEC) {
+                    SLOW_FS_WARNING
+                } else {
+                    ""
+                }
             )),
         )
     })?;

@@ -7,7 +7,8 @@
 //! worker that takes it ends, after a bounded number of deliveries, as a
 //! rejection naming the shard, the translator and the limit. A worker's
 //! `/metrics` count the shard it got again; workers pinned to a content
-//! revision render a run of that revision.
+//! revision render a run of that revision; a delivery of many files (a
+//! folder, a ZIP) goes out one shard per file.
 
 mod common;
 
@@ -429,4 +430,58 @@ fn a_worker_pinned_to_a_revision_renders_runs_of_that_revision() {
     cluster.assert_same("local", "cluster");
     let manifest = std::fs::read_to_string(cluster.work.path().join("cluster/manifest.jsonl")).unwrap();
     assert!(manifest.lines().all(|l| l.contains(&commit)), "every document names the pinned revision");
+}
+
+#[test]
+fn a_delivery_of_many_files_runs_on_the_cluster_as_it_runs_locally() {
+    let mut cluster = Cluster::new();
+    cluster.worker(&[]);
+    cluster.worker(&[]);
+    // The conformance samples as a folder (its README is a file no
+    // translator reads) and as a ZIP with a member whose name leaves the
+    // archive: both are rejected in their place, in both runs.
+    let folder = repo().join("samples/sources");
+    let archive = cluster.work.path().join("delivery.zip");
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&archive).unwrap());
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let mut names: Vec<PathBuf> = ["tmf678", "ubl"]
+            .iter()
+            .flat_map(|kind| std::fs::read_dir(folder.join(kind)).unwrap().map(|e| e.unwrap().path()))
+            .collect();
+        names.sort();
+        for (n, path) in names.iter().enumerate() {
+            let name = path.strip_prefix(&folder).unwrap().to_string_lossy().into_owned();
+            zip.start_file(name.as_str(), options).unwrap();
+            zip.write_all(&std::fs::read(path).unwrap()).unwrap();
+            if n == 2 {
+                zip.start_file("../outside.xml", options).unwrap();
+                zip.write_all(b"<Invoice/>").unwrap();
+            }
+        }
+        zip.finish().unwrap();
+    }
+    for (name, input) in [("folder", folder.as_path()), ("zip", archive.as_path())] {
+        let (local, remote) = (format!("local-{name}"), format!("cluster-{name}"));
+        let run = |out: &str, cluster_run: bool| {
+            let extra: &[&str] = if cluster_run { &[] } else { &["--threads", "2"] };
+            let output =
+                cluster.batch_for("samples/acme-energy", input, "html", out, cluster_run, extra, &[]).output().unwrap();
+            assert!(output.status.success(), "{out}: {}", String::from_utf8_lossy(&output.stderr));
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(report["balanced"], true, "{out}: {report}");
+            report
+        };
+        let local_report = run(&local, false);
+        let report = run(&remote, true);
+        assert!(report["delivered"].as_u64().unwrap() >= 5, "{name}: the samples were rendered: {report}");
+        assert!(report["shards"].as_u64().unwrap() >= 10, "{name}: one shard per file: {report}");
+        assert_eq!(report["rejected"], local_report["rejected"], "{name}");
+        cluster.assert_same(&local, &remote);
+        let rejected = std::fs::read_to_string(cluster.work.path().join(&remote).join("rejected.jsonl")).unwrap();
+        let refused = if name == "zip" { "leaves the archive" } else { "README.md" };
+        assert!(rejected.contains(refused), "{name}: {rejected}");
+    }
+    assert!(!cluster.work.path().join("outside.xml").exists(), "nothing is written outside the output folder");
 }

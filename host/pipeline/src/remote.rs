@@ -38,6 +38,11 @@ pub struct ShardTask {
     pub translator: String,
     /// The source's name (for locations and the call context's seed).
     pub source_name: String,
+    /// The name the call context's seed derives from when it is not
+    /// `source_name`: a file of a delivery is translated under its own name
+    /// with the delivery's seed, as a local run does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_name: Option<String>,
     /// The run's as-of date.
     pub as_of: String,
     /// The operator's `--channels`, when given.

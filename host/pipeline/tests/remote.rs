@@ -109,6 +109,7 @@ fn a_worker_refuses_what_it_cannot_render_exactly() {
         plugins: loaded.plugins.iter().map(|(id, p)| (id.clone(), p.sha256().to_owned())).collect(),
         translator: "csv-billing".into(),
         source_name: "billing.csv".into(),
+        seed_name: None,
         as_of: "2026-11-01".into(),
         channels: None,
         start: None,

@@ -30,7 +30,7 @@ use crate::sink::containers::Containers;
 use crate::sink::{Sink, SinkKind};
 use crate::source::encoding::transcode;
 use crate::source::files::{Delivery, FilesSource};
-use crate::source::remote::RemoteSource;
+use crate::source::remote::{RemoteFilesSource, RemoteSource};
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
@@ -151,12 +151,6 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         loaded.plugin_of_kind(&id, Kind::Translator).map_err(|e| e.to_string())
     };
     let source = if let Some(remote) = job.remote {
-        if delivery.is_some() {
-            return Err(PipelineError::Config {
-                tenant: cfg.id.clone(),
-                message: "a cluster run takes one source file; a folder or ZIP of sources runs locally for now".into(),
-            });
-        }
         // Every shard is rendered from the content of this moment: the
         // run is pinned to one revision, whatever is published meanwhile.
         library = loaded.content.current();
@@ -168,6 +162,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             plugins: loaded.plugins.iter().map(|(id, p)| (id.clone(), p.sha256().to_owned())).collect(),
             translator: translator_id.clone(),
             source_name: source_name.clone(),
+            seed_name: None,
             as_of: as_of.clone(),
             channels: job.channels.clone(),
             start: None,
@@ -175,14 +170,33 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             to: 0,
             sha256: String::new(),
         };
-        Source::Remote(Box::new(RemoteSource {
-            sharded: ShardedSource { stage, shard_bytes, threads },
-            exchange: remote.exchange,
-            task,
-            revision: Arc::clone(library.revision()),
-            content: library.set(),
-            in_flight: remote.in_flight,
-        }))
+        match delivery {
+            Some(delivery) => Source::RemoteFiles(Box::new(RemoteFilesSource {
+                files: FilesSource {
+                    delivery,
+                    name: &source_name,
+                    pick: &pick,
+                    first: translator,
+                    call: stage.call,
+                    skip: resumed_at,
+                    bytes_read: &bytes_read,
+                    threads,
+                },
+                exchange: remote.exchange,
+                task,
+                revision: Arc::clone(library.revision()),
+                content: library.set(),
+                in_flight: remote.in_flight,
+            })),
+            None => Source::Remote(Box::new(RemoteSource {
+                sharded: ShardedSource { stage, shard_bytes, threads },
+                exchange: remote.exchange,
+                task,
+                revision: Arc::clone(library.revision()),
+                content: library.set(),
+                in_flight: remote.in_flight,
+            })),
+        }
     } else if let Some(delivery) = delivery {
         Source::Files(FilesSource {
             delivery,
@@ -234,6 +248,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
                     Source::Sharded(stage) => stage.run(send),
                     Source::Files(stage) => stage.run(send),
                     Source::Remote(stage) => stage.run(send),
+                    Source::RemoteFiles(stage) => stage.run(send),
                 }
             })
             .map_err(io(job.out_dir))?;
@@ -303,6 +318,7 @@ enum Source<'a> {
     Sharded(ShardedSource<'a>),
     Files(FilesSource<'a>),
     Remote(Box<RemoteSource<'a>>),
+    RemoteFiles(Box<RemoteFilesSource<'a>>),
 }
 
 struct Finish<'a> {

@@ -54,7 +54,11 @@ pub fn render_shard_into(
     };
     let as_of_unix = parse_as_of(&task.as_of).map_err(|e| e.to_string())?;
     let as_of: Arc<str> = Arc::from(task.as_of.as_str());
-    let call = CallContext { as_of: Arc::clone(&as_of), as_of_unix, seed: seed_for(&task.source_name) };
+    let call = CallContext {
+        as_of: Arc::clone(&as_of),
+        as_of_unix,
+        seed: seed_for(task.seed_name.as_deref().unwrap_or(&task.source_name)),
+    };
     let span = (task.index as usize, task.from, task.to);
     let translated = translate_span(translator, &call, &task.source_name, start.as_ref(), span, |chunk, at| {
         let from = usize::try_from(at - task.from).unwrap_or(usize::MAX);

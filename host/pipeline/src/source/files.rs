@@ -129,10 +129,12 @@ pub(crate) struct FilesSource<'a> {
 }
 
 /// One file to translate, or why it cannot be.
-struct File<'a> {
+pub(crate) struct File<'a> {
     index: usize,
-    name: String,
-    read: Result<(Vec<u8>, &'a Arc<Plugin>), String>,
+    /// The delivery's name and the file's (`bills.zip/ubl/1.xml`).
+    pub name: String,
+    /// Its bytes and translator.
+    pub read: Result<(Vec<u8>, &'a Arc<Plugin>), String>,
 }
 
 /// What became of one file.
@@ -192,7 +194,10 @@ impl<'a> FilesSource<'a> {
     }
 
     /// Reads each file in order and hands it over.
-    fn list(&self, dispatch: &mut dyn FnMut(File<'a>) -> Result<(), SourceError>) -> Result<(), SourceError> {
+    pub(crate) fn list(
+        &self,
+        dispatch: &mut dyn FnMut(File<'a>) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
         let mut read_total = 0u64;
         let mut index = 0;
         let mut hand = |name: String, read: Result<Vec<u8>, String>| {

@@ -18,6 +18,7 @@
 use crate::flow::{ContentUse, Failure, Outcome, StageTimes, Work};
 use crate::remote::{Arrival, RecordEnd, RemoteOutcome, ShardExchange, ShardResult, ShardStart, ShardTask};
 use crate::report::{ManifestLine, PluginUse};
+use crate::source::files::FilesSource;
 use crate::source::numbering::Numbering;
 use crate::source::shards::{ShardedSource, lost_in};
 use crate::source::{SourceEnd, SourceError};
@@ -27,7 +28,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_content::ContentSet;
-use tessera_runtime::TranslateOutcome;
+use tessera_runtime::{Plugin, TranslateOutcome};
 
 /// The remote source stage.
 pub(crate) struct RemoteSource<'a> {
@@ -56,8 +57,9 @@ impl RemoteSource<'_> {
         let in_flight = self.in_flight.max(1);
         let mut order = InShardOrder {
             numbering: Numbering::new(stage.translator, stage.skip, stage.wrong_bytes, send),
+            refused: BTreeMap::new(),
             parked: BTreeMap::new(),
-            spans: BTreeMap::new(),
+            sent: BTreeMap::new(),
             next: 0,
             dispatched: 0,
             fuel: 0,
@@ -83,7 +85,7 @@ impl RemoteSource<'_> {
                 sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
                 ..self.task.clone()
             };
-            order.spans.insert(task.index, ((task.from, task.to), task.sha256.clone()));
+            order.sent.insert(task.index, Sent { span: (task.from, task.to), sha256: task.sha256.clone(), file: None });
             self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
             order.dispatched += 1;
             // A result that came before its shard was sent may be next.
@@ -100,14 +102,103 @@ impl RemoteSource<'_> {
     }
 }
 
+/// A shard that went out: its bytes in the source, their sha256, and for
+/// a file of a delivery the file's name and translator.
+struct Sent<'a> {
+    span: (u64, u64),
+    sha256: String,
+    file: Option<(String, &'a Arc<Plugin>)>,
+}
+
+/// The source stage of a cluster run over a delivery (a folder or ZIP of
+/// source files): each readable file is one shard, sent whole with the
+/// translator its type names; a file that cannot be read is rejected here,
+/// in its place, as a local run rejects it.
+pub(crate) struct RemoteFilesSource<'a> {
+    /// The delivery, how each file's translator is picked, and the call
+    /// context whose seed every file shares.
+    pub files: FilesSource<'a>,
+    /// Where shards go and results come from.
+    pub exchange: &'a dyn ShardExchange,
+    /// What every shard's task says; index, translator, file name, span
+    /// and digest are filled in per file.
+    pub task: ShardTask,
+    /// The content revision the run is pinned to.
+    pub revision: Arc<str>,
+    /// That revision's content.
+    pub content: &'a ContentSet,
+    /// Shards out at a time.
+    pub in_flight: usize,
+}
+
+impl<'a> RemoteFilesSource<'a> {
+    /// Lists, dispatches and numbers; `send` passes each numbered outcome on.
+    pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
+        let in_flight = self.in_flight.max(1);
+        let mut order = InShardOrder {
+            numbering: Numbering::new(self.files.first, self.files.skip, None, send),
+            refused: BTreeMap::new(),
+            parked: BTreeMap::new(),
+            sent: BTreeMap::new(),
+            next: 0,
+            dispatched: 0,
+            fuel: 0,
+            run: &self.task.run,
+            numbering_translator: self.files.first.name(),
+            source_name: self.files.name,
+            source_len: 0,
+            revision: &self.revision,
+            content: self.content,
+            exchange: self.exchange,
+        };
+        self.files.list(&mut |file| {
+            while order.dispatched - order.next >= in_flight as u64 {
+                order.receive()?;
+            }
+            let index = order.dispatched;
+            match file.read {
+                Err(reason) => {
+                    order.refused.insert(index, (file.name, reason));
+                }
+                Ok((bytes, translator)) => {
+                    let task = ShardTask {
+                        index,
+                        translator: translator.id().to_owned(),
+                        source_name: file.name.clone(),
+                        seed_name: Some(self.files.name.to_owned()),
+                        start: None,
+                        from: 0,
+                        to: bytes.len() as u64,
+                        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                        ..self.task.clone()
+                    };
+                    let sent =
+                        Sent { span: (0, task.to), sha256: task.sha256.clone(), file: Some((file.name, translator)) };
+                    order.sent.insert(index, sent);
+                    self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+                }
+            }
+            order.dispatched += 1;
+            order.drain()
+        })?;
+        while order.next < order.dispatched {
+            order.receive()?;
+        }
+        Ok(SourceEnd { records: order.numbering.count(), translator_fuel: order.fuel, shards: order.dispatched })
+    }
+}
+
 /// Results parked until every shard before them is numbered.
 struct InShardOrder<'a, F: FnMut(Work) -> bool> {
     numbering: Numbering<'a, F>,
+    /// Files of a delivery that could not be read, by their place: why.
+    refused: BTreeMap<u64, (String, String)>,
     /// Results by shard, not yet read: a shard's own, or (for shards not
     /// yet dispatched) one that came early.
     parked: BTreeMap<u64, Arrival>,
-    /// Each dispatched shard's bytes and their sha256.
-    spans: BTreeMap<u64, ((u64, u64), String)>,
+    /// Each dispatched shard's bytes, their sha256 and, for a file of a
+    /// delivery, its name and translator.
+    sent: BTreeMap<u64, Sent<'a>>,
     next: u64,
     dispatched: u64,
     fuel: u64,
@@ -136,8 +227,8 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
         if arrival.run != self.run {
             return Ok(());
         }
-        if let Some((_, sha256)) = self.spans.get(&arrival.index)
-            && arrival.sha256 != *sha256
+        if let Some(sent) = self.sent.get(&arrival.index)
+            && arrival.sha256 != sent.sha256
         {
             self.exchange.note(&format!(
                 "ignored a result for shard {} from {}: it was rendered from other bytes than the shard's",
@@ -156,22 +247,32 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
     /// Numbers every dispatched shard whose result is parked, in order.
     fn drain(&mut self) -> Result<(), SourceError> {
         while self.next < self.dispatched {
+            if let Some((name, reason)) = self.refused.remove(&self.next) {
+                // A file of a delivery that could not be read: nothing went out.
+                self.next += 1;
+                self.numbering.reject_file(&name, reason)?;
+                continue;
+            }
             let Some(arrival) = self.parked.remove(&self.next) else { break };
-            let (span, sha256) = self.spans.get(&self.next).cloned().unwrap_or_default();
-            if arrival.sha256 != sha256 {
+            let Some(sent) = self.sent.remove(&self.next) else { break };
+            if arrival.sha256 != sent.sha256 {
                 // It came before its shard was dispatched, for other bytes.
                 self.exchange.note(&format!("ignored an early result for shard {} from {}", self.next, arrival.worker));
+                self.sent.insert(self.next, sent);
                 continue;
             }
             let (result, files) = (arrival.read)().map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
             self.next += 1;
-            self.number(result, &files, span)?;
+            if let Some((_, translator)) = &sent.file {
+                self.numbering.set_translator(translator);
+            }
+            self.number(result, &files, &sent)?;
         }
         Ok(())
     }
 
     /// Numbers one shard's outcomes, in order.
-    fn number(&mut self, result: ShardResult, files: &[u8], span: (u64, u64)) -> Result<(), SourceError> {
+    fn number(&mut self, result: ShardResult, files: &[u8], sent: &Sent<'_>) -> Result<(), SourceError> {
         self.fuel += result.fuel;
         let content_files: Vec<Arc<BTreeMap<String, String>>> =
             result.content_files.into_iter().map(Arc::new).collect();
@@ -204,17 +305,26 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
             }
         }
         if let Some(fault) = result.fault {
+            // A shard no worker finished names no plugin of its own: it is
+            // its translator that never got through it.
+            let translator = sent.file.as_ref().map_or(self.numbering_translator, |(_, t)| t.name());
             let failure = Failure {
                 stage: fault.stage,
                 reason: fault.reason,
                 field: None,
-                // A shard no worker finished names no plugin of its own:
-                // it is the run's translator that never got through it.
-                plugin: fault.plugin.or_else(|| Some(self.numbering_translator.to_owned())),
+                plugin: fault.plugin.or_else(|| Some(translator.to_owned())),
                 limit: fault.limit,
                 rule: None,
             };
-            self.numbering.failed(failure, self.source_name, fault.offset, &lost_in(span, self.source_len))?;
+            match &sent.file {
+                Some((name, _)) => self.numbering.failed(failure, name, fault.offset, "the rest of this file")?,
+                None => self.numbering.failed(
+                    failure,
+                    self.source_name,
+                    fault.offset,
+                    &lost_in(sent.span, self.source_len),
+                )?,
+            }
         }
         Ok(())
     }

@@ -222,6 +222,25 @@ pub struct RemotePluginUse {
     pub fuel: Option<u64>,
 }
 
+impl From<crate::report::PluginUse> for RemotePluginUse {
+    fn from(p: crate::report::PluginUse) -> Self {
+        RemotePluginUse { id: p.id, version: p.version, sha256: p.sha256, fuel: p.fuel }
+    }
+}
+
+impl From<RemotePluginUse> for crate::report::PluginUse {
+    /// The call's time stays with the worker that made it.
+    fn from(p: RemotePluginUse) -> Self {
+        crate::report::PluginUse {
+            id: p.id,
+            version: p.version,
+            sha256: p.sha256,
+            fuel: p.fuel,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
 /// A record's time per stage, µs (`None`: the stage was not reached).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RemoteTimes {

@@ -30,7 +30,7 @@ use crate::sink::containers::Containers;
 use crate::sink::{Sink, SinkKind};
 use crate::source::encoding::transcode;
 use crate::source::files::{Delivery, FilesSource};
-use crate::source::remote::{RemoteFilesSource, RemoteSource};
+use crate::source::remote::{Dispatch, RemoteFilesSource, RemoteSource};
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
 use crate::tenant::LoadedTenant;
@@ -170,6 +170,13 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             to: 0,
             sha256: String::new(),
         };
+        let dispatch = Dispatch {
+            exchange: remote.exchange,
+            task,
+            revision: Arc::clone(library.revision()),
+            content: library.set(),
+            in_flight: remote.in_flight,
+        };
         match delivery {
             Some(delivery) => Source::RemoteFiles(Box::new(RemoteFilesSource {
                 files: FilesSource {
@@ -182,19 +189,11 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
                     bytes_read: &bytes_read,
                     threads,
                 },
-                exchange: remote.exchange,
-                task,
-                revision: Arc::clone(library.revision()),
-                content: library.set(),
-                in_flight: remote.in_flight,
+                dispatch,
             })),
             None => Source::Remote(Box::new(RemoteSource {
                 sharded: ShardedSource { stage, shard_bytes, threads },
-                exchange: remote.exchange,
-                task,
-                revision: Arc::clone(library.revision()),
-                content: library.set(),
-                in_flight: remote.in_flight,
+                dispatch,
             })),
         }
     } else if let Some(delivery) = delivery {

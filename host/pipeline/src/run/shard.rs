@@ -231,11 +231,7 @@ impl ResultWriter {
             content_revision: l.content_revision.to_string(),
             content_view: l.content_view,
             content_files: map,
-            plugins: l
-                .plugins
-                .into_iter()
-                .map(|p| RemotePluginUse { id: p.id, version: p.version, sha256: p.sha256, fuel: p.fuel })
-                .collect(),
+            plugins: l.plugins.into_iter().map(RemotePluginUse::from).collect(),
             fuel: l.fuel,
             bytes: l.bytes,
             pages: l.pages,

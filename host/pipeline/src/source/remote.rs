@@ -30,10 +30,8 @@ use std::time::Duration;
 use tessera_content::ContentSet;
 use tessera_runtime::{Plugin, TranslateOutcome};
 
-/// The remote source stage.
-pub(crate) struct RemoteSource<'a> {
-    /// The source, its translator (whose splitter cuts it) and shard size.
-    pub sharded: ShardedSource<'a>,
+/// Where a remote source stage sends its shards and what it pins them to.
+pub(crate) struct Dispatch<'a> {
     /// Where shards go and results come from.
     pub exchange: &'a dyn ShardExchange,
     /// What every shard's task says (run, tenant, revision, plugins…);
@@ -48,15 +46,19 @@ pub(crate) struct RemoteSource<'a> {
     pub in_flight: usize,
 }
 
-impl RemoteSource<'_> {
-    /// Cuts, dispatches and numbers; `send` passes each numbered outcome on.
-    pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
-        let stage = &self.sharded.stage;
-        let file = File::open(stage.input).map_err(SourceError::Io)?;
-        let len = file.metadata().map_err(SourceError::Io)?.len();
-        let in_flight = self.in_flight.max(1);
-        let mut order = InShardOrder {
-            numbering: Numbering::new(stage.translator, stage.skip, stage.wrong_bytes, send),
+impl<'a> Dispatch<'a> {
+    /// An empty ordering of this dispatch's results, numbered by `numbering`;
+    /// `translator` is named for a shard no worker finished, `source_name`
+    /// and `source_len` locate what it lost.
+    fn order<'d, F: FnMut(Work) -> bool>(
+        &'d self,
+        numbering: Numbering<'d, F>,
+        translator: &'d str,
+        source_name: &'d str,
+        source_len: u64,
+    ) -> InShardOrder<'d, F> {
+        InShardOrder {
+            numbering,
             refused: BTreeMap::new(),
             parked: BTreeMap::new(),
             sent: BTreeMap::new(),
@@ -64,13 +66,34 @@ impl RemoteSource<'_> {
             dispatched: 0,
             fuel: 0,
             run: &self.task.run,
-            numbering_translator: stage.translator.name(),
-            source_name: stage.source_name,
-            source_len: len,
+            numbering_translator: translator,
+            source_name,
+            source_len,
             revision: &self.revision,
             content: self.content,
             exchange: self.exchange,
-        };
+        }
+    }
+}
+
+/// The remote source stage.
+pub(crate) struct RemoteSource<'a> {
+    /// The source, its translator (whose splitter cuts it) and shard size.
+    pub sharded: ShardedSource<'a>,
+    /// Where its shards go.
+    pub dispatch: Dispatch<'a>,
+}
+
+impl RemoteSource<'_> {
+    /// Cuts, dispatches and numbers; `send` passes each numbered outcome on.
+    pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
+        let stage = &self.sharded.stage;
+        let file = File::open(stage.input).map_err(SourceError::Io)?;
+        let len = file.metadata().map_err(SourceError::Io)?.len();
+        let dispatch = &self.dispatch;
+        let in_flight = dispatch.in_flight.max(1);
+        let numbering = Numbering::new(stage.translator, stage.skip, stage.wrong_bytes, send);
+        let mut order = dispatch.order(numbering, stage.translator.name(), stage.source_name, len);
         let split_fuel = self.sharded.split(&file, len, |shard| {
             while order.dispatched - order.next >= in_flight as u64 {
                 order.receive()?;
@@ -83,10 +106,10 @@ impl RemoteSource<'_> {
                 from: shard.from,
                 to: shard.to,
                 sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
-                ..self.task.clone()
+                ..dispatch.task.clone()
             };
             order.sent.insert(task.index, Sent { span: (task.from, task.to), sha256: task.sha256.clone(), file: None });
-            self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+            dispatch.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
             order.dispatched += 1;
             // A result that came before its shard was sent may be next.
             order.drain()
@@ -118,39 +141,17 @@ pub(crate) struct RemoteFilesSource<'a> {
     /// The delivery, how each file's translator is picked, and the call
     /// context whose seed every file shares.
     pub files: FilesSource<'a>,
-    /// Where shards go and results come from.
-    pub exchange: &'a dyn ShardExchange,
-    /// What every shard's task says; index, translator, file name, span
-    /// and digest are filled in per file.
-    pub task: ShardTask,
-    /// The content revision the run is pinned to.
-    pub revision: Arc<str>,
-    /// That revision's content.
-    pub content: &'a ContentSet,
-    /// Shards out at a time.
-    pub in_flight: usize,
+    /// Where its shards go.
+    pub dispatch: Dispatch<'a>,
 }
 
 impl<'a> RemoteFilesSource<'a> {
     /// Lists, dispatches and numbers; `send` passes each numbered outcome on.
     pub fn run(self, send: impl FnMut(Work) -> bool) -> Result<SourceEnd, SourceError> {
-        let in_flight = self.in_flight.max(1);
-        let mut order = InShardOrder {
-            numbering: Numbering::new(self.files.first, self.files.skip, None, send),
-            refused: BTreeMap::new(),
-            parked: BTreeMap::new(),
-            sent: BTreeMap::new(),
-            next: 0,
-            dispatched: 0,
-            fuel: 0,
-            run: &self.task.run,
-            numbering_translator: self.files.first.name(),
-            source_name: self.files.name,
-            source_len: 0,
-            revision: &self.revision,
-            content: self.content,
-            exchange: self.exchange,
-        };
+        let dispatch = &self.dispatch;
+        let in_flight = dispatch.in_flight.max(1);
+        let numbering = Numbering::new(self.files.first, self.files.skip, None, send);
+        let mut order = dispatch.order(numbering, self.files.first.name(), self.files.name, 0);
         self.files.list(&mut |file| {
             while order.dispatched - order.next >= in_flight as u64 {
                 order.receive()?;
@@ -170,12 +171,12 @@ impl<'a> RemoteFilesSource<'a> {
                         from: 0,
                         to: bytes.len() as u64,
                         sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
-                        ..self.task.clone()
+                        ..dispatch.task.clone()
                     };
                     let sent =
                         Sent { span: (0, task.to), sha256: task.sha256.clone(), file: Some((file.name, translator)) };
                     order.sent.insert(index, sent);
-                    self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+                    dispatch.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
                 }
             }
             order.dispatched += 1;
@@ -375,17 +376,7 @@ impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
                         },
                         content_view: l.content_view,
                         content_files: Arc::clone(&content_files[l.content_files]),
-                        plugins: l
-                            .plugins
-                            .into_iter()
-                            .map(|p| PluginUse {
-                                id: p.id,
-                                version: p.version,
-                                sha256: p.sha256,
-                                fuel: p.fuel,
-                                elapsed: Duration::ZERO,
-                            })
-                            .collect(),
+                        plugins: l.plugins.into_iter().map(PluginUse::from).collect(),
                         fuel: l.fuel,
                         bytes: l.bytes,
                         pages: l.pages,

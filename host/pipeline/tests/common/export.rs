@@ -37,34 +37,9 @@ pub fn export(crlf: bool) -> Vec<u8> {
     if crlf { csv.replace('\n', "\r\n").into_bytes() } else { csv.into_bytes() }
 }
 
-/// Every file of a run's folder; `report.json` without what describes the
-/// process rather than the result.
+/// Every file of a run's folder; `report.json` without [`VOLATILE`].
 pub fn folder(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    read_into(dir, "", &mut files);
-    files
-}
-
-/// Reads `dir` and its sub-folders (the sink's blocks) into `files`, by
-/// path relative to the run's folder.
-fn read_into(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-        if entry.file_type().unwrap().is_dir() {
-            read_into(&entry.path(), &format!("{name}/"), files);
-            continue;
-        }
-        let mut bytes = std::fs::read(entry.path()).unwrap();
-        if name == "report.json" {
-            let mut report: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            for volatile in VOLATILE {
-                report.as_object_mut().unwrap().remove(volatile);
-            }
-            bytes = serde_json::to_vec_pretty(&report).unwrap();
-        }
-        files.insert(name, bytes);
-    }
+    super::fs::run_folder(dir, &VOLATILE)
 }
 
 /// What `report.json` says of the process rather than the result.

@@ -150,6 +150,16 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             .ok_or_else(|| "no translator reads this type of file (map it in [job.translators])".to_owned())?;
         loaded.plugin_of_kind(&id, Kind::Translator).map_err(|e| e.to_string())
     };
+    let files = delivery.map(|delivery| FilesSource {
+        delivery,
+        name: &source_name,
+        pick: &pick,
+        first: translator,
+        call: stage.call.clone(),
+        skip: resumed_at,
+        bytes_read: &bytes_read,
+        threads,
+    });
     let source = if let Some(remote) = job.remote {
         // Every shard is rendered from the content of this moment: the
         // run is pinned to one revision, whatever is published meanwhile.
@@ -177,36 +187,15 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             content: library.set(),
             in_flight: remote.in_flight,
         };
-        match delivery {
-            Some(delivery) => Source::RemoteFiles(Box::new(RemoteFilesSource {
-                files: FilesSource {
-                    delivery,
-                    name: &source_name,
-                    pick: &pick,
-                    first: translator,
-                    call: stage.call,
-                    skip: resumed_at,
-                    bytes_read: &bytes_read,
-                    threads,
-                },
-                dispatch,
-            })),
+        match files {
+            Some(files) => Source::RemoteFiles(Box::new(RemoteFilesSource { files, dispatch })),
             None => Source::Remote(Box::new(RemoteSource {
                 sharded: ShardedSource { stage, shard_bytes, threads },
                 dispatch,
             })),
         }
-    } else if let Some(delivery) = delivery {
-        Source::Files(FilesSource {
-            delivery,
-            name: &source_name,
-            pick: &pick,
-            first: translator,
-            call: stage.call,
-            skip: resumed_at,
-            bytes_read: &bytes_read,
-            threads,
-        })
+    } else if let Some(files) = files {
+        Source::Files(files)
     } else if translator.can_split() && shard_bytes > 0 {
         Source::Sharded(ShardedSource { stage, shard_bytes, threads })
     } else {

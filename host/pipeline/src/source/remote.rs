@@ -108,15 +108,9 @@ impl RemoteSource<'_> {
                 sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
                 ..dispatch.task.clone()
             };
-            order.sent.insert(task.index, Sent { span: (task.from, task.to), sha256: task.sha256.clone(), file: None });
-            dispatch.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
-            order.dispatched += 1;
-            // A result that came before its shard was sent may be next.
-            order.drain()
+            order.send(task, bytes, None)
         })?;
-        while order.next < order.dispatched {
-            order.receive()?;
-        }
+        order.finish()?;
         Ok(SourceEnd {
             records: order.numbering.count(),
             translator_fuel: order.fuel + split_fuel,
@@ -160,6 +154,8 @@ impl<'a> RemoteFilesSource<'a> {
             match file.read {
                 Err(reason) => {
                     order.refused.insert(index, (file.name, reason));
+                    order.dispatched += 1;
+                    order.drain()
                 }
                 Ok((bytes, translator)) => {
                     let task = ShardTask {
@@ -173,18 +169,11 @@ impl<'a> RemoteFilesSource<'a> {
                         sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
                         ..dispatch.task.clone()
                     };
-                    let sent =
-                        Sent { span: (0, task.to), sha256: task.sha256.clone(), file: Some((file.name, translator)) };
-                    order.sent.insert(index, sent);
-                    dispatch.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+                    order.send(task, bytes, Some((file.name, translator)))
                 }
             }
-            order.dispatched += 1;
-            order.drain()
         })?;
-        while order.next < order.dispatched {
-            order.receive()?;
-        }
+        order.finish()?;
         Ok(SourceEnd { records: order.numbering.count(), translator_fuel: order.fuel, shards: order.dispatched })
     }
 }
@@ -213,7 +202,30 @@ struct InShardOrder<'a, F: FnMut(Work) -> bool> {
     exchange: &'a dyn ShardExchange,
 }
 
-impl<F: FnMut(Work) -> bool> InShardOrder<'_, F> {
+impl<'a, F: FnMut(Work) -> bool> InShardOrder<'a, F> {
+    /// Sends shard `task` (of a delivery's `file`, with its translator),
+    /// then numbers whatever is ready: a result may have come before its
+    /// shard was sent.
+    fn send(
+        &mut self,
+        task: ShardTask,
+        bytes: Vec<u8>,
+        file: Option<(String, &'a Arc<Plugin>)>,
+    ) -> Result<(), SourceError> {
+        self.sent.insert(task.index, Sent { span: (task.from, task.to), sha256: task.sha256.clone(), file });
+        self.exchange.dispatch(task, bytes).map_err(|e| SourceError::Io(std::io::Error::other(e)))?;
+        self.dispatched += 1;
+        self.drain()
+    }
+
+    /// Waits for every shard sent.
+    fn finish(&mut self) -> Result<(), SourceError> {
+        while self.next < self.dispatched {
+            self.receive()?;
+        }
+        Ok(())
+    }
+
     /// Waits for one result and numbers every shard it frees.
     fn receive(&mut self) -> Result<(), SourceError> {
         let received = self.exchange.receive().map_err(|e| SourceError::Io(std::io::Error::other(e)))?;

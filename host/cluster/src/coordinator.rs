@@ -330,7 +330,9 @@ async fn read_result(
     let what = format!("reading result {} of worker {}", notice.object, notice.worker);
     let frame = crate::retrying(&what, || async {
         let mut object = frames.get(&notice.object).await.map_err(|e| e.to_string())?;
-        let mut frame = Vec::new();
+        // Sized up front: grown by doubling, a frame of megabytes is copied
+        // and its fresh pages zeroed several times over.
+        let mut frame = Vec::with_capacity(object.info.size);
         object.read_to_end(&mut frame).await.map_err(|e| e.to_string())?;
         Ok(frame)
     })

@@ -268,9 +268,9 @@ impl Shard {
             }
         }));
         let object = layout::shard_object(&task.run, task.index);
-        let mut packed = Vec::new();
         let mut stored =
             self.layout.shard_bytes.get(&object).await.map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
+        let mut packed = Vec::with_capacity(stored.info.size);
         stored.read_to_end(&mut packed).await.map_err(|e| Refusal(format!("reading shard bytes {object}: {e}")))?;
         let bytes = layout::unpack_shard(&packed, task.to.saturating_sub(task.from))
             .map_err(|e| Refusal(format!("shard bytes {object}: {e}")))?;
@@ -280,15 +280,15 @@ impl Shard {
         let rendered = tokio::task::spawn_blocking(move || {
             let files = std::mem::take(&mut buffers.files);
             tessera_pipeline::render_shard_into(&loaded, &owned, &bytes, &worker, files).map(|(result, files)| {
-                encode_result_into(&result, &files, &mut buffers.frame);
+                let len = encode_result_into(&result, &files, &mut buffers.frame);
                 buffers.files = files;
-                (result.outcomes.len() as u64, buffers)
+                (result.outcomes.len() as u64, len, buffers)
             })
         })
         .await;
         let stored = match rendered {
-            Ok(Ok((documents, buffers))) => {
-                let frame = &buffers.frame;
+            Ok(Ok((documents, len, buffers))) => {
+                let frame = &buffers.frame[..len];
                 self.metrics.rendered(&task.tenant, documents, frame.len() as u64, started.elapsed());
                 // The rendering slot goes to the next shard while this
                 // result is stored (the shard stays unacked until then).

@@ -328,23 +328,29 @@ impl Arrival {
 /// are still read.)
 pub fn encode_result(result: &ShardResult, files: &[u8]) -> Vec<u8> {
     let mut frame = Vec::new();
-    encode_result_into(result, files, &mut frame);
+    let len = encode_result_into(result, files, &mut frame);
+    frame.truncate(len);
     frame
 }
 
-/// [`encode_result`] into `frame` (cleared first), whose memory a worker
-/// reuses from shard to shard.
-pub fn encode_result_into(result: &ShardResult, files: &[u8], frame: &mut Vec<u8>) {
+/// [`encode_result`] into `frame`, whose memory a worker reuses from shard
+/// to shard; returns the frame's length. `frame` keeps the room past it (at
+/// least what the files block could take): the next shard's frame is
+/// written over it, and only memory the buffer never had is zeroed — not
+/// tens of megabytes per shard.
+pub fn encode_result_into(result: &ShardResult, files: &[u8], frame: &mut Vec<u8>) -> usize {
     let header = lz4_flex::compress_prepend_size(&serde_json::to_vec(result).expect("a shard result serialises"));
-    frame.clear();
-    frame.extend_from_slice(FRAME_MAGIC);
-    frame.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
-    frame.extend_from_slice(&header);
-    frame.extend_from_slice(&u32::try_from(files.len()).unwrap_or(u32::MAX).to_le_bytes());
-    let at = frame.len();
-    frame.resize(at + lz4_flex::block::get_maximum_output_size(files.len()), 0);
-    let written = lz4_flex::block::compress_into(files, &mut frame[at..]).expect("the buffer has the maximum size");
-    frame.truncate(at + written);
+    let at = FRAME_MAGIC.len() + 4 + header.len() + 4;
+    let room = at + lz4_flex::block::get_maximum_output_size(files.len());
+    if frame.len() < room {
+        frame.resize(room, 0);
+    }
+    frame[..4].copy_from_slice(FRAME_MAGIC);
+    frame[4..8].copy_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
+    frame[8..8 + header.len()].copy_from_slice(&header);
+    frame[at - 4..at].copy_from_slice(&u32::try_from(files.len()).unwrap_or(u32::MAX).to_le_bytes());
+    let written = lz4_flex::block::compress_into(files, &mut frame[at..room]).expect("the buffer has the maximum size");
+    at + written
 }
 
 const FRAME_MAGIC: &[u8; 4] = b"TSR3";
@@ -441,10 +447,17 @@ mod tests {
         let frame = encode_result(&result, b"xyz");
         let (back, files) = decode_result(&frame).unwrap();
         assert_eq!((back.index, back.outcomes.len(), files.as_slice()), (3, 1, &b"xyz"[..]));
-        // A reused buffer gives the same frame.
+        // A reused buffer gives the same frame, whatever it held before,
+        // and keeps its room.
         let mut reused = b"left over from the last shard".repeat(1000);
-        encode_result_into(&result, b"xyz", &mut reused);
-        assert_eq!(reused, frame);
+        let len = encode_result_into(&result, b"xyz", &mut reused);
+        assert_eq!(&reused[..len], frame.as_slice());
+        assert_eq!(reused.len(), 29_000, "the buffer keeps its room for the next shard");
+        let big = vec![7u8; 100_000];
+        let len = encode_result_into(&result, &big, &mut reused);
+        assert_eq!(decode_result(&reused[..len]).unwrap().1, big);
+        let len = encode_result_into(&result, b"xyz", &mut reused);
+        assert_eq!(&reused[..len], frame.as_slice());
         // A frame that claims to unpack to more than a gigabyte is refused unread.
         let mut bomb = b"TSR2".to_vec();
         bomb.extend_from_slice(&u32::MAX.to_le_bytes());

@@ -84,7 +84,7 @@ struct BatchReport {
     /// Per-stage latency of the median run.
     stages: StageLatency,
     /// `dir` sink only: how many files per second this file system takes
-    /// when nothing else is done — `records` files of a run's mean output
+    /// when nothing else is done — `records` files (at most 100,000) of a run's mean output
     /// size, written the way the sink writes them (unnamed file, then a
     /// link) into blocks of 1,000, on as many threads as the runs had,
     /// after the runs (their outputs still there). One HTML document is one
@@ -193,6 +193,10 @@ fn settle_disk() {
 /// letter's HTML.
 const PROBE_FILE_BYTES: usize = 16 * 1024;
 
+/// The most files a file-system probe writes: enough for a steady rate; a
+/// million-record bench need not write two million more files to learn it.
+const PROBE_FILES: usize = 100_000;
+
 /// Below this rate before the runs, the dir-sink figures are not this
 /// file system's usual ones: an idle ext4 (no journal) on this 2-core machine takes
 /// 50,000–55,000 files/s, and 14,000–21,000 in the minutes after many
@@ -300,10 +304,14 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
 
     // The file system's own rate before the runs, with a file size near an
     // HTML letter's (the runs' mean size is only known after them).
+    // Both probes write as many files as a run, up to PROBE_FILES, on as
+    // many threads as the runs have (the pipeline's default: one per core).
+    let probe_files = b.records.min(PROBE_FILES);
+    let probe_threads = b.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let fs_floor_before_files_per_sec = match b.sink {
         SinkKind::Dir => {
-            let threads = b.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let floor = file_creation_rate(&work.path().join("floor-before"), b.records, PROBE_FILE_BYTES, threads)?;
+            let dir = work.path().join("floor-before");
+            let floor = file_creation_rate(&dir, probe_files, PROBE_FILE_BYTES, probe_threads)?;
             settle_disk();
             Some(floor)
         }
@@ -345,10 +353,8 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
     }
     let fs_floor_files_per_sec = match b.sink {
         SinkKind::Dir => {
-            let files = b.records;
-            let mean_size = (output_mb * (1 << 20) as f64 / files.max(1) as f64) as usize;
-            let threads = runs.first().map_or(1, |r| r.threads);
-            let floor = file_creation_rate(&work.path().join("floor"), files, mean_size, threads)?;
+            let mean_size = (output_mb * (1 << 20) as f64 / b.records.max(1) as f64) as usize;
+            let floor = file_creation_rate(&work.path().join("floor"), probe_files, mean_size, probe_threads)?;
             settle_disk();
             Some(floor)
         }

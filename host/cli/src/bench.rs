@@ -112,6 +112,12 @@ pub enum BenchCommand {
         /// Keep the sample letters' Typst markup in this folder.
         #[arg(long)]
         keep_markup: Option<std::path::PathBuf>,
+        /// Letters per print spool in the spool runs (0 skips them).
+        #[arg(long, default_value_t = 100)]
+        spool_letters: usize,
+        /// Spools printed on both sides: every letter starts on an odd page.
+        #[arg(long)]
+        duplex: bool,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -189,18 +195,22 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 json,
             },
         ),
-        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, json } => crate::bench_pdf::run(
-            ctx,
-            &crate::bench_pdf::PdfBench {
-                records: records.max(1),
-                runs: runs.max(1),
-                threads,
-                sample: sample.max(1),
-                native: !no_native,
-                keep_markup,
-                json,
-            },
-        ),
+        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, spool_letters, duplex, json } => {
+            crate::bench_pdf::run(
+                ctx,
+                &crate::bench_pdf::PdfBench {
+                    records: records.max(1),
+                    runs: runs.max(1),
+                    threads,
+                    sample: sample.max(1),
+                    native: !no_native,
+                    keep_markup,
+                    spool_letters,
+                    duplex,
+                    json,
+                },
+            )
+        }
         BenchCommand::Serve { seconds, json } => crate::bench_serve::run(ctx, seconds, json),
         BenchCommand::PluginFixture { project, fixture, calls, runs, json } => crate::bench_fixture::run(
             ctx,

@@ -17,6 +17,7 @@
 
 use crate::bench::{emit, median};
 use crate::bench_batch::{Audience, write_billing_csv};
+use crate::bench_spool::{SpoolFigures, SpoolRun, spool_runs};
 use crate::paths::{Context, samples_dir};
 use anyhow::{Context as _, anyhow, bail, ensure};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ pub struct PdfBench {
     pub native: bool,
     /// Keep the sample's Typst markup here (to profile or read it).
     pub keep_markup: Option<PathBuf>,
+    /// Letters per spool in the spool runs (0 skips them).
+    pub spool_letters: usize,
+    /// Spools printed on both sides (letters start on odd pages).
+    pub duplex: bool,
     pub json: bool,
 }
 
@@ -73,6 +78,9 @@ struct PdfReport {
     /// native_ms / sandbox_ms.
     native_ratio: Option<f64>,
     target_pdf_per_sec: f64,
+    /// The same letters made into print spools.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spool: Option<SpoolFigures>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +142,24 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         std::fs::remove_dir_all(&out).ok();
     }
 
+    let spool = if b.spool_letters > 0 {
+        let as_of = loaded_as_of(&loaded);
+        let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix: parse_as_of(&as_of)?, seed: 1 };
+        let run = SpoolRun {
+            loaded: &loaded,
+            plugin: &plugin,
+            call: &call,
+            input: &input,
+            threads: b.threads.unwrap_or(threads).max(1),
+            letters_per_spool: b.spool_letters,
+            duplex: b.duplex,
+            metadata: &print.metadata,
+        };
+        Some(spool_runs(&run, b.runs, b.records)?)
+    } else {
+        None
+    };
+
     let markups = sample_markups(&loaded, &input, b.sample.min(b.records))?;
     let sandbox_ms = sandbox_mean_ms(&plugin, &loaded, &markups)?;
     let markup_dir = b.keep_markup.clone().unwrap_or_else(|| work.path().join("markup"));
@@ -158,6 +184,7 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         native_scratch_ms: native.as_ref().map(|n| n.scratch.mean_ms),
         native_ratio: native.as_ref().map(|n| n.cached.mean_ms / sandbox_ms),
         target_pdf_per_sec: TARGET_PDF_PER_SEC,
+        spool,
     };
     emit(b.json, &report, || {
         let native = match (report.native_ms, report.native_scratch_ms, report.native_ratio) {
@@ -167,8 +194,29 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
             ),
             _ => format!("  same letters one by one: sandbox {:.2} ms (native run skipped)\n", report.sandbox_ms),
         };
+        let spool = match &report.spool {
+            Some(s) => format!(
+                "  spools of {} letters{}: {:.0} letters/s, {:.0} pages/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n    per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; composing {:.0} ms, typesetting {:.0} ms; {} spools, {} pages ({} blank), {} sheets; {:.0} fuel per spool, {:.0} bytes per letter\n",
+                s.letters_per_spool,
+                if s.duplex { ", two-sided" } else { "" },
+                s.letters_per_sec,
+                s.pages_per_sec,
+                s.runs_letters_per_sec.iter().map(|r| r.round()).collect::<Vec<_>>(),
+                s.p50_ms,
+                s.p99_ms,
+                s.compose_ms,
+                s.typeset_ms,
+                s.spools,
+                s.pages,
+                s.blank_pages,
+                s.sheets,
+                s.fuel_per_spool as f64,
+                s.bytes_per_letter,
+            ),
+            None => String::new(),
+        };
         format!(
-            "pdf: {} one-page letters (print channel, typst-pdf{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n  self-check (PDF text read back): p50 {:.2} ms, p99 {:.2} ms\n{native}",
+            "pdf: {} one-page letters (print channel, typst-pdf{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n  self-check (PDF text read back): p50 {:.2} ms, p99 {:.2} ms\n{native}{spool}",
             report.records,
             if report.instance_reuse { ", instances reused" } else { ", fresh instance per letter" },
             report.threads,

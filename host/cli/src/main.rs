@@ -13,6 +13,7 @@ mod bench_fixture;
 mod bench_pdf;
 mod bench_reload;
 mod bench_serve;
+mod bench_spool;
 mod commands;
 mod content;
 mod operator;

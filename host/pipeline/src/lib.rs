@@ -37,6 +37,7 @@ mod report;
 mod run;
 pub mod sink;
 mod source;
+pub mod spool;
 mod tenant;
 pub mod truth;
 pub mod verify;

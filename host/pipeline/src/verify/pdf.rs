@@ -22,19 +22,30 @@ use std::collections::HashMap;
 pub fn text(bytes: &[u8]) -> Result<String, String> {
     let doc = Document::load_mem(bytes).map_err(|e| format!("not a readable PDF: {e}"))?;
     let mut out = String::new();
-    let mut pages = 0;
-    for page in doc.page_iter() {
-        pages += 1;
-        let fonts = doc.get_page_fonts(page).map_err(|e| format!("page {pages}'s fonts: {e}"))?;
-        let maps: HashMap<&[u8], CMap> =
-            fonts.iter().map(|(name, font)| (name.as_slice(), CMap::of_font(&doc, font))).collect();
-        scan(&doc.get_page_content(page), &maps, &mut out);
+    for page in page_texts(&doc)? {
+        out.push_str(&page);
         out.push('\n');
     }
-    if pages == 0 {
+    Ok(out)
+}
+
+/// The text of each page of a loaded PDF, in page order (a page that
+/// draws no text has an empty one).
+pub fn page_texts(doc: &Document) -> Result<Vec<String>, String> {
+    let mut texts = Vec::new();
+    for page in doc.page_iter() {
+        let number = texts.len() + 1;
+        let fonts = doc.get_page_fonts(page).map_err(|e| format!("page {number}'s fonts: {e}"))?;
+        let maps: HashMap<&[u8], CMap> =
+            fonts.iter().map(|(name, font)| (name.as_slice(), CMap::of_font(doc, font))).collect();
+        let mut text = String::new();
+        scan(&doc.get_page_content(page), &maps, &mut text);
+        texts.push(text);
+    }
+    if texts.is_empty() {
         return Err("the PDF has no pages".into());
     }
-    Ok(out)
+    Ok(texts)
 }
 
 /// A font's character codes → Unicode text.

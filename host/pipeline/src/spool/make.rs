@@ -1,0 +1,309 @@
+//! Making one spool: typeset its letters as one document, read back where
+//! each landed, check each against its record on its own pages, and leave
+//! out the letters that fail — each rejected alone with its reason — by
+//! typesetting the spool again without them.
+//!
+//! A typesetting error is traced to the letters that cause it by halving:
+//! a half that typesets is cleared, a half that fails is halved again, down
+//! to single letters. When the whole spool fails but every part of it
+//! typesets (it hit a limit of the formatter as a whole, say its fuel or
+//! memory), every letter is rejected naming the limit, with what to change:
+//! fewer letters per spool or larger limits.
+
+use crate::report::Stage;
+use crate::spool::markup::spool_markup;
+use crate::spool::pages::{LetterPages, letter_pages};
+use crate::verify::{Facts, Scope, pdf};
+use tessera_runtime::{CallContext, CallUsage, DocumentInput, Plugin};
+
+/// A letter waiting for its spool.
+#[derive(Debug, Clone)]
+pub struct SpoolLetter {
+    /// Its place in the input (ties of the sort keys keep this order).
+    pub seq: u64,
+    /// `reference.document_id`.
+    pub document_id: String,
+    /// `reference.customer_ref`.
+    pub customer_ref: String,
+    /// The values of the spool's sort keys ([`crate::spool::sort_key`]).
+    pub sort_key: Vec<String>,
+    /// The letter's Typst markup, as its print template composed it.
+    pub markup: String,
+    /// What its pages must show.
+    pub facts: Facts,
+}
+
+/// A letter in a finished spool.
+#[derive(Debug, Clone)]
+pub struct PlacedLetter {
+    /// Its place in the input.
+    pub seq: u64,
+    /// `reference.document_id`.
+    pub document_id: String,
+    /// `reference.customer_ref`.
+    pub customer_ref: String,
+    /// Where it is in the spool.
+    pub pages: LetterPages,
+}
+
+/// A finished spool.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    /// The PDF.
+    pub pdf: Vec<u8>,
+    /// Its letters, in spool order.
+    pub letters: Vec<PlacedLetter>,
+    /// Pages, blank ones included.
+    pub pages: u32,
+    /// Blank pages inserted so that letters start on a front.
+    pub blank_pages: u32,
+    /// Sheets of paper.
+    pub sheets: u32,
+    /// What the formatter call that made it used.
+    pub usage: CallUsage,
+    /// Formatter calls it took (more than one when letters were left out).
+    pub typesets: u32,
+}
+
+/// A letter left out of its spool.
+#[derive(Debug, Clone)]
+pub struct Unspooled {
+    /// The letter.
+    pub letter: SpoolLetter,
+    /// Typesetting (`format`) or the self-check (`verify`).
+    pub stage: Stage,
+    /// What a person can act on.
+    pub reason: String,
+    /// The fact's CDM field, when the self-check failed.
+    pub field: Option<String>,
+    /// The formatter (`id@version`), when it failed.
+    pub plugin: Option<String>,
+    /// The limit it hit, when it did.
+    pub limit: Option<String>,
+}
+
+/// What became of a spool's letters.
+#[derive(Debug, Default)]
+pub struct SpoolOutcome {
+    /// The spool, unless no letter made it.
+    pub spool: Option<Spool>,
+    /// Letters left out, in spool order.
+    pub unspooled: Vec<Unspooled>,
+}
+
+/// Why the formatter could not typeset a spool.
+#[derive(Debug, Clone)]
+pub struct TypesetFailure {
+    /// What it said.
+    pub reason: String,
+    /// The formatter (`id@version`).
+    pub plugin: Option<String>,
+    /// The limit it hit, when it did.
+    pub limit: Option<String>,
+}
+
+/// Makes the spool `spool_id` of `letters` (already in spool order) with
+/// formatter `plugin` for channel `channel`, passing the channel's
+/// `metadata` (the spool's markup is added as `markup`).
+pub fn make_spool(
+    plugin: &Plugin,
+    call: &CallContext,
+    channel: &str,
+    metadata: &[(String, String)],
+    spool_id: &str,
+    duplex: bool,
+    letters: Vec<SpoolLetter>,
+) -> SpoolOutcome {
+    let typeset = |markup: String| -> Result<(Vec<u8>, CallUsage), TypesetFailure> {
+        let mut meta = metadata.to_vec();
+        meta.retain(|(k, _)| k != "markup" && k != "markup.language");
+        meta.push(("markup".into(), markup));
+        meta.push(("markup.language".into(), "typst".into()));
+        let input = DocumentInput {
+            channel: channel.to_owned(),
+            document_id: spool_id.to_owned(),
+            metadata: meta,
+            ..Default::default()
+        };
+        plugin.format(call, input).map(|(formatted, usage)| (formatted.bytes, usage)).map_err(|fault| TypesetFailure {
+            plugin: Some(fault.plugin.clone()),
+            limit: fault.kind.limit().map(str::to_owned),
+            reason: fault.to_string(),
+        })
+    };
+    make_spool_with(&typeset, channel, spool_id, duplex, letters)
+}
+
+/// [`make_spool`] with any typesetter (one call per spool markup).
+pub fn make_spool_with(
+    typeset: &dyn Fn(String) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    channel: &str,
+    spool_id: &str,
+    duplex: bool,
+    mut letters: Vec<SpoolLetter>,
+) -> SpoolOutcome {
+    let mut outcome = SpoolOutcome::default();
+    let mut typesets = 0;
+    let markup_of = |letters: &[SpoolLetter]| spool_markup(letters.iter().map(|l| l.markup.as_str()), duplex, spool_id);
+    while !letters.is_empty() {
+        typesets += 1;
+        let failure = match typeset(markup_of(&letters)) {
+            Ok((pdf, usage)) => match read_back(&pdf, &letters, duplex) {
+                Ok(placed) => {
+                    let failed: Vec<usize> = placed
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (_, text))| {
+                            letters[i].facts.check(format!("`{channel}` spool PDF"), text, Scope::Letter).err().map(
+                                |contradiction| {
+                                    let field = contradiction.fact.map(|f| f.field().to_owned());
+                                    (i, contradiction.to_string(), field)
+                                },
+                            )
+                        })
+                        .map(|(i, reason, field)| {
+                            outcome.unspooled.push(Unspooled {
+                                letter: letters[i].clone(),
+                                stage: Stage::Verify,
+                                reason,
+                                field,
+                                plugin: None,
+                                limit: None,
+                            });
+                            i
+                        })
+                        .collect();
+                    if failed.is_empty() {
+                        let pages = placed.iter().map(|(p, _)| *p).collect::<Vec<_>>();
+                        outcome.spool = Some(finished(pdf, letters, &pages, duplex, usage, typesets));
+                        break;
+                    }
+                    remove(&mut letters, &failed);
+                    continue;
+                }
+                Err(reason) => TypesetFailure { reason, plugin: None, limit: None },
+            },
+            Err(failure) => failure,
+        };
+        if letters.len() == 1 {
+            outcome.unspooled.push(left_out(letters.remove(0), failure));
+            break;
+        }
+        let culprits = culprits(typeset, &markup_of, &letters, duplex, &mut typesets);
+        if culprits.is_empty() {
+            let n = letters.len();
+            let reason = format!(
+                "the spool {spool_id} of {n} letters could not be made as a whole although each part of it can \
+                 ({}); lower the channel's `spool.letters` or raise the formatter's limits",
+                failure.reason
+            );
+            for letter in letters.drain(..) {
+                outcome.unspooled.push(left_out(letter, TypesetFailure { reason: reason.clone(), ..failure.clone() }));
+            }
+            break;
+        }
+        let indices: Vec<usize> = culprits.iter().map(|(i, _)| *i).collect();
+        for (i, failure) in culprits {
+            outcome.unspooled.push(left_out(letters[i].clone(), failure));
+        }
+        remove(&mut letters, &indices);
+    }
+    outcome.unspooled.sort_by_key(|u| u.letter.seq);
+    outcome
+}
+
+/// Each letter's pages and the text on them.
+fn read_back(pdf_bytes: &[u8], letters: &[SpoolLetter], duplex: bool) -> Result<Vec<(LetterPages, String)>, String> {
+    let doc = lopdf::Document::load_mem(pdf_bytes).map_err(|e| format!("the spool is not a readable PDF: {e}"))?;
+    let texts = pdf::page_texts(&doc)?;
+    let pages = letter_pages(&doc, letters.len(), duplex, &texts)?;
+    Ok(pages
+        .into_iter()
+        .map(|p| {
+            let text = texts[p.first as usize - 1..p.last as usize].join("\n");
+            (p, text)
+        })
+        .collect())
+}
+
+/// The letters of `letters` that fail to typeset, found by halving.
+fn culprits(
+    typeset: &dyn Fn(String) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    markup_of: &dyn Fn(&[SpoolLetter]) -> String,
+    letters: &[SpoolLetter],
+    duplex: bool,
+    typesets: &mut u32,
+) -> Vec<(usize, TypesetFailure)> {
+    fn halve(
+        typeset: &dyn Fn(String) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+        markup_of: &dyn Fn(&[SpoolLetter]) -> String,
+        letters: &[SpoolLetter],
+        offset: usize,
+        duplex: bool,
+        typesets: &mut u32,
+        found: &mut Vec<(usize, TypesetFailure)>,
+    ) {
+        let mid = letters.len() / 2;
+        for (part, at) in [(&letters[..mid], offset), (&letters[mid..], offset + mid)] {
+            if part.is_empty() {
+                continue;
+            }
+            *typesets += 1;
+            let failure = match typeset(markup_of(part)) {
+                Ok((pdf, _)) => match read_back(&pdf, part, duplex) {
+                    Ok(_) => continue,
+                    Err(reason) => TypesetFailure { reason, plugin: None, limit: None },
+                },
+                Err(failure) => failure,
+            };
+            if part.len() == 1 {
+                found.push((at, failure));
+            } else {
+                halve(typeset, markup_of, part, at, duplex, typesets, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    halve(typeset, markup_of, letters, 0, duplex, typesets, &mut found);
+    found
+}
+
+fn left_out(letter: SpoolLetter, failure: TypesetFailure) -> Unspooled {
+    Unspooled {
+        letter,
+        stage: Stage::Format,
+        reason: failure.reason,
+        field: None,
+        plugin: failure.plugin,
+        limit: failure.limit,
+    }
+}
+
+/// Removes the letters at `indices` (ascending or not).
+fn remove(letters: &mut Vec<SpoolLetter>, indices: &[usize]) {
+    let mut index = 0;
+    letters.retain(|_| {
+        let keep = !indices.contains(&index);
+        index += 1;
+        keep
+    });
+}
+
+fn finished(
+    pdf: Vec<u8>,
+    letters: Vec<SpoolLetter>,
+    pages: &[LetterPages],
+    duplex: bool,
+    usage: CallUsage,
+    typesets: u32,
+) -> Spool {
+    let total = pages.last().map_or(0, |p| p.last + p.blank_after);
+    let blank_pages = pages.iter().map(|p| p.blank_after).sum();
+    let sheets = pages.iter().map(|p| p.sheets(duplex)).sum();
+    let letters = letters
+        .into_iter()
+        .zip(pages)
+        .map(|(l, p)| PlacedLetter { seq: l.seq, document_id: l.document_id, customer_ref: l.customer_ref, pages: *p })
+        .collect();
+    Spool { pdf, letters, pages: total, blank_pages, sheets, usage, typesets }
+}

@@ -1,0 +1,124 @@
+//! Print spools made by the real typst-pdf formatter in the sandbox: every
+//! letter found on its own pages (poppler reads them back), blank backs
+//! where a two-sided spool needs them, the file clean for qpdf, and a
+//! letter that cannot be typeset or contradicts its record left out alone.
+
+mod common;
+
+use common::pdf::{pdfinfo_pages, pdftotext_pages, qpdf_check};
+use common::*;
+use std::sync::Arc;
+use tessera_pipeline::Stage;
+use tessera_pipeline::spool::{SpoolLetter, SpoolOutcome, make_spool, order_letters};
+use tessera_pipeline::verify::{Fact, Facts};
+use tessera_runtime::{CallContext, Plugin};
+
+fn call() -> CallContext {
+    CallContext { as_of: Arc::from("2026-11-01"), as_of_unix: 1_793_491_200, seed: 7 }
+}
+
+fn typst_plugin() -> (TestTenant, Arc<Plugin>) {
+    let mut t = TestTenant::new(&[], "x");
+    t.stage("typst-pdf");
+    t.grant("typst-pdf", "reuse = \"run\"");
+    let loaded = t.load().unwrap_or_else(|e| panic!("tenant loads: {e}"));
+    let plugin = Arc::clone(&loaded.plugins["typst-pdf"]);
+    (t, plugin)
+}
+
+/// A letter of `pages` pages that shows its number on each and its page
+/// counter in the footer; `key` is its postcode.
+fn letter(seq: u64, key: &str, pages: usize, body: &str) -> SpoolLetter {
+    let id = format!("INV-{seq}");
+    let mut markup = format!(
+        "#set page(paper: \"a5\", footer: context [{id} page #counter(page).display()])\n#set text(font: \"Libertinus Serif\")\n= Letter {id}\n{body}\n"
+    );
+    for page in 2..=pages {
+        markup.push_str(&format!("#pagebreak()\nPage {page} of {id}.\n"));
+    }
+    SpoolLetter {
+        seq,
+        document_id: id.clone(),
+        customer_ref: format!("C-{seq}"),
+        sort_key: vec!["NL".into(), key.into()],
+        markup,
+        facts: Facts::number_only(&id, &[Fact::DocumentNumber]),
+    }
+}
+
+fn spool(plugin: &Plugin, duplex: bool, letters: Vec<SpoolLetter>) -> SpoolOutcome {
+    make_spool(plugin, &call(), "print", &[("pdf.tagged".into(), "false".into())], "print-00001", duplex, letters)
+}
+
+#[test]
+fn a_two_sided_spool_starts_every_letter_on_a_front_and_says_where() {
+    let (_t, plugin) = typst_plugin();
+    // Sorted by postcode, ties in input order: 3, 1, 4, 2.
+    let mut letters = vec![
+        letter(1, "2000", 1, "One page."),
+        letter(2, "3000", 3, "Three pages."),
+        letter(3, "1000", 2, "Two pages."),
+        letter(4, "2000", 1, "One page again."),
+    ];
+    order_letters(&mut letters);
+    assert_eq!(letters.iter().map(|l| l.seq).collect::<Vec<_>>(), [3, 1, 4, 2]);
+    let outcome = spool(&plugin, true, letters);
+    assert!(outcome.unspooled.is_empty(), "{:?}", outcome.unspooled.first().map(|u| &u.reason));
+    let spool = outcome.spool.expect("a spool");
+    qpdf_check(&spool.pdf);
+    // INV-3: pages 1–2; INV-1: 3 (+ blank 4); INV-4: 5 (+ blank 6); INV-2: 7–9.
+    let ranges: Vec<(u64, u32, u32, u32)> =
+        spool.letters.iter().map(|l| (l.seq, l.pages.first, l.pages.last, l.pages.blank_after)).collect();
+    assert_eq!(ranges, [(3, 1, 2, 0), (1, 3, 3, 1), (4, 5, 5, 1), (2, 7, 9, 0)]);
+    assert_eq!((spool.pages, spool.blank_pages, spool.sheets), (9, 2, 5));
+    assert_eq!(pdfinfo_pages(&spool.pdf), 9);
+    for placed in &spool.letters {
+        let text = pdftotext_pages(&spool.pdf, placed.pages.first, placed.pages.last);
+        assert!(text.contains(&format!("Letter {}", placed.document_id)), "{text}");
+        // Each letter counts its own pages from 1.
+        assert!(text.contains(&format!("{} page 1", placed.document_id)), "{text}");
+        for other in spool.letters.iter().filter(|o| o.seq != placed.seq) {
+            assert!(!text.contains(&format!("Letter {}\n", other.document_id)), "{text}");
+        }
+        if placed.pages.blank_after == 1 {
+            let blank = pdftotext_pages(&spool.pdf, placed.pages.last + 1, placed.pages.last + 1);
+            assert!(blank.trim().is_empty(), "the back of page {} is blank: {blank:?}", placed.pages.last);
+        }
+    }
+    assert!(pdftotext_pages(&spool.pdf, 9, 9).contains("Page 3 of INV-2"));
+}
+
+#[test]
+fn a_one_sided_spool_has_no_blank_pages() {
+    let (_t, plugin) = typst_plugin();
+    let letters = vec![letter(1, "a", 1, "x"), letter(2, "b", 2, "y"), letter(3, "c", 1, "z")];
+    let spool = spool(&plugin, false, letters).spool.expect("a spool");
+    let ranges: Vec<(u32, u32)> = spool.letters.iter().map(|l| (l.pages.first, l.pages.last)).collect();
+    assert_eq!(ranges, [(1, 1), (2, 3), (4, 4)]);
+    assert_eq!((spool.pages, spool.blank_pages, spool.sheets, pdfinfo_pages(&spool.pdf)), (4, 0, 4, 4));
+}
+
+#[test]
+fn a_letter_that_breaks_or_contradicts_its_record_is_left_out_alone() {
+    let (_t, plugin) = typst_plugin();
+    let mut broken = letter(2, "b", 1, "#let x = (");
+    broken.markup.push_str("#undefined-function()\n");
+    let mut contradicting = letter(4, "d", 1, "fine");
+    contradicting.markup = "#set page(paper: \"a5\")\nThis letter forgot its number.\n".into();
+    let letters = vec![letter(1, "a", 1, "x"), broken, letter(3, "c", 2, "y"), contradicting, letter(5, "e", 1, "z")];
+    let outcome = spool(&plugin, true, letters);
+    let left: Vec<(u64, Stage)> = outcome.unspooled.iter().map(|u| (u.letter.seq, u.stage)).collect();
+    assert_eq!(left, [(2, Stage::Format), (4, Stage::Verify)]);
+    let broken = &outcome.unspooled[0];
+    assert!(broken.plugin.as_deref().is_some_and(|p| p.starts_with("typst-pdf@")), "{:?}", broken.plugin);
+    assert!(broken.reason.contains("Typst"), "{}", broken.reason);
+    assert_eq!(outcome.unspooled[1].field.as_deref(), Some("$.reference.document_id"));
+    let spool = outcome.spool.expect("the others are spooled");
+    assert_eq!(spool.letters.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 3, 5]);
+    assert!(spool.typesets > 2, "found by typesetting parts: {}", spool.typesets);
+    qpdf_check(&spool.pdf);
+    for placed in &spool.letters {
+        let text = pdftotext_pages(&spool.pdf, placed.pages.first, placed.pages.last);
+        assert!(text.contains(&format!("Letter {}", placed.document_id)), "{text}");
+    }
+}

@@ -112,12 +112,9 @@ pub enum BenchCommand {
         /// Keep the sample letters' Typst markup in this folder.
         #[arg(long)]
         keep_markup: Option<std::path::PathBuf>,
-        /// Letters per print spool in the spool runs (0 skips them).
-        #[arg(long, default_value_t = 100)]
-        spool_letters: usize,
-        /// Spools printed on both sides: every letter starts on an odd page.
+        /// Skip the print-spool runs (ACME's `post` channel).
         #[arg(long)]
-        duplex: bool,
+        no_spools: bool,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -195,7 +192,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 json,
             },
         ),
-        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, spool_letters, duplex, json } => {
+        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, no_spools, json } => {
             crate::bench_pdf::run(
                 ctx,
                 &crate::bench_pdf::PdfBench {
@@ -205,8 +202,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                     sample: sample.max(1),
                     native: !no_native,
                     keep_markup,
-                    spool_letters,
-                    duplex,
+                    spools: !no_spools,
                     json,
                 },
             )

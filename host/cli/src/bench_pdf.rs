@@ -17,7 +17,7 @@
 
 use crate::bench::{emit, median};
 use crate::bench_batch::{Audience, write_billing_csv};
-use crate::bench_spool::{SpoolFigures, SpoolRun, spool_runs};
+use crate::bench_spool::{SpoolFigures, spool_runs};
 use crate::paths::{Context, samples_dir};
 use anyhow::{Context as _, anyhow, bail, ensure};
 use serde::{Deserialize, Serialize};
@@ -41,10 +41,8 @@ pub struct PdfBench {
     pub native: bool,
     /// Keep the sample's Typst markup here (to profile or read it).
     pub keep_markup: Option<PathBuf>,
-    /// Letters per spool in the spool runs (0 skips them).
-    pub spool_letters: usize,
-    /// Spools printed on both sides (letters start on odd pages).
-    pub duplex: bool,
+    /// Also run the letters as print spools (ACME's `post` channel).
+    pub spools: bool,
     pub json: bool,
 }
 
@@ -142,23 +140,8 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         std::fs::remove_dir_all(&out).ok();
     }
 
-    let spool = if b.spool_letters > 0 {
-        let as_of = loaded_as_of(&loaded);
-        let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix: parse_as_of(&as_of)?, seed: 1 };
-        let run = SpoolRun {
-            loaded: &loaded,
-            plugin: &plugin,
-            call: &call,
-            input: &input,
-            threads: b.threads.unwrap_or(threads).max(1),
-            letters_per_spool: b.spool_letters,
-            duplex: b.duplex,
-            metadata: &print.metadata,
-        };
-        Some(spool_runs(&run, b.runs, b.records)?)
-    } else {
-        None
-    };
+    let spool =
+        if b.spools { Some(spool_runs(&loaded, &input, work.path(), b.threads, b.runs, b.records)?) } else { None };
 
     let markups = sample_markups(&loaded, &input, b.sample.min(b.records))?;
     let sandbox_ms = sandbox_mean_ms(&plugin, &loaded, &markups)?;
@@ -196,21 +179,20 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         };
         let spool = match &report.spool {
             Some(s) => format!(
-                "  spools of {} letters{}: {:.0} letters/s, {:.0} pages/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n    per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; composing {:.0} ms, typesetting {:.0} ms; {} spools, {} pages ({} blank), {} sheets; {:.0} fuel per spool, {:.0} bytes per letter\n",
+                "  print spools (`{}`: up to {} letters{}): {:.0} letters/s, {:.0} pages/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n    spool stage {:.2} ms per letter (wall × threads); before it {:.0} ms, spool stage {:.0} ms; {} spools, {} pages ({} blank), {} sheets; {:.0} bytes per letter\n",
+                s.channel,
                 s.letters_per_spool,
                 if s.duplex { ", two-sided" } else { "" },
                 s.letters_per_sec,
                 s.pages_per_sec,
                 s.runs_letters_per_sec.iter().map(|r| r.round()).collect::<Vec<_>>(),
-                s.p50_ms,
-                s.p99_ms,
+                s.spool_ms_per_letter,
                 s.compose_ms,
-                s.typeset_ms,
+                s.spool_ms,
                 s.spools,
                 s.pages,
                 s.blank_pages,
                 s.sheets,
-                s.fuel_per_spool as f64,
                 s.bytes_per_letter,
             ),
             None => String::new(),

@@ -65,6 +65,8 @@ pub(crate) enum Outcome {
         /// The files, when the committer writes them (`zip` sink; empty
         /// when the worker wrote them).
         files: Vec<(String, Vec<u8>)>,
+        /// Its letters for spooled channels (the committer stages them).
+        staged: Vec<crate::spool::staging::StagedLetter>,
     },
     /// Rejected, with the reason.
     Rejected(Rejection),

@@ -51,7 +51,7 @@ pub use compose::{ComposeError, Composed, Composer, FragmentPlugins, Renditions}
 pub use error::PipelineError;
 pub use report::latency::{StageLatency, StageSummary};
 pub use report::usage::{Meter, Usage, UsageRow, UsageTally, pages};
-pub use report::{ManifestLine, PluginUse, Rejection, Report, Stage, Timings};
+pub use report::{ManifestLine, PluginUse, Rejection, Report, SpoolPlace, Stage, Timings};
 pub use run::batch::run_batch;
 pub use run::checkpoint::{PROGRESS_FILE, RUN_FILES};
 pub use run::job::{BatchJob, Progress, Remote};

@@ -5,11 +5,12 @@
 
 mod common;
 
-use common::pdf::{pdfinfo_pages, pdftotext_pages, qpdf_check};
+use common::pdf::{omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check};
 use common::*;
 use std::sync::Arc;
 use tessera_pipeline::Stage;
-use tessera_pipeline::spool::{SpoolLetter, SpoolOutcome, make_spool, order_letters};
+use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
+use tessera_pipeline::spool::{SpoolLetter, SpoolOutcome, SpoolPlan, SpoolSettings, make_spool, order_letters};
 use tessera_pipeline::verify::{Fact, Facts};
 use tessera_runtime::{CallContext, Plugin};
 
@@ -47,7 +48,13 @@ fn letter(seq: u64, key: &str, pages: usize, body: &str) -> SpoolLetter {
 }
 
 fn spool(plugin: &Plugin, duplex: bool, letters: Vec<SpoolLetter>) -> SpoolOutcome {
-    make_spool(plugin, &call(), "print", &[("pdf.tagged".into(), "false".into())], "print-00001", duplex, letters)
+    let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex, marks: None };
+    spool_with(plugin, &settings, letters)
+}
+
+fn spool_with(plugin: &Plugin, settings: &SpoolSettings, letters: Vec<SpoolLetter>) -> SpoolOutcome {
+    let plan = SpoolPlan { id: "print-00003", number: 3, settings };
+    make_spool(plugin, &call(), "print", &[("pdf.tagged".into(), "false".into())], plan, letters)
 }
 
 #[test]
@@ -89,6 +96,66 @@ fn a_two_sided_spool_starts_every_letter_on_a_front_and_says_where() {
 }
 
 #[test]
+fn every_sheet_carries_control_marks_that_read_back() {
+    let (_t, plugin) = typst_plugin();
+    let marks = ControlMarks { kind: MarkKind::Omr, x_mm: 4.0, y_mm: 30.0 };
+    for duplex in [true, false] {
+        let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex, marks: Some(marks.clone()) };
+        let letters =
+            vec![letter(1, "a", 3, "x"), letter(2, "b", 1, "y"), letter(3, "c", 4, "z"), letter(4, "d", 1, "w")];
+        let spool = spool_with(&plugin, &settings, letters).spool.expect("a spool");
+        qpdf_check(&spool.pdf);
+        let columns = omr_columns(&spool.pdf, marks.x_mm, marks.y_mm);
+        assert_eq!(columns.len() as u32, spool.pages);
+        // What each page's column must say: the fronts of a two-sided spool
+        // and every page of a one-sided one carry marks; backs and blanks none.
+        let mut expected = vec![None; columns.len()];
+        for (place, letter) in spool.letters.iter().enumerate() {
+            let sheets = if duplex { letter.pages.pages().div_ceil(2) } else { letter.pages.pages() } as usize;
+            for page in letter.pages.first..=letter.pages.last {
+                let nth = (page - letter.pages.first) as usize;
+                if duplex && nth % 2 == 1 {
+                    continue;
+                }
+                let sheet = if duplex { nth / 2 + 1 } else { nth + 1 };
+                expected[page as usize - 1] =
+                    Some(SheetMarks { sheet: sheet as u32, sheets: sheets as u32, place: place as u32, spool: 3 });
+            }
+        }
+        for (page, (column, expected)) in columns.iter().zip(&expected).enumerate() {
+            match expected {
+                Some(expected) => {
+                    let read = read_omr(column).unwrap_or_else(|e| panic!("page {}: {e}: {column:?}", page + 1));
+                    assert_eq!(&read, expected, "duplex {duplex}, page {}", page + 1);
+                }
+                None => assert!(column.iter().all(|m| !m), "page {} carries no marks: {column:?}", page + 1),
+            }
+        }
+        let with_marks = expected.iter().flatten().count();
+        assert_eq!(with_marks as u32, if duplex { 2 + 1 + 2 + 1 } else { 9 }, "{expected:?}");
+    }
+}
+
+#[test]
+fn a_letter_shows_its_own_page_total_in_a_spool() {
+    let (_t, plugin) = typst_plugin();
+    let total = "#let letter-pages() = { let at = state(\"tessera-letter\").get(); if at == none { counter(page).final().first() } else { counter(page).at(label(\"tessera-letter-end-\" + str(at))).first() } }\n";
+    let mut letters = vec![letter(1, "a", 2, "x"), letter(2, "b", 1, "y"), letter(3, "c", 3, "z")];
+    for l in &mut letters {
+        l.markup =
+            l.markup.replace("page #counter(page).display()", "page #counter(page).display() of #letter-pages()");
+        l.markup.insert_str(0, total);
+    }
+    let spool = spool(&plugin, true, letters).spool.expect("a spool");
+    for (letter, pages) in spool.letters.iter().zip([2, 1, 3]) {
+        let text = pdftotext_pages(&spool.pdf, letter.pages.first, letter.pages.last);
+        for page in 1..=pages {
+            assert!(text.contains(&format!("{} page {page} of {pages}", letter.document_id)), "{text}");
+        }
+    }
+}
+
+#[test]
 fn a_one_sided_spool_has_no_blank_pages() {
     let (_t, plugin) = typst_plugin();
     let letters = vec![letter(1, "a", 1, "x"), letter(2, "b", 2, "y"), letter(3, "c", 1, "z")];
@@ -121,4 +188,28 @@ fn a_letter_that_breaks_or_contradicts_its_record_is_left_out_alone() {
         let text = pdftotext_pages(&spool.pdf, placed.pages.first, placed.pages.last);
         assert!(text.contains(&format!("Letter {}", placed.document_id)), "{text}");
     }
+}
+
+#[test]
+fn asked_for_on_demand_a_spooled_letter_is_a_spool_of_one() {
+    use tessera_pipeline::{LoadedTenant, RenderRequest, SourceRequest, render_record};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/acme-energy");
+    let store = vec![std::path::PathBuf::from(tessera_plugin_artifacts::STORE)];
+    let loaded = LoadedTenant::load(runtime(), &dir, &store).unwrap_or_else(|e| panic!("ACME loads: {e}"));
+    let csv = std::fs::read(dir.join("data/billing.csv")).unwrap();
+    let records = tessera_pipeline::translate_source(
+        &loaded,
+        SourceRequest { translator: "csv-billing", name: "billing.csv", bytes: &csv, channels: None, as_of: None },
+    )
+    .unwrap();
+    let record = records.into_iter().find_map(Result::ok).expect("a good record");
+    let cdm = serde_json::to_string(&record.value).unwrap();
+    let channels = vec!["post".to_owned()];
+    let rendered = render_record(&loaded, RenderRequest { cdm: &cdm, channels: Some(&channels), as_of: None })
+        .unwrap_or_else(|e| panic!("renders: {e:?}"));
+    let [output] = rendered.outputs.as_slice() else { panic!("one output: {:?}", rendered.outputs.len()) };
+    assert_eq!(output.file, format!("{}.post.pdf", record.document_id));
+    assert_eq!(output.line.spool.map(|s| (s.first_page, s.blank_after)), Some((1, 0)));
+    qpdf_check(&output.bytes);
+    assert!(pdftotext_pages(&output.bytes, 1, 1).contains(&record.document_id));
 }

@@ -43,6 +43,20 @@ pub struct Limits {
     pub log_bytes: u64,
 }
 
+impl Limits {
+    /// The budget of one call that does the work of `documents` calls (a
+    /// print spool): fuel, deadline and output cap multiplied, memory as it is.
+    pub fn times(&self, documents: u32) -> Limits {
+        let n = u64::from(documents.max(1));
+        Limits {
+            fuel: self.fuel.saturating_mul(n),
+            timeout: self.timeout.saturating_mul(documents.max(1)),
+            output_bytes: self.output_bytes.saturating_mul(n),
+            ..*self
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -249,17 +249,17 @@ impl Plugin {
     }
 
     /// Fuel, deadline and log budget for the next call.
-    fn arm(&self, store: &mut Store<Sandbox>) {
-        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
-        let ticks = (self.limits.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64 + 1;
+    fn arm(&self, store: &mut Store<Sandbox>, budget: &Limits) {
+        store.set_fuel(budget.fuel).expect("fuel is enabled on the engine");
+        let ticks = (budget.timeout.as_micros() / EPOCH_TICK.as_micros()) as u64 + 1;
         store.set_epoch_deadline(ticks);
         store.data_mut().start_call();
         store.data_mut().limiter.denied = false;
     }
 
-    fn usage(&self, store: &Store<Sandbox>, started: Instant) -> CallUsage {
+    fn usage(&self, store: &Store<Sandbox>, started: Instant, budget: &Limits) -> CallUsage {
         CallUsage {
-            fuel: self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            fuel: budget.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
             peak_memory: store.data().limiter.peak,
             elapsed: started.elapsed(),
             log_dropped: store.data().log_dropped,
@@ -276,13 +276,13 @@ impl Plugin {
     }
 
     /// Names the real cause of a failed call.
-    fn classify(&self, err: &wasmtime::Error, store: &Store<Sandbox>) -> FaultKind {
+    fn classify(&self, err: &wasmtime::Error, store: &Store<Sandbox>, budget: &Limits) -> FaultKind {
         if store.data().limiter.denied {
-            return FaultKind::MemoryCap { limit: self.limits.memory_bytes };
+            return FaultKind::MemoryCap { limit: budget.memory_bytes };
         }
         match err.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => FaultKind::FuelExhausted { budget: self.limits.fuel },
-            Some(Trap::Interrupt) => FaultKind::Deadline { timeout: self.limits.timeout },
+            Some(Trap::OutOfFuel) => FaultKind::FuelExhausted { budget: budget.fuel },
+            Some(Trap::Interrupt) => FaultKind::Deadline { timeout: budget.timeout },
             Some(Trap::UnreachableCodeReached) => FaultKind::Trap {
                 message: match store.data().stderr.panic_message() {
                     Some(panic) => format!("reached `unreachable`: the plugin {panic}"),
@@ -304,9 +304,9 @@ impl Plugin {
         }
     }
 
-    fn check_output(&self, size: usize) -> Result<(), FaultKind> {
-        if size as u64 > self.limits.output_bytes {
-            return Err(FaultKind::OutputCap { size: size as u64, limit: self.limits.output_bytes });
+    fn check_output(&self, size: usize, budget: &Limits) -> Result<(), FaultKind> {
+        if size as u64 > budget.output_bytes {
+            return Err(FaultKind::OutputCap { size: size as u64, limit: budget.output_bytes });
         }
         Ok(())
     }
@@ -324,14 +324,16 @@ impl Plugin {
     pub fn instantiate_only(&self, ctx: &CallContext) -> Result<std::time::Duration, PluginFault> {
         let started = Instant::now();
         let mut store = self.new_store(ctx);
-        self.arm(&mut store);
+        self.arm(&mut store, &self.limits);
         let result = match &self.pre {
             Pre::Translator(pre, _) => pre.instantiate(&mut store).map(drop),
             Pre::Fragment(pre) => pre.instantiate(&mut store).map(drop),
             Pre::Formatter(pre) => pre.instantiate(&mut store).map(drop),
         };
         let elapsed = started.elapsed();
-        result.map_err(|e| self.fault(self.classify(&e, &store), self.usage(&store, started)))?;
+        result.map_err(|e| {
+            self.fault(self.classify(&e, &store, &self.limits), self.usage(&store, started, &self.limits))
+        })?;
         Ok(elapsed)
     }
 
@@ -348,7 +350,7 @@ impl Plugin {
             return Err(self.wrong_kind(Kind::Fragment));
         };
         self.call_instance(
-            ctx,
+            (ctx, 1),
             |store| pre.instantiate(store),
             |warm| match warm {
                 WarmInstance::Fragment(instance) => Some(instance),
@@ -367,7 +369,7 @@ impl Plugin {
             return Err(self.wrong_kind(Kind::Formatter));
         };
         self.call_instance(
-            ctx,
+            (ctx, 1),
             |store| pre.instantiate(store),
             |warm| match warm {
                 WarmInstance::Formatter(instance) => Some(instance),
@@ -379,13 +381,43 @@ impl Plugin {
         )
     }
 
-    /// One call of a fragment or formatter: a warm instance when there is
-    /// one, else a fresh one; afterwards the instance goes back to the pool
-    /// unless the call trapped, and the result is checked against the
-    /// output cap (`size`).
-    fn call_instance<I, O>(
+    /// Calls a formatter plugin on a document made of `documents` documents
+    /// (a print spool): the call's fuel, deadline and output cap are the
+    /// plugin's per-document limits times `documents`; its memory cap is
+    /// the plugin's own. The call always gets a fresh instance, kept for no
+    /// other: a warm instance holds what earlier calls left in its memory
+    /// (a typesetter's caches of other letters), which a spool of many
+    /// letters would have to fit beside, and it never gives memory back.
+    pub fn format_many(
         &self,
         ctx: &CallContext,
+        doc: DocumentInput,
+        documents: u32,
+    ) -> Result<(Formatted, CallUsage), PluginFault> {
+        let Pre::Formatter(pre) = &self.pre else {
+            return Err(self.wrong_kind(Kind::Formatter));
+        };
+        self.call_instance(
+            (ctx, documents.max(1)),
+            |store| pre.instantiate(store),
+            |warm| match warm {
+                WarmInstance::Formatter(instance) => Some(instance),
+                WarmInstance::Fragment(_) => None,
+            },
+            WarmInstance::Formatter,
+            |instance, store| instance.format(store, doc),
+            |f| f.bytes.len(),
+        )
+    }
+
+    /// One call of a fragment or formatter doing the work of `documents`
+    /// documents: for one, a warm instance when there is one, else a fresh
+    /// one, which afterwards goes back to the pool unless the call trapped;
+    /// for more, a fresh instance with the limits of that many calls. The
+    /// result is checked against the output cap (`size`).
+    fn call_instance<I, O>(
+        &self,
+        (ctx, documents): (&CallContext, u32),
         instantiate: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<I>,
         from_warm: impl FnOnce(WarmInstance) -> Option<I>,
         to_warm: impl FnOnce(I) -> WarmInstance,
@@ -393,12 +425,14 @@ impl Plugin {
         size: impl FnOnce(&O) -> usize,
     ) -> Result<(O, CallUsage), PluginFault> {
         let started = Instant::now();
-        let (mut store, instance) = match self.take_warm(ctx).and_then(|(store, warm)| Some((store, from_warm(warm)?)))
-        {
+        let budget = self.limits.times(documents);
+        let reuse = documents == 1;
+        let warm = if reuse { self.take_warm(ctx, &budget) } else { None };
+        let (mut store, instance) = match warm.and_then(|(store, warm)| Some((store, from_warm(warm)?))) {
             Some((store, instance)) => (store, Ok(instance)),
             None => {
                 let mut store = self.new_store(ctx);
-                self.arm(&mut store);
+                self.arm(&mut store, &budget);
                 let instance = instantiate(&mut store);
                 (store, instance)
             }
@@ -407,15 +441,17 @@ impl Plugin {
             let output = call(&instance, &mut store)?;
             Ok((instance, output))
         });
-        let usage = self.usage(&store, started);
+        let usage = self.usage(&store, started, &budget);
         match result {
-            Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
+            Err(e) => Err(self.fault(self.classify(&e, &store, &budget), usage)),
             Ok((instance, output)) => {
-                self.put_warm(store, to_warm(instance));
+                if reuse {
+                    self.put_warm(store, to_warm(instance));
+                }
                 match output {
                     Err(kind) => Err(self.fault(kind, usage)),
                     Ok(out) => {
-                        self.check_output(size(&out)).map_err(|k| self.fault(k, usage))?;
+                        self.check_output(size(&out), &budget).map_err(|k| self.fault(k, usage))?;
                         Ok((out, usage))
                     }
                 }
@@ -427,13 +463,13 @@ impl Plugin {
     /// document, when the plugin reuses instances and one is free. The
     /// as-of date is fixed into an instance's clocks: an instance made for
     /// another date (a server rendering for several) is not reused.
-    fn take_warm(&self, ctx: &CallContext) -> Option<Warm> {
+    fn take_warm(&self, ctx: &CallContext, budget: &Limits) -> Option<Warm> {
         let pool = self.warm.as_ref()?;
         let (mut store, instance) = pool.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
         if store.data().as_of_date() != &*ctx.as_of {
             return None;
         }
-        self.arm(&mut store);
+        self.arm(&mut store, budget);
         store.data_mut().reseed(ctx.seed);
         Some((store, instance))
     }
@@ -507,17 +543,17 @@ impl Plugin {
         };
         let started = Instant::now();
         let mut store = self.new_store(ctx);
-        self.arm(&mut store);
+        self.arm(&mut store, &self.limits);
         let result = pre.instantiate(&mut store).and_then(|instance| {
             let resource = open(instance.as_ref(), &mut store)?;
             Ok((instance, resource))
         });
-        let usage = self.usage(&store, started);
+        let usage = self.usage(&store, started, &self.limits);
         match result {
             Ok((instance, resource)) => {
                 Ok(OpenResource { plugin: self, store, instance, resource, usage, dead: false })
             }
-            Err(e) => Err(self.fault(self.classify(&e, &store), usage)),
+            Err(e) => Err(self.fault(self.classify(&e, &store, &self.limits), usage)),
         }
     }
 }
@@ -546,14 +582,14 @@ impl OpenResource<'_> {
             return Err(plugin.fault(FaultKind::Host { message: "the session already failed".into() }, self.usage));
         }
         let started = Instant::now();
-        plugin.arm(&mut self.store);
+        plugin.arm(&mut self.store, &plugin.limits);
         let result = f(self.instance.as_ref(), self.resource, &mut self.store);
         let store = &self.store;
-        let usage = plugin.usage(store, started);
+        let usage = plugin.usage(store, started, &plugin.limits);
         self.usage.absorb(usage);
         let outcome = match result {
-            Err(e) => Err(plugin.classify(&e, store)),
-            Ok(value) => checked(&value).and_then(|size| plugin.check_output(size)).map(|()| value),
+            Err(e) => Err(plugin.classify(&e, store, &plugin.limits)),
+            Ok(value) => checked(&value).and_then(|size| plugin.check_output(size, &plugin.limits)).map(|()| value),
         };
         outcome.map_err(|kind| {
             self.dead = true;

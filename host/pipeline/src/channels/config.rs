@@ -51,6 +51,10 @@ pub struct ChannelConfig {
     /// Extra metadata for this channel's formatter (over `[outputs.metadata]`).
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// Print spools instead of one file per letter (Typst markup channels):
+    /// `spool = { letters = 500, sort = ["address.country", "address.postcode"], duplex = true }`.
+    #[serde(default)]
+    pub spool: Option<crate::spool::SpoolSettings>,
 }
 
 /// Formats the host makes itself.

@@ -45,6 +45,8 @@ pub struct Channel {
     /// `<id>.<channel>.<ext>` (scenario channels, where print and archive may
     /// both be PDF).
     pub short_name: bool,
+    /// Its letters go into print spools made at the end of the run.
+    pub spool: Option<crate::spool::SpoolSettings>,
 }
 
 impl Channel {
@@ -85,6 +87,15 @@ pub enum RoutingError {
     /// A channel says neither how nor by what it is made.
     #[error("channel `{0}` has neither format nor plugin")]
     Unmade(String),
+    /// A spooled channel that is not typeset from Typst markup, or whose
+    /// spool settings cannot work.
+    #[error("channel `{channel}`: {problem}")]
+    Spool {
+        /// The channel.
+        channel: String,
+        /// What is wrong with its `spool` settings.
+        problem: String,
+    },
 }
 
 /// Every channel of a tenant and how records are routed to them.
@@ -130,6 +141,7 @@ impl Routing {
                     maker: Maker::BuiltIn { format: BuiltIn::Html, max_segments: 0 },
                     metadata: base.clone(),
                     short_name: true,
+                    spool: None,
                 },
             );
         }
@@ -138,7 +150,7 @@ impl Routing {
             let maker = Maker::Plugin { plugin: formatter(&f.plugin, &f.channel)?, markup: None };
             channels.insert(
                 f.channel.clone(),
-                Channel { name: f.channel.clone(), maker, metadata: base.clone(), short_name: true },
+                Channel { name: f.channel.clone(), maker, metadata: base.clone(), short_name: true, spool: None },
             );
         }
         for (name, c) in configured {
@@ -151,9 +163,31 @@ impl Routing {
             };
             let mut metadata = base.clone();
             metadata.extend(c.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if let Some(spool) = &c.spool {
+                let problem =
+                    |problem: &str| RoutingError::Spool { channel: name.clone(), problem: problem.to_owned() };
+                if !matches!(maker, Maker::Plugin { markup: Some(Markup::Typst), .. }) {
+                    return Err(problem(
+                        "spools are typeset from Typst markup: give it `plugin` and `markup = \"typst\"`",
+                    ));
+                }
+                if spool.letters == 0 {
+                    return Err(problem("`spool.letters` must be at least 1"));
+                }
+                if let Some(key) = spool.sort.iter().find(|k| k.is_empty() || k.split('.').any(str::is_empty)) {
+                    return Err(problem(&format!(
+                        "`spool.sort` key `{key}` is not a CDM path like `address.postcode`"
+                    )));
+                }
+                if let Some(zone) = spool.marks.as_ref().and_then(|m| m.problem()) {
+                    return Err(problem(&zone));
+                }
+            }
             // A channel defined in [channels] replaces a fixed output of the same name.
-            channels
-                .insert(name.clone(), Channel { name: name.clone(), maker, metadata, short_name: scenario.is_none() });
+            channels.insert(
+                name.clone(),
+                Channel { name: name.clone(), maker, metadata, short_name: scenario.is_none(), spool: c.spool.clone() },
+            );
         }
         let names = channels.keys().cloned().collect();
         Ok(Routing { channels, names, scenario, fixed })

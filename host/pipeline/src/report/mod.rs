@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tessera_runtime::SourceLocation;
 
 /// A plugin that contributed to an output.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PluginUse {
     /// Plugin id.
     pub id: String,
@@ -78,6 +78,10 @@ pub struct ManifestLine {
     /// Pages, for outputs whose format has pages (print).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<u64>,
+    /// Where the letter is in its print spool (`file`, whose size and
+    /// sha256 these are): spooled channels only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spool: Option<SpoolPlace>,
     /// Output sha256.
     pub sha256: String,
     /// What was left out of the document or deserves a second look (a
@@ -85,6 +89,20 @@ pub struct ManifestLine {
     /// never a value.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<crate::truth::Warning>,
+}
+
+/// A letter's place in its print spool.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct SpoolPlace {
+    /// Its first page in the spool (1-based).
+    pub first_page: u32,
+    /// Its last page of its own.
+    pub last_page: u32,
+    /// Blank pages inserted after it so that the next letter starts on a
+    /// front (two-sided spools).
+    pub blank_after: u32,
+    /// Sheets of paper it takes.
+    pub sheets: u32,
 }
 
 /// Writes a manifest line's `content_files` as serde would, from JSON made
@@ -182,8 +200,15 @@ pub struct Timings {
     /// Self-checking outputs against their records.
     #[serde(default)]
     pub verify_ms: f64,
+    /// Making print spools at the end of the run (wall time).
+    #[serde(default, skip_serializing_if = "is_zero_ms")]
+    pub spool_ms: f64,
     /// The whole run.
     pub total_ms: f64,
+}
+
+fn is_zero_ms(ms: &f64) -> bool {
+    *ms == 0.0
 }
 
 /// `report.json`.
@@ -201,6 +226,9 @@ pub struct Report {
     pub records_in: u64,
     /// Records whose every output was written.
     pub delivered: u64,
+    /// Print spool files written (spooled channels).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spools: u64,
     /// Records rejected, at any stage.
     pub rejected: u64,
     /// Files written.
@@ -279,6 +307,7 @@ mod tests {
             fuel: 0,
             bytes: 1,
             pages: None,
+            spool: None,
             sha256: "00".into(),
             warnings: Vec::new(),
         }

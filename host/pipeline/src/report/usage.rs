@@ -19,12 +19,31 @@ pub struct Meter {
     pub bytes: u64,
     /// Printed pages, for outputs whose format has pages.
     pub pages: u64,
+    /// Sheets of paper of print spools (a two-sided sheet holds two
+    /// pages; a letter's blank back counts as a sheet side).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sheets: u64,
+    /// Blank pages inserted in print spools so letters start on a front.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blank_pages: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Meter {
     fn add(&mut self, line: &ManifestLine) {
         self.outputs += 1;
-        self.bytes += line.bytes;
+        // A spool's letters share its file: its bytes are counted once, with its first letter.
+        match &line.spool {
+            Some(place) => {
+                self.bytes += if place.first_page == 1 { line.bytes } else { 0 };
+                self.sheets += u64::from(place.sheets);
+                self.blank_pages += u64::from(place.blank_after);
+            }
+            None => self.bytes += line.bytes,
+        }
         self.pages += line.pages.unwrap_or(0);
     }
 }
@@ -91,6 +110,26 @@ impl UsageTally {
             for line in lines {
                 meter.add(line);
             }
+        }
+    }
+
+    /// Counts a letter placed in a print spool at the end of the run:
+    /// an output of a document counted already, unless it is the
+    /// document's only output (`only_output`).
+    pub fn add_spooled(&mut self, line: &ManifestLine, only_output: bool) {
+        let meter = self.rows.entry(line.label.clone()).or_default().entry(line.channel.clone()).or_default();
+        meter.add(line);
+        meter.documents += 1;
+        self.totals.add(line);
+        if only_output {
+            self.totals.documents += 1;
+        }
+        if let Some(variant) = &line.variant {
+            let meter = self.variants.entry(variant.clone()).or_default();
+            if only_output {
+                meter.documents += 1;
+            }
+            meter.add(line);
         }
     }
 

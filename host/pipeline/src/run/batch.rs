@@ -16,6 +16,7 @@
 //! committing (credits returned by the committer), so memory stays flat
 //! however long the input and however slow one record is.
 
+use crate::Maker;
 use crate::error::{PipelineError, io};
 use crate::flow::{Done, Work};
 use crate::remote::ShardTask;
@@ -33,6 +34,8 @@ use crate::source::files::{Delivery, FilesSource};
 use crate::source::remote::{Dispatch, RemoteFilesSource, RemoteSource};
 use crate::source::shards::{DEFAULT_SHARD_BYTES, ShardedSource};
 use crate::source::{SourceEnd, SourceError, SourceStage};
+use crate::spool::stage::{SpooledChannel, make_channel_spools};
+use crate::spool::staging::STAGING_DIR;
 use crate::tenant::LoadedTenant;
 use std::path::Path;
 use std::sync::Arc;
@@ -161,6 +164,19 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         threads,
     });
     let source = if let Some(remote) = job.remote {
+        let used: Vec<&String> = match &job.channels {
+            Some(only) => only.iter().collect(),
+            None => loaded.routing.names().iter().collect(),
+        };
+        if let Some(spooled) = used.iter().find(|n| loaded.routing.channel(n).is_some_and(|c| c.spool.is_some())) {
+            return Err(PipelineError::Config {
+                tenant: cfg.id.clone(),
+                message: format!(
+                    "channel `{spooled}` makes print spools, which a cluster run does not make yet: \
+                     run it without --cluster, or leave the channel out with --channels"
+                ),
+            });
+        }
         // Every shard is rendered from the content of this moment: the
         // run is pinned to one revision, whatever is published meanwhile.
         library = loaded.content.current();
@@ -279,6 +295,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
     }
     committer.checkpoint().map_err(io(job.out_dir))?;
     progress(&committer);
+    let spooled = make_spools(loaded, job, &mut committer, &producer_call(&as_of, as_of_unix), threads)?;
     if wrong_bytes.is_some() {
         std::fs::remove_file(&transcoded).map_err(io(&transcoded))?;
     }
@@ -295,8 +312,54 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
             delivered_before,
             threads,
             started,
+            spooled,
         },
     )
+}
+
+fn producer_call(as_of: &str, as_of_unix: u64) -> CallContext {
+    CallContext { as_of: Arc::from(as_of), as_of_unix, seed: 0 }
+}
+
+/// The spool stage: every channel with staged letters made into spools
+/// ([`crate::spool::stage`]), their letters committed after the records.
+fn make_spools(
+    loaded: &LoadedTenant,
+    job: &BatchJob<'_>,
+    committer: &mut Committer,
+    as_of: &CallContext,
+    threads: usize,
+) -> Result<Spooled, PipelineError> {
+    let mut spooled = Spooled::default();
+    let started = Instant::now();
+    for name in committer.spooled_channels() {
+        let channel = loaded.routing.channel(&name).ok_or_else(|| PipelineError::Config {
+            tenant: loaded.tenant.config.id.clone(),
+            message: format!("letters were staged for channel `{name}`, which the tenant no longer defines"),
+        })?;
+        let (Maker::Plugin { plugin, .. }, Some(settings)) = (&channel.maker, &channel.spool) else {
+            return Err(PipelineError::Config {
+                tenant: loaded.tenant.config.id.clone(),
+                message: format!("letters were staged for channel `{name}`, which no longer makes spools"),
+            });
+        };
+        let channel = SpooledChannel { name: &name, plugin, metadata: &channel.metadata, settings };
+        let t0 = Instant::now();
+        let files = make_channel_spools(job.out_dir, &channel, as_of, threads, &mut |end| committer.spool_end(end))
+            .map_err(io(job.out_dir))?;
+        tracing::info!(channel = %name, spools = files, took_ms = t0.elapsed().as_millis() as u64, "spools made");
+        spooled.files += files;
+    }
+    committer.flush().map_err(io(job.out_dir))?;
+    spooled.took = started.elapsed();
+    Ok(spooled)
+}
+
+/// What the spool stage did.
+#[derive(Default)]
+struct Spooled {
+    files: u64,
+    took: Duration,
 }
 
 /// How the source is read: whole, in one session, in shards, or in
@@ -318,6 +381,7 @@ struct Finish<'a> {
     delivered_before: u64,
     threads: usize,
     started: Instant,
+    spooled: Spooled,
 }
 
 /// Writes `content.json`, `usage.json` and `report.json`, and marks the run
@@ -346,6 +410,11 @@ fn finish(
     }
     let path = out.join(checkpoint::PROGRESS_FILE);
     std::fs::remove_file(&path).map_err(io(&path))?;
+    // Only now: until progress.json is gone, a resume makes the spools again from here.
+    let staging = out.join(STAGING_DIR);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
 
     let total = f.started.elapsed();
     let stages = committer.stages.summary();
@@ -356,6 +425,7 @@ fn finish(
         format_ms: stages.format.total_ms,
         write_ms: stages.write.total_ms,
         verify_ms: stages.verify.total_ms,
+        spool_ms: ms(f.spooled.took),
         total_ms: ms(total),
     };
     let report = Report {
@@ -365,6 +435,7 @@ fn finish(
         as_of: f.as_of,
         records_in: tally.records_in,
         delivered: tally.delivered,
+        spools: f.spooled.files,
         rejected: tally.rejected,
         outputs: tally.outputs,
         outputs_by_channel: tally.by_channel.clone(),

@@ -96,6 +96,10 @@ pub struct Checkpoint {
     pub manifest_bytes: u64,
     /// Length of `rejected.jsonl` holding exactly their lines.
     pub rejected_bytes: u64,
+    /// Lengths of the spool staging files holding exactly their letters
+    /// (file name in the staging folder → bytes).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub staged_bytes: std::collections::BTreeMap<String, u64>,
     /// The tally of those records.
     pub tally: Tally,
 }

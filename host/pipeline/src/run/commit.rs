@@ -12,6 +12,8 @@ use crate::report::latency::StageHistograms;
 use crate::run::checkpoint::{CHECKPOINT_VERSION, Checkpoint, RunIdentity, crash};
 use crate::run::tally::Tally;
 use crate::sink::containers::{Containers, Member};
+use crate::spool::stage::SpoolEnd;
+use crate::spool::staging::Stager;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -80,6 +82,8 @@ pub(crate) struct Committer {
     /// The `zip` sink's containers (the committer writes them); `None`
     /// when the workers write files into folders.
     containers: Option<Containers>,
+    /// Letters of spooled channels, kept for the spool stage.
+    stager: Stager,
 }
 
 impl Committer {
@@ -94,6 +98,7 @@ impl Committer {
         containers: Option<Containers>,
     ) -> std::io::Result<Committer> {
         Ok(Committer {
+            stager: Stager::open(out_dir, &from.staged_bytes, from.records > 0)?,
             manifest: Appender::open(out_dir.join("manifest.jsonl"), from.manifest_bytes)?,
             rejected: Appender::open(out_dir.join("rejected.jsonl"), from.rejected_bytes)?,
             out_dir: out_dir.to_path_buf(),
@@ -172,10 +177,14 @@ impl Committer {
                 h.record(d);
             }
         }
-        match &done.outcome {
-            Outcome::Delivered { lines, content, .. } => {
-                for line in lines {
+        match &mut done.outcome {
+            Outcome::Delivered { lines, content, staged, .. } => {
+                for line in lines.iter() {
                     self.manifest.line(line, &mut self.scratch)?;
+                }
+                for letter in staged {
+                    letter.seq = done.seq;
+                    self.stager.stage(letter)?;
                 }
                 self.tally.delivered(lines);
                 self.tally.content_used(&content.revision, content.view.key(), content.view.files(), &content.assets);
@@ -199,6 +208,7 @@ impl Committer {
         }
         self.manifest.out.flush()?;
         self.rejected.out.flush()?;
+        self.stager.flush()?;
         crash::point("checkpoint");
         self.progress().write(&self.out_dir)?;
         self.since_checkpoint = 0;
@@ -213,8 +223,38 @@ impl Committer {
             records: self.next,
             manifest_bytes: self.manifest.len,
             rejected_bytes: self.rejected.len,
+            staged_bytes: self.stager.lengths(),
             tally: self.tally.clone(),
         }
+    }
+
+    /// The channels with staged letters, for the spool stage.
+    pub fn spooled_channels(&self) -> Vec<String> {
+        self.stager.channels()
+    }
+
+    /// Commits one spooled letter's end (the spool stage, after the last
+    /// record): its manifest line or its rejection. No checkpoint follows:
+    /// a resume makes the spools again from the checkpoint before them.
+    pub fn spool_end(&mut self, end: SpoolEnd) -> std::io::Result<()> {
+        match end {
+            SpoolEnd::Line { line, only_output } => {
+                self.manifest.line(&*line, &mut self.scratch)?;
+                self.tally.spooled(&line, only_output);
+            }
+            SpoolEnd::Rejected { rejection, only_output } => {
+                self.rejected.line(&*rejection, &mut self.scratch)?;
+                self.tally.unspooled(&rejection, only_output);
+            }
+        }
+        crash::point("spool");
+        Ok(())
+    }
+
+    /// Writes out the manifest and rejections (after the spool stage).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.manifest.out.flush()?;
+        self.rejected.out.flush()
     }
 
     /// Results waiting for an earlier record (for the end-of-run check).

@@ -3,11 +3,17 @@
 //! so a document rendered for a portal is byte-identical to the one the
 //! batch would have written, and a refusal carries the same reason.
 
+use crate::Maker;
+use crate::flow::Failure;
 use crate::flow::{StageTimes, WorkItem};
 use crate::report::{ManifestLine, Rejection};
-use crate::run::produce::{Producer, guarded, seed_for};
+use crate::run::produce::{Producer, guarded, plugin_use, seed_for};
+use crate::run::write::sha256_hex;
 use crate::source::CHUNK_BYTES;
 use crate::source::{SourceError, SourceStage};
+use crate::spool::stage::{SpooledChannel, line_of};
+use crate::spool::staging::StagedLetter;
+use crate::spool::{SpoolLetter, SpoolPlan, make_spool};
 use crate::tenant::LoadedTenant;
 use std::path::Path;
 use std::sync::Arc;
@@ -193,6 +199,42 @@ pub fn render_record(loaded: &LoadedTenant, request: RenderRequest<'_>) -> Resul
     produce(&producer, &mut record, None).map_err(RenderError::Rejected)
 }
 
+/// A spooled channel's letter as a PDF of its own, made and checked as in
+/// a spool (so it looks exactly as it will in one).
+fn spool_of_one(producer: &Producer<'_>, letter: StagedLetter) -> Result<RenderedOutput, Failure> {
+    let channel = producer.loaded.routing.channel(&letter.channel).expect("a staged letter's channel exists");
+    let (Maker::Plugin { plugin, .. }, Some(settings)) = (&channel.maker, &channel.spool) else {
+        unreachable!("only spooled typst channels stage letters")
+    };
+    let call = producer.call_context(seed_for(&letter.document_id));
+    let one = SpoolLetter {
+        seq: 0,
+        document_id: letter.document_id.clone(),
+        customer_ref: letter.record.clone(),
+        sort_key: Vec::new(),
+        markup: letter.markup.clone(),
+        facts: letter.facts.clone(),
+    };
+    let id = letter.document_id.clone();
+    let plan = SpoolPlan { id: &id, number: 1, settings };
+    let outcome = make_spool(plugin, &call, &channel.name, &channel.metadata, plan, vec![one]);
+    if let Some(left) = outcome.unspooled.into_iter().next() {
+        return Err(Failure {
+            field: left.field,
+            plugin: left.plugin,
+            limit: left.limit,
+            ..Failure::plain(left.stage, format!("channel `{}`: {}", channel.name, left.reason))
+        });
+    }
+    let spool = outcome.spool.expect("a letter is spooled or left out");
+    let file = format!("{id}.{}.pdf", channel.name);
+    let sha256 = sha256_hex(&spool.pdf);
+    let spooled = SpooledChannel { name: &channel.name, plugin, metadata: &channel.metadata, settings };
+    let formatter = plugin_use(plugin, &spool.usage);
+    let line = line_of(&letter, &spooled, &file, &spool, &spool.letters[0], &sha256, formatter);
+    Ok(RenderedOutput { file, bytes: spool.pdf, line })
+}
+
 fn produce(
     producer: &Producer<'_>,
     record: &mut tessera_cdm::CdmRecord,
@@ -201,12 +243,17 @@ fn produce(
     let mut times = StageTimes::default();
     let delivery = guarded(|| producer.produce(record, &mut times))
         .map_err(|failure| Box::new(producer.reject(record, location, failure)))?;
-    let outputs = delivery
+    let mut outputs: Vec<RenderedOutput> = delivery
         .files
         .into_iter()
         .zip(delivery.lines)
         .map(|((file, bytes), line)| RenderedOutput { file, bytes, line })
         .collect();
+    // A spooled channel's letter, asked for now: a spool of one.
+    for letter in delivery.staged {
+        outputs
+            .push(spool_of_one(producer, letter).map_err(|failure| Box::new(producer.reject(record, None, failure)))?);
+    }
     let content = delivery.content;
     Ok(Rendered { outputs, content_revision: content.revision, view: content.view, assets: content.assets })
 }

@@ -17,7 +17,9 @@ use crate::compose::{ComposeError, Composed, Renditions};
 use crate::flow::{ContentUse, Done, Failure, Outcome, StageTimes, Work, WorkItem, rejection};
 use crate::report::{ManifestLine, PluginUse, Rejection, Stage};
 use crate::run::write::{FolderWriter, sha256_hex, valid_extension};
+use crate::spool::staging::StagedLetter;
 use crate::tenant::LoadedTenant;
+use crate::verify::Facts;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub(crate) struct Delivery {
     pub files: Files,
     pub lines: Vec<ManifestLine>,
     pub content: ContentUse,
+    /// Its letters for spooled channels, made into spools at the run's end.
+    pub staged: Vec<StagedLetter>,
 }
 
 impl Producer<'_> {
@@ -67,7 +71,7 @@ impl Producer<'_> {
             WorkItem::Rendered { outcome, times: rendered, location } => {
                 times = StageTimes { translate: work.translate, ..rendered };
                 match (outcome, writer) {
-                    (Outcome::Delivered { mut lines, content, files }, Some(writer)) => {
+                    (Outcome::Delivered { mut lines, content, files, staged }, Some(writer)) => {
                         let t0 = Instant::now();
                         let written = writer.write(work.seq, &files);
                         times.write = Some(t0.elapsed());
@@ -76,7 +80,7 @@ impl Producer<'_> {
                                 for (line, placed) in lines.iter_mut().zip(placed) {
                                     line.file = placed;
                                 }
-                                Outcome::Delivered { lines, content, files: Vec::new() }
+                                Outcome::Delivered { lines, content, files: Vec::new(), staged }
                             }
                             Err(failure) => {
                                 let first = lines.first();
@@ -107,7 +111,12 @@ impl Producer<'_> {
                 };
                 let produced = guarded(|| this.deliver(work.seq, &mut record, writer, &mut times));
                 match produced {
-                    Ok((lines, content, files)) => Outcome::Delivered { lines, content, files },
+                    Ok(delivery) => Outcome::Delivered {
+                        lines: delivery.lines,
+                        content: delivery.content,
+                        files: delivery.files,
+                        staged: delivery.staged,
+                    },
                     Err(failure) => Outcome::Rejected(this.reject(&record, location, failure)),
                 }
             }
@@ -153,10 +162,10 @@ impl Producer<'_> {
         record: &mut CdmRecord,
         writer: Option<&FolderWriter<'_>>,
         times: &mut StageTimes,
-    ) -> Result<(Vec<ManifestLine>, ContentUse, Files), Failure> {
+    ) -> Result<Delivery, Failure> {
         let mut delivery = self.produce(record, times)?;
         let Some(writer) = writer else {
-            return Ok((delivery.lines, delivery.content, delivery.files));
+            return Ok(delivery);
         };
         let t0 = Instant::now();
         let written = writer.write(seq, &delivery.files);
@@ -164,10 +173,11 @@ impl Producer<'_> {
         for (line, placed) in delivery.lines.iter_mut().zip(written?) {
             line.file = placed;
         }
-        Ok((delivery.lines, delivery.content, Vec::new()))
+        delivery.files.clear();
+        Ok(delivery)
     }
 
-    fn call_context(&self, seed: u64) -> CallContext {
+    pub(crate) fn call_context(&self, seed: u64) -> CallContext {
         CallContext { as_of: Arc::clone(&self.as_of), as_of_unix: self.as_of_unix, seed }
     }
 
@@ -178,10 +188,12 @@ impl Producer<'_> {
     pub(crate) fn produce(&self, record: &mut CdmRecord, times: &mut StageTimes) -> Result<Delivery, Failure> {
         let plan = self.plan(record)?;
         let composed = self.compose(&plan, times)?;
-        let (files, lines) = self.make_outputs(&plan, &composed, times)?;
+        let (files, lines, staged) = self.make_outputs(&plan, &composed, times)?;
         let t0 = Instant::now();
         let required = &self.loaded.tenant.config.verify.facts;
-        let checked = self_check(plan.record, &composed, &plan.locale, &plan.channels, &lines, &files, required);
+        // A spooled letter is checked on its pages when its spool is made.
+        let made: Vec<&Channel> = plan.channels.iter().copied().filter(|c| c.spool.is_none()).collect();
+        let checked = self_check(plan.record, &composed, &plan.locale, &made, &lines, &files, required);
         times.verify = Some(t0.elapsed());
         checked.map_err(|c| Failure {
             field: c.fact.map(|f| f.field().to_owned()),
@@ -193,7 +205,7 @@ impl Producer<'_> {
             view: Arc::clone(&composed.view),
             assets: composed.assets.clone(),
         };
-        Ok(Delivery { files, lines, content })
+        Ok(Delivery { files, lines, content, staged })
     }
 
     /// Where a record goes and how it looks: its channels (the scenario's
@@ -271,16 +283,21 @@ impl Producer<'_> {
         plan: &Plan<'_>,
         composed: &Composed,
         times: &mut StageTimes,
-    ) -> Result<(Files, Vec<ManifestLine>), Failure> {
+    ) -> Result<(Files, Vec<ManifestLine>, Vec<StagedLetter>), Failure> {
         let record = plan.record;
         let uses = PluginUses::new(self, composed);
         let lines_of = LineFacts::new(plan, composed);
         let mut files: Files = Vec::new();
         let mut lines = Vec::new();
+        let mut staged = Vec::new();
         let id = &record.document_id;
         let t0 = Instant::now();
         for channel in &plan.channels {
             let name = channel.name.as_str();
+            if let Some(spool) = &channel.spool {
+                staged.push(self.stage(plan, composed, channel, spool, uses.list(None)));
+                continue;
+            }
             let (file, media_type, bytes, pages, plugins) = match &channel.maker {
                 Maker::BuiltIn { format, max_segments } => {
                     let (suffix, media_type, bytes) = built_in(*format, *max_segments, record, composed, &plan.call)
@@ -321,7 +338,48 @@ impl Producer<'_> {
         if times.format.is_none() && files.len() > 1 {
             times.format = Some(t0.elapsed());
         }
-        Ok((files, lines))
+        for letter in &mut staged {
+            letter.only_output = lines.is_empty();
+        }
+        Ok((files, lines, staged))
+    }
+
+    /// A spooled channel's letter, kept for its spool: the markup, what its
+    /// pages must show, and its manifest line's fields.
+    fn stage(
+        &self,
+        plan: &Plan<'_>,
+        composed: &Composed,
+        channel: &Channel,
+        spool: &crate::spool::SpoolSettings,
+        plugins: Vec<PluginUse>,
+    ) -> StagedLetter {
+        let record = plan.record;
+        let required = &self.loaded.tenant.config.verify.facts;
+        let facts = match &composed.settlement {
+            Some(s) => Facts::new(&record.document_id, s, &plan.locale, &composed.view.label, required),
+            None => Facts::number_only(&record.document_id, required),
+        };
+        StagedLetter {
+            seq: 0,
+            channel: channel.name.clone(),
+            sort_key: crate::spool::sort_key(&record.value, &spool.sort),
+            only_output: false,
+            markup: composed.typst.clone().unwrap_or_default(),
+            facts,
+            record: record.customer_ref.clone(),
+            document_id: record.document_id.clone(),
+            templates: composed.templates.clone(),
+            label: plan.label.clone(),
+            locale: plan.locale.clone(),
+            variant: plan.variant.clone(),
+            content_revision: composed.revision.to_string(),
+            content_view: composed.view.key().to_owned(),
+            files_digest: String::new(),
+            content_files: Arc::clone(&composed.files),
+            plugins,
+            warnings: composed.settlement.as_ref().map(|s| s.warnings.clone()).unwrap_or_default(),
+        }
     }
 }
 
@@ -435,6 +493,7 @@ impl<'a> LineFacts<'a> {
             plugins,
             bytes: bytes.len() as u64,
             pages: stated.map(u64::from).or_else(|| crate::report::usage::pages(media_type, bytes)),
+            spool: None,
             sha256: sha256_hex(bytes),
             warnings: self.warnings.clone(),
         }
@@ -592,7 +651,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn plugin_use(p: &Plugin, usage: &CallUsage) -> PluginUse {
+pub(crate) fn plugin_use(p: &Plugin, usage: &CallUsage) -> PluginUse {
     let fuel = (!p.reuses_instances()).then_some(usage.fuel);
     PluginUse {
         id: p.id().to_owned(),

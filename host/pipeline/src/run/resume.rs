@@ -74,6 +74,7 @@ pub(crate) fn starting_point(job: &BatchJob<'_>, identity: &RunIdentity) -> Resu
         records: 0,
         manifest_bytes: 0,
         rejected_bytes: 0,
+        staged_bytes: Default::default(),
         tally: Tally::default(),
     };
     // The checkpoint first: from here on a kill leaves a resumable run.

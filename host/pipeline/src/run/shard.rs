@@ -104,7 +104,14 @@ pub fn render_shard_into(
                 };
                 let (identifiers, end) = match done.outcome {
                     Outcome::Rejected(r) => ((r.record.clone(), r.document_id.clone()), RecordEnd::Rejected(r)),
-                    Outcome::Delivered { lines, content, files } => {
+                    Outcome::Delivered { lines, content, files, staged } => {
+                        if !staged.is_empty() {
+                            return Err(format!(
+                                "channel `{}` makes print spools, which a cluster run does not make yet; \
+                                 run it without --cluster",
+                                staged[0].channel
+                            ));
+                        }
                         if *content.revision != *task.revision {
                             // The content was reloaded while the shard rendered.
                             return Err(format!(

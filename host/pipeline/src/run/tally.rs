@@ -86,6 +86,42 @@ impl Tally {
         self.usage.add_document(lines);
     }
 
+    /// A letter placed in a print spool at the end of the run: one more
+    /// output of its record (counted as delivered when it was committed).
+    pub fn spooled(&mut self, line: &ManifestLine, only_output: bool) {
+        if only_output {
+            *self.by_view.entry(line.content_view.clone()).or_default() += 1;
+            if let Some(variant) = &line.variant {
+                *self.by_variant.entry(variant.clone()).or_default() += 1;
+            }
+            for warning in &line.warnings {
+                *self.warnings.entry(warning.code.clone()).or_default() += 1;
+            }
+        }
+        *self.by_channel.entry(line.channel.clone()).or_default() += 1;
+        self.fuel += line.fuel;
+        self.outputs += 1;
+        if let Some(ext) = std::path::Path::new(&line.file).extension().and_then(|e| e.to_str())
+            && !self.extensions.contains(ext)
+        {
+            self.extensions.insert(ext.to_owned());
+        }
+        self.usage.add_spooled(line, only_output);
+    }
+
+    /// A letter left out of its spool: its record becomes a rejection when
+    /// the letter was its only output (else the record stays delivered on
+    /// its other channels, and the rejection names the channel).
+    pub fn unspooled(&mut self, rejection: &Rejection, only_output: bool) {
+        if only_output {
+            self.delivered -= 1;
+            self.rejected += 1;
+        }
+        if self.first_rejections.len() < REPORT_REJECTIONS {
+            self.first_rejections.push(rejection.clone());
+        }
+    }
+
     /// A rejected record.
     pub fn rejected(&mut self, rejection: &Rejection) {
         self.records_in += 1;

@@ -392,6 +392,7 @@ impl<'a, F: FnMut(Work) -> bool> InShardOrder<'a, F> {
                         fuel: l.fuel,
                         bytes: l.bytes,
                         pages: l.pages,
+                        spool: None,
                         sha256: l.sha256,
                         warnings: l.warnings,
                     })
@@ -401,7 +402,8 @@ impl<'a, F: FnMut(Work) -> bool> InShardOrder<'a, F> {
                     .map(|f| (f.name, files[f.offset as usize..(f.offset + f.len) as usize].to_vec()))
                     .collect();
                 let content = ContentUse { revision, view: Arc::clone(content_view), assets };
-                Outcome::Delivered { lines, content, files }
+                // Workers never stage letters: spooled channels do not run on a cluster.
+                Outcome::Delivered { lines, content, files, staged: Vec::new() }
             }
         }
     }

@@ -11,7 +11,8 @@
 //! fewer letters per spool or larger limits.
 
 use crate::report::Stage;
-use crate::spool::markup::spool_markup;
+use crate::spool::SpoolSettings;
+use crate::spool::markup::{SpoolPages, spool_markup};
 use crate::spool::pages::{LetterPages, letter_pages};
 use crate::verify::{Facts, Scope, pdf};
 use tessera_runtime::{CallContext, CallUsage, DocumentInput, Plugin};
@@ -102,7 +103,24 @@ pub struct TypesetFailure {
     pub limit: Option<String>,
 }
 
-/// Makes the spool `spool_id` of `letters` (already in spool order) with
+/// Which spool is made, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct SpoolPlan<'a> {
+    /// The spool's name (`post-00001`): its PDF's title and identifier.
+    pub id: &'a str,
+    /// Its number in the run (in its control marks).
+    pub number: u32,
+    /// The channel's spool settings.
+    pub settings: &'a SpoolSettings,
+}
+
+impl SpoolPlan<'_> {
+    fn pages(&self) -> SpoolPages<'_> {
+        SpoolPages { duplex: self.settings.duplex, marks: self.settings.marks.as_ref(), number: self.number }
+    }
+}
+
+/// Makes the spool `plan` of `letters` (already in spool order) with
 /// formatter `plugin` for channel `channel`, passing the channel's
 /// `metadata` (the spool's markup is added as `markup`).
 pub fn make_spool(
@@ -110,44 +128,47 @@ pub fn make_spool(
     call: &CallContext,
     channel: &str,
     metadata: &[(String, String)],
-    spool_id: &str,
-    duplex: bool,
+    plan: SpoolPlan<'_>,
     letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
-    let typeset = |markup: String| -> Result<(Vec<u8>, CallUsage), TypesetFailure> {
+    let typeset = |markup: String, count: usize| -> Result<(Vec<u8>, CallUsage), TypesetFailure> {
         let mut meta = metadata.to_vec();
         meta.retain(|(k, _)| k != "markup" && k != "markup.language");
         meta.push(("markup".into(), markup));
         meta.push(("markup.language".into(), "typst".into()));
         let input = DocumentInput {
             channel: channel.to_owned(),
-            document_id: spool_id.to_owned(),
+            document_id: plan.id.to_owned(),
             metadata: meta,
             ..Default::default()
         };
-        plugin.format(call, input).map(|(formatted, usage)| (formatted.bytes, usage)).map_err(|fault| TypesetFailure {
-            plugin: Some(fault.plugin.clone()),
-            limit: fault.kind.limit().map(str::to_owned),
-            reason: fault.to_string(),
+        let documents = u32::try_from(count).unwrap_or(u32::MAX);
+        plugin.format_many(call, input, documents).map(|(formatted, usage)| (formatted.bytes, usage)).map_err(|fault| {
+            TypesetFailure {
+                plugin: Some(fault.plugin.clone()),
+                limit: fault.kind.limit().map(str::to_owned),
+                reason: fault.to_string(),
+            }
         })
     };
-    make_spool_with(&typeset, channel, spool_id, duplex, letters)
+    make_spool_with(&typeset, channel, plan, letters)
 }
 
 /// [`make_spool`] with any typesetter (one call per spool markup).
 pub fn make_spool_with(
-    typeset: &dyn Fn(String) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
     channel: &str,
-    spool_id: &str,
-    duplex: bool,
+    plan: SpoolPlan<'_>,
     mut letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
     let mut outcome = SpoolOutcome::default();
     let mut typesets = 0;
-    let markup_of = |letters: &[SpoolLetter]| spool_markup(letters.iter().map(|l| l.markup.as_str()), duplex, spool_id);
+    let (spool_id, duplex) = (plan.id, plan.settings.duplex);
+    let markup_of =
+        |letters: &[SpoolLetter]| spool_markup(letters.iter().map(|l| l.markup.as_str()), plan.pages(), spool_id);
     while !letters.is_empty() {
         typesets += 1;
-        let failure = match typeset(markup_of(&letters)) {
+        let failure = match typeset(markup_of(&letters), letters.len()) {
             Ok((pdf, usage)) => match read_back(&pdf, &letters, duplex) {
                 Ok(placed) => {
                     let failed: Vec<usize> = placed
@@ -228,14 +249,14 @@ fn read_back(pdf_bytes: &[u8], letters: &[SpoolLetter], duplex: bool) -> Result<
 
 /// The letters of `letters` that fail to typeset, found by halving.
 fn culprits(
-    typeset: &dyn Fn(String) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
     markup_of: &dyn Fn(&[SpoolLetter]) -> String,
     letters: &[SpoolLetter],
     duplex: bool,
     typesets: &mut u32,
 ) -> Vec<(usize, TypesetFailure)> {
     fn halve(
-        typeset: &dyn Fn(String) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+        typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
         markup_of: &dyn Fn(&[SpoolLetter]) -> String,
         letters: &[SpoolLetter],
         offset: usize,
@@ -249,7 +270,7 @@ fn culprits(
                 continue;
             }
             *typesets += 1;
-            let failure = match typeset(markup_of(part)) {
+            let failure = match typeset(markup_of(part), part.len()) {
                 Ok((pdf, _)) => match read_back(&pdf, part, duplex) {
                     Ok(_) => continue,
                     Err(reason) => TypesetFailure { reason, plugin: None, limit: None },

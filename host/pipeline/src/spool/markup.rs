@@ -15,30 +15,78 @@
 //! found, and the spool says so). The heading is placed (it takes no room),
 //! hidden (it draws nothing) and left out of any outline a letter prints.
 //!
+//! With control marks ([`crate::spool::marks`]) the same foreground draws
+//! the sheet's dash code: its number and the letter's sheets come from the
+//! letter's page counter here and at the metadata that ends the letter.
+//!
 //! Letters are separated by a page break — to the next odd page when the
 //! spool is printed on both sides, so every letter starts on the front of
 //! a sheet (Typst inserts the blank back page).
+
+use crate::spool::marks::{ControlMarks, typst_definition};
 
 /// The title of the bookmark that marks a letter's first page, before the
 /// letter's place in the spool (`tessera spool letter 0`, `… 1`, …).
 pub const MARKER: &str = "tessera spool letter ";
 
+/// How a spool's pages are laid out besides the letters' own markup.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpoolPages<'a> {
+    /// Printed on both sides: every letter starts on an odd page.
+    pub duplex: bool,
+    /// Inserter control marks, when the spool prints them.
+    pub marks: Option<&'a ControlMarks>,
+    /// The spool's number (in its control marks).
+    pub number: u32,
+}
+
 /// The markup of a spool of `letters` (each letter's Typst markup, in spool
 /// order), titled `title`.
-pub fn spool_markup<'a>(letters: impl IntoIterator<Item = &'a str>, duplex: bool, title: &str) -> String {
+///
+/// Each letter sets the state `tessera-letter` to its place in the spool
+/// and ends with `#metadata(<place>) <tessera-letter-end-<place>>`, so a
+/// footer can show the letter's own page total (`counter(page).final()` is
+/// the spool's): `counter(page).at(label("tessera-letter-end-" +
+/// str(state("tessera-letter").get()))).first()`, which the sample print
+/// template uses when the state is set.
+pub fn spool_markup<'a>(letters: impl IntoIterator<Item = &'a str>, layout: SpoolPages<'_>, title: &str) -> String {
     let mut out = String::new();
+    if let Some(marks) = layout.marks {
+        out.push_str(&typst_definition(marks));
+    }
     for (index, letter) in letters.into_iter().enumerate() {
         if index > 0 {
-            out.push_str(if duplex { "#pagebreak(weak: true, to: \"odd\")\n" } else { "#pagebreak(weak: true)\n" });
+            out.push_str(if layout.duplex {
+                "#pagebreak(weak: true, to: \"odd\")\n"
+            } else {
+                "#pagebreak(weak: true)\n"
+            });
         }
+        let end = format!("<tessera-letter-end-{index}>");
         out.push_str("#[\n#counter(page).update(1)\n#counter(heading).update(0)\n");
-        out.push_str("#set page(foreground: context if counter(page).get().first() == 1 { place(hide(heading(level: 1, numbering: none, outlined: false, bookmarked: true)[");
+        out.push_str(&format!("#state(\"tessera-letter\").update({index})\n"));
+        out.push_str("#set page(foreground: context {\n  let this = counter(page).get().first()\n");
+        out.push_str(
+            "  if this == 1 { place(hide(heading(level: 1, numbering: none, outlined: false, bookmarked: true)[",
+        );
         out.push_str(MARKER);
         out.push_str(&index.to_string());
-        out.push_str("])) })\n");
+        out.push_str("])) }\n");
+        if layout.marks.is_some() {
+            out.push_str(&format!("  let pages = counter(page).at({end}).first()\n"));
+            out.push_str(&if layout.duplex {
+                format!(
+                    "  if calc.odd(this) {{ tessera-omr(calc.quo(this + 1, 2), calc.quo(pages + 1, 2), {index}, {}) }}\n",
+                    layout.number
+                )
+            } else {
+                format!("  tessera-omr(this, pages, {index}, {})\n", layout.number)
+            });
+        }
+        out.push_str("})\n");
         out.push_str(letter);
-        // A letter's last line may be a comment: the block closes on a line of its own.
-        out.push_str("\n]\n");
+        // A letter's last line may be a comment: what follows starts on a line of its own.
+        out.push_str(&format!("\n#metadata({index}) {end}\n]\n"));
     }
     out.push_str("#set document(title: ");
     push_typst_string(&mut out, title);
@@ -66,14 +114,17 @@ mod tests {
 
     #[test]
     fn letters_are_scoped_marked_and_separated() {
-        let markup = spool_markup(["= One", "Two // a comment"], true, "print \"1\"");
+        let two_sided = SpoolPages { duplex: true, ..SpoolPages::default() };
+        let markup = spool_markup(["= One", "Two // a comment"], two_sided, "print \"1\"");
         assert_eq!(markup.matches("#[\n").count(), 2);
         assert!(markup.contains("[tessera spool letter 0]"));
         assert!(markup.contains("[tessera spool letter 1]"));
         assert_eq!(markup.matches("#pagebreak(weak: true, to: \"odd\")").count(), 1);
-        assert!(markup.contains("Two // a comment\n]\n"));
+        assert!(markup.contains("Two // a comment\n#metadata(1) <tessera-letter-end-1>\n]\n"));
+        assert!(markup.contains("#state(\"tessera-letter\").update(1)"));
+        assert!(!markup.contains("tessera-omr"));
         assert!(markup.ends_with("#set document(title: \"print \\\"1\\\"\")\n"));
-        let simplex = spool_markup(["A", "B", "C"], false, "s");
+        let simplex = spool_markup(["A", "B", "C"], SpoolPages::default(), "s");
         assert_eq!(simplex.matches("#pagebreak(weak: true)\n").count(), 2);
     }
 }

@@ -18,15 +18,18 @@
 //! spool is typeset again without it.
 
 pub mod make;
+pub mod marks;
 pub mod markup;
 pub mod order;
 pub mod pages;
+pub(crate) mod stage;
+pub mod staging;
 
-pub use make::{PlacedLetter, Spool, SpoolLetter, SpoolOutcome, Unspooled, make_spool};
+pub use make::{PlacedLetter, Spool, SpoolLetter, SpoolOutcome, SpoolPlan, Unspooled, make_spool};
 pub use order::{order_letters, sort_key};
 
 /// `spool = { … }` of a print channel in `tenant.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpoolSettings {
     /// The most letters in one spool file.
@@ -39,6 +42,9 @@ pub struct SpoolSettings {
     /// Printed on both sides: every letter starts on an odd page.
     #[serde(default)]
     pub duplex: bool,
+    /// Inserter control marks on every sheet ([`marks`]), when set.
+    #[serde(default)]
+    pub marks: Option<marks::ControlMarks>,
 }
 
 fn default_letters() -> usize {

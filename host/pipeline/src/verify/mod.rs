@@ -19,7 +19,7 @@ use crate::truth::settlement::{AccountSource, Direction, Settlement};
 use tessera_content::Label;
 
 /// A figure a document must show (`[verify] facts` in `tenant.toml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fact {
     /// `reference.document_id`.
@@ -57,7 +57,7 @@ impl Fact {
 }
 
 /// What one document's outputs must say, prepared once per document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Facts {
     expected: Vec<(Fact, String)>,
     /// An account that must not appear: the label's, when the record names

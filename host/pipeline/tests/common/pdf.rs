@@ -1,6 +1,8 @@
 //! Reading PDFs back with an independent reader: poppler's `pdftotext`
 //! (poppler-utils; `.ci/run` installs it).
 
+use tessera_pipeline::spool::marks::{DASH_HEIGHT_MM, DASH_WIDTH_MM, PITCH_MM, POSITIONS};
+
 /// How pdftotext lays the text out.
 #[derive(Clone, Copy)]
 pub enum Mode {
@@ -78,4 +80,68 @@ pub fn pdftotext_pages(pdf: &[u8], first: u32, last: u32) -> String {
     // pdftotext ends each page with a form feed.
     run_on("pdftotext", &["-f", &first.to_string(), "-l", &last.to_string(), "-"], pdf, "poppler-utils")
         .replace('\u{c}', "")
+}
+
+/// The inserter control marks of every page of `pdf`, read from pixels
+/// (`pdftoppm` at 150 dpi, grey): for each page the column of
+/// [`POSITIONS`] dash positions whose first dash's top is `y_mm` from the
+/// page's top and whose dashes start `x_mm` from its left edge; a position
+/// holds a dash when the middle of where it would be is dark.
+pub fn omr_columns(pdf: &[u8], x_mm: f64, y_mm: f64) -> Vec<[bool; POSITIONS]> {
+    const DPI: f64 = 150.0;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spool.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray"])
+        .arg(&file)
+        .arg(dir.path().join("page"))
+        .output()
+        .unwrap_or_else(|e| panic!("pdftoppm (poppler-utils) is needed: {e}; `.ci/run` installs it"));
+    assert!(out.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&out.stderr));
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pgm"))
+        .collect();
+    // pdftoppm numbers pages with as many digits as the last one needs.
+    pages.sort();
+    let px = |mm: f64| (mm / 25.4 * DPI).round() as usize;
+    pages
+        .iter()
+        .map(|path| {
+            let image = std::fs::read(path).unwrap();
+            let (width, grey) = read_pgm(&image);
+            let dark = |x: usize, y: usize| grey.get(y * width + x).is_some_and(|&v| v < 100);
+            let mut column = [false; POSITIONS];
+            for (k, slot) in column.iter_mut().enumerate() {
+                let y = px(y_mm + k as f64 * PITCH_MM + DASH_HEIGHT_MM / 2.0);
+                let xs = [x_mm + 1.0, x_mm + DASH_WIDTH_MM / 2.0, x_mm + DASH_WIDTH_MM - 1.0].map(px);
+                *slot = xs.iter().all(|&x| dark(x, y));
+            }
+            column
+        })
+        .collect()
+}
+
+/// A binary greyscale PGM (`P5`, 8 bits): its width and its pixels.
+fn read_pgm(bytes: &[u8]) -> (usize, &[u8]) {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(std::str::from_utf8(&bytes[start..at]).unwrap().to_owned());
+    }
+    assert_eq!((fields[0].as_str(), fields[3].as_str()), ("P5", "255"), "an 8-bit binary PGM");
+    let width: usize = fields[1].parse().unwrap();
+    let height: usize = fields[2].parse().unwrap();
+    let pixels = &bytes[at + 1..];
+    assert_eq!(pixels.len(), width * height, "the PGM holds its pixels");
+    (width, pixels)
 }

@@ -365,20 +365,7 @@ impl Plugin {
     /// Calls a formatter plugin: in a fresh instance, or in a warm one of
     /// this tenant's run when reuse is declared and granted.
     pub fn format(&self, ctx: &CallContext, doc: DocumentInput) -> Result<(Formatted, CallUsage), PluginFault> {
-        let Pre::Formatter(pre) = &self.pre else {
-            return Err(self.wrong_kind(Kind::Formatter));
-        };
-        self.call_instance(
-            (ctx, 1),
-            |store| pre.instantiate(store),
-            |warm| match warm {
-                WarmInstance::Formatter(instance) => Some(instance),
-                WarmInstance::Fragment(_) => None,
-            },
-            WarmInstance::Formatter,
-            |instance, store| instance.format(store, doc),
-            |f| f.bytes.len(),
-        )
+        self.format_many(ctx, doc, 1)
     }
 
     /// Calls a formatter plugin on a document made of `documents` documents
@@ -388,6 +375,7 @@ impl Plugin {
     /// other: a warm instance holds what earlier calls left in its memory
     /// (a typesetter's caches of other letters), which a spool of many
     /// letters would have to fit beside, and it never gives memory back.
+    /// For one document it is [`Plugin::format`].
     pub fn format_many(
         &self,
         ctx: &CallContext,

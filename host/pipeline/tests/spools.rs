@@ -1,6 +1,7 @@
 //! Print spools made by the real typst-pdf formatter in the sandbox: every
 //! letter found on its own pages (poppler reads them back), blank backs
-//! where a two-sided spool needs them, the file clean for qpdf, and a
+//! where a two-sided spool needs them, the file clean for qpdf (a PDF/A-2b
+//! one still identified as such), control marks that read back, and a
 //! letter that cannot be typeset or contradicts its record left out alone.
 
 mod common;
@@ -153,6 +154,22 @@ fn a_letter_shows_its_own_page_total_in_a_spool() {
             assert!(text.contains(&format!("{} page {page} of {pages}", letter.document_id)), "{text}");
         }
     }
+}
+
+#[test]
+fn an_archive_spool_keeps_its_pdf_a_identification() {
+    let (_t, plugin) = typst_plugin();
+    let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex: true, marks: None };
+    let plan = SpoolPlan { id: "archive-00001", number: 1, settings: &settings };
+    let metadata = [("pdf.standard".to_owned(), "pdf-a-2b".to_owned())];
+    let letters = vec![letter(1, "a", 1, "x"), letter(2, "b", 2, "y")];
+    let outcome = make_spool(&plugin, &call(), "archive", &metadata, plan, letters);
+    assert!(outcome.unspooled.is_empty(), "{:?}", outcome.unspooled.first().map(|u| &u.reason));
+    let spool = outcome.spool.expect("a spool");
+    qpdf_check(&spool.pdf);
+    let text = String::from_utf8_lossy(&spool.pdf);
+    assert!(text.contains("pdfaid:part") && text.contains("pdfaid:conformance"), "PDF/A identification in the XMP");
+    assert_eq!(spool.letters.iter().map(|l| (l.pages.first, l.pages.last)).collect::<Vec<_>>(), [(1, 1), (3, 4)]);
 }
 
 #[test]

@@ -17,6 +17,7 @@
 
 use lopdf::{Dictionary, Document, Object};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// The PDF's text, all pages.
 pub fn text(bytes: &[u8]) -> Result<String, String> {
@@ -33,11 +34,20 @@ pub fn text(bytes: &[u8]) -> Result<String, String> {
 /// draws no text has an empty one).
 pub fn page_texts(doc: &Document) -> Result<Vec<String>, String> {
     let mut texts = Vec::new();
+    // The pages of a spool share their fonts: each font's ToUnicode map is
+    // read once, not once per page (keyed by where lopdf holds the font).
+    let mut parsed: HashMap<*const Dictionary, Rc<CMap>> = HashMap::new();
     for page in doc.page_iter() {
         let number = texts.len() + 1;
         let fonts = doc.get_page_fonts(page).map_err(|e| format!("page {number}'s fonts: {e}"))?;
-        let maps: HashMap<&[u8], CMap> =
-            fonts.iter().map(|(name, font)| (name.as_slice(), CMap::of_font(doc, font))).collect();
+        let maps: HashMap<&[u8], Rc<CMap>> = fonts
+            .iter()
+            .map(|(name, font)| {
+                let cmap =
+                    parsed.entry(*font as *const Dictionary).or_insert_with(|| Rc::new(CMap::of_font(doc, font)));
+                (name.as_slice(), Rc::clone(cmap))
+            })
+            .collect();
         let mut text = String::new();
         scan(&doc.get_page_content(page), &maps, &mut text);
         texts.push(text);
@@ -173,7 +183,7 @@ fn utf16(bytes: &[u8]) -> String {
 }
 
 /// Appends the text a content stream shows.
-fn scan(content: &[u8], fonts: &HashMap<&[u8], CMap>, out: &mut String) {
+fn scan(content: &[u8], fonts: &HashMap<&[u8], Rc<CMap>>, out: &mut String) {
     let fallback = CMap { code_bytes: 1, map: Vec::new() };
     let mut font = &fallback;
     let mut tokens = Tokens::new(content);
@@ -194,7 +204,7 @@ fn scan(content: &[u8], fonts: &HashMap<&[u8], CMap>, out: &mut String) {
             Token::ArrayEnd => in_array = false,
             Token::Operator(op) if !in_array => {
                 match op {
-                    b"Tf" => font = name.and_then(|n| fonts.get(n)).unwrap_or(&fallback),
+                    b"Tf" => font = name.and_then(|n| fonts.get(n)).map_or(&fallback, |c| c),
                     b"Tj" | b"TJ" | b"'" | b"\"" => {
                         for s in &strings {
                             font.push_text(s, out);
@@ -438,7 +448,7 @@ mod tests {
     #[test]
     fn content_streams_give_their_shown_strings_in_order() {
         let mut fonts = HashMap::new();
-        fonts.insert(&b"f0"[..], CMap::parse(CMAP));
+        fonts.insert(&b"f0"[..], Rc::new(CMap::parse(CMAP)));
         let content = b"q BT 0 Tr/f0 10 Tf 1 0 0 -1 0 0 Tm(\\000\\001\\000\\002)Tj ET\n\
             BT /f0 10 Tf [<0001> -250 (\\000\\022)] TJ ET % a comment (not text)\n\
             BT /Other 9 Tf (EUR 1,801.78) Tj (a \\(b\\) c\\\n d) ' ET\n\

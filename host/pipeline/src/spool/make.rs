@@ -15,6 +15,7 @@ use crate::spool::SpoolSettings;
 use crate::spool::markup::{SpoolPages, spool_markup};
 use crate::spool::pages::{LetterPages, letter_pages};
 use crate::verify::{Facts, Scope, pdf};
+use std::cell::Cell;
 use tessera_runtime::{CallContext, CallUsage, DocumentInput, Plugin};
 
 /// A letter waiting for its spool.
@@ -162,55 +163,52 @@ pub fn make_spool_with(
     mut letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
     let mut outcome = SpoolOutcome::default();
-    let mut typesets = 0;
+    let typesets = Cell::new(0);
     let (spool_id, duplex) = (plan.id, plan.settings.duplex);
-    let markup_of =
-        |letters: &[SpoolLetter]| spool_markup(letters.iter().map(|l| l.markup.as_str()), plan.pages(), spool_id);
+    // One formatter call on some of the letters, and where each landed.
+    let attempt = |letters: &[SpoolLetter]| -> Result<Attempt, TypesetFailure> {
+        typesets.set(typesets.get() + 1);
+        let markup = spool_markup(letters.iter().map(|l| l.markup.as_str()), plan.pages(), spool_id);
+        let (pdf, usage) = typeset(markup, letters.len())?;
+        let placed =
+            read_back(&pdf, letters, duplex).map_err(|reason| TypesetFailure { reason, plugin: None, limit: None })?;
+        Ok(Attempt { pdf, usage, placed })
+    };
     while !letters.is_empty() {
-        typesets += 1;
-        let failure = match typeset(markup_of(&letters), letters.len()) {
-            Ok((pdf, usage)) => match read_back(&pdf, &letters, duplex) {
-                Ok(placed) => {
-                    let failed: Vec<usize> = placed
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, (_, text))| {
-                            letters[i].facts.check(format!("`{channel}` spool PDF"), text, Scope::Letter).err().map(
-                                |contradiction| {
-                                    let field = contradiction.fact.map(|f| f.field().to_owned());
-                                    (i, contradiction.to_string(), field)
-                                },
-                            )
-                        })
-                        .map(|(i, reason, field)| {
-                            outcome.unspooled.push(Unspooled {
-                                letter: letters[i].clone(),
-                                stage: Stage::Verify,
-                                reason,
-                                field,
-                                plugin: None,
-                                limit: None,
-                            });
-                            i
-                        })
-                        .collect();
-                    if failed.is_empty() {
-                        let pages = placed.iter().map(|(p, _)| *p).collect::<Vec<_>>();
-                        outcome.spool = Some(finished(pdf, letters, &pages, duplex, usage, typesets));
-                        break;
-                    }
-                    remove(&mut letters, &failed);
-                    continue;
+        let failure = match attempt(&letters) {
+            Ok(Attempt { pdf, usage, placed }) => {
+                let failed: Vec<usize> = placed
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (_, text))| {
+                        let contradiction =
+                            letters[i].facts.check(format!("`{channel}` spool PDF"), text, Scope::Letter).err()?;
+                        outcome.unspooled.push(Unspooled {
+                            letter: letters[i].clone(),
+                            stage: Stage::Verify,
+                            field: contradiction.fact.map(|f| f.field().to_owned()),
+                            reason: contradiction.to_string(),
+                            plugin: None,
+                            limit: None,
+                        });
+                        Some(i)
+                    })
+                    .collect();
+                if failed.is_empty() {
+                    let pages = placed.iter().map(|(p, _)| *p).collect::<Vec<_>>();
+                    outcome.spool = Some(finished(pdf, letters, &pages, duplex, usage, typesets.get()));
+                    break;
                 }
-                Err(reason) => TypesetFailure { reason, plugin: None, limit: None },
-            },
+                remove(&mut letters, &failed);
+                continue;
+            }
             Err(failure) => failure,
         };
         if letters.len() == 1 {
             outcome.unspooled.push(left_out(letters.remove(0), failure));
             break;
         }
-        let culprits = culprits(typeset, &markup_of, &letters, duplex, &mut typesets);
+        let culprits = culprits(&attempt, &letters);
         if culprits.is_empty() {
             let n = letters.len();
             let reason = format!(
@@ -233,6 +231,14 @@ pub fn make_spool_with(
     outcome
 }
 
+/// A spool typeset and read back.
+struct Attempt {
+    pdf: Vec<u8>,
+    usage: CallUsage,
+    /// Each letter's pages and the text on them.
+    placed: Vec<(LetterPages, String)>,
+}
+
 /// Each letter's pages and the text on them.
 fn read_back(pdf_bytes: &[u8], letters: &[SpoolLetter], duplex: bool) -> Result<Vec<(LetterPages, String)>, String> {
     let doc = lopdf::Document::load_mem(pdf_bytes).map_err(|e| format!("the spool is not a readable PDF: {e}"))?;
@@ -247,21 +253,17 @@ fn read_back(pdf_bytes: &[u8], letters: &[SpoolLetter], duplex: bool) -> Result<
         .collect())
 }
 
-/// The letters of `letters` that fail to typeset, found by halving.
+/// The letters of `letters` that fail to typeset (or to be read back),
+/// found by halving: a half that typesets is cleared, a failing one halved
+/// again down to single letters.
 fn culprits(
-    typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
-    markup_of: &dyn Fn(&[SpoolLetter]) -> String,
+    attempt: &dyn Fn(&[SpoolLetter]) -> Result<Attempt, TypesetFailure>,
     letters: &[SpoolLetter],
-    duplex: bool,
-    typesets: &mut u32,
 ) -> Vec<(usize, TypesetFailure)> {
     fn halve(
-        typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
-        markup_of: &dyn Fn(&[SpoolLetter]) -> String,
+        attempt: &dyn Fn(&[SpoolLetter]) -> Result<Attempt, TypesetFailure>,
         letters: &[SpoolLetter],
         offset: usize,
-        duplex: bool,
-        typesets: &mut u32,
         found: &mut Vec<(usize, TypesetFailure)>,
     ) {
         let mid = letters.len() / 2;
@@ -269,23 +271,15 @@ fn culprits(
             if part.is_empty() {
                 continue;
             }
-            *typesets += 1;
-            let failure = match typeset(markup_of(part), part.len()) {
-                Ok((pdf, _)) => match read_back(&pdf, part, duplex) {
-                    Ok(_) => continue,
-                    Err(reason) => TypesetFailure { reason, plugin: None, limit: None },
-                },
-                Err(failure) => failure,
-            };
-            if part.len() == 1 {
-                found.push((at, failure));
-            } else {
-                halve(typeset, markup_of, part, at, duplex, typesets, found);
+            match attempt(part) {
+                Ok(_) => {}
+                Err(failure) if part.len() == 1 => found.push((at, failure)),
+                Err(_) => halve(attempt, part, at, found),
             }
         }
     }
     let mut found = Vec::new();
-    halve(typeset, markup_of, letters, 0, duplex, typesets, &mut found);
+    halve(attempt, letters, 0, &mut found);
     found
 }
 

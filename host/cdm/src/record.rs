@@ -205,16 +205,21 @@ impl CdmRecord {
     /// the record (the rest of the text is skipped, not kept): what the
     /// source stage needs, in input order, to refuse a second record with
     /// the same id before the workers validate anything.
+    ///
+    /// It is the id [`CdmRecord::parse`] will find: a repeated member keeps
+    /// its last value, as in `serde_json::Value`. (Reading the text into
+    /// structs refused repeated members, so a record that named two
+    /// `reference`s escaped the check and was rendered under the second's
+    /// id, over another record's output.)
     pub fn document_id_of(json: &str) -> Option<String> {
-        #[derive(serde::Deserialize)]
-        struct Reference {
-            document_id: Option<String>,
+        if !json.trim_start().starts_with('{') {
+            // An array or a scalar has no members; invalid text none either.
+            return None;
         }
-        #[derive(serde::Deserialize)]
-        struct Head {
-            reference: Option<Reference>,
-        }
-        serde_json::from_str::<Head>(json).ok()?.reference?.document_id
+        let mut reader = serde_json::Deserializer::from_str(json);
+        let id = serde::Deserializer::deserialize_map(&mut reader, head::Head).ok()?;
+        reader.end().ok()?;
+        id
     }
 
     /// `reference.customer_ref` and `reference.document_id` of a record that
@@ -254,6 +259,57 @@ impl CdmRecord {
     /// A string at `area.field`, if set.
     pub fn str_at(&self, area: &str, field: &str) -> Option<&str> {
         self.value.get(area)?.get(field)?.as_str().filter(|s| !s.is_empty())
+    }
+}
+
+/// The top level of a record's text, for [`CdmRecord::document_id_of`]:
+/// only the `reference` members are read (each small), the others skipped.
+mod head {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use serde_json::Value;
+    use std::fmt;
+
+    /// Visits the top-level object; its value is the last `reference`'s
+    /// `document_id`, when that is a string.
+    pub(super) struct Head;
+
+    impl<'de> Visitor<'de> for Head {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut id = None;
+            while let Some(is_reference) = map.next_key_seed(KeyIs("reference"))? {
+                if is_reference {
+                    let reference: Value = map.next_value()?;
+                    id = reference.get("document_id").and_then(Value::as_str).map(str::to_owned);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(id)
+        }
+    }
+
+    /// A member's key, compared with one name without keeping it.
+    struct KeyIs(&'static str);
+
+    impl<'de> DeserializeSeed<'de> for KeyIs {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeyIs {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a member name")
+        }
+        fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+            Ok(key == self.0)
+        }
     }
 }
 
@@ -339,6 +395,36 @@ mod tests {
     const LETTER: &str = r#"{"customer_ref":"C1","document_id":"L-1","document_type":"letter"}"#;
     const INVOICE_REF: &str = r#"{"customer_ref":"C1","document_id":"INV-1","document_type":"invoice"}"#;
     const INVOICE: &str = r#"{"invoice":{"date":"2026-11-01","currency":"EUR"},"lines":[{"description":"Power","quantity":"1","net":"10.00"}],"totals":{"net":"10.00","vat":"2.10","gross":"12.10"}}"#;
+
+    #[test]
+    fn the_id_read_ahead_is_the_id_the_record_is_rendered_under() {
+        // Regression: a record naming `reference` twice escaped the source
+        // stage's duplicate check and was rendered under the second id.
+        let twice = record(LETTER, "{}").replacen(
+            r#""content":"#,
+            r#""reference":{"customer_ref":"C1","document_id":"L-2","document_type":"letter"},"content":"#,
+            1,
+        );
+        let inner_twice = record(LETTER, "{}").replace(r#""document_id":"L-1""#, r#""document_id":"L-1","document_id":"L-3""#);
+        for (json, id) in [(record(LETTER, "{}"), "L-1"), (twice, "L-2"), (inner_twice, "L-3")] {
+            assert_eq!(CdmRecord::document_id_of(&json).as_deref(), Some(id), "{json}");
+            assert_eq!(CdmRecord::parse(&json).unwrap().document_id, id, "{json}");
+        }
+        for no_id in [
+            r#"{"reference":{"document_id":7}}"#,
+            r#"{"reference":null}"#,
+            r#"{"reference":{"document_id":"A"},"reference":[]}"#,
+            r#"{"cdm":"1.0"}"#,
+            r#"[{"reference":{"document_id":"A"}}]"#,
+            r#"{"reference":{"document_id":"A"}"#,
+            r#"{"reference":{"document_id":"A"}} {}"#,
+            "",
+        ] {
+            assert_eq!(CdmRecord::document_id_of(no_id), None, "{no_id}");
+        }
+        let escaped = r#"{"refer\u0065nce":{"document_id":"E-1"}}"#;
+        assert_eq!(CdmRecord::document_id_of(escaped).as_deref(), Some("E-1"));
+    }
 
     #[test]
     fn accepts_a_minimal_letter_and_an_invoice() {

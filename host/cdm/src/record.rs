@@ -405,7 +405,8 @@ mod tests {
             r#""reference":{"customer_ref":"C1","document_id":"L-2","document_type":"letter"},"content":"#,
             1,
         );
-        let inner_twice = record(LETTER, "{}").replace(r#""document_id":"L-1""#, r#""document_id":"L-1","document_id":"L-3""#);
+        let inner_twice =
+            record(LETTER, "{}").replace(r#""document_id":"L-1""#, r#""document_id":"L-1","document_id":"L-3""#);
         for (json, id) in [(record(LETTER, "{}"), "L-1"), (twice, "L-2"), (inner_twice, "L-3")] {
             assert_eq!(CdmRecord::document_id_of(&json).as_deref(), Some(id), "{json}");
             assert_eq!(CdmRecord::parse(&json).unwrap().document_id, id, "{json}");

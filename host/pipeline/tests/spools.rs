@@ -2,7 +2,8 @@
 //! letter found on its own pages (poppler reads them back), blank backs
 //! where a two-sided spool needs them, the file clean for qpdf (a PDF/A-2b
 //! one still identified as such), control marks that read back, and a
-//! letter that cannot be typeset or contradicts its record left out alone.
+//! letter that cannot be typeset or contradicts its record left out alone;
+//! a spool too big for the formatter as a whole made in parts.
 
 mod common;
 
@@ -11,7 +12,9 @@ use common::*;
 use std::sync::Arc;
 use tessera_pipeline::Stage;
 use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
-use tessera_pipeline::spool::{SpoolLetter, SpoolOutcome, SpoolPlan, SpoolSettings, make_spool, order_letters};
+use tessera_pipeline::spool::{
+    SpoolLetter, SpoolOutcome, SpoolPlan, SpoolSettings, TypesetFailure, make_spool, make_spool_with, order_letters,
+};
 use tessera_pipeline::verify::{Fact, Facts};
 use tessera_runtime::{CallContext, Plugin};
 
@@ -72,7 +75,7 @@ fn a_two_sided_spool_starts_every_letter_on_a_front_and_says_where() {
     assert_eq!(letters.iter().map(|l| l.seq).collect::<Vec<_>>(), [3, 1, 4, 2]);
     let outcome = spool(&plugin, true, letters);
     assert!(outcome.unspooled.is_empty(), "{:?}", outcome.unspooled.first().map(|u| &u.reason));
-    let spool = outcome.spool.expect("a spool");
+    let spool = outcome.spools.into_iter().next().expect("a spool");
     qpdf_check(&spool.pdf);
     // INV-3: pages 1–2; INV-1: 3 (+ blank 4); INV-4: 5 (+ blank 6); INV-2: 7–9.
     let ranges: Vec<(u64, u32, u32, u32)> =
@@ -104,7 +107,7 @@ fn every_sheet_carries_control_marks_that_read_back() {
         let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex, marks: Some(marks.clone()) };
         let letters =
             vec![letter(1, "a", 3, "x"), letter(2, "b", 1, "y"), letter(3, "c", 4, "z"), letter(4, "d", 1, "w")];
-        let spool = spool_with(&plugin, &settings, letters).spool.expect("a spool");
+        let spool = spool_with(&plugin, &settings, letters).spools.into_iter().next().expect("a spool");
         qpdf_check(&spool.pdf);
         let columns = omr_columns(&spool.pdf, marks.x_mm, marks.y_mm);
         assert_eq!(columns.len() as u32, spool.pages);
@@ -138,6 +141,57 @@ fn every_sheet_carries_control_marks_that_read_back() {
 }
 
 #[test]
+fn a_spool_too_big_as_a_whole_is_made_in_parts_and_no_letter_is_lost() {
+    // The real formatter, behind a cap that refuses more than two letters
+    // per call, as the memory cap refuses a spool of too many: every part
+    // fits, the whole does not.
+    let (_t, plugin) = typst_plugin();
+    let marks = ControlMarks { kind: MarkKind::Omr, x_mm: 4.0, y_mm: 30.0 };
+    let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex: false, marks: Some(marks.clone()) };
+    let typeset = |markup: String, letters: usize| {
+        if letters > 2 {
+            return Err(TypesetFailure {
+                reason: format!("memory limit hit ({letters} letters)"),
+                plugin: Some("typst-pdf@0.1.0".into()),
+                limit: Some("memory".into()),
+            });
+        }
+        let input = tessera_runtime::DocumentInput {
+            channel: "print".into(),
+            document_id: "print-00003".into(),
+            metadata: vec![
+                ("pdf.tagged".into(), "false".into()),
+                ("markup".into(), markup),
+                ("markup.language".into(), "typst".into()),
+            ],
+            ..Default::default()
+        };
+        let (formatted, usage) = plugin.format_many(&call(), input, letters as u32).expect("a part typesets");
+        Ok((formatted.bytes, usage))
+    };
+    let letters: Vec<SpoolLetter> = (1..=5).map(|n| letter(n, &n.to_string(), 1, "x")).collect();
+    let plan = SpoolPlan { id: "print-00003", number: 3, settings: &settings };
+    let outcome = make_spool_with(&typeset, "print", plan, letters);
+    assert!(outcome.unspooled.is_empty(), "{:?}", outcome.unspooled);
+    // Halved until each part fits: 2 | 3 → 2 | 1 + 2, in spool order.
+    let parts: Vec<(&str, Vec<u64>)> =
+        outcome.spools.iter().map(|s| (s.id.as_str(), s.letters.iter().map(|l| l.seq).collect())).collect();
+    assert_eq!(parts, [("print-00003", vec![1, 2]), ("print-00003-2", vec![3]), ("print-00003-3", vec![4, 5])]);
+    // The places in the control marks count on across the parts.
+    let mut place = 0;
+    for spool in &outcome.spools {
+        qpdf_check(&spool.pdf);
+        assert_eq!(pdfinfo_pages(&spool.pdf), spool.pages);
+        for (page, column) in omr_columns(&spool.pdf, marks.x_mm, marks.y_mm).iter().enumerate() {
+            let read = read_omr(column).unwrap_or_else(|e| panic!("{} page {}: {e}", spool.id, page + 1));
+            assert_eq!(read, SheetMarks { sheet: 1, sheets: 1, place, spool: 3 }, "{} page {}", spool.id, page + 1);
+            place += 1;
+        }
+    }
+    assert_eq!(place, 5);
+}
+
+#[test]
 fn a_letter_shows_its_own_page_total_in_a_spool() {
     let (_t, plugin) = typst_plugin();
     let total = "#let letter-pages() = { let at = state(\"tessera-letter\").get(); if at == none { counter(page).final().first() } else { counter(page).at(label(\"tessera-letter-end-\" + str(at))).first() } }\n";
@@ -147,7 +201,7 @@ fn a_letter_shows_its_own_page_total_in_a_spool() {
             l.markup.replace("page #counter(page).display()", "page #counter(page).display() of #letter-pages()");
         l.markup.insert_str(0, total);
     }
-    let spool = spool(&plugin, true, letters).spool.expect("a spool");
+    let spool = spool(&plugin, true, letters).spools.into_iter().next().expect("a spool");
     for (letter, pages) in spool.letters.iter().zip([2, 1, 3]) {
         let text = pdftotext_pages(&spool.pdf, letter.pages.first, letter.pages.last);
         for page in 1..=pages {
@@ -165,7 +219,7 @@ fn an_archive_spool_keeps_its_pdf_a_identification() {
     let letters = vec![letter(1, "a", 1, "x"), letter(2, "b", 2, "y")];
     let outcome = make_spool(&plugin, &call(), "archive", &metadata, plan, letters);
     assert!(outcome.unspooled.is_empty(), "{:?}", outcome.unspooled.first().map(|u| &u.reason));
-    let spool = outcome.spool.expect("a spool");
+    let spool = outcome.spools.into_iter().next().expect("a spool");
     qpdf_check(&spool.pdf);
     let text = String::from_utf8_lossy(&spool.pdf);
     assert!(text.contains("pdfaid:part") && text.contains("pdfaid:conformance"), "PDF/A identification in the XMP");
@@ -176,7 +230,7 @@ fn an_archive_spool_keeps_its_pdf_a_identification() {
 fn a_one_sided_spool_has_no_blank_pages() {
     let (_t, plugin) = typst_plugin();
     let letters = vec![letter(1, "a", 1, "x"), letter(2, "b", 2, "y"), letter(3, "c", 1, "z")];
-    let spool = spool(&plugin, false, letters).spool.expect("a spool");
+    let spool = spool(&plugin, false, letters).spools.into_iter().next().expect("a spool");
     let ranges: Vec<(u32, u32)> = spool.letters.iter().map(|l| (l.pages.first, l.pages.last)).collect();
     assert_eq!(ranges, [(1, 1), (2, 3), (4, 4)]);
     assert_eq!((spool.pages, spool.blank_pages, spool.sheets, pdfinfo_pages(&spool.pdf)), (4, 0, 4, 4));
@@ -197,7 +251,7 @@ fn a_letter_that_breaks_or_contradicts_its_record_is_left_out_alone() {
     assert!(broken.plugin.as_deref().is_some_and(|p| p.starts_with("typst-pdf@")), "{:?}", broken.plugin);
     assert!(broken.reason.contains("Typst"), "{}", broken.reason);
     assert_eq!(outcome.unspooled[1].field.as_deref(), Some("$.reference.document_id"));
-    let spool = outcome.spool.expect("the others are spooled");
+    let spool = outcome.spools.into_iter().next().expect("the others are spooled");
     assert_eq!(spool.letters.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 3, 5]);
     assert!(spool.typesets > 2, "found by typesetting parts: {}", spool.typesets);
     qpdf_check(&spool.pdf);

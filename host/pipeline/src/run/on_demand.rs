@@ -226,7 +226,7 @@ fn spool_of_one(producer: &Producer<'_>, letter: StagedLetter) -> Result<Rendere
             ..Failure::plain(left.stage, format!("channel `{}`: {}", channel.name, left.reason))
         });
     }
-    let spool = outcome.spool.expect("a letter is spooled or left out");
+    let spool = outcome.spools.into_iter().next().expect("a letter of its own is spooled or left out");
     let file = format!("{id}.{}.pdf", channel.name);
     let sha256 = sha256_hex(&spool.pdf);
     let spooled = SpooledChannel { name: &channel.name, plugin, metadata: &channel.metadata, settings };

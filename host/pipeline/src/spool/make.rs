@@ -6,9 +6,12 @@
 //! A typesetting error is traced to the letters that cause it by halving:
 //! a half that typesets is cleared, a half that fails is halved again, down
 //! to single letters. When the whole spool fails but every part of it
-//! typesets (it hit a limit of the formatter as a whole, say its fuel or
-//! memory), every letter is rejected naming the limit, with what to change:
-//! fewer letters per spool or larger limits.
+//! typesets (it hit a limit of the formatter as a whole, say its memory:
+//! Typst keeps every page of a document until it writes the PDF), the
+//! spool is made in parts, halved until each part fits: `post-00001`,
+//! `post-00001-2`, … — the same letters in the same order, the places in
+//! their control marks counting on across the parts. A letter is rejected
+//! for a limit only when it hits that limit alone.
 
 use crate::report::Stage;
 use crate::spool::SpoolSettings;
@@ -48,9 +51,12 @@ pub struct PlacedLetter {
     pub pages: LetterPages,
 }
 
-/// A finished spool.
+/// A finished spool (or one part of a spool too big to make as a whole).
 #[derive(Debug, Clone)]
 pub struct Spool {
+    /// Its name: the plan's id, and `<id>-<k>` for its k-th part from the
+    /// second on.
+    pub id: String,
     /// The PDF.
     pub pdf: Vec<u8>,
     /// Its letters, in spool order.
@@ -87,8 +93,9 @@ pub struct Unspooled {
 /// What became of a spool's letters.
 #[derive(Debug, Default)]
 pub struct SpoolOutcome {
-    /// The spool, unless no letter made it.
-    pub spool: Option<Spool>,
+    /// The spool, in parts when it could not be made as a whole; none when
+    /// no letter made it.
+    pub spools: Vec<Spool>,
     /// Letters left out, in spool order.
     pub unspooled: Vec<Unspooled>,
 }
@@ -116,8 +123,13 @@ pub struct SpoolPlan<'a> {
 }
 
 impl SpoolPlan<'_> {
-    fn pages(&self) -> SpoolPages<'_> {
-        SpoolPages { duplex: self.settings.duplex, marks: self.settings.marks.as_ref(), number: self.number }
+    fn pages(&self, first_place: u32) -> SpoolPages<'_> {
+        SpoolPages {
+            duplex: self.settings.duplex,
+            marks: self.settings.marks.as_ref(),
+            number: self.number,
+            first_place,
+        }
     }
 }
 
@@ -160,75 +172,115 @@ pub fn make_spool_with(
     typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
     channel: &str,
     plan: SpoolPlan<'_>,
-    mut letters: Vec<SpoolLetter>,
+    letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
-    let mut outcome = SpoolOutcome::default();
-    let typesets = Cell::new(0);
-    let (spool_id, duplex) = (plan.id, plan.settings.duplex);
-    // One formatter call on some of the letters, and where each landed.
-    let attempt = |letters: &[SpoolLetter]| -> Result<Attempt, TypesetFailure> {
-        typesets.set(typesets.get() + 1);
-        let markup = spool_markup(letters.iter().map(|l| l.markup.as_str()), plan.pages(), spool_id);
-        let (pdf, usage) = typeset(markup, letters.len())?;
-        let placed =
-            read_back(&pdf, letters, duplex).map_err(|reason| TypesetFailure { reason, plugin: None, limit: None })?;
-        Ok(Attempt { pdf, usage, placed })
-    };
-    while !letters.is_empty() {
-        let failure = match attempt(&letters) {
-            Ok(Attempt { pdf, usage, placed }) => {
-                let failed: Vec<usize> = placed
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, (_, text))| {
-                        let contradiction =
-                            letters[i].facts.check(format!("`{channel}` spool PDF"), text, Scope::Letter).err()?;
-                        outcome.unspooled.push(Unspooled {
-                            letter: letters[i].clone(),
-                            stage: Stage::Verify,
-                            field: contradiction.fact.map(|f| f.field().to_owned()),
-                            reason: contradiction.to_string(),
-                            plugin: None,
-                            limit: None,
-                        });
-                        Some(i)
-                    })
-                    .collect();
-                if failed.is_empty() {
-                    let pages = placed.iter().map(|(p, _)| *p).collect::<Vec<_>>();
-                    outcome.spool = Some(finished(pdf, letters, &pages, duplex, usage, typesets.get()));
-                    break;
-                }
-                remove(&mut letters, &failed);
-                continue;
-            }
-            Err(failure) => failure,
-        };
-        if letters.len() == 1 {
-            outcome.unspooled.push(left_out(letters.remove(0), failure));
-            break;
-        }
-        let culprits = culprits(&attempt, &letters);
-        if culprits.is_empty() {
-            let n = letters.len();
-            let reason = format!(
-                "the spool {spool_id} of {n} letters could not be made as a whole although each part of it can \
-                 ({}); lower the channel's `spool.letters` or raise the formatter's limits",
-                failure.reason
-            );
-            for letter in letters.drain(..) {
-                outcome.unspooled.push(left_out(letter, TypesetFailure { reason: reason.clone(), ..failure.clone() }));
-            }
-            break;
-        }
-        let indices: Vec<usize> = culprits.iter().map(|(i, _)| *i).collect();
-        for (i, failure) in culprits {
-            outcome.unspooled.push(left_out(letters[i].clone(), failure));
-        }
-        remove(&mut letters, &indices);
-    }
+    let maker = Maker { typeset, channel, plan, typesets: Cell::new(0) };
+    let mut made = Made::default();
+    maker.part(letters, &mut made);
+    let mut outcome = made.outcome;
     outcome.unspooled.sort_by_key(|u| u.letter.seq);
     outcome
+}
+
+/// What makes a spool's parts.
+struct Maker<'a> {
+    typeset: &'a dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    channel: &'a str,
+    plan: SpoolPlan<'a>,
+    /// Formatter calls since the last part was finished.
+    typesets: Cell<u32>,
+}
+
+/// The parts made so far.
+#[derive(Default)]
+struct Made {
+    outcome: SpoolOutcome,
+    /// Letters in the parts made so far: the place of the next part's first.
+    places: u32,
+}
+
+impl Maker<'_> {
+    /// Makes `letters` into the next part (or parts) of the spool.
+    fn part(&self, mut letters: Vec<SpoolLetter>, made: &mut Made) {
+        let (channel, duplex) = (self.channel, self.plan.settings.duplex);
+        let k = made.outcome.spools.len() + 1;
+        let id = if k == 1 { self.plan.id.to_owned() } else { format!("{}-{k}", self.plan.id) };
+        let pages = self.plan.pages(made.places);
+        // One formatter call on some of the letters, and where each landed.
+        let attempt = |letters: &[SpoolLetter]| -> Result<Attempt, TypesetFailure> {
+            self.typesets.set(self.typesets.get() + 1);
+            let markup = spool_markup(letters.iter().map(|l| l.markup.as_str()), pages, &id);
+            let (pdf, usage) = (self.typeset)(markup, letters.len())?;
+            let placed = read_back(&pdf, letters, duplex).map_err(|reason| TypesetFailure {
+                reason,
+                plugin: None,
+                limit: None,
+            })?;
+            Ok(Attempt { pdf, usage, placed })
+        };
+        while !letters.is_empty() {
+            let failure = match attempt(&letters) {
+                Ok(Attempt { pdf, usage, placed }) => {
+                    let failed: Vec<usize> = placed
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (_, text))| {
+                            let contradiction =
+                                letters[i].facts.check(format!("`{channel}` spool PDF"), text, Scope::Letter).err()?;
+                            made.outcome.unspooled.push(Unspooled {
+                                letter: letters[i].clone(),
+                                stage: Stage::Verify,
+                                field: contradiction.fact.map(|f| f.field().to_owned()),
+                                reason: contradiction.to_string(),
+                                plugin: None,
+                                limit: None,
+                            });
+                            Some(i)
+                        })
+                        .collect();
+                    if failed.is_empty() {
+                        let placed = placed.iter().map(|(p, _)| *p).collect::<Vec<_>>();
+                        made.places += u32::try_from(letters.len()).unwrap_or(u32::MAX);
+                        let typesets = self.typesets.replace(0);
+                        made.outcome.spools.push(finished(id, pdf, letters, &placed, duplex, usage, typesets));
+                        return;
+                    }
+                    remove(&mut letters, &failed);
+                    continue;
+                }
+                Err(failure) => failure,
+            };
+            if letters.len() == 1 {
+                made.outcome.unspooled.push(left_out(letters.remove(0), failure));
+                return;
+            }
+            // Memory is the one limit that does not grow with the letters
+            // of a call: a spool over it goes straight to parts (a letter
+            // over it alone is found there), not through the halving
+            // below, which would typeset every half twice.
+            let over_memory = failure.limit.as_deref() == Some("memory");
+            let culprits = if over_memory { Vec::new() } else { culprits(&attempt, &letters) };
+            if culprits.is_empty() {
+                // Too big as a whole, not in any part: made as two parts
+                // (each halved again if need be), in spool order.
+                tracing::info!(
+                    spool = %id,
+                    letters = letters.len(),
+                    "the spool is made in parts: as a whole it failed ({})",
+                    failure.reason
+                );
+                let second = letters.split_off(letters.len() / 2);
+                self.part(letters, made);
+                self.part(second, made);
+                return;
+            }
+            let indices: Vec<usize> = culprits.iter().map(|(i, _)| *i).collect();
+            for (i, failure) in culprits {
+                made.outcome.unspooled.push(left_out(letters[i].clone(), failure));
+            }
+            remove(&mut letters, &indices);
+        }
+    }
 }
 
 /// A spool typeset and read back.
@@ -305,6 +357,7 @@ fn remove(letters: &mut Vec<SpoolLetter>, indices: &[usize]) {
 }
 
 fn finished(
+    id: String,
     pdf: Vec<u8>,
     letters: Vec<SpoolLetter>,
     pages: &[LetterPages],
@@ -320,5 +373,5 @@ fn finished(
         .zip(pages)
         .map(|(l, p)| PlacedLetter { seq: l.seq, document_id: l.document_id, customer_ref: l.customer_ref, pages: *p })
         .collect();
-    Spool { pdf, letters, pages: total, blank_pages, sheets, usage, typesets }
+    Spool { id, pdf, letters, pages: total, blank_pages, sheets, usage, typesets }
 }

@@ -38,6 +38,9 @@ pub struct SpoolPages<'a> {
     pub marks: Option<&'a ControlMarks>,
     /// The spool's number (in its control marks).
     pub number: u32,
+    /// The place in the spool of the first letter (in its control marks):
+    /// 0, or the letters of the parts before when a spool is made in parts.
+    pub first_place: u32,
 }
 
 /// The markup of a spool of `letters` (each letter's Typst markup, in spool
@@ -63,6 +66,7 @@ pub fn spool_markup<'a>(letters: impl IntoIterator<Item = &'a str>, layout: Spoo
             });
         }
         let end = format!("<tessera-letter-end-{index}>");
+        let place = u64::from(layout.first_place) + index as u64;
         out.push_str("#[\n#counter(page).update(1)\n#counter(heading).update(0)\n");
         out.push_str(&format!("#state(\"tessera-letter\").update({index})\n"));
         out.push_str("#set page(foreground: context {\n  let this = counter(page).get().first()\n");
@@ -76,11 +80,11 @@ pub fn spool_markup<'a>(letters: impl IntoIterator<Item = &'a str>, layout: Spoo
             out.push_str(&format!("  let pages = counter(page).at({end}).first()\n"));
             out.push_str(&if layout.duplex {
                 format!(
-                    "  if calc.odd(this) {{ tessera-omr(calc.quo(this + 1, 2), calc.quo(pages + 1, 2), {index}, {}) }}\n",
+                    "  if calc.odd(this) {{ tessera-omr(calc.quo(this + 1, 2), calc.quo(pages + 1, 2), {place}, {}) }}\n",
                     layout.number
                 )
             } else {
-                format!("  tessera-omr(this, pages, {index}, {})\n", layout.number)
+                format!("  tessera-omr(this, pages, {place}, {})\n", layout.number)
             });
         }
         out.push_str("})\n");

@@ -25,7 +25,9 @@ pub mod pages;
 pub(crate) mod stage;
 pub mod staging;
 
-pub use make::{PlacedLetter, Spool, SpoolLetter, SpoolOutcome, SpoolPlan, Unspooled, make_spool};
+pub use make::{
+    PlacedLetter, Spool, SpoolLetter, SpoolOutcome, SpoolPlan, TypesetFailure, Unspooled, make_spool, make_spool_with,
+};
 pub use order::{order_letters, sort_key};
 
 /// `spool = { … }` of a print channel in `tenant.toml`.

@@ -99,8 +99,9 @@ pub(crate) fn make_channel_spools(
 /// One spool's letters' ends, in spool order.
 struct Made {
     ends: Vec<SpoolEnd>,
-    /// Whether a spool file was written (not when every letter was left out).
-    written: bool,
+    /// Spool files written: none when every letter was left out, more than
+    /// one when the spool was made in parts.
+    written: u32,
 }
 
 fn make_one(
@@ -129,26 +130,31 @@ fn make_one(
     let call = CallContext { seed: seed_for(&id), ..as_of.clone() };
     let plan = SpoolPlan { id: &id, number: u32::try_from(number).unwrap_or(u32::MAX), settings: channel.settings };
     let outcome = make_spool(channel.plugin, &call, channel.name, channel.metadata, plan, letters);
-    let file = format!("{SPOOLS_DIR}/{id}.pdf");
-    if let Some(spool) = &outcome.spool {
-        write_atomic(&out_dir.join(&file), &spool.pdf)?;
+    for spool in &outcome.spools {
+        write_atomic(&out_dir.join(spool_file(&spool.id)), &spool.pdf)?;
     }
-    let written = outcome.spool.is_some();
-    Ok(Made { ends: ends(channel, &file, outcome, &kept), written })
+    let written = u32::try_from(outcome.spools.len()).unwrap_or(u32::MAX);
+    Ok(Made { ends: ends(channel, outcome, &kept), written })
+}
+
+/// A spool's file, in the output folder.
+fn spool_file(id: &str) -> String {
+    format!("{SPOOLS_DIR}/{id}.pdf")
 }
 
 /// The manifest lines and rejections of one spool's letters, in spool order
-/// (letters left out where they would have been).
-fn ends(channel: &SpooledChannel<'_>, file: &str, outcome: SpoolOutcome, staged: &[StagedLetter]) -> Vec<SpoolEnd> {
+/// (letters left out where they would have been), whichever part of the
+/// spool each is in.
+fn ends(channel: &SpooledChannel<'_>, outcome: SpoolOutcome, staged: &[StagedLetter]) -> Vec<SpoolEnd> {
     let of = |seq: u64| staged.iter().find(|l| l.seq == seq).expect("a spooled letter was staged");
     let mut ends: Vec<(u64, SpoolEnd)> = Vec::new();
     let order = |seq: u64| staged.iter().position(|l| l.seq == seq).unwrap_or(usize::MAX) as u64;
-    if let Some(spool) = &outcome.spool {
-        let sha256 = sha256_hex(&spool.pdf);
+    for spool in &outcome.spools {
+        let (file, sha256) = (spool_file(&spool.id), sha256_hex(&spool.pdf));
         let shares = fuel_shares(channel.plugin, spool);
         for (placed, fuel) in spool.letters.iter().zip(shares) {
             let letter = of(placed.seq);
-            let line = line_of(letter, channel, file, spool, placed, &sha256, fuel);
+            let line = line_of(letter, channel, &file, spool, placed, &sha256, fuel);
             ends.push((order(placed.seq), SpoolEnd::Line { line: Box::new(line), only_output: letter.only_output }));
         }
     }

@@ -212,10 +212,7 @@ impl CdmRecord {
     /// `reference`s escaped the check and was rendered under the second's
     /// id, over another record's output.)
     pub fn document_id_of(json: &str) -> Option<String> {
-        if !json.trim_start().starts_with('{') {
-            // An array or a scalar has no members; invalid text none either.
-            return None;
-        }
+        // An array, a scalar or invalid text fails to read as a map: no id.
         let mut reader = serde_json::Deserializer::from_str(json);
         let id = serde::Deserializer::deserialize_map(&mut reader, head::Head).ok()?;
         reader.end().ok()?;

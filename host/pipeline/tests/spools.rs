@@ -14,6 +14,7 @@ use tessera_pipeline::Stage;
 use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
 use tessera_pipeline::spool::{
     SpoolLetter, SpoolOutcome, SpoolPlan, SpoolSettings, TypesetFailure, make_spool, make_spool_with, order_letters,
+    plugin_typesetter,
 };
 use tessera_pipeline::verify::{Fact, Facts};
 use tessera_runtime::{CallContext, Plugin};
@@ -148,7 +149,12 @@ fn a_spool_too_big_as_a_whole_is_made_in_parts_and_no_letter_is_lost() {
     let (_t, plugin) = typst_plugin();
     let marks = ControlMarks { kind: MarkKind::Omr, x_mm: 4.0, y_mm: 30.0 };
     let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex: false, marks: Some(marks.clone()) };
-    let typeset = |markup: String, letters: usize| {
+    let metadata = [("pdf.tagged".to_owned(), "false".to_owned())];
+    let call = call();
+    let formatter = plugin_typesetter(&plugin, &call, "print", &metadata);
+    let ids = std::cell::RefCell::new(Vec::new());
+    let typeset = |id: &str, markup: String, letters: usize| {
+        ids.borrow_mut().push(id.to_owned());
         if letters > 2 {
             return Err(TypesetFailure {
                 reason: format!("memory limit hit ({letters} letters)"),
@@ -156,18 +162,7 @@ fn a_spool_too_big_as_a_whole_is_made_in_parts_and_no_letter_is_lost() {
                 limit: Some("memory".into()),
             });
         }
-        let input = tessera_runtime::DocumentInput {
-            channel: "print".into(),
-            document_id: "print-00003".into(),
-            metadata: vec![
-                ("pdf.tagged".into(), "false".into()),
-                ("markup".into(), markup),
-                ("markup.language".into(), "typst".into()),
-            ],
-            ..Default::default()
-        };
-        let (formatted, usage) = plugin.format_many(&call(), input, letters as u32).expect("a part typesets");
-        Ok((formatted.bytes, usage))
+        formatter(id, markup, letters)
     };
     let letters: Vec<SpoolLetter> = (1..=5).map(|n| letter(n, &n.to_string(), 1, "x")).collect();
     let plan = SpoolPlan { id: "print-00003", number: 3, settings: &settings };
@@ -189,6 +184,10 @@ fn a_spool_too_big_as_a_whole_is_made_in_parts_and_no_letter_is_lost() {
         }
     }
     assert_eq!(place, 5);
+    // Over the memory cap a spool goes straight to parts, each part named
+    // (and identified in its PDF) as itself.
+    let calls = ["print-00003", "print-00003", "print-00003-2", "print-00003-2", "print-00003-3"];
+    assert_eq!(*ids.borrow(), calls);
 }
 
 #[test]

@@ -371,11 +371,12 @@ impl Plugin {
     /// Calls a formatter plugin on a document made of `documents` documents
     /// (a print spool): the call's fuel, deadline and output cap are the
     /// plugin's per-document limits times `documents`; its memory cap is
-    /// the plugin's own. The call always gets a fresh instance, kept for no
-    /// other: a warm instance holds what earlier calls left in its memory
-    /// (a typesetter's caches of other letters), which a spool of many
-    /// letters would have to fit beside, and it never gives memory back.
-    /// For one document it is [`Plugin::format`].
+    /// the plugin's own. A call of more than one document gets a fresh
+    /// instance, kept for no other: a warm instance holds what earlier calls
+    /// left in its memory (a typesetter's caches of other letters), which a
+    /// spool of many letters would have to fit beside, and it never gives
+    /// memory back. A call of one document is [`Plugin::format`], warm
+    /// instance and all.
     pub fn format_many(
         &self,
         ctx: &CallContext,

@@ -144,14 +144,30 @@ pub fn make_spool(
     plan: SpoolPlan<'_>,
     letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
-    let typeset = |markup: String, count: usize| -> Result<(Vec<u8>, CallUsage), TypesetFailure> {
+    make_spool_with(&plugin_typesetter(plugin, call, channel, metadata), channel, plan, letters)
+}
+
+/// A typesetter: one formatter call per spool (or part of one), named by
+/// its id, on its markup, with the limits of its number of letters.
+pub type Typeset<'a> = dyn Fn(&str, String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure> + 'a;
+
+/// The typesetter [`make_spool`] uses: formatter `plugin` called for
+/// channel `channel` with the channel's `metadata` and the spool's markup.
+pub fn plugin_typesetter<'a>(
+    plugin: &'a Plugin,
+    call: &'a CallContext,
+    channel: &'a str,
+    metadata: &'a [(String, String)],
+) -> impl Fn(&str, String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure> + 'a {
+    move |id, markup, count| {
         let mut meta = metadata.to_vec();
         meta.retain(|(k, _)| k != "markup" && k != "markup.language");
         meta.push(("markup".into(), markup));
         meta.push(("markup.language".into(), "typst".into()));
+        // The id is the PDF's identifier: each part of a spool has its own.
         let input = DocumentInput {
             channel: channel.to_owned(),
-            document_id: plan.id.to_owned(),
+            document_id: id.to_owned(),
             metadata: meta,
             ..Default::default()
         };
@@ -163,54 +179,47 @@ pub fn make_spool(
                 reason: fault.to_string(),
             }
         })
-    };
-    make_spool_with(&typeset, channel, plan, letters)
+    }
 }
 
-/// [`make_spool`] with any typesetter (one call per spool markup).
+/// [`make_spool`] with any typesetter.
 pub fn make_spool_with(
-    typeset: &dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    typeset: &Typeset<'_>,
     channel: &str,
     plan: SpoolPlan<'_>,
     letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
     let maker = Maker { typeset, channel, plan, typesets: Cell::new(0) };
-    let mut made = Made::default();
-    maker.part(letters, &mut made);
-    let mut outcome = made.outcome;
+    let mut outcome = SpoolOutcome::default();
+    maker.part(letters, &mut outcome);
     outcome.unspooled.sort_by_key(|u| u.letter.seq);
     outcome
 }
 
 /// What makes a spool's parts.
 struct Maker<'a> {
-    typeset: &'a dyn Fn(String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure>,
+    typeset: &'a Typeset<'a>,
     channel: &'a str,
     plan: SpoolPlan<'a>,
     /// Formatter calls since the last part was finished.
     typesets: Cell<u32>,
 }
 
-/// The parts made so far.
-#[derive(Default)]
-struct Made {
-    outcome: SpoolOutcome,
-    /// Letters in the parts made so far: the place of the next part's first.
-    places: u32,
-}
-
 impl Maker<'_> {
-    /// Makes `letters` into the next part (or parts) of the spool.
-    fn part(&self, mut letters: Vec<SpoolLetter>, made: &mut Made) {
+    /// Makes `letters` into the next part (or parts) of the spool, after
+    /// the parts already in `outcome`.
+    fn part(&self, mut letters: Vec<SpoolLetter>, outcome: &mut SpoolOutcome) {
         let (channel, duplex) = (self.channel, self.plan.settings.duplex);
-        let k = made.outcome.spools.len() + 1;
+        let k = outcome.spools.len() + 1;
         let id = if k == 1 { self.plan.id.to_owned() } else { format!("{}-{k}", self.plan.id) };
-        let pages = self.plan.pages(made.places);
+        // Places count on from the letters of the parts before.
+        let first_place = outcome.spools.iter().map(|s| s.letters.len()).sum::<usize>();
+        let pages = self.plan.pages(u32::try_from(first_place).unwrap_or(u32::MAX));
         // One formatter call on some of the letters, and where each landed.
         let attempt = |letters: &[SpoolLetter]| -> Result<Attempt, TypesetFailure> {
             self.typesets.set(self.typesets.get() + 1);
             let markup = spool_markup(letters.iter().map(|l| l.markup.as_str()), pages, &id);
-            let (pdf, usage) = (self.typeset)(markup, letters.len())?;
+            let (pdf, usage) = (self.typeset)(&id, markup, letters.len())?;
             let placed = read_back(&pdf, letters, duplex).map_err(|reason| TypesetFailure {
                 reason,
                 plugin: None,
@@ -227,7 +236,7 @@ impl Maker<'_> {
                         .filter_map(|(i, (_, text))| {
                             let contradiction =
                                 letters[i].facts.check(format!("`{channel}` spool PDF"), text, Scope::Letter).err()?;
-                            made.outcome.unspooled.push(Unspooled {
+                            outcome.unspooled.push(Unspooled {
                                 letter: letters[i].clone(),
                                 stage: Stage::Verify,
                                 field: contradiction.fact.map(|f| f.field().to_owned()),
@@ -240,9 +249,8 @@ impl Maker<'_> {
                         .collect();
                     if failed.is_empty() {
                         let placed = placed.iter().map(|(p, _)| *p).collect::<Vec<_>>();
-                        made.places += u32::try_from(letters.len()).unwrap_or(u32::MAX);
                         let typesets = self.typesets.replace(0);
-                        made.outcome.spools.push(finished(id, pdf, letters, &placed, duplex, usage, typesets));
+                        outcome.spools.push(finished(id, pdf, letters, &placed, duplex, usage, typesets));
                         return;
                     }
                     remove(&mut letters, &failed);
@@ -251,7 +259,7 @@ impl Maker<'_> {
                 Err(failure) => failure,
             };
             if letters.len() == 1 {
-                made.outcome.unspooled.push(left_out(letters.remove(0), failure));
+                outcome.unspooled.push(left_out(letters.remove(0), failure));
                 return;
             }
             // Memory is the one limit that does not grow with the letters
@@ -270,13 +278,13 @@ impl Maker<'_> {
                     failure.reason
                 );
                 let second = letters.split_off(letters.len() / 2);
-                self.part(letters, made);
-                self.part(second, made);
+                self.part(letters, outcome);
+                self.part(second, outcome);
                 return;
             }
             let indices: Vec<usize> = culprits.iter().map(|(i, _)| *i).collect();
             for (i, failure) in culprits {
-                made.outcome.unspooled.push(left_out(letters[i].clone(), failure));
+                outcome.unspooled.push(left_out(letters[i].clone(), failure));
             }
             remove(&mut letters, &indices);
         }

@@ -26,7 +26,8 @@ pub(crate) mod stage;
 pub mod staging;
 
 pub use make::{
-    PlacedLetter, Spool, SpoolLetter, SpoolOutcome, SpoolPlan, TypesetFailure, Unspooled, make_spool, make_spool_with,
+    PlacedLetter, Spool, SpoolLetter, SpoolOutcome, SpoolPlan, Typeset, TypesetFailure, Unspooled, make_spool,
+    make_spool_with, plugin_typesetter,
 };
 pub use order::{order_letters, sort_key};
 

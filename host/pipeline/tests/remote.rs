@@ -129,5 +129,9 @@ fn a_worker_refuses_what_it_cannot_render_exactly() {
     plugins.insert("no-such-plugin".into(), "e".repeat(64));
     assert!(refused(ShardTask { plugins, ..task.clone() }, &bytes).contains("no plugin no-such-plugin"));
     assert!(refused(ShardTask { tenant: "northwind-telecom".into(), ..task.clone() }, &bytes).contains("northwind"));
-    assert!(refused(task, &bytes[1..]).contains("sha256"));
+    assert!(refused(task.clone(), &bytes[1..]).contains("sha256"));
+    // Refused while rendering, with the shard's translator still running
+    // on its own thread: the refusal comes back and nothing hangs.
+    let spooled = ShardTask { channels: Some(vec!["post".into()]), ..task };
+    assert!(refused(spooled, &bytes).contains("print spools"));
 }

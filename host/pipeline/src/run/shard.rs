@@ -15,10 +15,11 @@ use crate::remote::{
 };
 use crate::report::{ManifestLine, Stage};
 use crate::run::produce::{Producer, seed_for};
-use crate::source::shards::translate_span;
+use crate::source::shards::translate_span_each;
 use crate::tenant::LoadedTenant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tessera_cdm::{CdmRecord, parse_as_of};
 use tessera_runtime::{CallContext, Kind, TranslateOutcome};
 
@@ -60,17 +61,14 @@ pub fn render_shard_into(
         seed: seed_for(task.seed_name.as_deref().unwrap_or(&task.source_name)),
     };
     let span = (task.index as usize, task.from, task.to);
-    let translated = translate_span(translator, &call, &task.source_name, start.as_ref(), span, |chunk, at| {
+    let read_at = |chunk: &mut [u8], at: u64| {
         let from = usize::try_from(at - task.from).unwrap_or(usize::MAX);
         let bytes = bytes.get(from..from + chunk.len()).ok_or_else(|| {
             std::io::Error::other(format!("bytes {at}.. are not in the shard ({}–{})", task.from, task.to))
         })?;
         chunk.copy_from_slice(bytes);
         Ok(())
-    });
-    if let Some(e) = translated.io {
-        return Err(format!("reading the shard: {e}"));
-    }
+    };
     let producer = Producer { loaded, translator: Some(translator), only: task.channels.as_deref(), as_of, as_of_unix };
     let mut out = ResultWriter {
         result: ShardResult {
@@ -78,13 +76,61 @@ pub fn render_shard_into(
             index: task.index,
             sha256: task.sha256.clone(),
             worker: worker.to_owned(),
-            fuel: translated.fuel,
             ..Default::default()
         },
         files,
         maps: Vec::new(),
     };
-    for (outcome, share) in translated.outcomes {
+    // The shard translates on a thread of its own while this one renders
+    // what it has translated so far, as a local run's translator and
+    // worker threads do: a slot is then a translator and a renderer, the
+    // same two threads a local run with one worker thread has.
+    let (batches, translated_batches) = crossbeam_channel::bounded::<Vec<(TranslateOutcome, Duration)>>(4);
+    let (translated, rendered) = std::thread::scope(|scope| {
+        let translating = std::thread::Builder::new()
+            .name(format!("tessera-shard-{}", task.index))
+            .spawn_scoped(scope, move || {
+                translate_span_each(translator, &call, &task.source_name, start.as_ref(), span, read_at, |batch| {
+                    batches.send(batch).is_ok()
+                })
+            })
+            .map_err(|e| format!("starting the shard's translator thread: {e}"))?;
+        let rendered = render_outcomes(&producer, task, &mut out, translated_batches);
+        let translated =
+            translating.join().map_err(|_| "internal error: the host panicked while translating the shard")?;
+        Ok::<_, String>((translated, rendered))
+    })?;
+    if let Some(e) = translated.io {
+        return Err(format!("reading the shard: {e}"));
+    }
+    rendered?;
+    out.result.fuel = translated.fuel;
+    if let Some((fault, offset)) = translated.fault {
+        let failure = Failure::fault(Stage::Translate, fault);
+        out.result.fault = Some(RemoteFault {
+            stage: failure.stage,
+            plugin: failure.plugin,
+            limit: failure.limit,
+            reason: failure.reason,
+            offset,
+        });
+    }
+    out.result.content_files = out.maps.into_iter().map(|m| (*m).clone()).collect();
+    // A worker killed here has rendered the shard but stored nothing.
+    crate::run::checkpoint::crash::point("shard-rendered");
+    Ok((out.result, out.files))
+}
+
+/// Renders a shard's outcomes into `out` as their batches arrive. `Err`:
+/// the shard cannot be rendered as the run asks (dropping `batches` then
+/// stops its translation).
+fn render_outcomes(
+    producer: &Producer<'_>,
+    task: &ShardTask,
+    out: &mut ResultWriter,
+    batches: crossbeam_channel::Receiver<Vec<(TranslateOutcome, Duration)>>,
+) -> Result<(), String> {
+    for (outcome, share) in batches.into_iter().flatten() {
         match outcome {
             TranslateOutcome::Rejected { code, message, location } => out
                 .result
@@ -132,20 +178,7 @@ pub fn render_shard_into(
             }
         }
     }
-    if let Some((fault, offset)) = translated.fault {
-        let failure = Failure::fault(Stage::Translate, fault);
-        out.result.fault = Some(RemoteFault {
-            stage: failure.stage,
-            plugin: failure.plugin,
-            limit: failure.limit,
-            reason: failure.reason,
-            offset,
-        });
-    }
-    out.result.content_files = out.maps.into_iter().map(|m| (*m).clone()).collect();
-    // A worker killed here has rendered the shard but stored nothing.
-    crate::run::checkpoint::crash::point("shard-rendered");
-    Ok((out.result, out.files))
+    Ok(())
 }
 
 /// Why this worker cannot render `task` exactly as the run asks, if it cannot.

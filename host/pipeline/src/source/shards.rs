@@ -226,18 +226,41 @@ pub(crate) fn translate_span(
     call: &tessera_runtime::CallContext,
     source_name: &str,
     start: Option<&Cut>,
+    span: (usize, u64, u64),
+    read_at: impl FnMut(&mut [u8], u64) -> std::io::Result<()>,
+) -> Translated {
+    let mut outcomes = Vec::new();
+    let mut done = translate_span_each(translator, call, source_name, start, span, read_at, |batch| {
+        outcomes.extend(batch);
+        true
+    });
+    done.outcomes = outcomes;
+    done
+}
+
+/// [`translate_span`], handing each call's outcomes to `take` as they come
+/// (with each outcome's share of the translator's time) instead of keeping
+/// them: whoever renders them can start on the first while the rest
+/// translate. The returned [`Translated`] has no outcomes; `take` returning
+/// false stops the translation there (nobody wants the rest).
+pub(crate) fn translate_span_each(
+    translator: &tessera_runtime::Plugin,
+    call: &tessera_runtime::CallContext,
+    source_name: &str,
+    start: Option<&Cut>,
     (index, from, to): (usize, u64, u64),
     mut read_at: impl FnMut(&mut [u8], u64) -> std::io::Result<()>,
+    mut take: impl FnMut(Vec<(TranslateOutcome, Duration)>) -> bool,
 ) -> Translated {
     let mut done = Translated { index, outcomes: Vec::new(), fault: None, span: (from, to), fuel: 0, io: None };
     let mut took = Duration::ZERO;
-    let keep = |outcomes: Vec<TranslateOutcome>, took: &mut Duration, into: &mut Vec<_>| {
+    let mut keep = |outcomes: Vec<TranslateOutcome>, took: &mut Duration| {
         if outcomes.is_empty() {
-            return;
+            return true;
         }
         let share = *took / outcomes.len() as u32;
         *took = Duration::ZERO;
-        into.extend(outcomes.into_iter().map(|o| (o, share)));
+        take(outcomes.into_iter().map(|o| (o, share)).collect())
     };
     let t0 = Instant::now();
     let opened = match start {
@@ -264,7 +287,11 @@ pub(crate) fn translate_span(
         let fed = session.feed(&chunk[..want]);
         took += t0.elapsed();
         match fed {
-            Ok(outcomes) => keep(outcomes, &mut took, &mut done.outcomes),
+            Ok(outcomes) => {
+                if !keep(outcomes, &mut took) {
+                    return done;
+                }
+            }
             Err(fault) => {
                 done.fuel = session.usage().fuel;
                 done.fault = Some((fault, at));
@@ -279,7 +306,7 @@ pub(crate) fn translate_span(
     match finished {
         Ok((outcomes, usage)) => {
             done.fuel = usage.fuel;
-            keep(outcomes, &mut took, &mut done.outcomes);
+            keep(outcomes, &mut took);
         }
         Err(fault) => done.fault = Some((fault, at)),
     }

@@ -133,6 +133,28 @@ fn a_panic_is_a_trap_with_the_plugins_own_message() {
     assert!(text.ends_with("test plugin panics as asked"), "{text}");
 }
 
+#[test]
+fn a_component_compiled_now_runs_from_its_cache_file_as_a_cached_one_does() {
+    // Compiled, it is stored and loaded back from the file (file-backed
+    // code, not the compiler's memory); the next runtime loads that file.
+    let cache = tempfile::tempdir().unwrap();
+    let package = Package::of("test-panic");
+    let grant = package.grant("");
+    for expected in [tessera_runtime::CompileSource::Compiled, tessera_runtime::CompileSource::Cache] {
+        let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_owned()), ..Default::default() })
+            .expect("runtime starts");
+        let request =
+            LoadRequest { tenant: "test-tenant", package_dir: package.path(), grant: &grant, assets_root: None };
+        let plugin = runtime.load(request).unwrap();
+        assert_eq!(plugin.compile_source(), expected);
+        let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(files.len() == 1 && files[0].to_string_lossy().ends_with(".cwasm"), "{files:?}");
+        assert!(plugin.render(&context(1), "x", &[], "{\"say\":\"calm\"}").is_ok());
+        let fault = fault_of(&plugin, &[], "{\"say\":\"PANIC\"}");
+        assert!(fault.to_string().ends_with("test plugin panics as asked"), "{fault}");
+    }
+}
+
 /// `assets/shared/ok.txt` (to be granted), `assets/private/secret.txt` (not)
 /// and a symlink inside the grant that points at the secret.
 fn assets() -> tempfile::TempDir {

@@ -16,6 +16,7 @@ mod bench_serve;
 mod bench_spool;
 mod commands;
 mod content;
+mod memory;
 mod operator;
 mod paths;
 mod plugin_check;

@@ -24,7 +24,11 @@ impl Context {
 
     /// Starts the plugin runtime with the compile cache.
     pub fn runtime(&self) -> anyhow::Result<Runtime> {
-        Ok(Runtime::new(RuntimeConfig { cache_dir: Some(self.cache_dir.join("components")), ..Default::default() })?)
+        Ok(Runtime::new(RuntimeConfig {
+            cache_dir: Some(self.cache_dir.join("components")),
+            around_compile: Some(crate::memory::compile_returning_memory),
+            ..Default::default()
+        })?)
     }
 }
 

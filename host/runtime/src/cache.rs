@@ -29,6 +29,7 @@ pub enum CompileSource {
 pub(crate) struct CompileCache {
     dir: Option<PathBuf>,
     engine_key: String,
+    around_compile: Option<fn(&mut dyn FnMut())>,
 }
 
 /// Feeds `Hash` output into sha256, for a key that is stable across runs.
@@ -45,11 +46,15 @@ impl Hasher for ShaHasher {
 }
 
 impl CompileCache {
-    pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>) -> CompileCache {
+    pub(crate) fn new(
+        engine: &Engine,
+        dir: Option<PathBuf>,
+        around_compile: Option<fn(&mut dyn FnMut())>,
+    ) -> CompileCache {
         let mut hasher = ShaHasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = hex::encode(&hasher.0.finalize()[..12]);
-        CompileCache { dir, engine_key }
+        CompileCache { dir, engine_key, around_compile }
     }
 
     fn path(&self, sha256: &str) -> Option<PathBuf> {
@@ -71,6 +76,22 @@ impl CompileCache {
                 }
             }
         }
+        // Wrapped whole: when `compile` returns, the compiler's work, the
+        // serialised copy and the compiled one (loaded back from its file)
+        // are all dropped.
+        let mut compiled = None;
+        let mut run = || compiled = Some(self.compile(engine, sha256, bytes));
+        match self.around_compile {
+            Some(around) => around(&mut run),
+            None => run(),
+        }
+        let compiled = compiled.expect("the compile hook runs the compile it is given");
+        compiled.map(|component| (component, CompileSource::Compiled))
+    }
+
+    /// Compiles `bytes` and, with a cache folder, stores the result and
+    /// loads it back from the file.
+    fn compile(&self, engine: &Engine, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
         let component = Component::from_binary(engine, bytes)?;
         if let Some(path) = self.path(sha256) {
             match store(&component, &path) {
@@ -82,15 +103,16 @@ impl CompileCache {
                 // for a run that only renders HTML: `bench batch` (ACME,
                 // 30,000 records) with an empty cache peaked at 366 MiB,
                 // loaded back at 285 MiB (a warm cache: 101; the rest is
-                // the compiler's memory the allocator keeps).
+                // the compiler's memory the allocator keeps, see
+                // `RuntimeConfig::around_compile`).
                 Ok(()) => match deserialize(engine, &path) {
-                    Ok(mapped) => return Ok((mapped, CompileSource::Compiled)),
+                    Ok(mapped) => return Ok(mapped),
                     Err(e) => tracing::warn!(path = %path.display(), "the component just cached does not load: {e}"),
                 },
                 Err(e) => tracing::warn!(path = %path.display(), "cannot write the compile cache: {e}"),
             }
         }
-        Ok((component, CompileSource::Compiled))
+        Ok(component)
     }
 }
 

@@ -80,12 +80,14 @@ pub fn run_worker(
 /// Tenants a worker does not ask shards of, until when.
 type Paused = Arc<std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>>;
 
-/// The big buffers of one shard: its files' bytes and its result frame,
+/// The big buffers of one shard: its files' bytes, its result's header
+/// and its result frame,
 /// kept for the next shard (tens of megabytes the allocator would
 /// otherwise return to the kernel and fault back in, zeroed, every time).
 #[derive(Default)]
 struct Buffers {
     files: Vec<u8>,
+    header: Vec<u8>,
     frame: Vec<u8>,
 }
 
@@ -280,7 +282,7 @@ impl Shard {
         let rendered = tokio::task::spawn_blocking(move || {
             let files = std::mem::take(&mut buffers.files);
             tessera_pipeline::render_shard_into(&loaded, &owned, &bytes, &worker, files).map(|(result, files)| {
-                let len = encode_result_into(&result, &files, &mut buffers.frame);
+                let len = encode_result_into(&result, &files, &mut buffers.header, &mut buffers.frame);
                 buffers.files = files;
                 (result.outcomes.len() as u64, len, buffers)
             })

@@ -7,14 +7,13 @@
 //! resident. `bench batch` (ACME, 30,000 records) with an empty compile
 //! cache peaked at 285 MiB against 101 MiB with a warm one.
 
-/// Runs a compile, then collects every thread's free pages: rayon's
-/// workers (where the compiler ran) and the calling thread (where the
-/// serialised copy was made). Measured (`bench batch`, ACME, 30,000
-/// records, empty cache): peak RSS of the runs 285 → 201–212 MiB; a warm
-/// cache gives ~105. What is left is freed memory mimalloc holds until its
-/// purge delay has passed (with `MIMALLOC_PURGE_DELAY=0`: 157 MiB).
-pub fn compile_returning_memory(compile: &mut dyn FnMut()) {
-    compile();
+/// Collects every thread's free pages after a compile: rayon's global
+/// pool's workers (where wasmtime's parallel compile ran) and the calling
+/// thread (where the serialised copy was made). Measured (`bench batch`,
+/// ACME, 30,000 records, empty cache): peak RSS of the runs 285 →
+/// 187–212 MiB in four sets; a warm cache gives 86–116. What is left is
+/// freed memory mimalloc still holds (`MIMALLOC_PURGE_DELAY=0`: 157 MiB).
+pub fn release_compiler_memory() {
     rayon::broadcast(|_| collect());
     collect();
 }

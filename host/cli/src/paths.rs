@@ -26,7 +26,7 @@ impl Context {
     pub fn runtime(&self) -> anyhow::Result<Runtime> {
         Ok(Runtime::new(RuntimeConfig {
             cache_dir: Some(self.cache_dir.join("components")),
-            around_compile: Some(crate::memory::compile_returning_memory),
+            after_compile: Some(crate::memory::release_compiler_memory),
             ..Default::default()
         })?)
     }

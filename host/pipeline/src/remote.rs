@@ -351,10 +351,12 @@ pub fn encode_result_into(result: &ShardResult, files: &[u8], header: &mut Vec<u
     if frame.len() < room {
         frame.resize(room, 0);
     }
-    frame[..4].copy_from_slice(FRAME_MAGIC);
-    let header_block = write_block(header, &mut frame[8..8 + header_room]);
-    frame[4..8].copy_from_slice(&u32::try_from(header_block).unwrap_or(u32::MAX).to_be_bytes());
-    let at = 8 + header_block;
+    // The magic, the header block's length, then the two blocks.
+    let header_at = FRAME_MAGIC.len() + 4;
+    frame[..FRAME_MAGIC.len()].copy_from_slice(FRAME_MAGIC);
+    let header_block = write_block(header, &mut frame[header_at..header_at + header_room]);
+    frame[FRAME_MAGIC.len()..header_at].copy_from_slice(&u32::try_from(header_block).unwrap_or(u32::MAX).to_be_bytes());
+    let at = header_at + header_block;
     at + write_block(files, &mut frame[at..at + files_room])
 }
 

@@ -29,7 +29,7 @@ pub enum CompileSource {
 pub(crate) struct CompileCache {
     dir: Option<PathBuf>,
     engine_key: String,
-    around_compile: Option<fn(&mut dyn FnMut())>,
+    after_compile: Option<fn()>,
 }
 
 /// Feeds `Hash` output into sha256, for a key that is stable across runs.
@@ -46,15 +46,11 @@ impl Hasher for ShaHasher {
 }
 
 impl CompileCache {
-    pub(crate) fn new(
-        engine: &Engine,
-        dir: Option<PathBuf>,
-        around_compile: Option<fn(&mut dyn FnMut())>,
-    ) -> CompileCache {
+    pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>, after_compile: Option<fn()>) -> CompileCache {
         let mut hasher = ShaHasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = hex::encode(&hasher.0.finalize()[..12]);
-        CompileCache { dir, engine_key, around_compile }
+        CompileCache { dir, engine_key, after_compile }
     }
 
     fn path(&self, sha256: &str) -> Option<PathBuf> {
@@ -76,16 +72,13 @@ impl CompileCache {
                 }
             }
         }
-        // Wrapped whole: when `compile` returns, the compiler's work, the
+        // Called once `compile` has returned: the compiler's work, the
         // serialised copy and the compiled one (loaded back from its file)
-        // are all dropped.
-        let mut compiled = None;
-        let mut run = || compiled = Some(self.compile(engine, sha256, bytes));
-        match self.around_compile {
-            Some(around) => around(&mut run),
-            None => run(),
+        // are all dropped by then.
+        let compiled = self.compile(engine, sha256, bytes);
+        if let Some(after) = self.after_compile {
+            after();
         }
-        let compiled = compiled.expect("the compile hook runs the compile it is given");
         compiled.map(|component| (component, CompileSource::Compiled))
     }
 
@@ -104,7 +97,7 @@ impl CompileCache {
                 // 30,000 records) with an empty cache peaked at 366 MiB,
                 // loaded back at 285 MiB (a warm cache: 101; the rest is
                 // the compiler's memory the allocator keeps, see
-                // `RuntimeConfig::around_compile`).
+                // `RuntimeConfig::after_compile`).
                 Ok(()) => match deserialize(engine, &path) {
                     Ok(mapped) => return Ok(mapped),
                     Err(e) => tracing::warn!(path = %path.display(), "the component just cached does not load: {e}"),

@@ -25,13 +25,12 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Skip the pooling allocator (for hosts that cannot reserve its address space).
     pub on_demand_allocation: bool,
-    /// Wraps every compile (a component not found in the cache): it is
-    /// called with the compile to run, so the process can make its
-    /// allocator give the compiler's memory back to the system as it is
-    /// freed, and collect what is left afterwards. An allocator that keeps
-    /// freed pages per thread (mimalloc) otherwise holds them for good in
-    /// the compiler's idle worker threads.
-    pub around_compile: Option<fn(&mut dyn FnMut())>,
+    /// Called after every compile (a component not found in the cache, never
+    /// a cached load), so the process can have its allocator give the
+    /// compiler's freed memory back: one that keeps freed pages per thread
+    /// (mimalloc) otherwise holds them for good in the compiler's idle
+    /// worker threads.
+    pub after_compile: Option<fn()>,
 }
 
 /// How instances get their memory.
@@ -136,7 +135,7 @@ impl Runtime {
             .map_err(|source| RuntimeError::Link { what: "WASI", source })?;
         crate::contract::link_all(&mut linker)
             .map_err(|source| RuntimeError::Link { what: "the contract's host interfaces", source })?;
-        let cache = CompileCache::new(&engine, config.cache_dir, config.around_compile);
+        let cache = CompileCache::new(&engine, config.cache_dir, config.after_compile);
         let ticker = Some(Ticker::start(engine.clone()));
         Ok(Runtime { engine, linker, cache, allocation, ticker })
     }

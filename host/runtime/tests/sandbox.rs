@@ -138,11 +138,10 @@ fn a_panic_is_a_trap_with_the_plugins_own_message() {
 fn a_component_compiled_now_runs_from_its_cache_file_as_a_cached_one_does() {
     // Compiled, it is stored and loaded back from the file (file-backed
     // code, not the compiler's memory); the next runtime loads that file.
-    // The compile hook wraps the compile, and only the compile.
-    static WRAPPED: AtomicUsize = AtomicUsize::new(0);
-    fn around(compile: &mut dyn FnMut()) {
-        compile();
-        WRAPPED.fetch_add(1, Ordering::SeqCst);
+    // The compile hook follows the compile, and only the compile.
+    static AFTER: AtomicUsize = AtomicUsize::new(0);
+    fn after() {
+        AFTER.fetch_add(1, Ordering::SeqCst);
     }
     let cache = tempfile::tempdir().unwrap();
     let package = Package::of("test-panic");
@@ -150,7 +149,7 @@ fn a_component_compiled_now_runs_from_its_cache_file_as_a_cached_one_does() {
     for expected in [tessera_runtime::CompileSource::Compiled, tessera_runtime::CompileSource::Cache] {
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: Some(cache.path().to_owned()),
-            around_compile: Some(around),
+            after_compile: Some(after),
             ..Default::default()
         })
         .expect("runtime starts");
@@ -163,7 +162,7 @@ fn a_component_compiled_now_runs_from_its_cache_file_as_a_cached_one_does() {
         assert!(plugin.render(&context(1), "x", &[], "{\"say\":\"calm\"}").is_ok());
         let fault = fault_of(&plugin, &[], "{\"say\":\"PANIC\"}");
         assert!(fault.to_string().ends_with("test plugin panics as asked"), "{fault}");
-        assert_eq!(WRAPPED.load(Ordering::SeqCst), 1, "one compile, wrapped once; a cached load is not wrapped");
+        assert_eq!(AFTER.load(Ordering::SeqCst), 1, "one compile, one call; a cached load makes none");
     }
 }
 

@@ -251,8 +251,12 @@ impl Committer {
         Ok(())
     }
 
-    /// Writes out the manifest and rejections (after the spool stage).
+    /// Writes out the manifest and rejections (after the spool stage), and
+    /// waits for the `zip` sink's containers to be on the disk.
     pub fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(containers) = &mut self.containers {
+            containers.finish()?;
+        }
         self.manifest.out.flush()?;
         self.rejected.out.flush()
     }

@@ -8,11 +8,16 @@
 //! unfinished block, whose temporary container the killed run left and
 //! the resume removes, and writes that block again.
 //!
+//! A published container is then written to the disk and dropped from the
+//! page cache behind the run ([`crate::sink::drop_behind`]); [`Containers::finish`]
+//! waits for the last ones.
+//!
 //! Each container ends with `index.jsonl`: one line per document member
 //! with its name, document id, record, sha256, size and the byte offset of
 //! its data, so that a reader can fetch one document without reading the
 //! central directory's neighbours.
 
+use crate::sink::drop_behind::DropBehind;
 use crate::sink::zip::ZipWriter;
 use crate::sink::{Sink, container_name};
 use std::collections::BTreeMap;
@@ -53,12 +58,14 @@ pub struct Containers {
     sink: Sink,
     block: Option<u64>,
     open: BTreeMap<String, Open>,
+    /// Started with the first container: a run that writes none starts no thread.
+    flush: Option<DropBehind>,
 }
 
 impl Containers {
     /// Containers of `sink` in `out_dir`.
     pub fn new(out_dir: &Path, sink: Sink) -> Containers {
-        Containers { out_dir: out_dir.to_path_buf(), sink, block: None, open: BTreeMap::new() }
+        Containers { out_dir: out_dir.to_path_buf(), sink, block: None, open: BTreeMap::new(), flush: None }
     }
 
     /// Whether record `seq` starts another block than the one open (the
@@ -106,11 +113,21 @@ impl Containers {
         for (_, mut open) in std::mem::take(&mut self.open) {
             open.zip.add(INDEX_MEMBER, &open.index)?;
             let file = open.zip.finish()?.into_inner().map_err(|e| e.into_error())?;
-            drop(file);
             std::fs::rename(&open.temporary, &open.path)?;
+            let flush = match &mut self.flush {
+                Some(flush) => flush,
+                None => self.flush.insert(DropBehind::start()?),
+            };
+            flush.submit(file, open.path)?;
         }
         self.block = None;
         Ok(())
+    }
+
+    /// Waits until every published container is on the disk (the open
+    /// block, if any, is not published: see [`Self::close`]).
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.flush.take().map_or(Ok(()), DropBehind::finish)
     }
 }
 

@@ -21,6 +21,7 @@
 //!   one per output.
 
 pub mod containers;
+pub mod drop_behind;
 pub mod zip;
 
 use serde::{Deserialize, Serialize};

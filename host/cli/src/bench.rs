@@ -387,3 +387,14 @@ fn plugin_call(ctx: &Context, calls: usize, runs: usize, docs: usize, json: bool
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// CPU seconds a process has used, every thread, user and system
+/// (`/proc/<pid>/stat`, in clock ticks of 1/100 s); `pid` is a number or
+/// `self`. `None` once the process is gone or off Linux.
+pub fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after its `)`.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}

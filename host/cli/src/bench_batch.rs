@@ -257,16 +257,6 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU seconds this process has used, every thread, user and system
-/// (`/proc/self/stat`, in clock ticks of 1/100 s).
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces: fields are counted after its `)`.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
-}
-
 /// One measured (or warm-up) run's job.
 fn job<'a>(input: &'a Path, out: &'a Path, b: &BatchBench, channels: &[String]) -> BatchJob<'a> {
     BatchJob {
@@ -328,9 +318,9 @@ pub fn run(ctx: &Context, b: &BatchBench) -> anyhow::Result<ExitCode> {
             rss_source = "VmHWM of the process, reset before each run";
         }
         let out = work.path().join(format!("out-{run}"));
-        let cpu_before = process_cpu_seconds();
+        let cpu_before = crate::bench::process_cpu_seconds("self");
         let report = run_batch(&loaded, &job(&input, &out, b, &channels))?;
-        if let (Some(before), Some(after)) = (cpu_before, process_cpu_seconds()) {
+        if let (Some(before), Some(after)) = (cpu_before, crate::bench::process_cpu_seconds("self")) {
             cpu_us.push((after - before) * 1e6 / report.delivered.max(1) as f64);
         }
         peak = peak.max(peak_rss_mb().unwrap_or(f64::NAN));

@@ -6,7 +6,7 @@
 //! the middle of a cluster run: the shards delivered again, and the time
 //! from its death until every shard it could have held was done elsewhere.
 
-use crate::bench::{emit, median};
+use crate::bench::{emit, median, process_cpu_seconds};
 use crate::bench_batch::{Audience, write_billing_csv};
 use crate::paths::{Context, samples_dir};
 use serde::Serialize;
@@ -58,6 +58,24 @@ struct Row {
     cluster_runs: Vec<f64>,
     /// Local documents/s ÷ cluster documents/s.
     slower: f64,
+    /// CPU time per document of the local run (the whole process), µs.
+    local_cpu_us_per_doc: f64,
+    /// CPU time per document of the cluster run, µs, by process: what the
+    /// cluster costs on top of a local run, since here they share the cores.
+    cluster_cpu_us_per_doc: ClusterCpu,
+}
+
+/// CPU µs per document of a cluster run, by role (medians over the runs).
+#[derive(Serialize, Default, Clone, Copy)]
+struct ClusterCpu {
+    /// The coordinator: cutting, publishing, reading results, committing.
+    coordinator: f64,
+    /// nats-server.
+    broker: f64,
+    /// All workers together.
+    workers: f64,
+    /// The sum.
+    total: f64,
 }
 
 /// A worker killed mid-run.
@@ -95,10 +113,12 @@ pub fn run(ctx: &Context, b: &ClusterBench) -> anyhow::Result<ExitCode> {
     bench.local(1, "warm")?;
     let mut rows = Vec::new();
     for &workers in &b.workers {
-        let mut local = Vec::new();
-        let mut cluster = Vec::new();
+        let (mut local, mut local_cpu) = (Vec::new(), Vec::new());
+        let (mut cluster, mut cluster_cpu) = (Vec::new(), Vec::new());
         for run in 0..b.runs {
-            local.push(bench.local(workers, &format!("local-{workers}-{run}"))?);
+            let (docs_per_sec, cpu) = bench.local(workers, &format!("local-{workers}-{run}"))?;
+            local.push(docs_per_sec);
+            local_cpu.push(cpu);
         }
         let mut processes = bench.workers(workers)?;
         // The workers' warm-up, as the local side had one: a worker lives
@@ -106,8 +126,14 @@ pub fn run(ctx: &Context, b: &ClusterBench) -> anyhow::Result<ExitCode> {
         // plugins and growing its buffers (measured: the first of three
         // runs 12–16 % slower than the next two).
         bench.cluster(&format!("cluster-{workers}-warm"), Settings::default(), None)?;
+        let pids: Vec<String> = processes.iter().map(|c| c.id().to_string()).collect();
         for run in 0..b.runs {
-            cluster.push(bench.cluster(&format!("cluster-{workers}-{run}"), Settings::default(), None)?.0);
+            let before = Cpu::read(server.pid(), &pids);
+            let (docs_per_sec, times) =
+                bench.cluster(&format!("cluster-{workers}-{run}"), Settings::default(), None)?;
+            let after = Cpu::read(server.pid(), &pids);
+            cluster.push(docs_per_sec);
+            cluster_cpu.push(after.since(&before, times.documents));
         }
         stop(&mut processes);
         let (l, c) = (median(local.clone()), median(cluster.clone()));
@@ -118,6 +144,13 @@ pub fn run(ctx: &Context, b: &ClusterBench) -> anyhow::Result<ExitCode> {
             cluster_docs_per_sec: c,
             cluster_runs: cluster.iter().map(|x| x.round()).collect(),
             slower: l / c.max(1e-9),
+            local_cpu_us_per_doc: median(local_cpu),
+            cluster_cpu_us_per_doc: ClusterCpu {
+                coordinator: median(cluster_cpu.iter().map(|c| c.coordinator).collect()),
+                broker: median(cluster_cpu.iter().map(|c| c.broker).collect()),
+                workers: median(cluster_cpu.iter().map(|c| c.workers).collect()),
+                total: median(cluster_cpu.iter().map(|c| c.total).collect()),
+            },
         });
     }
     let kill = match b.workers.iter().max() {
@@ -150,6 +183,11 @@ pub fn run(ctx: &Context, b: &ClusterBench) -> anyhow::Result<ExitCode> {
                 r.cluster_runs,
                 r.slower,
                 report.target_slower
+            );
+            let c = &r.cluster_cpu_us_per_doc;
+            text += &format!(
+                "    CPU µs per document: local {:.0}; cluster {:.0} = workers {:.0} + coordinator {:.0} + nats-server {:.0}\n",
+                r.local_cpu_us_per_doc, c.total, c.workers, c.coordinator, c.broker
             );
         }
         if let Some(k) = &report.kill {
@@ -187,13 +225,16 @@ impl Bench<'_> {
         }
     }
 
-    /// A local run with `threads` worker threads: documents/s.
-    fn local(&self, threads: usize, name: &str) -> anyhow::Result<f64> {
+    /// A local run with `threads` worker threads: documents/s and CPU µs
+    /// per document.
+    fn local(&self, threads: usize, name: &str) -> anyhow::Result<(f64, f64)> {
         let out = self.work.join(name);
+        let before = process_cpu_seconds("self").unwrap_or(f64::NAN);
         let report = run_batch(self.loaded, &self.job(&out, threads))?;
+        let cpu = process_cpu_seconds("self").unwrap_or(f64::NAN) - before;
         anyhow::ensure!(report.balanced, "the local run lost records");
         std::fs::remove_dir_all(&out)?;
-        Ok(report.docs_per_sec)
+        Ok((report.docs_per_sec, cpu * 1e6 / report.delivered.max(1) as f64))
     }
 
     /// `n` worker processes of this binary, one slot each, ready.
@@ -239,6 +280,7 @@ impl Bench<'_> {
         })?;
         anyhow::ensure!(report.balanced, "the cluster run lost records");
         let mut times = timed.times.into_inner().unwrap_or_else(|e| e.into_inner());
+        times.documents = report.delivered;
         times.redelivered = exchange.deliveries()?.saturating_sub(before).saturating_sub(report.shards);
         exchange.finish()?;
         std::fs::remove_dir_all(&out)?;
@@ -292,6 +334,38 @@ struct Times {
     sent: BTreeMap<u64, Instant>,
     back: BTreeMap<u64, Instant>,
     redelivered: u64,
+    /// Documents the run delivered.
+    documents: u64,
+}
+
+/// CPU seconds used so far by this process (the coordinator), the server
+/// and the workers.
+struct Cpu {
+    coordinator: f64,
+    broker: f64,
+    workers: f64,
+}
+
+impl Cpu {
+    fn read(server: u32, workers: &[String]) -> Cpu {
+        let of = |pid: &str| process_cpu_seconds(pid).unwrap_or(f64::NAN);
+        Cpu {
+            coordinator: of("self"),
+            broker: of(&server.to_string()),
+            workers: workers.iter().map(|pid| of(pid)).sum(),
+        }
+    }
+
+    /// µs per document from `before` to this reading.
+    fn since(&self, before: &Cpu, documents: u64) -> ClusterCpu {
+        let per_doc = |now: f64, then: f64| (now - then) * 1e6 / documents.max(1) as f64;
+        let (coordinator, broker, workers) = (
+            per_doc(self.coordinator, before.coordinator),
+            per_doc(self.broker, before.broker),
+            per_doc(self.workers, before.workers),
+        );
+        ClusterCpu { coordinator, broker, workers, total: coordinator + broker + workers }
+    }
 }
 
 impl Times {

@@ -110,6 +110,7 @@ pub fn batch(ctx: &Context, args: &BatchArgs<'_>) -> anyhow::Result<ExitCode> {
         if let Err(e) = exchange.finish() {
             eprintln!("warning: the run's shards and results stay on the NATS server: {e}");
         }
+        crate::worker::finished(args.out)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -15,20 +15,58 @@ use tessera_cluster::worker::{WorkerConfig, run_worker, worker_name};
 use tessera_content::SourceMode;
 use tessera_pipeline::LoadedTenant;
 
-/// The exchange of a cluster run and the run's id: the same for the same
-/// tenant, source and output folder, so `--resume` finds the results of
+/// The file in a cluster run's output folder that names the run on the
+/// NATS server until the run is finished, so `--resume` finds the results of
 /// the interrupted attempt.
+const RUN_ID_FILE: &str = ".cluster-run";
+
+/// The exchange of a cluster run and the run's id.
+///
+/// Each fresh run gets an id of its own: shards go out with the message id
+/// `<run>/<shard>`, and the server drops a message whose id it saw within
+/// its duplicate window, so running the same source into the same folder
+/// again under the same id would publish nothing and wait for ever. A
+/// resumed run reads the id its first attempt wrote into the folder.
 pub fn exchange(url: &str, loaded: &LoadedTenant, args: &BatchArgs<'_>) -> anyhow::Result<(NatsExchange, String)> {
     let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let tenant = &loaded.tenant.config.id;
-    let identity = format!("{tenant}\n{}\n{}", absolute(args.input).display(), absolute(args.out).display());
-    let run = format!(
-        "{}-{}",
-        tessera_cluster::layout::token(tenant),
-        &tessera_pipeline::sha256_hex(identity.as_bytes())[..16]
-    );
+    let id_file = args.out.join(RUN_ID_FILE);
+    let earlier = std::fs::read_to_string(&id_file).ok().map(|id| id.trim().to_owned()).filter(|id| !id.is_empty());
+    let run = match earlier {
+        Some(run) if args.resume => run,
+        _ => {
+            let started =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let identity = format!(
+                "{tenant}\n{}\n{}\n{started}\n{}",
+                absolute(args.input).display(),
+                absolute(args.out).display(),
+                std::process::id()
+            );
+            let run = format!(
+                "{}-{}",
+                tessera_cluster::layout::token(tenant),
+                &tessera_pipeline::sha256_hex(identity.as_bytes())[..16]
+            );
+            std::fs::create_dir_all(args.out).with_context(|| format!("making {}", args.out.display()))?;
+            std::fs::write(&id_file, format!("{run}\n")).with_context(|| format!("writing {}", id_file.display()))?;
+            run
+        }
+    };
     let exchange = NatsExchange::connect(url, tenant, &run, args.cluster_settings)?;
     Ok((exchange, run))
+}
+
+/// Forgets the run's id once the run is finished: the folder then holds
+/// exactly what a local run's does.
+pub fn finished(out: &std::path::Path) -> anyhow::Result<()> {
+    let id_file = out.join(RUN_ID_FILE);
+    match std::fs::remove_file(&id_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", id_file.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The cluster's part of the progress line.

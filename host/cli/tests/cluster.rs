@@ -259,6 +259,34 @@ fn a_coordinator_killed_mid_run_finishes_with_resume() {
     cluster.assert_same("local", "cluster");
 }
 
+/// Regression: the run's id was a digest of tenant, source and folder only,
+/// so the same run again within the server's duplicate window published
+/// shards whose message ids the server had seen, and waited for ever.
+#[test]
+fn the_same_source_into_the_same_folder_again_is_a_run_of_its_own() {
+    let mut cluster = Cluster::new();
+    cluster.worker(&[]);
+    ok(&cluster.batch("local", false, &["--threads", "2"], &[]), "local");
+    for attempt in ["first", "second"] {
+        let mut run = cluster
+            .batch_command("cluster", true, &[], &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while run.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(180) {
+                let _ = run.kill();
+                panic!("the {attempt} run did not finish in 3 minutes");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        ok(&run.wait_with_output().unwrap(), attempt);
+        cluster.assert_same("local", "cluster");
+    }
+}
+
 #[test]
 fn a_nats_server_killed_and_restarted_mid_run_loses_nothing() {
     let mut cluster = Cluster::new();

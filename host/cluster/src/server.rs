@@ -56,6 +56,11 @@ impl LocalServer {
         &self.url
     }
 
+    /// The server's process id (for measuring its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server (as a crash would) and starts it again on the same
     /// port with the same store.
     pub fn restart(&mut self) -> Result<(), ClusterError> {

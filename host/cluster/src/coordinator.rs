@@ -31,7 +31,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tessera_pipeline::Stage;
 use tessera_pipeline::remote::{
-    Arrival, ReadResult, RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result,
+    Arrival, FrameBuffer, ReadResult, RemoteFault, ShardExchange, ShardResult, ShardTask, decode_result,
 };
 use tokio::io::AsyncReadExt;
 
@@ -174,7 +174,7 @@ impl NatsExchange {
                     let _ = shards.delete_message(seq).await;
                     let last = last_refusals.lock().unwrap_or_else(|e| e.into_inner()).get(&task.index).cloned();
                     let result = given_up(&task, max_deliver, last.as_deref());
-                    if advisory_tx.send(Ok(Arrival::ready(result, Vec::new()))).is_err() {
+                    if advisory_tx.send(Ok(Arrival::ready(result, FrameBuffer::default()))).is_err() {
                         break;
                     }
                 }
@@ -326,15 +326,18 @@ impl Publisher {
 async fn read_result(
     frames: &jetstream::object_store::ObjectStore,
     notice: &ResultNotice,
-) -> Result<(ShardResult, Vec<u8>), String> {
+) -> Result<(ShardResult, FrameBuffer), String> {
     let what = format!("reading result {} of worker {}", notice.object, notice.worker);
     let frame = crate::retrying(&what, || async {
         let mut object = frames.get(&notice.object).await.map_err(|e| e.to_string())?;
         // Sized up front: grown by doubling, a frame of megabytes is copied
         // and its fresh pages zeroed several times over.
-        let mut frame = Vec::with_capacity(object.info.size);
-        object.read_to_end(&mut frame).await.map_err(|e| e.to_string())?;
-        Ok(frame)
+        let mut frame = tessera_pipeline::frame_buffer::take(object.info.size);
+        if let Err(e) = object.read_to_end(&mut frame).await {
+            tessera_pipeline::frame_buffer::give_back(frame);
+            return Err(e.to_string());
+        }
+        Ok(FrameBuffer::new(frame))
     })
     .await?;
     let (result, files) = decode_result(&frame).map_err(|e| format!("result of worker {}: {e}", notice.worker))?;

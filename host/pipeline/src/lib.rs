@@ -32,6 +32,7 @@ mod channels;
 mod compose;
 mod error;
 mod flow;
+pub mod frame_buffer;
 pub mod remote;
 mod report;
 mod run;

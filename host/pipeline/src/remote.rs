@@ -13,6 +13,7 @@
 //! A result is one frame: a JSON header ([`ShardResult`]) and the output
 //! files' bytes after it, which the header points into ([`FileRef`]).
 
+pub use crate::frame_buffer::FrameBuffer;
 use crate::report::{Rejection, Stage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -302,11 +303,11 @@ pub struct Arrival {
 }
 
 /// How an [`Arrival`] is read.
-pub type ReadResult = Box<dyn FnOnce() -> Result<(ShardResult, Vec<u8>), String> + Send>;
+pub type ReadResult = Box<dyn FnOnce() -> Result<(ShardResult, FrameBuffer), String> + Send>;
 
 impl Arrival {
     /// An arrival already in hand.
-    pub fn ready(result: ShardResult, files: Vec<u8>) -> Arrival {
+    pub fn ready(result: ShardResult, files: FrameBuffer) -> Arrival {
         Arrival {
             run: result.run.clone(),
             index: result.index,
@@ -377,36 +378,45 @@ const FRAME_MAGIC_ONE_BLOCK: &[u8; 4] = b"TSR2";
 const MAX_FRAME_BYTES: usize = 1 << 30;
 
 /// An LZ4 block with its size first, refused unread if it claims more
-/// than [`MAX_FRAME_BYTES`].
-fn decompress_block(block: &[u8], what: &str) -> Result<Vec<u8>, String> {
-    let claimed = block.get(..4).ok_or_else(|| format!("a shard result frame cut short in its {what}"))?;
-    if u32::from_le_bytes(claimed.try_into().expect("four bytes")) as usize > MAX_FRAME_BYTES {
+/// than [`MAX_FRAME_BYTES`]; decoded into a reused buffer.
+fn decompress_block(block: &[u8], what: &str) -> Result<FrameBuffer, String> {
+    let (claimed, packed) =
+        block.split_at_checked(4).ok_or_else(|| format!("a shard result frame cut short in its {what}"))?;
+    let size = u32::from_le_bytes(claimed.try_into().expect("four bytes")) as usize;
+    if size > MAX_FRAME_BYTES {
         return Err(format!("a shard result frame whose {what} is more than {MAX_FRAME_BYTES} bytes"));
     }
-    lz4_flex::decompress_size_prepended(block)
-        .map_err(|e| format!("a shard result frame whose {what} does not decompress: {e}"))
+    let mut out = FrameBuffer::overwritten(size);
+    let written = lz4_flex::block::decompress_into(packed, out.as_mut_slice())
+        .map_err(|e| format!("a shard result frame whose {what} does not decompress: {e}"))?;
+    if written != size {
+        return Err(format!(
+            "a shard result frame whose {what} decompresses to {written} bytes, not the {size} it says"
+        ));
+    }
+    Ok(out)
 }
 
 /// The header and the files' bytes of a frame made by [`encode_result`];
 /// an error says what is wrong with it (it came over the network).
-pub fn decode_result(frame: &[u8]) -> Result<(ShardResult, Vec<u8>), String> {
+pub fn decode_result(frame: &[u8]) -> Result<(ShardResult, FrameBuffer), String> {
     let (header, files) = if let Some(rest) = frame.strip_prefix(FRAME_MAGIC.as_slice()) {
         let len = rest.get(..4).ok_or("a shard result frame cut short")?;
         let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
         let header = rest.get(4..4 + len).ok_or("a shard result frame cut short in its header")?;
         (decompress_block(header, "header")?, decompress_block(&rest[4 + len..], "files")?)
     } else if let Some(packed) = frame.strip_prefix(FRAME_MAGIC_ONE_BLOCK.as_slice()) {
-        let mut body = decompress_block(packed, "body")?;
+        let body = decompress_block(packed, "body")?;
         let len = body.get(..4).ok_or("a shard result frame cut short")?;
         let len = u32::from_be_bytes(len.try_into().expect("four bytes")) as usize;
-        let header = body.get(4..4 + len).ok_or("a shard result frame cut short")?.to_vec();
-        body.drain(..4 + len);
-        (header, body)
+        let header = body.get(4..4 + len).ok_or("a shard result frame cut short")?;
+        (FrameBuffer::new(header.to_vec()), FrameBuffer::new(body[4 + len..].to_vec()))
     } else {
         return Err("not a shard result (no TSR3 frame)".into());
     };
     let result: ShardResult =
         serde_json::from_slice(&header).map_err(|e| format!("a shard result header that does not parse: {e}"))?;
+    drop(header);
     for outcome in &result.outcomes {
         if let RemoteOutcome::Record(r) = outcome
             && let RecordEnd::Delivered { files: refs, lines, .. } = &r.end
@@ -461,7 +471,7 @@ mod tests {
         };
         let frame = encode_result(&result, b"xyz");
         let (back, files) = decode_result(&frame).unwrap();
-        assert_eq!((back.index, back.outcomes.len(), files.as_slice()), (3, 1, &b"xyz"[..]));
+        assert_eq!((back.index, back.outcomes.len(), &files[..]), (3, 1, &b"xyz"[..]));
         // A reused buffer gives the same frame, whatever it held before,
         // and keeps its room.
         let mut reused = b"left over from the last shard".repeat(1000);
@@ -471,7 +481,7 @@ mod tests {
         assert_eq!(reused.len(), 29_000, "the buffer keeps its room for the next shard");
         let big = vec![7u8; 100_000];
         let len = encode_result_into(&result, &big, &mut header, &mut reused);
-        assert_eq!(decode_result(&reused[..len]).unwrap().1, big);
+        assert_eq!(&decode_result(&reused[..len]).unwrap().1[..], &big[..]);
         let len = encode_result_into(&result, b"xyz", &mut header, &mut reused);
         assert_eq!(&reused[..len], frame.as_slice());
         // The blocks are what `compress_prepend_size` makes.
@@ -497,7 +507,7 @@ mod tests {
         let mut old = b"TSR2".to_vec();
         old.extend_from_slice(&lz4_flex::compress_prepend_size(&body));
         let (back, files) = decode_result(&old).unwrap();
-        assert_eq!((back.index, files.as_slice()), (3, &b"xyz"[..]));
+        assert_eq!((back.index, &files[..]), (3, &b"xyz"[..]));
         for cut in [6, 10, frame.len() - 1] {
             assert!(decode_result(&frame[..cut]).is_err(), "cut at {cut}");
         }

@@ -282,26 +282,38 @@ impl Shard {
         let rendered = tokio::task::spawn_blocking(move || {
             let files = std::mem::take(&mut buffers.files);
             tessera_pipeline::render_shard_into(&loaded, &owned, &bytes, &worker, files).map(|(result, files)| {
-                let len = encode_result_into(&result, &files, &mut buffers.header, &mut buffers.frame);
                 buffers.files = files;
-                (result.outcomes.len() as u64, len, buffers)
+                (result, buffers)
             })
         })
         .await;
         let stored = match rendered {
-            Ok(Ok((documents, len, buffers))) => {
-                let frame = &buffers.frame[..len];
-                self.metrics.rendered(&task.tenant, documents, frame.len() as u64, started.elapsed());
-                // The rendering slot goes to the next shard while this
-                // result is stored (the shard stays unacked until then).
+            Ok(Ok((result, buffers))) => {
+                // The rendering slot goes to the next shard now: this
+                // result is encoded (LZ4, most of it) and stored beside
+                // that rendering, the shard unacked until it is stored.
                 let storing = Arc::clone(&self.storing).acquire_owned().await.expect("the semaphore is never closed");
                 drop(self.slot.lock().unwrap_or_else(|e| e.into_inner()).take());
-                let storing_since = std::time::Instant::now();
-                let stored = crate::retrying("storing the result", || self.store(task, frame)).await;
-                drop(storing);
-                self.metrics.stored(&task.tenant, storing_since.elapsed());
-                self.buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
-                stored
+                let documents = result.outcomes.len() as u64;
+                let encoded = tokio::task::spawn_blocking(move || {
+                    let mut buffers = buffers;
+                    let len = encode_result_into(&result, &buffers.files, &mut buffers.header, &mut buffers.frame);
+                    (len, buffers)
+                })
+                .await;
+                match encoded {
+                    Ok((len, buffers)) => {
+                        let frame = &buffers.frame[..len];
+                        self.metrics.rendered(&task.tenant, documents, frame.len() as u64, started.elapsed());
+                        let storing_since = std::time::Instant::now();
+                        let stored = crate::retrying("storing the result", || self.store(task, frame)).await;
+                        drop(storing);
+                        self.metrics.stored(&task.tenant, storing_since.elapsed());
+                        self.buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
+                        stored
+                    }
+                    Err(panic) => Err(format!("the worker failed while encoding its result: {panic}")),
+                }
             }
             Ok(Err(refusal)) => Err(refusal),
             Err(panic) => Err(format!("the worker failed while rendering it: {panic}")),

@@ -332,12 +332,9 @@ async fn read_result(
         let mut object = frames.get(&notice.object).await.map_err(|e| e.to_string())?;
         // Sized up front: grown by doubling, a frame of megabytes is copied
         // and its fresh pages zeroed several times over.
-        let mut frame = tessera_pipeline::frame_buffer::take(object.info.size);
-        if let Err(e) = object.read_to_end(&mut frame).await {
-            tessera_pipeline::frame_buffer::give_back(frame);
-            return Err(e.to_string());
-        }
-        Ok(FrameBuffer::new(frame))
+        let mut frame = FrameBuffer::with_capacity(object.info.size);
+        object.read_to_end(frame.as_mut_vec()).await.map_err(|e| e.to_string())?;
+        Ok(frame)
     })
     .await?;
     let (result, files) = decode_result(&frame).map_err(|e| format!("result of worker {}: {e}", notice.worker))?;

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tessera_pipeline::LoadedTenant;
-use tessera_pipeline::remote::{ShardTask, encode_result_into};
+use tessera_pipeline::remote::{ShardResult, ShardTask, encode_result_into};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
@@ -294,26 +294,9 @@ impl Shard {
                 // that rendering, the shard unacked until it is stored.
                 let storing = Arc::clone(&self.storing).acquire_owned().await.expect("the semaphore is never closed");
                 drop(self.slot.lock().unwrap_or_else(|e| e.into_inner()).take());
-                let documents = result.outcomes.len() as u64;
-                let encoded = tokio::task::spawn_blocking(move || {
-                    let mut buffers = buffers;
-                    let len = encode_result_into(&result, &buffers.files, &mut buffers.header, &mut buffers.frame);
-                    (len, buffers)
-                })
-                .await;
-                match encoded {
-                    Ok((len, buffers)) => {
-                        let frame = &buffers.frame[..len];
-                        self.metrics.rendered(&task.tenant, documents, frame.len() as u64, started.elapsed());
-                        let storing_since = std::time::Instant::now();
-                        let stored = crate::retrying("storing the result", || self.store(task, frame)).await;
-                        drop(storing);
-                        self.metrics.stored(&task.tenant, storing_since.elapsed());
-                        self.buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
-                        stored
-                    }
-                    Err(panic) => Err(format!("the worker failed while encoding its result: {panic}")),
-                }
+                let stored = self.encode_and_store(task, result, buffers, started).await;
+                drop(storing);
+                stored
             }
             Ok(Err(refusal)) => Err(refusal),
             Err(panic) => Err(format!("the worker failed while rendering it: {panic}")),
@@ -325,6 +308,31 @@ impl Shard {
             tracing::warn!("shard {} of run {}: the server did not confirm the ack ({e})", task.index, task.run);
         }
         Ok(())
+    }
+
+    /// Encodes a rendered shard's result into its buffers and stores it;
+    /// the buffers go back to the worker's pool either way.
+    async fn encode_and_store(
+        &self,
+        task: &ShardTask,
+        result: ShardResult,
+        mut buffers: Buffers,
+        started: std::time::Instant,
+    ) -> Result<(), String> {
+        let documents = result.outcomes.len() as u64;
+        let (len, buffers) = tokio::task::spawn_blocking(move || {
+            let len = encode_result_into(&result, &buffers.files, &mut buffers.header, &mut buffers.frame);
+            (len, buffers)
+        })
+        .await
+        .map_err(|panic| format!("the worker failed while encoding its result: {panic}"))?;
+        let frame = &buffers.frame[..len];
+        self.metrics.rendered(&task.tenant, documents, frame.len() as u64, started.elapsed());
+        let storing_since = std::time::Instant::now();
+        let stored = crate::retrying("storing the result", || self.store(task, frame)).await;
+        self.metrics.stored(&task.tenant, storing_since.elapsed());
+        self.buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
+        stored
     }
 
     /// Puts the frame in the results bucket and its notice in the stream.

@@ -64,17 +64,6 @@ impl Pool {
     }
 }
 
-/// An empty vector with room for at least `capacity` bytes, reusing a kept
-/// buffer when one is big enough.
-pub fn take(capacity: usize) -> Vec<u8> {
-    POOL.take(capacity)
-}
-
-/// Keeps `buffer` for reuse, if there is room for it.
-pub fn give_back(buffer: Vec<u8>) {
-    POOL.give_back(buffer);
-}
-
 /// Bytes in a buffer that goes back for reuse when dropped.
 #[derive(Debug, Default)]
 pub struct FrameBuffer(Vec<u8>);
@@ -85,9 +74,15 @@ impl FrameBuffer {
         FrameBuffer(bytes)
     }
 
+    /// No bytes yet, with room for `capacity` (a kept buffer when one is big
+    /// enough), to be filled through [`Self::as_mut_vec`].
+    pub fn with_capacity(capacity: usize) -> FrameBuffer {
+        FrameBuffer(POOL.take(capacity))
+    }
+
     /// `len` zero bytes, to be written over whole.
     pub fn overwritten(len: usize) -> FrameBuffer {
-        let mut bytes = take(len);
+        let mut bytes = POOL.take(len);
         // Zeros written over reused memory are a memset of resident
         // pages; what cost was the kernel supplying fresh ones.
         bytes.resize(len, 0);
@@ -96,6 +91,11 @@ impl FrameBuffer {
 
     /// The bytes, writable.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// The bytes, to append to.
+    pub fn as_mut_vec(&mut self) -> &mut Vec<u8> {
         &mut self.0
     }
 }
@@ -110,7 +110,7 @@ impl Deref for FrameBuffer {
 
 impl Drop for FrameBuffer {
     fn drop(&mut self) {
-        give_back(std::mem::take(&mut self.0));
+        POOL.give_back(std::mem::take(&mut self.0));
     }
 }
 

@@ -50,9 +50,14 @@ fn main() {
 
     ensure_wasm_target();
     let target_dir = cargo_target_dir(&out_dir).join("wasm-plugins");
-    // The small plugins share one workspace; Typst is big enough to get its
-    // own (its own lock file and a build profile without fat LTO).
-    for workspace in [plugins.join("Cargo.toml"), plugins.join("formatters/typst-pdf/Cargo.toml")] {
+    // The small plugins share one workspace; Typst and the print composer
+    // are big enough to get their own (their own lock files, and features
+    // that do not leak into the small plugins' builds).
+    for workspace in [
+        plugins.join("Cargo.toml"),
+        plugins.join("formatters/typst-pdf/Cargo.toml"),
+        plugins.join("formatters/print-compose/Cargo.toml"),
+    ] {
         build_guests(&root, &workspace, &target_dir);
     }
 

@@ -106,15 +106,18 @@ pub enum BenchCommand {
         /// Letters in the sandbox/native comparison.
         #[arg(long, default_value_t = 300)]
         sample: usize,
-        /// Skip the native comparison (it builds Typst natively the first time).
+        /// Skip the native comparison (it builds the formatter natively the first time).
         #[arg(long)]
         no_native: bool,
-        /// Keep the sample letters' Typst markup in this folder.
+        /// Keep the sample letters' print markup in this folder.
         #[arg(long)]
         keep_markup: Option<std::path::PathBuf>,
         /// Skip the print-spool runs (ACME's `post` channel).
         #[arg(long)]
         no_spools: bool,
+        /// Also make the letters as single PDFs with typst-pdf (the `archive` channel).
+        #[arg(long)]
+        typst: bool,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -192,7 +195,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 json,
             },
         ),
-        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, no_spools, json } => {
+        BenchCommand::Pdf { records, runs, threads, sample, no_native, keep_markup, no_spools, typst, json } => {
             crate::bench_pdf::run(
                 ctx,
                 &crate::bench_pdf::PdfBench {
@@ -203,6 +206,7 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                     native: !no_native,
                     keep_markup,
                     spools: !no_spools,
+                    typst,
                     json,
                 },
             )

@@ -1,5 +1,6 @@
-//! `tessera bench pdf`: one-page print letters through the sandboxed
-//! typst-pdf formatter, the way a print run makes them.
+//! `tessera bench pdf`: one-page print letters through the sandboxed print
+//! formatter of ACME's `print` channel (print-compose from a layout, or
+//! typst-pdf from Typst markup), the way a print run makes them.
 //!
 //! A generated batch of ACME invoices (5–12 lines: one A4 page each) goes
 //! through the whole pipeline to ACME's `print` channel on every core:
@@ -7,13 +8,15 @@
 //! `p50_ms`/`p99_ms` the per-document time in the formatter.
 //!
 //! `native_ratio` compares the sandbox with native code on the same work: a
-//! sample of the letters' Typst markup is typeset one after the other, once
-//! in the component (warm instance, as the batch uses it) and once by the
-//! same Rust code built natively (`plugins/formatters/typst-pdf/examples/
-//! native.rs`, built on first use — several minutes the first time); the
-//! ratio is native time / sandbox time (1.0 = no cost). The native run also
-//! reports typesetting each letter from scratch (Typst's caches emptied
-//! before each one), the baseline the levers are measured against.
+//! sample of the letters' markup is formatted one after the other, once in
+//! the component (warm instance, as the batch uses it) and once by the same
+//! Rust code built natively (the formatter's `examples/native.rs`, built on
+//! first use — minutes the first time); the ratio is native time / sandbox
+//! time (1.0 = no cost). For Typst the native run also reports typesetting
+//! each letter from scratch (Typst's caches emptied before each one).
+//!
+//! `--typst` adds the same letters as single PDFs through the `archive`
+//! channel (typst-pdf, PDF/A-2b): what Typst makes of them, for comparison.
 
 use crate::bench::{emit, median};
 use crate::bench_batch::{Audience, write_billing_csv};
@@ -25,12 +28,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_pipeline::{BatchJob, CdmRecord, LoadedTenant, Maker, Renditions, parse_as_of, run_batch};
+use tessera_pipeline::{BatchJob, CdmRecord, LoadedTenant, Maker, Markup, Renditions, parse_as_of, run_batch};
 use tessera_runtime::{CallContext, DocumentInput, Plugin, TranslateOutcome};
 
 /// Letters of one A4 page: up to 12 invoice lines.
 const LETTERS: Audience<'static> = Audience { labels: &["acme", "acme-green"], currency: "EUR", max_lines: 12 };
+/// Issue 20's targets: spooled letters, and single PDFs.
 const TARGET_PDF_PER_SEC: f64 = 250.0;
+const TARGET_SINGLE_PER_SEC: f64 = 100.0;
 
 /// The bench's settings.
 pub struct PdfBench {
@@ -43,6 +48,8 @@ pub struct PdfBench {
     pub keep_markup: Option<PathBuf>,
     /// Also run the letters as print spools (ACME's `post` channel).
     pub spools: bool,
+    /// Also run the letters as single PDFs through Typst (the `archive` channel).
+    pub typst: bool,
     pub json: bool,
 }
 
@@ -52,6 +59,9 @@ struct PdfReport {
     records: usize,
     runs: usize,
     threads: usize,
+    /// The print channel's formatter (`id@version`) and markup language.
+    formatter: String,
+    markup: &'static str,
     /// Whether the tenant grants the formatter instance reuse across documents.
     instance_reuse: bool,
     /// Letters per second of wall time, whole pipeline: median over runs.
@@ -75,16 +85,24 @@ struct PdfReport {
     native_scratch_ms: Option<f64>,
     /// native_ms / sandbox_ms.
     native_ratio: Option<f64>,
+    /// Single PDFs per second the bench aims at.
     target_pdf_per_sec: f64,
     /// The same letters made into print spools.
     #[serde(skip_serializing_if = "Option::is_none")]
     spool: Option<SpoolFigures>,
+    /// The same letters as single PDF/A-2b PDFs typeset by typst-pdf (the
+    /// `archive` channel): letters per second, median over runs, and runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typst_pdf_per_sec: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typst_runs_pdf_per_sec: Option<Vec<f64>>,
 }
 
 #[derive(Deserialize)]
 struct NativeTimes {
     cached: NativeSeries,
-    scratch: NativeSeries,
+    /// Typst only: each letter with its caches emptied first.
+    scratch: Option<NativeSeries>,
 }
 
 #[derive(Deserialize)]
@@ -98,10 +116,10 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
     let samples = samples_dir(None);
     let loaded = LoadedTenant::load(&runtime, &samples.join("acme-energy"), &ctx.plugin_roots)?;
     let print = loaded.routing.channel("print").ok_or_else(|| anyhow!("acme-energy has no `print` channel"))?;
-    let Maker::Plugin { plugin, .. } = &print.maker else {
-        bail!("acme-energy's print channel is not a formatter plugin")
+    let Maker::Plugin { plugin, markup: Some(language) } = &print.maker else {
+        bail!("acme-energy's print channel is not a formatter plugin with print markup")
     };
-    let plugin = Arc::clone(plugin);
+    let (plugin, language) = (Arc::clone(plugin), *language);
 
     let work = tempfile::tempdir()?;
     let input = work.path().join("letters.csv");
@@ -143,16 +161,20 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
     let spool =
         if b.spools { Some(spool_runs(&loaded, &input, work.path(), b.threads, b.runs, b.records)?) } else { None };
 
-    let markups = sample_markups(&loaded, &input, b.sample.min(b.records))?;
-    let sandbox_ms = sandbox_mean_ms(&plugin, &loaded, &markups)?;
+    let typst = if b.typst { Some(typst_runs(&loaded, &input, work.path(), b)?) } else { None };
+
+    let markups = sample_markups(&loaded, &input, b.sample.min(b.records), language)?;
+    let sandbox_ms = sandbox_mean_ms(&plugin, &loaded, &markups, language)?;
     let markup_dir = b.keep_markup.clone().unwrap_or_else(|| work.path().join("markup"));
-    write_markups(&markups, &markup_dir)?;
-    let native = if b.native { Some(native_times(&markup_dir, loaded_as_of(&loaded))?) } else { None };
+    write_markups(&markups, &markup_dir, language)?;
+    let native = if b.native { Some(native_times(&markup_dir, loaded_as_of(&loaded), language)?) } else { None };
     let report = PdfReport {
         bench: "pdf",
         records: b.records,
         runs: b.runs,
         threads,
+        formatter: format!("{}@{}", plugin.id(), plugin.version()),
+        markup: language.name(),
         instance_reuse: plugin.reuses_instances(),
         pdf_per_sec: median(rates.clone()),
         runs_pdf_per_sec: rates,
@@ -164,15 +186,21 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         sample: markups.len(),
         sandbox_ms,
         native_ms: native.as_ref().map(|n| n.cached.mean_ms),
-        native_scratch_ms: native.as_ref().map(|n| n.scratch.mean_ms),
+        native_scratch_ms: native.as_ref().and_then(|n| n.scratch.as_ref()).map(|s| s.mean_ms),
         native_ratio: native.as_ref().map(|n| n.cached.mean_ms / sandbox_ms),
-        target_pdf_per_sec: TARGET_PDF_PER_SEC,
+        target_pdf_per_sec: TARGET_SINGLE_PER_SEC,
         spool,
+        typst_pdf_per_sec: typst.as_ref().map(|rates| median(rates.clone())),
+        typst_runs_pdf_per_sec: typst,
     };
     emit(b.json, &report, || {
         let native = match (report.native_ms, report.native_scratch_ms, report.native_ratio) {
             (Some(n), Some(s), Some(r)) => format!(
                 "  same letters one by one: sandbox {:.2} ms, native {n:.2} ms (from scratch {s:.2} ms): native_ratio {r:.2}\n",
+                report.sandbox_ms
+            ),
+            (Some(n), None, Some(r)) => format!(
+                "  same letters one by one: sandbox {:.2} ms, native {n:.2} ms: native_ratio {r:.2}\n",
                 report.sandbox_ms
             ),
             _ => format!("  same letters one by one: sandbox {:.2} ms (native run skipped)\n", report.sandbox_ms),
@@ -197,9 +225,18 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
             ),
             None => String::new(),
         };
+        let typst = match (&report.typst_pdf_per_sec, &report.typst_runs_pdf_per_sec) {
+            (Some(rate), Some(runs)) => format!(
+                "  the same letters typeset by typst-pdf (archive channel, PDF/A-2b): {rate:.0} PDF/s (median; runs {:?})\n",
+                runs.iter().map(|r| r.round()).collect::<Vec<_>>()
+            ),
+            _ => String::new(),
+        };
         format!(
-            "pdf: {} one-page letters (print channel, typst-pdf{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_PDF_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n  self-check (PDF text read back): p50 {:.2} ms, p99 {:.2} ms\n{native}{spool}",
+            "pdf: {} one-page letters (print channel, {} from {} markup{}) on {} worker threads, {} runs\n  {:.0} PDF/s (median; runs {:?}; target ≥ {TARGET_SINGLE_PER_SEC:.0})\n  per letter in the formatter: p50 {:.2} ms, p99 {:.2} ms; letters over one page: {}\n  self-check (PDF text read back): p50 {:.2} ms, p99 {:.2} ms\n{native}{spool}{typst}",
             report.records,
+            report.formatter,
+            report.markup,
             if report.instance_reuse { ", instances reused" } else { ", fresh instance per letter" },
             report.threads,
             report.runs,
@@ -232,8 +269,14 @@ fn count_multi_page(manifest: &Path) -> anyhow::Result<u64> {
     Ok(over)
 }
 
-/// The Typst markup of the first `n` letters, as the pipeline composes it.
-fn sample_markups(loaded: &LoadedTenant, input: &Path, n: usize) -> anyhow::Result<Vec<(String, String)>> {
+/// The print markup (in `language`) of the first `n` letters, as the
+/// pipeline composes it.
+fn sample_markups(
+    loaded: &LoadedTenant,
+    input: &Path,
+    n: usize,
+    language: Markup,
+) -> anyhow::Result<Vec<(String, String)>> {
     let as_of = loaded_as_of(loaded);
     let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix: parse_as_of(&as_of)?, seed: 1 };
     let translator = loaded.plugins.get("csv-billing").ok_or_else(|| anyhow!("csv-billing is not granted"))?;
@@ -247,7 +290,10 @@ fn sample_markups(loaded: &LoadedTenant, input: &Path, n: usize) -> anyhow::Resu
         }
     }
     let library = loaded.content.current();
-    let renditions = Renditions { typst: true, ..Renditions::HTML_ONLY };
+    let renditions = match language {
+        Markup::Typst => Renditions { typst: true, ..Renditions::HTML_ONLY },
+        Markup::Layout => Renditions { layout: true, ..Renditions::HTML_ONLY },
+    };
     let mut markups = Vec::new();
     for outcome in outcomes.into_iter().take(n) {
         let TranslateOutcome::Record { cdm, .. } = outcome else { bail!("the generated CSV has a bad record") };
@@ -257,20 +303,29 @@ fn sample_markups(loaded: &LoadedTenant, input: &Path, n: usize) -> anyhow::Resu
         let composed = library
             .compose(&record, "invoice", &label, &locale, &call, &loaded.fragments, renditions)
             .map_err(|e| anyhow!("{e}"))?;
-        markups.push((record.document_id.clone(), composed.typst.unwrap_or_default()));
+        let markup = match language {
+            Markup::Typst => composed.typst,
+            Markup::Layout => composed.layout,
+        };
+        markups.push((record.document_id.clone(), markup.unwrap_or_default()));
     }
     Ok(markups)
 }
 
 /// Mean ms per letter in the component, one after the other (after one
 /// letter that warms the instance up).
-fn sandbox_mean_ms(plugin: &Plugin, loaded: &LoadedTenant, markups: &[(String, String)]) -> anyhow::Result<f64> {
+fn sandbox_mean_ms(
+    plugin: &Plugin,
+    loaded: &LoadedTenant,
+    markups: &[(String, String)],
+    language: Markup,
+) -> anyhow::Result<f64> {
     let as_of = loaded_as_of(loaded);
     let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix: parse_as_of(&as_of)?, seed: 1 };
     let input = |(id, markup): &(String, String)| DocumentInput {
         channel: "print".into(),
         document_id: id.clone(),
-        metadata: vec![("markup".into(), markup.clone()), ("markup.language".into(), "typst".into())],
+        metadata: vec![("markup".into(), markup.clone()), ("markup.language".into(), language.name().into())],
         ..DocumentInput::default()
     };
     let first = markups.first().ok_or_else(|| anyhow!("no letters to compare"))?;
@@ -282,39 +337,73 @@ fn sandbox_mean_ms(plugin: &Plugin, loaded: &LoadedTenant, markups: &[(String, S
     Ok(started.elapsed().as_secs_f64() * 1e3 / markups.len() as f64)
 }
 
-/// Writes the sample's markup as `000000.typ`, `000001.typ`, ...
-fn write_markups(markups: &[(String, String)], dir: &Path) -> anyhow::Result<()> {
+/// Writes the sample's markup as `000000.typ`, `000001.typ`, ... (`.json`
+/// for layouts).
+fn write_markups(markups: &[(String, String)], dir: &Path, language: Markup) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let extension = match language {
+        Markup::Typst => "typ",
+        Markup::Layout => "json",
+    };
     for (i, (_, markup)) in markups.iter().enumerate() {
-        std::fs::write(dir.join(format!("{i:06}.typ")), markup)?;
+        std::fs::write(dir.join(format!("{i:06}.{extension}")), markup)?;
     }
     Ok(())
 }
 
-/// Builds (first time only) and runs the native typesetter on the markups in `dir`.
-fn native_times(dir: &Path, as_of: String) -> anyhow::Result<NativeTimes> {
-    let manifest = PathBuf::from("plugins/formatters/typst-pdf/Cargo.toml");
+/// The letters as single PDFs through the `archive` channel (typst-pdf):
+/// PDF/s of each run.
+fn typst_runs(loaded: &LoadedTenant, input: &Path, work: &Path, b: &PdfBench) -> anyhow::Result<Vec<f64>> {
+    let channels = Some(vec!["archive".to_owned()]);
+    let mut rates = Vec::with_capacity(b.runs);
+    for run in 0..b.runs {
+        let out = work.join(format!("typst-{run}"));
+        let report = run_batch(
+            loaded,
+            &BatchJob { threads: b.threads, channels: channels.clone(), ..BatchJob::new(input, &out) },
+        )?;
+        ensure!(
+            report.balanced && report.delivered as usize == b.records,
+            "{} of {} letters typeset by Typst; first rejection: {:?}",
+            report.delivered,
+            b.records,
+            report.rejections.first()
+        );
+        rates.push(report.docs_per_sec);
+        std::fs::remove_dir_all(&out).ok();
+    }
+    Ok(rates)
+}
+
+/// Builds (first time only) and runs the native formatter for `language`
+/// on the markups in `dir`.
+fn native_times(dir: &Path, as_of: String, language: Markup) -> anyhow::Result<NativeTimes> {
+    let (formatter, default_target) = match language {
+        Markup::Typst => ("typst-pdf", "target/native-typst"),
+        Markup::Layout => ("print-compose", "target/native-print-compose"),
+    };
+    let manifest = PathBuf::from(format!("plugins/formatters/{formatter}/Cargo.toml"));
     ensure!(manifest.is_file(), "run the pdf bench from the repository root (it builds {})", manifest.display());
     let target = std::env::var_os("TESSERA_NATIVE_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/native-typst"));
-    eprintln!("building the native typesetter (the first time takes several minutes)…");
+        .map(|t| PathBuf::from(t).join(formatter))
+        .unwrap_or_else(|| PathBuf::from(default_target));
+    eprintln!("building the native {formatter} (the first time takes minutes)…");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--locked", "--example", "native", "--manifest-path"])
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target)
         .status()
-        .context("running cargo to build the native typesetter")?;
-    ensure!(status.success(), "building the native typesetter failed");
+        .context("running cargo to build the native formatter")?;
+    ensure!(status.success(), "building the native {formatter} failed");
     // One thread, like the component: natively Typst would otherwise hand
     // some of its work (PDF export) to a rayon pool on the other core.
-    let output = Command::new(target.join("release/examples/native"))
-        .env("RAYON_NUM_THREADS", "1")
-        .arg(dir)
-        .arg(as_of)
-        .output()
-        .context("running the native typesetter")?;
-    ensure!(output.status.success(), "the native typesetter failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).context("reading the native typesetter's timings")
+    let mut native = Command::new(target.join("release/examples/native"));
+    native.env("RAYON_NUM_THREADS", "1").arg(dir);
+    if language == Markup::Typst {
+        native.arg(as_of);
+    }
+    let output = native.output().context("running the native formatter")?;
+    ensure!(output.status.success(), "the native {formatter} failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).context("reading the native formatter's timings")
 }

@@ -10,13 +10,13 @@ mod common;
 use common::pdf::{omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check};
 use common::*;
 use std::sync::Arc;
-use tessera_pipeline::Stage;
 use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
 use tessera_pipeline::spool::{
     SpoolLetter, SpoolOutcome, SpoolPlan, SpoolSettings, TypesetFailure, make_spool, make_spool_with, order_letters,
     plugin_typesetter,
 };
 use tessera_pipeline::verify::{Fact, Facts};
+use tessera_pipeline::{Markup, Stage};
 use tessera_runtime::{CallContext, Plugin};
 
 fn call() -> CallContext {
@@ -58,7 +58,7 @@ fn spool(plugin: &Plugin, duplex: bool, letters: Vec<SpoolLetter>) -> SpoolOutco
 }
 
 fn spool_with(plugin: &Plugin, settings: &SpoolSettings, letters: Vec<SpoolLetter>) -> SpoolOutcome {
-    let plan = SpoolPlan { id: "print-00003", number: 3, settings };
+    let plan = SpoolPlan { id: "print-00003", number: 3, settings, markup: Markup::Typst };
     make_spool(plugin, &call(), "print", &[("pdf.tagged".into(), "false".into())], plan, letters)
 }
 
@@ -151,7 +151,7 @@ fn a_spool_too_big_as_a_whole_is_made_in_parts_and_no_letter_is_lost() {
     let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex: false, marks: Some(marks.clone()) };
     let metadata = [("pdf.tagged".to_owned(), "false".to_owned())];
     let call = call();
-    let formatter = plugin_typesetter(&plugin, &call, "print", &metadata);
+    let formatter = plugin_typesetter(&plugin, &call, "print", &metadata, Markup::Typst);
     let ids = std::cell::RefCell::new(Vec::new());
     let typeset = |id: &str, markup: String, letters: usize| {
         ids.borrow_mut().push(id.to_owned());
@@ -165,7 +165,7 @@ fn a_spool_too_big_as_a_whole_is_made_in_parts_and_no_letter_is_lost() {
         formatter(id, markup, letters)
     };
     let letters: Vec<SpoolLetter> = (1..=5).map(|n| letter(n, &n.to_string(), 1, "x")).collect();
-    let plan = SpoolPlan { id: "print-00003", number: 3, settings: &settings };
+    let plan = SpoolPlan { id: "print-00003", number: 3, settings: &settings, markup: Markup::Typst };
     let outcome = make_spool_with(&typeset, "print", plan, letters);
     assert!(outcome.unspooled.is_empty(), "{:?}", outcome.unspooled);
     // Halved until each part fits: 2 | 3 → 2 | 1 + 2, in spool order.
@@ -213,7 +213,7 @@ fn a_letter_shows_its_own_page_total_in_a_spool() {
 fn an_archive_spool_keeps_its_pdf_a_identification() {
     let (_t, plugin) = typst_plugin();
     let settings = SpoolSettings { letters: 100, sort: Vec::new(), duplex: true, marks: None };
-    let plan = SpoolPlan { id: "archive-00001", number: 1, settings: &settings };
+    let plan = SpoolPlan { id: "archive-00001", number: 1, settings: &settings, markup: Markup::Typst };
     let metadata = [("pdf.standard".to_owned(), "pdf-a-2b".to_owned())];
     let letters = vec![letter(1, "a", 1, "x"), letter(2, "b", 2, "y")];
     let outcome = make_spool(&plugin, &call(), "archive", &metadata, plan, letters);

@@ -306,23 +306,31 @@ fn a_template_that_contradicts_its_record_is_caught_by_the_self_check() {
     assert!(r.reason.contains("`html` HTML") && r.reason.contains("amount to pay"), "{}", r.reason);
     assert!(!r.reason.contains("801"), "the reason names the figure, not its value: {}", r.reason);
 
-    // The label's account on a letter whose record names another: caught too.
-    let typ = dir.path().join("printhub/content/templates/invoice.typ.tera");
-    let text = std::fs::read_to_string(&typ).unwrap();
-    std::fs::write(
-        &typ,
-        text.replace("IBAN {{ f.payee.iban_display }}", "IBAN {{ f.payee.iban_display }} / {{ label.payment.iban }}"),
-    )
-    .unwrap();
+    // The label's account on a letter whose record names another: caught
+    // too, in the print layout (print-compose) and in the Typst archive copy.
+    for print_template in ["invoice.layout.json.tera", "invoice.typ.tera"] {
+        let path = dir.path().join("printhub/content/templates").join(print_template);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let wrong = text
+            .replace("IBAN {{ f.payee.iban_display }}", "IBAN {{ f.payee.iban_display }} / {{ label.payment.iban }}");
+        assert_ne!(wrong, text, "{print_template} shows the payee's IBAN");
+        std::fs::write(&path, wrong).unwrap();
+    }
     std::fs::write(
         &html,
         std::fs::read_to_string(samples().join("printhub/content/templates/invoice.html.tera")).unwrap(),
     )
     .unwrap();
     let loaded = LoadedTenant::load(runtime(), &dir.path().join("acme-energy"), &store()).unwrap();
-    let run = Run::of(&loaded, &samples().join("truth/ubl/foreign-payee.xml"), &["html", "print"]);
-    let r = run.rejection();
-    assert!(r.reason.contains("`print` PDF") && r.reason.contains("brand label's account"), "{}", r.reason);
+    for channel in ["print", "archive"] {
+        let run = Run::of(&loaded, &samples().join("truth/ubl/foreign-payee.xml"), &["html", channel]);
+        let r = run.rejection();
+        assert!(
+            r.reason.contains(&format!("`{channel}` PDF")) && r.reason.contains("brand label's account"),
+            "{}",
+            r.reason
+        );
+    }
 }
 
 /// Every public conformance document (UBL and TMF678): the print letter's

@@ -75,8 +75,20 @@ pub enum BuiltIn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Markup {
-    /// Typst markup.
+    /// Typst markup (`templates/<name>.typ.tera`), for typst-pdf.
     Typst,
+    /// A print layout (`templates/<name>.layout.json.tera`), for print-compose.
+    Layout,
+}
+
+impl Markup {
+    /// The name formatters are told (`markup.language`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Markup::Typst => "typst",
+            Markup::Layout => "layout",
+        }
+    }
 }
 
 impl Default for Outputs {

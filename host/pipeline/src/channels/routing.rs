@@ -58,6 +58,7 @@ impl Channel {
             Maker::BuiltIn { format: BuiltIn::Email, .. } => Renditions::ALL,
             Maker::BuiltIn { format: BuiltIn::Sms, .. } => Renditions { sms: true, ..Renditions::HTML_ONLY },
             Maker::Plugin { markup: Some(Markup::Typst), .. } => Renditions { typst: true, ..Renditions::ALL },
+            Maker::Plugin { markup: Some(Markup::Layout), .. } => Renditions { layout: true, ..Renditions::ALL },
             Maker::Plugin { markup: None, .. } => Renditions::ALL,
         }
     }
@@ -166,9 +167,9 @@ impl Routing {
             if let Some(spool) = &c.spool {
                 let problem =
                     |problem: &str| RoutingError::Spool { channel: name.clone(), problem: problem.to_owned() };
-                if !matches!(maker, Maker::Plugin { markup: Some(Markup::Typst), .. }) {
+                if !matches!(maker, Maker::Plugin { markup: Some(_), .. }) {
                     return Err(problem(
-                        "spools are typeset from Typst markup: give it `plugin` and `markup = \"typst\"`",
+                        "spools are made from print markup: give it `plugin` and `markup = \"typst\"` or `\"layout\"`",
                     ));
                 }
                 if spool.letters == 0 {

@@ -9,12 +9,15 @@
 //! template the function returns the fragment's HTML, in a text template
 //! its text.
 
+pub mod embed;
 pub mod filters;
+pub mod layout;
 pub mod library;
 pub mod live;
 mod record_value;
 pub mod typst;
 
+use embed::{AssetEmbed, SvgElement};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -39,6 +42,8 @@ pub struct Composed {
     pub sms: Option<String>,
     /// The Typst markup, when asked for.
     pub typst: Option<String>,
+    /// The print layout (JSON for print-compose), when asked for.
+    pub layout: Option<String>,
     /// The templates used.
     pub templates: Vec<String>,
     /// Each fragment call: plugin id and its usage.
@@ -59,7 +64,7 @@ pub struct Composed {
 
 /// Which renditions of a document to render. Each comes from its own
 /// template beside the HTML one: `templates/<name>.txt`, `.subject`, `.sms`
-/// and `.typ` (Typst markup for print).
+/// `.typ` (Typst markup for print) and `.layout.json` (a print layout).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Renditions {
     /// The HTML rendition (always rendered: it is the document's anchor).
@@ -72,13 +77,17 @@ pub struct Renditions {
     pub sms: bool,
     /// The Typst markup (the template must have it).
     pub typst: bool,
+    /// The print layout (the template must have it).
+    pub layout: bool,
 }
 
 impl Renditions {
     /// HTML, text and subject (what formatters and e-mail need).
-    pub const ALL: Renditions = Renditions { html: true, text: true, subject: true, sms: false, typst: false };
+    pub const ALL: Renditions =
+        Renditions { html: true, text: true, subject: true, sms: false, typst: false, layout: false };
     /// HTML alone (a run whose only output is HTML).
-    pub const HTML_ONLY: Renditions = Renditions { html: true, text: false, subject: false, sms: false, typst: false };
+    pub const HTML_ONLY: Renditions =
+        Renditions { html: true, text: false, subject: false, sms: false, typst: false, layout: false };
 
     /// Both sets of renditions.
     pub fn union(self, other: Renditions) -> Renditions {
@@ -88,6 +97,7 @@ impl Renditions {
             subject: self.subject || other.subject,
             sms: self.sms || other.sms,
             typst: self.typst || other.typst,
+            layout: self.layout || other.layout,
         }
     }
 }
@@ -112,6 +122,8 @@ pub struct Composer {
     tera: Tera,
     /// The Typst templates (`*.typ`), escaped for Typst markup instead of HTML.
     typst: Tera,
+    /// The layout templates (`*.layout.json`), escaped for JSON strings.
+    layout: Tera,
     view: Arc<ContentView>,
     revision: Arc<str>,
     /// The label, its logo and the strings as template values, built once
@@ -252,27 +264,43 @@ impl Composer {
     /// Compiles every template of `view`; the first error is reported as
     /// `file:line:col: message` naming the layer's file that has it.
     pub fn new(view: Arc<ContentView>, revision: Arc<str>) -> Result<Composer, ContentError> {
-        let is_typst = |name: &str| name.ends_with(".typ");
+        let is_print = |name: &str| name.ends_with(".typ") || name.ends_with(".layout.json");
         let mut tera = Tera::new();
         tera.register_function("fragment", FragmentFunction);
         tera.register_function("asset", AssetFunction { view: Arc::clone(&view), cache: Mutex::new(HashMap::new()) });
         register_filters(&mut tera);
         tera.add_raw_templates(
-            view.templates().filter(|(n, _)| !is_typst(n)).map(|(n, s)| (n.to_owned(), s.to_owned())),
+            view.templates().filter(|(n, _)| !is_print(n)).map(|(n, s)| (n.to_owned(), s.to_owned())),
         )
         .map_err(|e| template_error(&e, &view))?;
         let mut typst = Tera::new();
         typst.autoescape_on([".typ"]);
         typst.set_escape_fn(crate::compose::typst::escape_markup);
         typst.register_function("fragment", FragmentFunction);
-        typst.register_function("asset", crate::compose::typst::AssetBytes::new(Arc::clone(&view)));
+        typst.register_function("asset", AssetEmbed::new(Arc::clone(&view), typst::bytes_expression));
         register_filters(&mut typst);
         typst.register_filter("typst_str", crate::compose::typst::StringFilter);
-        typst.register_filter("svg_bytes", crate::compose::typst::SvgBytes);
+        typst.register_filter("svg_bytes", SvgElement(typst::bytes_expression));
         // Typst templates may include the plain ones (a title, say), never the HTML.
         typst
             .add_raw_templates(
-                view.templates().filter(|(n, _)| !n.ends_with(".html")).map(|(n, s)| (n.to_owned(), s.to_owned())),
+                view.templates()
+                    .filter(|(n, _)| !n.ends_with(".html") && !n.ends_with(".layout.json"))
+                    .map(|(n, s)| (n.to_owned(), s.to_owned())),
+            )
+            .map_err(|e| template_error(&e, &view))?;
+        let mut layout = Tera::new();
+        layout.autoescape_on([".json"]);
+        layout.set_escape_fn(layout::escape_json);
+        layout.register_function("fragment", FragmentFunction);
+        layout.register_function("asset", AssetEmbed::new(Arc::clone(&view), layout::json_string));
+        register_filters(&mut layout);
+        layout.register_filter("svg", SvgElement(layout::json_string));
+        layout
+            .add_raw_templates(
+                view.templates()
+                    .filter(|(n, _)| !n.ends_with(".html") && !n.ends_with(".typ"))
+                    .map(|(n, s)| (n.to_owned(), s.to_owned())),
             )
             .map_err(|e| template_error(&e, &view))?;
         let mut files: BTreeMap<String, String> =
@@ -289,6 +317,7 @@ impl Composer {
         Ok(Composer {
             tera,
             typst,
+            layout,
             label: tera::Value::from_serializable(&view.label),
             logo: tera::Value::from(view.logo_data_uri()),
             strings: tera::Value::from_serializable(view.strings()),
@@ -350,7 +379,7 @@ impl Composer {
         let result = self.render_all(&html_name, template, &context, renditions);
         let scope = SCOPE.with(|s| s.borrow_mut().take()).expect("scope set above");
         match result {
-            Ok(Rendered { html, text, subject, sms, typst, templates }) => {
+            Ok(Rendered { html, text, subject, sms, typst, layout, templates }) => {
                 let known = scope.assets.iter().all(|r| self.files.get(&r.path) == Some(&r.blob));
                 let files = if known {
                     Arc::clone(&self.files)
@@ -365,6 +394,7 @@ impl Composer {
                     subject,
                     sms,
                     typst,
+                    layout,
                     templates,
                     fragment_calls: scope.calls,
                     revision: Arc::clone(&self.revision),
@@ -421,7 +451,17 @@ impl Composer {
         } else {
             None
         };
-        Ok(Rendered { html, text, subject, sms, typst, templates: used })
+        let layout = if renditions.layout {
+            let name = format!("templates/{template}.layout.json");
+            if !self.layout.contains_template(&name) {
+                return Err(tera::Error::message(format!("template `{name}.tera` (the print layout) does not exist")));
+            }
+            used.push(name.clone());
+            Some(self.layout.render(&name, context)?)
+        } else {
+            None
+        };
+        Ok(Rendered { html, text, subject, sms, typst, layout, templates: used })
     }
 }
 
@@ -432,6 +472,7 @@ struct Rendered {
     subject: Option<String>,
     sms: Option<String>,
     typst: Option<String>,
+    layout: Option<String>,
     templates: Vec<String>,
 }
 

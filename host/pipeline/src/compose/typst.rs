@@ -9,19 +9,16 @@
 //! exactly that. Values go into markup only; to put a value into a Typst
 //! string literal, use `| typst_str`.
 //!
-//! `asset(path=…)` returns a Typst `bytes(…)` expression holding the file
-//! from the document's content snapshot (`#image(asset(path="images/logo.svg"))`
+//! `asset(path=…)` returns a Typst `bytes(…)` expression ([`bytes_expression`],
+//! through [`crate::compose::embed`]) holding the file from the document's
+//! content snapshot (`#image(asset(path="images/logo.svg"))`
 //! in a template becomes `#image(bytes("<svg…"))`): the print formatter
 //! needs no access to the tenant's folders, and a content change mid-run can
 //! never mix revisions inside one letter.
 
-use crate::compose::note_asset;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
-use tera::{Kwargs, State, TeraResult};
-use tessera_content::{ContentView, Resolution};
+use tera::{Kwargs, State};
 
 /// Characters that have a meaning somewhere in Typst markup.
 const SPECIAL: &[u8] = b"\\#*_`$@<>[]~/=-+";
@@ -72,40 +69,6 @@ impl tera::Filter<&str, String> for StringFilter {
     }
 }
 
-/// `{{ fragment(name="payment-qr", …) | svg_bytes }}`: the first `<svg>`
-/// element of a fragment's HTML as a `bytes(…)` expression, for
-/// `#image(…)` — how a fragment drawn for the web (a QR code) goes to print.
-pub struct SvgBytes;
-
-impl tera::Filter<&str, TeraResult<String>> for SvgBytes {
-    fn call(&self, value: &str, _: Kwargs, _: &State) -> TeraResult<String> {
-        let start =
-            value.find("<svg").ok_or_else(|| tera::Error::message("svg_bytes: the value has no <svg> element"))?;
-        let end = value[start..]
-            .find("</svg>")
-            .map(|e| start + e + "</svg>".len())
-            .ok_or_else(|| tera::Error::message("svg_bytes: the <svg> element is not closed"))?;
-        Ok(bytes_expression(&value.as_bytes()[start..end]))
-    }
-
-    fn is_safe(&self) -> bool {
-        true
-    }
-}
-
-/// `asset(path=…)` in Typst templates: the file as a `bytes(…)` expression.
-pub struct AssetBytes {
-    view: Arc<ContentView>,
-    cache: Mutex<HashMap<String, (Arc<str>, Resolution)>>,
-}
-
-impl AssetBytes {
-    /// For one content view.
-    pub fn new(view: Arc<ContentView>) -> AssetBytes {
-        AssetBytes { view, cache: Mutex::new(HashMap::new()) }
-    }
-}
-
 /// A Typst expression for `bytes`: a string for UTF-8 files (SVG), an array
 /// of numbers otherwise.
 pub fn bytes_expression(bytes: &[u8]) -> String {
@@ -120,25 +83,6 @@ pub fn bytes_expression(bytes: &[u8]) -> String {
             out.push_str("))");
             out
         }
-    }
-}
-
-impl tera::Function<TeraResult<String>> for AssetBytes {
-    fn call(&self, kwargs: Kwargs, _: &State) -> TeraResult<String> {
-        let path: &str = kwargs.must_get::<&str>("path")?;
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if !cache.contains_key(path) {
-            let (bytes, resolution) =
-                self.view.asset(path).map_err(|e| tera::Error::message(format!("asset(path=\"{path}\"): {e}")))?;
-            cache.insert(path.to_owned(), (Arc::from(bytes_expression(&bytes)), resolution));
-        }
-        let (expression, resolution) = cache.get(path).expect("inserted above");
-        note_asset(resolution);
-        Ok(expression.to_string())
-    }
-
-    fn is_safe(&self) -> bool {
-        true
     }
 }
 

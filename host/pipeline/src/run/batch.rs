@@ -337,13 +337,13 @@ fn make_spools(
             tenant: loaded.tenant.config.id.clone(),
             message: format!("letters were staged for channel `{name}`, which the tenant no longer defines"),
         })?;
-        let (Maker::Plugin { plugin, .. }, Some(settings)) = (&channel.maker, &channel.spool) else {
+        let (Maker::Plugin { plugin, markup: Some(markup) }, Some(settings)) = (&channel.maker, &channel.spool) else {
             return Err(PipelineError::Config {
                 tenant: loaded.tenant.config.id.clone(),
                 message: format!("letters were staged for channel `{name}`, which no longer makes spools"),
             });
         };
-        let channel = SpooledChannel { name: &name, plugin, metadata: &channel.metadata, settings };
+        let channel = SpooledChannel { name: &name, plugin, metadata: &channel.metadata, settings, markup: *markup };
         let t0 = Instant::now();
         let files = make_channel_spools(job.out_dir, &channel, as_of, threads, &mut |end| committer.spool_end(end))
             .map_err(io(job.out_dir))?;

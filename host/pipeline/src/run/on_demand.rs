@@ -203,8 +203,8 @@ pub fn render_record(loaded: &LoadedTenant, request: RenderRequest<'_>) -> Resul
 /// a spool (so it looks exactly as it will in one).
 fn spool_of_one(producer: &Producer<'_>, letter: StagedLetter) -> Result<RenderedOutput, Failure> {
     let channel = producer.loaded.routing.channel(&letter.channel).expect("a staged letter's channel exists");
-    let (Maker::Plugin { plugin, .. }, Some(settings)) = (&channel.maker, &channel.spool) else {
-        unreachable!("only spooled typst channels stage letters")
+    let (Maker::Plugin { plugin, markup: Some(markup) }, Some(settings)) = (&channel.maker, &channel.spool) else {
+        unreachable!("only spooled channels with print markup stage letters")
     };
     let call = producer.call_context(seed_for(&letter.document_id));
     let one = SpoolLetter {
@@ -216,7 +216,7 @@ fn spool_of_one(producer: &Producer<'_>, letter: StagedLetter) -> Result<Rendere
         facts: letter.facts.clone(),
     };
     let id = letter.document_id.clone();
-    let plan = SpoolPlan { id: &id, number: 1, settings };
+    let plan = SpoolPlan { id: &id, number: 1, settings, markup: *markup };
     let outcome = make_spool(plugin, &call, &channel.name, &channel.metadata, plan, vec![one]);
     if let Some(left) = outcome.unspooled.into_iter().next() {
         return Err(Failure {
@@ -229,7 +229,8 @@ fn spool_of_one(producer: &Producer<'_>, letter: StagedLetter) -> Result<Rendere
     let spool = outcome.spools.into_iter().next().expect("a letter of its own is spooled or left out");
     let file = format!("{id}.{}.pdf", channel.name);
     let sha256 = sha256_hex(&spool.pdf);
-    let spooled = SpooledChannel { name: &channel.name, plugin, metadata: &channel.metadata, settings };
+    let spooled =
+        SpooledChannel { name: &channel.name, plugin, metadata: &channel.metadata, settings, markup: *markup };
     let formatter = plugin_use(plugin, &spool.usage);
     let line = line_of(&letter, &spooled, &file, &spool, &spool.letters[0], &sha256, formatter);
     Ok(RenderedOutput { file, bytes: spool.pdf, line })

@@ -365,7 +365,11 @@ impl Producer<'_> {
             channel: channel.name.clone(),
             sort_key: crate::spool::sort_key(&record.value, &spool.sort),
             only_output: false,
-            markup: composed.typst.clone().unwrap_or_default(),
+            markup: match &channel.maker {
+                Maker::Plugin { markup: Some(Markup::Layout), .. } => composed.layout.clone(),
+                _ => composed.typst.clone(),
+            }
+            .unwrap_or_default(),
             facts,
             record: record.customer_ref.clone(),
             document_id: record.document_id.clone(),
@@ -405,9 +409,14 @@ fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, mark
     if let Some(variant) = &plan.variant {
         metadata.push(("variant".into(), variant.clone()));
     }
-    if let (Some(Markup::Typst), Some(markup)) = (markup, &composed.typst) {
-        metadata.push(("markup".into(), markup.clone()));
-        metadata.push(("markup.language".into(), "typst".into()));
+    let text = match markup {
+        Some(Markup::Typst) => composed.typst.as_ref(),
+        Some(Markup::Layout) => composed.layout.as_ref(),
+        None => None,
+    };
+    if let (Some(language), Some(text)) = (markup, text) {
+        metadata.push(("markup".into(), text.clone()));
+        metadata.push(("markup.language".into(), language.name().into()));
     }
     DocumentInput {
         channel: channel.name.clone(),

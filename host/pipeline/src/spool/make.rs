@@ -13,6 +13,7 @@
 //! their control marks counting on across the parts. A letter is rejected
 //! for a limit only when it hits that limit alone.
 
+use crate::channels::config::Markup;
 use crate::report::Stage;
 use crate::spool::SpoolSettings;
 use crate::spool::markup::{SpoolPages, spool_markup};
@@ -120,6 +121,8 @@ pub struct SpoolPlan<'a> {
     pub number: u32,
     /// The channel's spool settings.
     pub settings: &'a SpoolSettings,
+    /// The letters' markup language.
+    pub markup: Markup,
 }
 
 impl SpoolPlan<'_> {
@@ -144,7 +147,7 @@ pub fn make_spool(
     plan: SpoolPlan<'_>,
     letters: Vec<SpoolLetter>,
 ) -> SpoolOutcome {
-    make_spool_with(&plugin_typesetter(plugin, call, channel, metadata), channel, plan, letters)
+    make_spool_with(&plugin_typesetter(plugin, call, channel, metadata, plan.markup), channel, plan, letters)
 }
 
 /// A typesetter: one formatter call per spool (or part of one), named by
@@ -152,18 +155,20 @@ pub fn make_spool(
 pub type Typeset<'a> = dyn Fn(&str, String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure> + 'a;
 
 /// The typesetter [`make_spool`] uses: formatter `plugin` called for
-/// channel `channel` with the channel's `metadata` and the spool's markup.
+/// channel `channel` with the channel's `metadata` and the spool's markup
+/// in `language`.
 pub fn plugin_typesetter<'a>(
     plugin: &'a Plugin,
     call: &'a CallContext,
     channel: &'a str,
     metadata: &'a [(String, String)],
+    language: Markup,
 ) -> impl Fn(&str, String, usize) -> Result<(Vec<u8>, CallUsage), TypesetFailure> + 'a {
     move |id, markup, count| {
         let mut meta = metadata.to_vec();
         meta.retain(|(k, _)| k != "markup" && k != "markup.language");
         meta.push(("markup".into(), markup));
-        meta.push(("markup.language".into(), "typst".into()));
+        meta.push(("markup.language".into(), language.name().into()));
         // The id is the PDF's identifier: each part of a spool has its own.
         let input = DocumentInput {
             channel: channel.to_owned(),
@@ -218,7 +223,7 @@ impl Maker<'_> {
         // One formatter call on some of the letters, and where each landed.
         let attempt = |letters: &[SpoolLetter]| -> Result<Attempt, TypesetFailure> {
             self.typesets.set(self.typesets.get() + 1);
-            let markup = spool_markup(letters.iter().map(|l| l.markup.as_str()), pages, &id);
+            let markup = spool_markup(self.plan.markup, letters.iter().map(|l| l.markup.as_str()), pages, &id);
             let (pdf, usage) = (self.typeset)(&id, markup, letters.len())?;
             let placed = read_back(&pdf, letters, duplex).map_err(|reason| TypesetFailure {
                 reason,

@@ -1,5 +1,12 @@
-//! The Typst document of one spool: the letters' own markup one after the
-//! other, each in a content block of its own.
+//! The markup of one spool: the letters' own markup one after the other.
+//!
+//! For print-compose (layout JSON) that is `{"spool": {…}, "letters": [
+//! <letter>, … ]}`: the formatter itself starts each letter on a new page
+//! (an odd one on two sides), draws the control marks and bookmarks each
+//! letter's first page [`MARKER`]`<n>`, as below.
+//!
+//! For Typst, it is one Typst document with each letter in a content block
+//! of its own.
 //!
 //! The block ends the letter's `#let` bindings and set and show rules with
 //! it, so one letter's page settings or fonts never leak into the next.
@@ -23,6 +30,7 @@
 //! spool is printed on both sides, so every letter starts on the front of
 //! a sheet (Typst inserts the blank back page).
 
+use crate::channels::config::Markup;
 use crate::spool::marks::{ControlMarks, typst_definition};
 
 /// The title of the bookmark that marks a letter's first page, before the
@@ -52,7 +60,41 @@ pub struct SpoolPages<'a> {
 /// the spool's): `counter(page).at(label("tessera-letter-end-" +
 /// str(state("tessera-letter").get()))).first()`, which the sample print
 /// template uses when the state is set.
-pub fn spool_markup<'a>(letters: impl IntoIterator<Item = &'a str>, layout: SpoolPages<'_>, title: &str) -> String {
+pub fn spool_markup<'a>(
+    language: Markup,
+    letters: impl IntoIterator<Item = &'a str>,
+    layout: SpoolPages<'_>,
+    title: &str,
+) -> String {
+    match language {
+        Markup::Typst => typst_spool(letters, layout, title),
+        Markup::Layout => layout_spool(letters, layout, title),
+    }
+}
+
+/// A print-compose spool: the settings, then the letters' JSON as they are.
+fn layout_spool<'a>(letters: impl IntoIterator<Item = &'a str>, layout: SpoolPages<'_>, title: &str) -> String {
+    let marks = layout.marks.map(|m| serde_json::json!({ "x_mm": m.x_mm, "y_mm": m.y_mm }));
+    let setup = serde_json::json!({
+        "duplex": layout.duplex,
+        "marks": marks,
+        "number": layout.number,
+        "first_place": layout.first_place,
+        "title": title,
+    });
+    let mut out = format!("{{\"spool\": {setup},\n\"letters\": [\n");
+    for (index, letter) in letters.into_iter().enumerate() {
+        if index > 0 {
+            out.push_str(",\n");
+        }
+        out.push_str(letter.trim());
+    }
+    out.push_str("\n]}\n");
+    out
+}
+
+/// A Typst spool: see the module's documentation.
+fn typst_spool<'a>(letters: impl IntoIterator<Item = &'a str>, layout: SpoolPages<'_>, title: &str) -> String {
     let mut out = String::new();
     if let Some(marks) = layout.marks {
         out.push_str(&typst_definition(marks));
@@ -117,9 +159,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_layout_spool_is_its_settings_and_its_letters() {
+        let marks = ControlMarks { kind: Default::default(), x_mm: 5.0, y_mm: 90.0 };
+        let pages = SpoolPages { duplex: true, marks: Some(&marks), number: 7, first_place: 100 };
+        let markup = spool_markup(Markup::Layout, [r#"{"body": [1,]}"#, " {\"body\": []}\n"], pages, "post \"7\"");
+        assert!(markup.starts_with("{\"spool\": {"), "the formatter tells a spool by its first key");
+        let letters = markup.split_once("\"letters\": [").unwrap().1;
+        assert_eq!(letters, "\n{\"body\": [1,]},\n{\"body\": []}\n]}\n");
+        let setup: serde_json::Value = serde_json::from_str(
+            markup.lines().next().unwrap().strip_prefix("{\"spool\": ").unwrap().trim_end_matches(','),
+        )
+        .unwrap();
+        assert_eq!(setup["number"], 7);
+        assert_eq!(setup["first_place"], 100);
+        assert_eq!(setup["marks"]["y_mm"], 90.0);
+        assert_eq!(setup["title"], "post \"7\"");
+    }
+
+    #[test]
     fn letters_are_scoped_marked_and_separated() {
         let two_sided = SpoolPages { duplex: true, ..SpoolPages::default() };
-        let markup = spool_markup(["= One", "Two // a comment"], two_sided, "print \"1\"");
+        let markup = spool_markup(Markup::Typst, ["= One", "Two // a comment"], two_sided, "print \"1\"");
         assert_eq!(markup.matches("#[\n").count(), 2);
         assert!(markup.contains("[tessera spool letter 0]"));
         assert!(markup.contains("[tessera spool letter 1]"));
@@ -128,7 +188,7 @@ mod tests {
         assert!(markup.contains("#state(\"tessera-letter\").update(1)"));
         assert!(!markup.contains("tessera-omr"));
         assert!(markup.ends_with("#set document(title: \"print \\\"1\\\"\")\n"));
-        let simplex = spool_markup(["A", "B", "C"], SpoolPages::default(), "s");
+        let simplex = spool_markup(Markup::Typst, ["A", "B", "C"], SpoolPages::default(), "s");
         assert_eq!(simplex.matches("#pagebreak(weak: true)\n").count(), 2);
     }
 }

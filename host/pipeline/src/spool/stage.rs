@@ -13,6 +13,7 @@
 //! before it, which cuts the manifest back and makes the spools again,
 //! byte for byte.
 
+use crate::channels::config::Markup;
 use crate::report::{ManifestLine, PluginUse, Rejection, SpoolPlace, Stage};
 use crate::run::produce::{plugin_use, seed_for};
 use crate::run::write::{sha256_hex, write_atomic};
@@ -41,6 +42,7 @@ pub(crate) struct SpooledChannel<'a> {
     pub plugin: &'a Plugin,
     pub metadata: &'a [(String, String)],
     pub settings: &'a SpoolSettings,
+    pub markup: Markup,
 }
 
 /// Makes channel `channel`'s spools from its staging in `out_dir` on
@@ -128,7 +130,8 @@ fn make_one(
     }
     let id = format!("{}-{number:05}", channel.name);
     let call = CallContext { seed: seed_for(&id), ..as_of.clone() };
-    let plan = SpoolPlan { id: &id, number: u32::try_from(number).unwrap_or(u32::MAX), settings: channel.settings };
+    let number = u32::try_from(number).unwrap_or(u32::MAX);
+    let plan = SpoolPlan { id: &id, number, settings: channel.settings, markup: channel.markup };
     let outcome = make_spool(channel.plugin, &call, channel.name, channel.metadata, plan, letters);
     for spool in &outcome.spools {
         write_atomic(&out_dir.join(spool_file(&spool.id)), &spool.pdf)?;

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_pipeline::{BatchJob, CdmRecord, LoadedTenant, Maker, Markup, Renditions, parse_as_of, run_batch};
+use tessera_pipeline::{BatchJob, CdmRecord, LoadedTenant, Maker, Markup, Renditions, Report, parse_as_of, run_batch};
 use tessera_runtime::{CallContext, DocumentInput, Plugin, TranslateOutcome};
 
 /// Letters of one A4 page: up to 12 invoice lines.
@@ -137,17 +137,8 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
     let (mut verify50, mut verify99) = (Vec::new(), Vec::new());
     for run in 0..b.runs {
         let out = work.path().join(format!("out-{run}"));
-        let report = run_batch(
-            &loaded,
-            &BatchJob { threads: b.threads, channels: channels.clone(), ..BatchJob::new(&input, &out) },
-        )?;
-        ensure!(
-            report.balanced && report.delivered as usize == b.records,
-            "{} of {} letters delivered; first rejection: {:?}",
-            report.delivered,
-            b.records,
-            report.rejections.first()
-        );
+        let job = BatchJob { threads: b.threads, channels: channels.clone(), ..BatchJob::new(&input, &out) };
+        let report = run_all(&loaded, &job, b.records, "delivered")?;
         rates.push(report.docs_per_sec);
         p50s.push(report.stages.format.p50_us / 1e3);
         p99s.push(report.stages.format.p99_us / 1e3);
@@ -250,6 +241,19 @@ pub fn run(ctx: &Context, b: &PdfBench) -> anyhow::Result<ExitCode> {
         )
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `job` and checks that all `records` letters came out (`what`: how
+/// the error says they should have).
+pub(crate) fn run_all(loaded: &LoadedTenant, job: &BatchJob, records: usize, what: &str) -> anyhow::Result<Report> {
+    let report = run_batch(loaded, job)?;
+    ensure!(
+        report.balanced && report.delivered as usize == records,
+        "{} of {records} letters {what}; first rejection: {:?}",
+        report.delivered,
+        report.rejections.first()
+    );
+    Ok(report)
 }
 
 fn loaded_as_of(loaded: &LoadedTenant) -> String {

@@ -9,10 +9,11 @@
 //! spool stage's own share is reported beside it.
 
 use crate::bench::median;
-use anyhow::{Context as _, ensure};
+use crate::bench_pdf::run_all;
+use anyhow::Context as _;
 use serde::Serialize;
 use std::path::Path;
-use tessera_pipeline::{BatchJob, LoadedTenant, run_batch};
+use tessera_pipeline::{BatchJob, LoadedTenant};
 
 /// The spool figures of a bench, medians over runs.
 #[derive(Serialize)]
@@ -55,14 +56,8 @@ pub fn spool_runs(
     let mut all = Vec::new();
     for run in 0..runs {
         let out = work.join(format!("spool-{run}"));
-        let report =
-            run_batch(loaded, &BatchJob { threads, channels: channels.clone(), ..BatchJob::new(input, &out) })?;
-        ensure!(
-            report.balanced && report.delivered as usize == records,
-            "{} of {records} letters spooled; first rejection: {:?}",
-            report.delivered,
-            report.rejections.first()
-        );
+        let job = BatchJob { threads, channels: channels.clone(), ..BatchJob::new(input, &out) };
+        let report = run_all(loaded, &job, records, "spooled")?;
         let usage: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("usage.json"))?)?;
         let row = usage["by_label_channel"].as_array().map(Vec::as_slice).unwrap_or_default();
         let sum =

@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::pdf::{omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check};
+use common::pdf::{assert_marks_read_back, pdfinfo_pages, pdftotext_pages, qpdf_check};
 use common::*;
 use std::sync::Arc;
-use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
+use tessera_pipeline::spool::marks::{ControlMarks, MarkKind};
 use tessera_pipeline::spool::{SpoolLetter, SpoolOutcome, SpoolPlan, SpoolSettings, make_spool, order_letters};
 use tessera_pipeline::verify::{Fact, Facts};
 use tessera_pipeline::{Markup, Stage};
@@ -121,30 +121,8 @@ fn every_sheet_carries_control_marks_that_read_back() {
         let outcome = spool_with(&plugin, &settings(duplex, Some(marks.clone())), letters);
         let spool = outcome.spools.into_iter().next().expect("a spool");
         qpdf_check(&spool.pdf);
-        let columns = omr_columns(&spool.pdf, marks.x_mm, marks.y_mm);
-        assert_eq!(columns.len() as u32, spool.pages);
-        let mut expected = vec![None; columns.len()];
-        for (place, letter) in spool.letters.iter().enumerate() {
-            let sheets = if duplex { letter.pages.pages().div_ceil(2) } else { letter.pages.pages() };
-            for page in letter.pages.first..=letter.pages.last {
-                let nth = page - letter.pages.first;
-                if duplex && nth % 2 == 1 {
-                    continue;
-                }
-                let sheet = if duplex { nth / 2 + 1 } else { nth + 1 };
-                expected[page as usize - 1] = Some(SheetMarks { sheet, sheets, place: place as u32, spool: 3 });
-            }
-        }
-        for (page, (column, expected)) in columns.iter().zip(&expected).enumerate() {
-            match expected {
-                Some(expected) => {
-                    let read = read_omr(column).unwrap_or_else(|e| panic!("page {}: {e}: {column:?}", page + 1));
-                    assert_eq!(&read, expected, "duplex {duplex}, page {}", page + 1);
-                }
-                None => assert!(column.iter().all(|m| !m), "page {} carries no marks: {column:?}", page + 1),
-            }
-        }
-        assert_eq!(expected.iter().flatten().count(), if duplex { 2 + 1 + 2 + 1 } else { 9 });
+        let with_marks = assert_marks_read_back(&spool, &marks, duplex, 3);
+        assert_eq!(with_marks, if duplex { 2 + 1 + 2 + 1 } else { 9 });
     }
 }
 

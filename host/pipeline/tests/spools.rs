@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::pdf::{omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check};
+use common::pdf::{assert_marks_read_back, omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check};
 use common::*;
 use std::sync::Arc;
 use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
@@ -110,34 +110,8 @@ fn every_sheet_carries_control_marks_that_read_back() {
             vec![letter(1, "a", 3, "x"), letter(2, "b", 1, "y"), letter(3, "c", 4, "z"), letter(4, "d", 1, "w")];
         let spool = spool_with(&plugin, &settings, letters).spools.into_iter().next().expect("a spool");
         qpdf_check(&spool.pdf);
-        let columns = omr_columns(&spool.pdf, marks.x_mm, marks.y_mm);
-        assert_eq!(columns.len() as u32, spool.pages);
-        // What each page's column must say: the fronts of a two-sided spool
-        // and every page of a one-sided one carry marks; backs and blanks none.
-        let mut expected = vec![None; columns.len()];
-        for (place, letter) in spool.letters.iter().enumerate() {
-            let sheets = if duplex { letter.pages.pages().div_ceil(2) } else { letter.pages.pages() } as usize;
-            for page in letter.pages.first..=letter.pages.last {
-                let nth = (page - letter.pages.first) as usize;
-                if duplex && nth % 2 == 1 {
-                    continue;
-                }
-                let sheet = if duplex { nth / 2 + 1 } else { nth + 1 };
-                expected[page as usize - 1] =
-                    Some(SheetMarks { sheet: sheet as u32, sheets: sheets as u32, place: place as u32, spool: 3 });
-            }
-        }
-        for (page, (column, expected)) in columns.iter().zip(&expected).enumerate() {
-            match expected {
-                Some(expected) => {
-                    let read = read_omr(column).unwrap_or_else(|e| panic!("page {}: {e}: {column:?}", page + 1));
-                    assert_eq!(&read, expected, "duplex {duplex}, page {}", page + 1);
-                }
-                None => assert!(column.iter().all(|m| !m), "page {} carries no marks: {column:?}", page + 1),
-            }
-        }
-        let with_marks = expected.iter().flatten().count();
-        assert_eq!(with_marks as u32, if duplex { 2 + 1 + 2 + 1 } else { 9 }, "{expected:?}");
+        let with_marks = assert_marks_read_back(&spool, &marks, duplex, 3);
+        assert_eq!(with_marks, if duplex { 2 + 1 + 2 + 1 } else { 9 });
     }
 }
 

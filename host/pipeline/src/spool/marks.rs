@@ -4,7 +4,7 @@
 //! inserts the collation into one envelope).
 //!
 //! The code itself — which position says what — is the `omr-code` crate
-//! (`plugins/shared/omr-code`), shared with the print composer plugin that
+//! (`plugins/formatters/print-compose/omr-code`), shared with the print composer plugin that
 //! draws it; this module re-exports it and places it.
 //!
 //! On a one-sided spool every page is a sheet; on a two-sided one the marks

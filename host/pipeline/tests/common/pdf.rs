@@ -124,6 +124,43 @@ pub fn omr_columns(pdf: &[u8], x_mm: f64, y_mm: f64) -> Vec<[bool; POSITIONS]> {
         .collect()
 }
 
+/// Reads the control marks of every page of `spool` (made with marks at
+/// `marks`) and checks each against what its letter and sheet must say:
+/// the fronts of a two-sided spool and every page of a one-sided one carry
+/// marks, backs and blanks none. Returns how many pages carry marks.
+pub fn assert_marks_read_back(
+    spool: &tessera_pipeline::spool::Spool,
+    marks: &tessera_pipeline::spool::marks::ControlMarks,
+    duplex: bool,
+    number: u32,
+) -> usize {
+    use tessera_pipeline::spool::marks::{SheetMarks, read_omr};
+    let columns = omr_columns(&spool.pdf, marks.x_mm, marks.y_mm);
+    assert_eq!(columns.len() as u32, spool.pages);
+    let mut expected = vec![None; columns.len()];
+    for (place, letter) in spool.letters.iter().enumerate() {
+        let sheets = if duplex { letter.pages.pages().div_ceil(2) } else { letter.pages.pages() };
+        for page in letter.pages.first..=letter.pages.last {
+            let nth = page - letter.pages.first;
+            if duplex && nth % 2 == 1 {
+                continue;
+            }
+            let sheet = if duplex { nth / 2 + 1 } else { nth + 1 };
+            expected[page as usize - 1] = Some(SheetMarks { sheet, sheets, place: place as u32, spool: number });
+        }
+    }
+    for (page, (column, expected)) in columns.iter().zip(&expected).enumerate() {
+        match expected {
+            Some(expected) => {
+                let read = read_omr(column).unwrap_or_else(|e| panic!("page {}: {e}: {column:?}", page + 1));
+                assert_eq!(&read, expected, "duplex {duplex}, page {}", page + 1);
+            }
+            None => assert!(column.iter().all(|m| !m), "page {} carries no marks: {column:?}", page + 1),
+        }
+    }
+    expected.iter().flatten().count()
+}
+
 /// A binary greyscale PGM (`P5`, 8 bits): its width and its pixels.
 fn read_pgm(bytes: &[u8]) -> (usize, &[u8]) {
     let mut fields = Vec::new();

@@ -59,6 +59,13 @@ struct Laid {
     below: f32,
 }
 
+impl Laid {
+    /// A block that is one unit.
+    fn one(height: f32, items: Vec<Item>, above: f32, below: f32) -> Laid {
+        Laid { units: vec![Unit { height, items }], header: None, above, below }
+    }
+}
+
 /// Lays out one letter into pages.
 pub struct LetterLayout<'a> {
     letter: &'a Letter,
@@ -215,12 +222,7 @@ impl<'a> LetterLayout<'a> {
                 let lines = self.paragraph(&text.text, style, text.align, x, width)?;
                 Laid { units: lines, header: None, above: mm(text.above, 0.0), below: mm(text.below, spacing) }
             }
-            Block::Space(Gap::Mm(gap)) => Laid {
-                units: vec![Unit { height: gap * PT_PER_MM, items: Vec::new() }],
-                header: None,
-                above: 0.0,
-                below: 0.0,
-            },
+            Block::Space(Gap::Mm(gap)) => Laid::one(gap * PT_PER_MM, Vec::new(), 0.0, 0.0),
             // Page breaks only mean something in the page's flow.
             Block::Space(Gap::Fill) | Block::PageBreak => {
                 Laid { units: Vec::new(), header: None, above: 0.0, below: 0.0 }
@@ -235,12 +237,7 @@ impl<'a> LetterLayout<'a> {
                     width: line_width,
                     color,
                 };
-                Laid {
-                    units: vec![Unit { height: line_width, items: vec![line] }],
-                    header: None,
-                    above: mm(rule.above, 0.0),
-                    below: mm(rule.below, spacing / 2.0),
-                }
+                Laid::one(line_width, vec![line], mm(rule.above, 0.0), mm(rule.below, spacing / 2.0))
             }
             Block::Columns(columns) => {
                 let gap = columns.gap * PT_PER_MM;
@@ -275,12 +272,7 @@ impl<'a> LetterLayout<'a> {
                         items.into_iter().map(move |i| i.shifted(0.0, dy))
                     })
                     .collect();
-                Laid {
-                    units: vec![Unit { height, items }],
-                    header: None,
-                    above: mm(columns.above, 0.0),
-                    below: mm(columns.below, spacing),
-                }
+                Laid::one(height, items, mm(columns.above, 0.0), mm(columns.below, spacing))
             }
             Block::Table(table) => {
                 let (header, rows) = self.table(&table.table, x, width)?;
@@ -305,12 +297,7 @@ impl<'a> LetterLayout<'a> {
                     items.push(Item::Rect { x, y: 0.0, w, h: height, color });
                 }
                 items.extend(inner.into_iter().map(|i| i.shifted(0.0, inset)));
-                Laid {
-                    units: vec![Unit { height, items }],
-                    header: None,
-                    above: mm(panel.above, 0.0),
-                    below: mm(panel.below, spacing),
-                }
+                Laid::one(height, items, mm(panel.above, 0.0), mm(panel.below, spacing))
             }
             Block::Image(image) => {
                 let (index, w, h) = self.image_size(image)?;
@@ -319,12 +306,8 @@ impl<'a> LetterLayout<'a> {
                     Align::Center => (width - w) / 2.0,
                     Align::Right => width - w,
                 };
-                Laid {
-                    units: vec![Unit { height: h, items: vec![Item::Image { x: x + dx, y: 0.0, w, h, image: index }] }],
-                    header: None,
-                    above: mm(image.above, 0.0),
-                    below: mm(image.below, spacing),
-                }
+                let item = Item::Image { x: x + dx, y: 0.0, w, h, image: index };
+                Laid::one(h, vec![item], mm(image.above, 0.0), mm(image.below, spacing))
             }
         })
     }
@@ -537,7 +520,7 @@ impl<'a> LetterLayout<'a> {
                     }
                     '\n' => {
                         end_word(&mut word, &mut tokens);
-                        tokens.push(Token::Break(style));
+                        tokens.push(Token::Break);
                     }
                     '\r' => {}
                     c => {
@@ -565,7 +548,7 @@ impl<'a> LetterLayout<'a> {
             match token {
                 Token::Word(runs) => line += runs.iter().map(|r| r.width).sum::<f32>(),
                 Token::Space(run) => line += run.width,
-                Token::Break(_) => {
+                Token::Break => {
                     widest = widest.max(line);
                     line = 0.0;
                 }
@@ -600,7 +583,7 @@ impl<'a> LetterLayout<'a> {
                     }
                 }
                 Token::Space(run) => spaces.push(run),
-                Token::Break(_) => {
+                Token::Break => {
                     lines.push(std::mem::take(&mut line).finish(style, align, x, width, false));
                     spaces.clear();
                 }
@@ -690,7 +673,7 @@ enum ColumnWidth {
 enum Token {
     Word(Vec<Run>),
     Space(Run),
-    Break(#[allow(dead_code)] TextStyle),
+    Break,
     HFill,
 }
 

@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::pdf::{assert_marks_read_back, omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check};
+use common::pdf::{
+    assert_letters_on_their_own_pages, assert_marks_read_back, omr_columns, pdfinfo_pages, pdftotext_pages, qpdf_check,
+};
 use common::*;
 use std::sync::Arc;
 use tessera_pipeline::spool::marks::{ControlMarks, MarkKind, SheetMarks, read_omr};
@@ -84,18 +86,10 @@ fn a_two_sided_spool_starts_every_letter_on_a_front_and_says_where() {
     assert_eq!(ranges, [(3, 1, 2, 0), (1, 3, 3, 1), (4, 5, 5, 1), (2, 7, 9, 0)]);
     assert_eq!((spool.pages, spool.blank_pages, spool.sheets), (9, 2, 5));
     assert_eq!(pdfinfo_pages(&spool.pdf), 9);
-    for placed in &spool.letters {
-        let text = pdftotext_pages(&spool.pdf, placed.pages.first, placed.pages.last);
-        assert!(text.contains(&format!("Letter {}", placed.document_id)), "{text}");
+    let texts = assert_letters_on_their_own_pages(&spool);
+    for (placed, text) in spool.letters.iter().zip(&texts) {
         // Each letter counts its own pages from 1.
         assert!(text.contains(&format!("{} page 1", placed.document_id)), "{text}");
-        for other in spool.letters.iter().filter(|o| o.seq != placed.seq) {
-            assert!(!text.contains(&format!("Letter {}\n", other.document_id)), "{text}");
-        }
-        if placed.pages.blank_after == 1 {
-            let blank = pdftotext_pages(&spool.pdf, placed.pages.last + 1, placed.pages.last + 1);
-            assert!(blank.trim().is_empty(), "the back of page {} is blank: {blank:?}", placed.pages.last);
-        }
     }
     assert!(pdftotext_pages(&spool.pdf, 9, 9).contains("Page 3 of INV-2"));
 }

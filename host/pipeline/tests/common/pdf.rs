@@ -124,6 +124,26 @@ pub fn omr_columns(pdf: &[u8], x_mm: f64, y_mm: f64) -> Vec<[bool; POSITIONS]> {
         .collect()
 }
 
+/// Checks that every letter of `spool` (whose markup titles it "Letter
+/// <id>") is on its own pages only and that its blank back, when it has
+/// one, is blank; returns each letter's text, in spool order.
+pub fn assert_letters_on_their_own_pages(spool: &tessera_pipeline::spool::Spool) -> Vec<String> {
+    let mut texts = Vec::with_capacity(spool.letters.len());
+    for placed in &spool.letters {
+        let text = pdftotext_pages(&spool.pdf, placed.pages.first, placed.pages.last);
+        assert!(text.contains(&format!("Letter {}", placed.document_id)), "{text}");
+        for other in spool.letters.iter().filter(|o| o.seq != placed.seq) {
+            assert!(!text.contains(&format!("Letter {}\n", other.document_id)), "{text}");
+        }
+        if placed.pages.blank_after == 1 {
+            let blank = pdftotext_pages(&spool.pdf, placed.pages.last + 1, placed.pages.last + 1);
+            assert!(blank.trim().is_empty(), "the back of page {} is blank: {blank:?}", placed.pages.last);
+        }
+        texts.push(text);
+    }
+    texts
+}
+
 /// Reads the control marks of every page of `spool` (made with marks at
 /// `marks`) and checks each against what its letter and sheet must say:
 /// the fronts of a two-sided spool and every page of a one-sided one carry

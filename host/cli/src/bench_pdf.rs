@@ -294,10 +294,7 @@ fn sample_markups(
         }
     }
     let library = loaded.content.current();
-    let renditions = match language {
-        Markup::Typst => Renditions { typst: true, ..Renditions::HTML_ONLY },
-        Markup::Layout => Renditions { layout: true, ..Renditions::HTML_ONLY },
-    };
+    let renditions = Renditions::HTML_ONLY.with_markup(language);
     let mut markups = Vec::new();
     for outcome in outcomes.into_iter().take(n) {
         let TranslateOutcome::Record { cdm, .. } = outcome else { bail!("the generated CSV has a bad record") };
@@ -307,11 +304,7 @@ fn sample_markups(
         let composed = library
             .compose(&record, "invoice", &label, &locale, &call, &loaded.fragments, renditions)
             .map_err(|e| anyhow!("{e}"))?;
-        let markup = match language {
-            Markup::Typst => composed.typst,
-            Markup::Layout => composed.layout,
-        };
-        markups.push((record.document_id.clone(), markup.unwrap_or_default()));
+        markups.push((record.document_id.clone(), composed.markup(language).cloned().unwrap_or_default()));
     }
     Ok(markups)
 }

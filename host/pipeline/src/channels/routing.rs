@@ -57,8 +57,7 @@ impl Channel {
             Maker::BuiltIn { format: BuiltIn::Text, .. } => Renditions { text: true, ..Renditions::HTML_ONLY },
             Maker::BuiltIn { format: BuiltIn::Email, .. } => Renditions::ALL,
             Maker::BuiltIn { format: BuiltIn::Sms, .. } => Renditions { sms: true, ..Renditions::HTML_ONLY },
-            Maker::Plugin { markup: Some(Markup::Typst), .. } => Renditions { typst: true, ..Renditions::ALL },
-            Maker::Plugin { markup: Some(Markup::Layout), .. } => Renditions { layout: true, ..Renditions::ALL },
+            Maker::Plugin { markup: Some(language), .. } => Renditions::ALL.with_markup(*language),
             Maker::Plugin { markup: None, .. } => Renditions::ALL,
         }
     }

@@ -17,6 +17,7 @@ pub mod live;
 mod record_value;
 pub mod typst;
 
+use crate::channels::config::Markup;
 use embed::{AssetEmbed, SvgElement};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -62,6 +63,16 @@ pub struct Composed {
     pub settlement: Option<crate::truth::Settlement>,
 }
 
+impl Composed {
+    /// The print markup in `language`, when it was rendered.
+    pub fn markup(&self, language: Markup) -> Option<&String> {
+        match language {
+            Markup::Typst => self.typst.as_ref(),
+            Markup::Layout => self.layout.as_ref(),
+        }
+    }
+}
+
 /// Which renditions of a document to render. Each comes from its own
 /// template beside the HTML one: `templates/<name>.txt`, `.subject`, `.sms`
 /// `.typ` (Typst markup for print) and `.layout.json` (a print layout).
@@ -88,6 +99,14 @@ impl Renditions {
     /// HTML alone (a run whose only output is HTML).
     pub const HTML_ONLY: Renditions =
         Renditions { html: true, text: false, subject: false, sms: false, typst: false, layout: false };
+
+    /// These renditions and the print markup in `language`.
+    pub fn with_markup(self, language: Markup) -> Renditions {
+        match language {
+            Markup::Typst => Renditions { typst: true, ..self },
+            Markup::Layout => Renditions { layout: true, ..self },
+        }
+    }
 
     /// Both sets of renditions.
     pub fn union(self, other: Renditions) -> Renditions {

@@ -366,8 +366,8 @@ impl Producer<'_> {
             sort_key: crate::spool::sort_key(&record.value, &spool.sort),
             only_output: false,
             markup: match &channel.maker {
-                Maker::Plugin { markup: Some(Markup::Layout), .. } => composed.layout.clone(),
-                _ => composed.typst.clone(),
+                Maker::Plugin { markup: Some(language), .. } => composed.markup(*language).cloned(),
+                _ => None,
             }
             .unwrap_or_default(),
             facts,
@@ -409,12 +409,7 @@ fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, mark
     if let Some(variant) = &plan.variant {
         metadata.push(("variant".into(), variant.clone()));
     }
-    let text = match markup {
-        Some(Markup::Typst) => composed.typst.as_ref(),
-        Some(Markup::Layout) => composed.layout.as_ref(),
-        None => None,
-    };
-    if let (Some(language), Some(text)) = (markup, text) {
+    if let Some((language, text)) = markup.and_then(|l| Some((l, composed.markup(l)?))) {
         metadata.push(("markup".into(), text.clone()));
         metadata.push(("markup.language".into(), language.name().into()));
     }

@@ -241,23 +241,23 @@ impl<'a> LetterLayout<'a> {
             }
             Block::Columns(columns) => {
                 let gap = columns.gap * PT_PER_MM;
+                // A column's own width: for `auto`, and to align its content.
                 let mut naturals = Vec::with_capacity(columns.columns.len());
                 for column in &columns.columns {
-                    naturals.push(match column.width {
-                        Width::Named(ref w) if w == "auto" => Some(self.natural_width(&column.blocks)?),
-                        _ => None,
-                    });
+                    let auto = matches!(column.width, Width::Named(ref w) if w == "auto");
+                    let needed = auto || column.align != Align::Left;
+                    naturals.push(if needed { Some(self.natural_width(&column.blocks)?) } else { None });
                 }
                 let widths: Vec<&Width> = columns.columns.iter().map(|c| &c.width).collect();
                 let (widths, _) = resolve_widths(&widths, &naturals, width, gap)?;
                 let mut laid = Vec::with_capacity(widths.len());
                 let mut cx = x;
-                for (column, w) in columns.columns.iter().zip(&widths) {
+                for ((column, w), natural) in columns.columns.iter().zip(&widths).zip(&naturals) {
                     let (height, items) = self.stack(&column.blocks, cx, *w)?;
                     let items = if column.align == Align::Left {
                         items
                     } else {
-                        let natural = self.natural_width(&column.blocks)?.min(*w);
+                        let natural = natural.unwrap_or(*w).min(*w);
                         let dx = if column.align == Align::Right { w - natural } else { (w - natural) / 2.0 };
                         items.into_iter().map(|i| i.shifted(dx, 0.0)).collect()
                     };

@@ -9,7 +9,7 @@ use crate::page::{Item, Page, Rgb};
 use crate::svg::Images;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use subsetter::GlyphRemapper;
 
 /// The document's metadata.
@@ -56,7 +56,8 @@ pub fn write(pages: &[Page], images: &Images, info: Info<'_>) -> Result<Vec<u8>,
     let outline = alloc();
 
     // Fonts.
-    let mut font_names: HashMap<FaceId, (String, Ref)> = HashMap::new();
+    // Ordered maps throughout: the same pages must give the same bytes.
+    let mut font_names: BTreeMap<FaceId, (String, Ref)> = BTreeMap::new();
     for (index, (&face_id, face_use)) in used.iter().enumerate() {
         let shipped = &faces()[face_id];
         let (type0, cid, descriptor, file, cmap) = (alloc(), alloc(), alloc(), alloc(), alloc());
@@ -153,15 +154,23 @@ pub fn write(pages: &[Page], images: &Images, info: Info<'_>) -> Result<Vec<u8>,
         pdf.stream(content_ref, &compressed).filter(Filter::FlateDecode);
         let mut p = pdf.page(page_ref);
         p.parent(tree).media_box(Rect::new(0.0, 0.0, page.width, page.height)).contents(content_ref);
+        // Only what this page draws: a spool's hundred QR codes are a
+        // hundred images, and listing all of them on every page cost more
+        // bytes than the page's own drawing.
+        let (faces_used, images_used) = page_resources(page);
         let mut resources = p.resources();
         let mut fonts = resources.fonts();
-        for (name, font) in font_names.values() {
-            fonts.pair(Name(name.as_bytes()), *font);
+        for face in faces_used {
+            if let Some((name, font)) = font_names.get(&face) {
+                fonts.pair(Name(name.as_bytes()), *font);
+            }
         }
         fonts.finish();
         let mut xobjects = resources.x_objects();
-        for (index, form) in image_refs.iter().enumerate() {
-            xobjects.pair(Name(format!("Im{index}").as_bytes()), *form);
+        for index in images_used {
+            if let Some(form) = image_refs.get(index) {
+                xobjects.pair(Name(format!("Im{index}").as_bytes()), *form);
+            }
         }
         xobjects.finish();
         resources.finish();
@@ -201,10 +210,27 @@ pub fn write(pages: &[Page], images: &Images, info: Info<'_>) -> Result<Vec<u8>,
     Ok(pdf.finish())
 }
 
+/// The faces and images a page draws, in order.
+fn page_resources(page: &Page) -> (BTreeSet<FaceId>, BTreeSet<usize>) {
+    let (mut faces, mut images) = (BTreeSet::new(), BTreeSet::new());
+    for item in &page.items {
+        match item {
+            Item::Glyphs { face, .. } => {
+                faces.insert(*face);
+            }
+            Item::Image { image, .. } => {
+                images.insert(*image);
+            }
+            Item::Rect { .. } | Item::Line { .. } => {}
+        }
+    }
+    (faces, images)
+}
+
 /// The drawing operators of one page.
 fn page_content(
     page: &Page,
-    fonts: &HashMap<FaceId, (String, Ref)>,
+    fonts: &BTreeMap<FaceId, (String, Ref)>,
     used: &BTreeMap<FaceId, UsedFace>,
     images: &Images,
 ) -> Vec<u8> {

@@ -20,9 +20,12 @@
 //!   whole chain of candidates.
 //! - [`ContentSet`] is everything resolved and checked from one snapshot;
 //!   a set exists whole or not at all.
+//! - [`Draft`]s are change sets on refs of their own, published only when
+//!   someone other than their editors approves them.
 //! - [`watch`] tells when the files change (notify, debounced, polling fallback).
 
 pub mod account;
+mod drafts;
 mod error;
 mod label;
 mod layers;
@@ -32,6 +35,7 @@ mod snapshot;
 mod source;
 pub mod watch;
 
+pub use drafts::{DRAFTS_REF_PREFIX, Draft, DraftState, FileEdit};
 pub use error::ContentError;
 pub use label::{Colors, Contact, Label, Payment, Sender};
 pub use layers::{Candidate, Layers, Resolution, locale_chain};

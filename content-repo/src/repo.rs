@@ -53,9 +53,41 @@ pub enum RepoError {
     /// A content file could not be read.
     #[error(transparent)]
     Content(#[from] ContentError),
+    /// A draft operation is not possible in the draft's state.
+    #[error("{0}")]
+    Draft(String),
+    /// No such draft.
+    #[error("tenant `{tenant}` has no draft `{id}` (approved, discarded or never started)")]
+    UnknownDraft {
+        /// The tenant.
+        tenant: String,
+        /// The draft id asked for.
+        id: String,
+    },
+    /// The four-eyes rule: nobody approves a change they edited.
+    #[error("{user} edited draft {draft} and so cannot approve it: another approver must")]
+    OwnChange {
+        /// Who tried.
+        user: String,
+        /// The draft.
+        draft: String,
+    },
+    /// The draft and the published content changed the same files.
+    #[error(
+        "draft {draft} and the published revision {published} both changed {}: rebase the draft and redo those edits",
+        paths.join(", ")
+    )]
+    Conflict {
+        /// The draft.
+        draft: String,
+        /// The published commit it conflicts with.
+        published: String,
+        /// The files changed on both sides.
+        paths: Vec<String>,
+    },
 }
 
-fn git(action: &'static str) -> impl FnOnce(gix::Error) -> RepoError {
+pub(crate) fn git(action: &'static str) -> impl FnOnce(gix::Error) -> RepoError {
     move |e| RepoError::Git { action, message: e.to_string() }
 }
 
@@ -67,10 +99,10 @@ pub struct ContentRepo {
 }
 
 #[derive(Debug, Clone)]
-struct GitLocation {
-    repo: gix::ThreadSafeRepository,
+pub(crate) struct GitLocation {
+    pub(crate) repo: gix::ThreadSafeRepository,
     /// The content folder relative to the git work tree (`samples`), or empty.
-    prefix: String,
+    pub(crate) prefix: String,
 }
 
 /// One entry of `content log`.
@@ -78,8 +110,11 @@ struct GitLocation {
 pub struct LogEntry {
     /// Commit id.
     pub commit: String,
-    /// Author name.
+    /// Who wrote the change: the draft's editors for an approved change,
+    /// else the git author.
     pub author: String,
+    /// Who approved it (studio changes; `None` for a command-line publish).
+    pub approved_by: Option<String>,
     /// Commit time, seconds since the epoch.
     pub time: i64,
     /// First line of the message.
@@ -257,15 +292,23 @@ impl ContentRepo {
         self.git.as_ref().ok_or_else(|| RepoError::NotGit(self.root.clone()))
     }
 
+    pub(crate) fn git_location(&self) -> Result<&GitLocation, RepoError> {
+        self.git()
+    }
+
     fn log_entry(&self, id: &str) -> Result<LogEntry, RepoError> {
         let repo = self.git()?.repo.to_thread_local();
         let commit = repo.find_commit(oid(id)?).map_err(git("read commit"))?;
         let author = commit.author().map_err(git("read author"))?;
         let time = commit.time().map_err(git("read time"))?;
         let summary = commit.message().map_err(git("read message"))?.summary().to_str_lossy().into_owned();
+        let raw = commit.message_raw().map_err(git("read message"))?.to_str_lossy().into_owned();
+        let trailers = crate::drafts::trailers(&raw);
+        let find = |key: &str| trailers.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         Ok(LogEntry {
             commit: id.to_owned(),
-            author: author.name.to_str_lossy().into_owned(),
+            author: find("Tessera-Author").unwrap_or_else(|| author.name.to_str_lossy().into_owned()),
+            approved_by: find("Tessera-Approved-By"),
             time: time.seconds,
             summary,
         })
@@ -365,6 +408,12 @@ fn signature(repo: &gix::Repository) -> gix::actor::Signature {
     gix::actor::Signature { name, email, time: now }
 }
 
+/// A studio user as a git signature (`name <name@tenant.tessera>`), now.
+pub(crate) fn signature_for(name: &str, tenant: &str) -> gix::actor::Signature {
+    let email = format!("{}@{tenant}.tessera", name.replace(|c: char| !c.is_ascii_alphanumeric(), "."));
+    gix::actor::Signature { name: name.into(), email: email.into(), time: gix::date::Time::now_local_or_utc() }
+}
+
 fn entry_id(repo: &gix::Repository, commit: &str, path: &str) -> Result<Option<gix::ObjectId>, RepoError> {
     let tree = repo.find_commit(oid(commit)?).map_err(git("read commit"))?.tree().map_err(git("read tree"))?;
     if path.is_empty() {
@@ -373,11 +422,11 @@ fn entry_id(repo: &gix::Repository, commit: &str, path: &str) -> Result<Option<g
     Ok(tree.lookup_entry_by_path(path).map_err(git("look up path"))?.map(|e| e.object_id()))
 }
 
-fn oid(hex: &str) -> Result<gix::ObjectId, RepoError> {
+pub(crate) fn oid(hex: &str) -> Result<gix::ObjectId, RepoError> {
     gix::ObjectId::from_hex(hex.as_bytes()).map_err(|_| RepoError::UnknownRevision(hex.to_owned()))
 }
 
-fn join(a: &str, b: &str) -> String {
+pub(crate) fn join(a: &str, b: &str) -> String {
     match (a.is_empty(), b.is_empty()) {
         (true, _) => b.to_owned(),
         (_, true) => a.to_owned(),

@@ -82,7 +82,9 @@ pub fn run(tenant_dir: &Path, command: ContentCommand) -> anyhow::Result<ExitCod
     match command {
         ContentCommand::Log { path, limit } => {
             for e in repo.log(&published_ref, path.as_deref(), limit)? {
-                outln!("{}  {}  {:<16}  {}", &e.commit[..12], date(e.time), e.author, e.summary);
+                // Studio changes name their approver; a command-line publish has none.
+                let approved = e.approved_by.as_deref().map(|a| format!("  (approved by {a})")).unwrap_or_default();
+                outln!("{}  {}  {:<16}  {}{approved}", &e.commit[..12], date(e.time), e.author, e.summary);
             }
         }
         ContentCommand::Diff { from, to } => {

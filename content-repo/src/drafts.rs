@@ -144,7 +144,8 @@ impl ContentRepo {
             .map_err(|e| RepoError::Git { action: "list refs", message: e.to_string() })?;
         let mut out = Vec::new();
         for reference in iter {
-            let mut reference = reference.map_err(|e| RepoError::Git { action: "list refs", message: e.to_string() })?;
+            let mut reference =
+                reference.map_err(|e| RepoError::Git { action: "list refs", message: e.to_string() })?;
             let name = reference.name().as_bstr().to_str_lossy().into_owned();
             let Some(id) = name.strip_prefix(&prefix) else { continue };
             let id = id.to_owned();
@@ -322,7 +323,10 @@ impl ContentRepo {
             crate::changes(&before, &after)
         };
         if changes.is_empty() {
-            return Err(RepoError::Unchanged(format!("draft {} changes nothing the published content lacks", draft.id)));
+            return Err(RepoError::Unchanged(format!(
+                "draft {} changes nothing the published content lacks",
+                draft.id
+            )));
         }
         let repo = self.git_location()?.repo.to_thread_local();
         let authors = draft.editors.join(", ");
@@ -336,10 +340,13 @@ impl ContentRepo {
         let committer = signature_for(approver, &draft.tenant);
         let (mut t1, mut t2) = (gix::date::parse::TimeBuf::default(), gix::date::parse::TimeBuf::default());
         let commit = repo
-            .new_commit_as(committer.to_ref(&mut t1), author.to_ref(&mut t2), message, tree, [
-                oid(&published)?,
-                oid(&draft.tip)?,
-            ])
+            .new_commit_as(
+                committer.to_ref(&mut t1),
+                author.to_ref(&mut t2),
+                message,
+                tree,
+                [oid(&published)?, oid(&draft.tip)?],
+            )
             .map_err(git("commit"))?
             .id;
         // Only if nobody published meanwhile: otherwise this approval was
@@ -379,7 +386,11 @@ impl ContentRepo {
             edits.push((path.clone(), o.cloned()));
         }
         if !conflicts.is_empty() {
-            return Err(RepoError::Conflict { draft: draft.id.clone(), published: published.to_owned(), paths: conflicts });
+            return Err(RepoError::Conflict {
+                draft: draft.id.clone(),
+                published: published.to_owned(),
+                paths: conflicts,
+            });
         }
         let published_tree =
             repo.find_commit(oid(published)?).map_err(git("read commit"))?.tree_id().map_err(git("read tree"))?;
@@ -387,9 +398,9 @@ impl ContentRepo {
         for (path, blob) in edits {
             let full = join(&g.prefix, &path);
             match blob {
-                Some(blob) => {
-                    editor.upsert(full.as_str(), gix::object::tree::EntryKind::Blob, oid(&blob)?).map_err(git("edit tree"))?
-                }
+                Some(blob) => editor
+                    .upsert(full.as_str(), gix::object::tree::EntryKind::Blob, oid(&blob)?)
+                    .map_err(git("edit tree"))?,
                 None => editor.remove(full.as_str()).map_err(git("edit tree"))?,
             };
         }
@@ -418,10 +429,10 @@ impl ContentRepo {
             for entry in sub.traverse().breadthfirst.files().map_err(git("walk tree"))? {
                 if entry.mode.is_blob() {
                     let data = repo.find_object(entry.oid).map_err(git("read blob"))?.detach().data;
-                    files.insert(entry.filepath.to_str_lossy().into_owned(), crate::SnapshotFile {
-                        bytes: data.into(),
-                        blob: entry.oid.to_string(),
-                    });
+                    files.insert(
+                        entry.filepath.to_str_lossy().into_owned(),
+                        crate::SnapshotFile { bytes: data.into(), blob: entry.oid.to_string() },
+                    );
                 }
             }
         }
@@ -463,7 +474,15 @@ impl ContentRepo {
         let repo = self.git_location()?.repo.to_thread_local();
         let tree =
             repo.find_commit(oid(&draft.tip)?).map_err(git("read commit"))?.tree_id().map_err(git("read tree"))?;
-        self.write_draft_commit(&draft.tenant, &draft.id, Some(&draft.tip), summary, tree.detach(), &[oid(&draft.tip)?], &meta)?;
+        self.write_draft_commit(
+            &draft.tenant,
+            &draft.id,
+            Some(&draft.tip),
+            summary,
+            tree.detach(),
+            &[oid(&draft.tip)?],
+            &meta,
+        )?;
         self.draft(&draft.tenant, &draft.id)
     }
 
@@ -566,7 +585,9 @@ mod tests {
         let start = repo.published(PUB).unwrap().unwrap();
         let draft = repo.start_draft("acme", PUB, "alice").unwrap();
         assert_eq!((draft.base.as_str(), draft.state), (start.as_str(), DraftState::Editing));
-        let draft = repo.save_draft(&draft, "alice", &[edit("t/content/fragments/footer.html.tera", "new")], "Edit footer").unwrap();
+        let draft = repo
+            .save_draft(&draft, "alice", &[edit("t/content/fragments/footer.html.tera", "new")], "Edit footer")
+            .unwrap();
         assert_eq!(draft.editors, ["alice"]);
         // Saved in the draft only: the published content is unchanged.
         assert_eq!(text(&repo, "published", "t/content/fragments/footer.html.tera").as_deref(), Some("old"));

@@ -77,6 +77,25 @@ impl Snapshot {
         self.files.get(path)
     }
 
+    /// This snapshot with one file replaced, added (`Some`) or removed
+    /// (`None`): an editor's unsaved buffer over a saved revision.
+    pub fn with_file(&self, path: &str, bytes: Option<&[u8]>) -> Snapshot {
+        let mut files = self.files.clone();
+        match bytes {
+            Some(b) => {
+                files.insert(path.to_owned(), SnapshotFile { bytes: b.into(), blob: blob_id(b) });
+            }
+            None => {
+                files.remove(path);
+            }
+        }
+        let revision = match &self.revision {
+            Revision::Commit(c) => Revision::Commit(format!("{c}+{}", &blob_id(bytes.unwrap_or_default())[..8])),
+            other => other.clone(),
+        };
+        Snapshot { revision, files, newest_write: self.newest_write }
+    }
+
     /// Every file, sorted by path.
     pub fn files(&self) -> impl Iterator<Item = (&str, &SnapshotFile)> {
         self.files.iter().map(|(p, f)| (p.as_str(), f))

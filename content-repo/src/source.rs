@@ -63,6 +63,11 @@ impl ContentSource {
         &self.repo
     }
 
+    /// The layers.
+    pub fn layers(&self) -> &Layers {
+        &self.layers
+    }
+
     /// The mode.
     pub fn mode(&self) -> &SourceMode {
         &self.mode

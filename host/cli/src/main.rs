@@ -180,6 +180,9 @@ enum Command {
     /// Benchmarks (human output; one JSON object with --json).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Content studio helpers.
+    #[command(subcommand)]
+    Studio(StudioCommand),
     /// Serve the on-demand render API (loopback by default).
     Serve {
         /// Tenant folder (repeat for several; default: the sample tenants).
@@ -198,11 +201,27 @@ enum Command {
         /// has no token, so only on a loopback address).
         #[arg(long)]
         preview: bool,
+        /// Also serve the content studio at /studio (sign-in per tenant
+        /// user from tenant.toml's [studio]); on loopback unless
+        /// --behind-tls-proxy says a proxy in front terminates TLS.
+        #[arg(long)]
+        studio: bool,
+        /// A proxy in front terminates TLS: the studio may listen on a
+        /// non-loopback address and marks its cookie `Secure`.
+        #[arg(long)]
+        behind_tls_proxy: bool,
         /// Log format on stderr: `text`, or `json` (one object per line,
         /// for log shippers).
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
     },
+}
+
+#[derive(Subcommand)]
+enum StudioCommand {
+    /// Read a password from stdin and print its argon2id hash for a
+    /// `[[studio.users]]` entry's `password_argon2`.
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -445,9 +464,12 @@ fn main() -> ExitCode {
             plugin_kit::TestArgs { path: &path, out: out.as_deref(), tenant, as_of, no_build, bless, json },
         ),
         Command::Bench(b) => bench::run(&ctx, b),
-        Command::Serve { tenant, addr, slots, max_body_kib, preview, log_format: _ } => {
-            serve::run(&ctx, serve::ServeArgs { tenants: tenant, addr, slots, max_body_kib, preview })
+        Command::Serve { tenant, addr, slots, max_body_kib, preview, studio, behind_tls_proxy, log_format: _ } => {
+            let args =
+                serve::ServeArgs { tenants: tenant, addr, slots, max_body_kib, preview, studio, behind_tls_proxy };
+            serve::run(&ctx, args)
         }
+        Command::Studio(StudioCommand::HashPassword) => serve::hash_password(),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,20 @@ pub struct ServeArgs {
     pub slots: Option<usize>,
     pub max_body_kib: usize,
     pub preview: bool,
+    pub studio: bool,
+    pub behind_tls_proxy: bool,
+}
+
+/// `tessera studio hash-password`: one line from stdin, its argon2id PHC string on stdout.
+pub fn hash_password() -> anyhow::Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(anyhow!("no password on stdin (pipe one in: `echo -n … | tessera studio hash-password`)"));
+    }
+    println!("{}", tessera_server::hash_password(password).map_err(|e| anyhow!(e))?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the server.
@@ -28,6 +42,13 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Err(anyhow!(
             "--preview shows every tenant's sample records and content without a token, so it is served on \
              loopback only (not {}); put an authenticating proxy in front for remote authors",
+            args.addr
+        ));
+    }
+    if args.studio && !args.addr.ip().is_loopback() && !args.behind_tls_proxy {
+        return Err(anyhow!(
+            "--studio signs users in with passwords, so off loopback ({}) it needs TLS: put a TLS-terminating \
+             proxy in front and pass --behind-tls-proxy (its session cookie is then marked Secure)",
             args.addr
         ));
     }
@@ -67,6 +88,14 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.preview {
         state = state.with_preview();
     }
+    if args.studio {
+        let transport = if args.behind_tls_proxy {
+            tessera_server::StudioTransport::BehindTlsProxy
+        } else {
+            tessera_server::StudioTransport::Loopback
+        };
+        state = state.with_studio(transport).map_err(|e| anyhow!(e))?;
+    }
     let state = Arc::new(state);
     let io = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("tessera-http").build()?;
     io.block_on(async move {
@@ -76,6 +105,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("tessera serve: http://{bound} ({} tenants; Ctrl-C stops)", dirs.len());
         if args.preview {
             eprintln!("tessera serve: preview at http://{bound}/preview");
+        }
+        if args.studio {
+            eprintln!("tessera serve: studio at http://{bound}/studio");
         }
         tessera_server::serve(listener, state, shutdown_signal()).await?;
         eprintln!("tessera serve: stopped");

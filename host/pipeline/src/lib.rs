@@ -57,8 +57,8 @@ pub use run::batch::run_batch;
 pub use run::checkpoint::{PROGRESS_FILE, RUN_FILES};
 pub use run::job::{BatchJob, Progress, Remote};
 pub use run::on_demand::{
-    RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_source, sample_records,
-    translate_source,
+    RenderError, RenderRequest, Rendered, RenderedOutput, SourceRequest, render_record, render_record_from,
+    render_source, sample_records, translate_source,
 };
 pub use run::shard::{render_shard, render_shard_into};
 pub use run::write::{sha256_hex, write_atomic};
@@ -68,6 +68,6 @@ pub use source::shards::DEFAULT_SHARD_BYTES;
 pub use tenant::store::{default_roots, describe as describe_roots, find_package};
 pub use tenant::{
     ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, LoadedTenant, Markup, Outputs,
-    PaymentConfig, Tenant, TenantConfig, TenantError, VerifyConfig,
+    PaymentConfig, StudioConfig, StudioRole, StudioUser, Tenant, TenantConfig, TenantError, VerifyConfig,
 };
 pub use tessera_cdm::{CdmError, CdmRecord, parse_as_of};

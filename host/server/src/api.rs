@@ -75,6 +75,8 @@ pub struct AppState {
     /// Whether `/preview` is served.
     pub(crate) preview: bool,
     pub(crate) outputs: crate::preview::OutputCache,
+    /// The content studio, when switched on.
+    pub(crate) studio: Option<crate::studio::Studio>,
     /// Set when the server starts stopping: long-lived answers (the
     /// preview's event streams) end so in-flight requests can finish.
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
@@ -101,6 +103,7 @@ impl AppState {
             metrics: Metrics::default(),
             preview: false,
             outputs: Default::default(),
+            studio: None,
             closing: tokio::sync::watch::Sender::new(false),
         })
     }
@@ -111,6 +114,13 @@ impl AppState {
     pub fn with_preview(mut self) -> AppState {
         self.preview = true;
         self
+    }
+
+    /// Serves the content studio at `/studio` too; refuses tenants whose
+    /// studio users are malformed or whose content is not published from git.
+    pub fn with_studio(mut self, transport: crate::studio::StudioTransport) -> Result<AppState, String> {
+        self.studio = Some(crate::studio::Studio::new(&self.tenants, transport)?);
+        Ok(self)
     }
 
     /// Ends the preview's event streams; [`crate::serve`] calls it when
@@ -135,6 +145,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .merge(crate::preview::routes())
+        .merge(crate::studio::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

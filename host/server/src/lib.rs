@@ -10,17 +10,21 @@
 //! instead of a queue that grows until the host falls over.
 //! `GET /healthz`, `GET /metrics` (Prometheus text) and `GET /openapi.json`
 //! (the committed API description) are open. `/preview`, when switched on,
-//! is the content authors' live preview (see the `preview` module).
+//! is the content authors' live preview (see the `preview` module);
+//! `/studio`, when switched on, is where they edit, submit and approve
+//! changes (see the `studio` module).
 
 mod api;
 mod auth;
 mod metrics;
 mod preview;
 mod problem;
+mod studio;
 
 pub use api::{AppState, OPENAPI, ServerLimits, router};
 pub use auth::token_digest;
 pub use metrics::Metrics;
+pub use studio::{StudioTransport, hash_password, page_weight};
 
 use std::future::Future;
 use std::sync::Arc;

@@ -95,7 +95,7 @@ pub(crate) struct Choices {
 
 /// One render's output, kept for the document frame, with how it is
 /// served decided once when it is kept.
-struct Output {
+pub(crate) struct Output {
     file: String,
     /// HTML and PDF as they are (a PDF is shown inline by the browser);
     /// other text outputs (e-mail source, SMS JSON, print lines) as plain
@@ -107,7 +107,7 @@ struct Output {
 }
 
 impl Output {
-    fn new(file: String, media_type: &str, bytes: Vec<u8>) -> Output {
+    pub(crate) fn new(file: String, media_type: &str, bytes: Vec<u8>) -> Output {
         let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         let shown_as = match essence.as_str() {
             "text/html" | "application/pdf" | "image/png" | "image/svg+xml" => media_type.to_owned(),
@@ -171,7 +171,7 @@ fn entry<'a>(state: &'a AppState, picked: &Picked) -> Result<(&'a str, &'a Tenan
 }
 
 /// The tenant's samples, translated on first use (off the async threads).
-async fn samples(entry: &TenantEntry) -> Result<Arc<Samples>, Problem> {
+pub(crate) async fn samples(entry: &TenantEntry) -> Result<Arc<Samples>, Problem> {
     if let Some(done) = entry.samples.get() {
         return Ok(Arc::clone(done));
     }
@@ -305,6 +305,12 @@ async fn panel(State(state): State<Arc<AppState>>, Query(picked): Query<Picked>)
 async fn output(State(state): State<Arc<AppState>>, Path(id): Path<u64>) -> Result<Response, Problem> {
     enabled(&state)?;
     let output = state.outputs.get(id).ok_or_else(|| not_found(format!("output {id} is no longer kept")))?;
+    Ok(output_response(&output))
+}
+
+/// A rendered document for a frame: typed as [`Output::new`] decided, never
+/// cached, and tenant HTML sandboxed (no script, nothing fetched).
+pub(crate) fn output_response(output: &Output) -> Response {
     let mut response = output.bytes.clone().into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&output.shown_as) {
@@ -322,7 +328,7 @@ async fn output(State(state): State<Arc<AppState>>, Path(id): Path<u64>) -> Resu
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}\"", output.file.replace('"', ""))) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }
 
 #[derive(Deserialize)]

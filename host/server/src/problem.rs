@@ -36,6 +36,21 @@ impl Problem {
         self
     }
 
+    /// The title.
+    pub fn title(&self) -> &'static str {
+        self.title
+    }
+
+    /// The detail.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// An extension member, if set.
+    pub fn extra(&self, key: &str) -> Option<&Value> {
+        self.extra.get(key)
+    }
+
     /// The problem's `type` slug (used as the metrics outcome).
     pub fn slug(&self) -> &'static str {
         self.slug

@@ -149,6 +149,21 @@ impl LiveContent {
         status.generation > generation
     }
 
+    /// Whether a canary record is known (a document rendered since start).
+    pub fn has_canary(&self) -> bool {
+        self.canary.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Builds a library from `snapshot` (another revision of this source,
+    /// e.g. a studio draft) and checks it exactly as a reload would —
+    /// every file resolved and compiled, the canary rendered with every
+    /// view — without making it live.
+    pub fn check(&self, snapshot: tessera_content::Snapshot) -> Result<Library, ReloadFailure> {
+        let library = self.source.build(snapshot).and_then(Library::build).map_err(ReloadFailure::content)?;
+        self.sing(&library)?;
+        Ok(library)
+    }
+
     /// Reads the content now and swaps it in if it changed and is good.
     pub fn reload(&self, settle: Duration) -> ReloadOutcome {
         let _one = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,14 +182,10 @@ impl LiveContent {
         if snapshot.revision().to_string() == **self.current().revision() {
             return ReloadOutcome::Unchanged;
         }
-        let built = self.source.build(snapshot).and_then(Library::build);
-        let library = match built {
+        let library = match self.check(snapshot) {
             Ok(l) => l,
-            Err(e) => return self.refuse(ReloadFailure::content(e)),
+            Err(failure) => return self.refuse(failure),
         };
-        if let Err(failure) = self.sing(&library) {
-            return self.refuse(failure);
-        }
         let revision = library.revision().to_string();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(library);
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());

@@ -530,20 +530,61 @@ fn template_error(e: &tera::Error, view: &ContentView) -> ContentError {
             }
         }
         None => {
+            // A report deeper in the chain (a template failing while the
+            // set compiles) still names its file, line and column.
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                if let Some(inner) = s.downcast_ref::<tera::Error>()
+                    && matches!(inner.kind(), ErrorKind::SyntaxError(_) | ErrorKind::RenderingError(_))
+                {
+                    return template_error(inner, view);
+                }
+                source = s.source();
+            }
             let mut message = e.to_string();
             let mut source = std::error::Error::source(e);
             while let Some(s) = source {
                 message.push_str(&format!(": {s}"));
                 source = s.source();
             }
-            ContentError::file("templates", message)
+            match pointed_location(&message) {
+                Some((name, line, column)) => {
+                    let file = view
+                        .template_resolution(name)
+                        .map(|res| res.path.clone())
+                        .unwrap_or_else(|| format!("{name}.tera"));
+                    let first = message.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+                    let error = ContentError::at(file, line, column, first);
+                    match view.template_source(name) {
+                        Some(source) => error.with_source(source),
+                        None => error,
+                    }
+                }
+                None => ContentError::file("templates", message),
+            }
         }
     }
 }
 
+/// The `--> name:line:col` a Tera message points at (its columns are 1-based).
+fn pointed_location(message: &str) -> Option<(&str, usize, usize)> {
+    let at = message.lines().find_map(|l| l.trim_start().strip_prefix("--> "))?;
+    let mut parts = at.trim().rsplitn(3, ':');
+    let column = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some((parts.next()?, line, column))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::literal_asset_paths;
+    use super::{literal_asset_paths, pointed_location};
+
+    #[test]
+    fn reads_the_location_a_tera_message_points_at() {
+        let message = "error: Unknown filter `x`\n  --> fragments/footer.html:11:20\n   |\n";
+        assert_eq!(pointed_location(message), Some(("fragments/footer.html", 11, 20)));
+        assert_eq!(pointed_location("no location"), None);
+    }
 
     #[test]
     fn finds_literal_asset_paths_only() {

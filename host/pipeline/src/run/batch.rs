@@ -131,6 +131,7 @@ pub fn run_batch(loaded: &LoadedTenant, job: &BatchJob<'_>) -> Result<Report, Pi
         only: job.channels.as_deref(),
         as_of: Arc::from(as_of.as_str()),
         as_of_unix,
+        library: None,
     };
     let bytes_read = AtomicU64::new(0);
     let call = CallContext { as_of: Arc::from(as_of.as_str()), as_of_unix, seed: seed_for(&source_name) };

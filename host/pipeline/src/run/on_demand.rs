@@ -95,7 +95,7 @@ fn producer<'a>(
 ) -> Result<Producer<'a>, RenderError> {
     let as_of = loaded.as_of(as_of);
     let as_of_unix = parse_as_of(&as_of).map_err(|_| RenderError::AsOf(as_of.clone()))?;
-    Ok(Producer { loaded, translator, only: channels, as_of: Arc::from(as_of.as_str()), as_of_unix })
+    Ok(Producer { loaded, translator, only: channels, as_of: Arc::from(as_of.as_str()), as_of_unix, library: None })
 }
 
 /// Translates a source document with one of the tenant's translators and
@@ -194,7 +194,18 @@ fn translate<'a>(
 
 /// Renders one record of `loaded`'s tenant.
 pub fn render_record(loaded: &LoadedTenant, request: RenderRequest<'_>) -> Result<Rendered, RenderError> {
-    let producer = producer(loaded, None, request.channels, request.as_of)?;
+    render_record_from(loaded, None, request)
+}
+
+/// Renders one record from `library` instead of the live content (the
+/// studio's preview of a draft), exactly as the live content would.
+pub fn render_record_from(
+    loaded: &LoadedTenant,
+    library: Option<Arc<crate::Library>>,
+    request: RenderRequest<'_>,
+) -> Result<Rendered, RenderError> {
+    let mut producer = producer(loaded, None, request.channels, request.as_of)?;
+    producer.library = library;
     let mut record = producer.validate(request.cdm, None).map_err(RenderError::Rejected)?;
     produce(&producer, &mut record, None).map_err(RenderError::Rejected)
 }

@@ -12,6 +12,7 @@
 use crate::channels::config::{BuiltIn, Markup};
 use crate::channels::routing::{Channel, Maker};
 use crate::channels::{email, sms};
+use crate::compose::library::Library;
 use crate::compose::live::Canary;
 use crate::compose::{ComposeError, Composed, Renditions};
 use crate::flow::{ContentUse, Done, Failure, Outcome, StageTimes, Work, WorkItem, rejection};
@@ -45,6 +46,9 @@ pub(crate) struct Producer<'a> {
     pub only: Option<&'a [String]>,
     pub as_of: Arc<str>,
     pub as_of_unix: u64,
+    /// Content to compose from instead of the live content: the studio's
+    /// preview of a draft. `None` in production.
+    pub library: Option<Arc<Library>>,
 }
 
 /// A document's files: (file name, bytes), one per channel.
@@ -250,7 +254,7 @@ impl Producer<'_> {
         let record = plan.record;
         let renditions = plan.channels.iter().fold(Renditions::HTML_ONLY, |r, c| r.union(c.renditions()));
         let t0 = Instant::now();
-        let library = loaded.content.current();
+        let library = self.library.clone().unwrap_or_else(|| loaded.content.current());
         let composed = library.compose(
             record,
             &plan.template,
@@ -268,12 +272,15 @@ impl Producer<'_> {
         if let Some(settlement) = composed.settlement.as_mut() {
             loaded.payment.admit(settlement, &composed.view.label).map_err(refused)?;
         }
-        loaded.content.offer_canary(|| Canary {
-            record: record.clone(),
-            template: plan.template.clone(),
-            fragments: Arc::clone(&loaded.fragments),
-            call: plan.call.clone(),
-        });
+        // A draft's render (the studio) must not pick the canary production checks with.
+        if self.library.is_none() {
+            loaded.content.offer_canary(|| Canary {
+                record: record.clone(),
+                template: plan.template.clone(),
+                fragments: Arc::clone(&loaded.fragments),
+                call: plan.call.clone(),
+            });
+        }
         Ok(composed)
     }
 

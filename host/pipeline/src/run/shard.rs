@@ -69,7 +69,14 @@ pub fn render_shard_into(
         chunk.copy_from_slice(bytes);
         Ok(())
     };
-    let producer = Producer { loaded, translator: Some(translator), only: task.channels.as_deref(), as_of, as_of_unix };
+    let producer = Producer {
+        loaded,
+        translator: Some(translator),
+        only: task.channels.as_deref(),
+        as_of,
+        as_of_unix,
+        library: None,
+    };
     let mut out = ResultWriter {
         result: ShardResult {
             run: task.run.clone(),

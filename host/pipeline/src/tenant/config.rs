@@ -40,6 +40,9 @@ pub struct TenantConfig {
     /// The on-demand render API (`tessera serve`).
     #[serde(default)]
     pub api: ApiConfig,
+    /// Who may edit and approve content in the studio.
+    #[serde(default)]
+    pub studio: StudioConfig,
     /// Which payee accounts documents may name.
     #[serde(default)]
     pub payment: PaymentConfig,
@@ -101,6 +104,45 @@ pub struct ApiConfig {
     /// the tokens themselves are never stored.
     #[serde(default)]
     pub token_sha256: Vec<String>,
+}
+
+/// `[studio]`: the people who edit this tenant's content in the browser
+/// studio (`tessera serve --studio`) and who approve their changes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudioConfig {
+    /// One entry per person.
+    #[serde(default)]
+    pub users: Vec<StudioUser>,
+}
+
+/// A studio user. Only hashes are stored: an argon2 password hash (PHC
+/// string, `tessera studio hash-password` makes one) and/or the SHA-256 of
+/// a personal token (for scripts), as for the API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudioUser {
+    /// Login name, also the name in the audit trail (git author/approver).
+    pub name: String,
+    /// `author` (edits and submits) or `approver` (also approves other
+    /// people's changes; never their own).
+    pub role: StudioRole,
+    /// `$argon2id$…` PHC string.
+    #[serde(default)]
+    pub password_argon2: Option<String>,
+    /// Hex SHA-256 of a personal token.
+    #[serde(default)]
+    pub token_sha256: Option<String>,
+}
+
+/// What a studio user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StudioRole {
+    /// Edits and submits changes.
+    Author,
+    /// Edits, submits, and approves or sends back other people's changes.
+    Approver,
 }
 
 /// `[content]`: the content repository and the layers, all relative to the

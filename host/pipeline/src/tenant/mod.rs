@@ -8,6 +8,6 @@ pub mod store;
 
 pub use config::{
     ApiConfig, BuiltIn, ChannelConfig, ContentConfig, FormatterOutput, JobDefaults, Markup, Outputs, PaymentConfig,
-    Tenant, TenantConfig, TenantError, VerifyConfig,
+    StudioConfig, StudioRole, StudioUser, Tenant, TenantConfig, TenantError, VerifyConfig,
 };
 pub use loaded::LoadedTenant;

@@ -9,6 +9,9 @@ import { toml } from "@codemirror/legacy-modes/mode/toml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { Decoration, MatchDecorator, ViewPlugin } from "@codemirror/view";
 
+// Closing tags are not inserted as you type: authors paste and retype
+// whole lines, and a silently doubled `</p>` is worse than a missing one.
+
 // Tera's tags over the HTML: {{ value }}, {% statement %}, {# comment #}.
 const teraTags = new MatchDecorator({
   regexp: /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g,
@@ -27,7 +30,7 @@ const theme = EditorView.theme({
 
 function language(path) {
   if (path.endsWith(".toml")) return [StreamLanguage.define(toml)];
-  if (path.endsWith(".html.tera") || path.endsWith(".html") || path.endsWith(".svg")) return [html(), tera];
+  if (path.endsWith(".html.tera") || path.endsWith(".html") || path.endsWith(".svg")) return [html({ autoCloseTags: false }), tera];
   if (path.endsWith(".tera")) return [tera];
   return [];
 }

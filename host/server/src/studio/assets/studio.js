@@ -65,7 +65,29 @@
     clearTimeout(timer);
     timer = setTimeout(check, 400);
   };
-  const afterSave = (result) => {
+  // The saved file is now the tenant's own and part of the change.
+  const markChanged = (path) => {
+    const link = $("tree").querySelector(`a[data-path="${CSS.escape(path)}"]`);
+    if (link) link.className = "own changed";
+    else {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      Object.assign(a, { href: "#", className: "own changed", textContent: path });
+      a.dataset.path = path;
+      li.append(a);
+      $("tree").append(li);
+    }
+    const list = $("changed");
+    if (![...list.querySelectorAll("code")].some((c) => c.textContent === path)) {
+      if (!list.querySelector("code")) list.textContent = "";
+      const code = document.createElement("code");
+      code.textContent = path;
+      list.append(code, " ");
+    }
+  };
+  const afterSave = (result, path) => {
+    markChanged(path);
+    if (path === state.path) $("layer").textContent = "(your layer)";
     state.tip = result.tip;
     state.dirty = false;
     state.saves += 1;
@@ -116,7 +138,7 @@
     if (!state.editor) return;
     try {
       const url = `${base}/file?path=${encodeURIComponent(state.path)}&tip=${state.tip}`;
-      afterSave(await send(url, "PUT", state.editor.get(), "text/plain; charset=utf-8"));
+      afterSave(await send(url, "PUT", state.editor.get(), "text/plain; charset=utf-8"), state.path);
     } catch (e) { status(e.message, "bad"); }
   });
 
@@ -144,7 +166,7 @@
     const fields = Object.fromEntries(new FormData(e.target));
     try {
       const url = `${base}/label?path=${encodeURIComponent(state.path)}&tip=${state.tip}`;
-      afterSave(await send(url, "POST", JSON.stringify(fields), "application/json"));
+      afterSave(await send(url, "POST", JSON.stringify(fields), "application/json"), state.path);
       const path = state.path;
       state.path = null;
       await open(path);
@@ -161,7 +183,7 @@
     if (path.endsWith("/")) path += file.name;
     try {
       const url = `${base}/file?path=${encodeURIComponent(path)}&tip=${state.tip}`;
-      afterSave(await send(url, "PUT", file, file.type || "application/octet-stream"));
+      afterSave(await send(url, "PUT", file, file.type || "application/octet-stream"), path);
       status(`uploaded ${path}`, "ok");
     } catch (err) { status(err.message, "bad"); }
   });

@@ -223,7 +223,10 @@ fn an_author_edits_submits_and_another_person_approves() {
     assert!(published_footer().is_none_or(|f| !f.contains(marker)));
     let bob = Client::sign_in("acme-energy", "bob");
     let review = bob.get(&format!("/studio/acme-energy/drafts/{draft}/review"));
-    assert!(review.body.contains(&format!("+<p>{marker}")) || review.body.contains(marker), "{}", review.body);
+    // The new override is shown against the base file it hides: one line changed, not a whole new file.
+    assert!(review.body.contains("now overrides the base"), "{}", review.body);
+    assert!(review.body.contains(&format!("+&lt;p&gt;{marker}")), "{}", review.body);
+    assert!(review.body.contains("<span class=\"del\">-&lt;/footer&gt;</span>"), "{}", review.body);
     let yes = bob.form(&format!("/studio/acme-energy/drafts/{draft}/approve"), &[], true);
     assert_eq!(yes.status, 303, "{}", yes.body);
     assert!(published_footer().unwrap().contains(marker));

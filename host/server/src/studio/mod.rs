@@ -419,11 +419,18 @@ async fn review_page(
         let draft = repo.draft(&t, &i).map_err(repo_problem)?;
         let before = repo.snapshot(&draft.base, "", &[String::new()]).map_err(repo_problem)?;
         let after = repo.draft_snapshot(&draft, &[String::new()]).map_err(repo_problem)?;
+        let all = layers(entry);
         let diffs = repo
             .draft_changes(&draft)
             .map_err(repo_problem)?
             .iter()
-            .map(|c| pages::FileDiff::of(c, &before, &after))
+            .map(|c| {
+                let shadowed = match c {
+                    tessera_content::Change::Added(p) => shadowed_file(&all, &before, p),
+                    _ => None,
+                };
+                pages::FileDiff::of(c, &before, &after, shadowed.as_deref())
+            })
             .collect::<Vec<_>>();
         Ok((draft, diffs))
     })
@@ -431,6 +438,14 @@ async fn review_page(
     let entry = entry(&state, &tenant)?;
     let choices = preview_choices(entry).await?;
     Ok(page_response(pages::review(&session, &draft, &diffs, &choices)))
+}
+
+/// The file of a more general layer that a new file of the tenant's own
+/// layer (`full`) overrides, if any.
+fn shadowed_file(layers: &[String], before: &Snapshot, full: &str) -> Option<String> {
+    let (own, general) = layers.split_last()?;
+    let logical = full.strip_prefix(&format!("{own}/"))?;
+    general.iter().rev().map(|l| format!("{l}/{logical}")).find(|p| before.get(p).is_some())
 }
 
 // ---- files ----------------------------------------------------------------

@@ -121,16 +121,22 @@ pub(crate) struct FileDiff {
 }
 
 impl FileDiff {
-    pub(crate) fn of(change: &Change, before: &Snapshot, after: &Snapshot) -> FileDiff {
+    /// `shadowed` is the file a new override hides (the base layer's, for
+    /// the same logical path): the diff is against it, which is what the
+    /// documents change by.
+    pub(crate) fn of(change: &Change, before: &Snapshot, after: &Snapshot, shadowed: Option<&str>) -> FileDiff {
         let (path, kind) = match change {
+            Change::Added(p) if shadowed.is_some() => (p, "now overrides the base's"),
             Change::Added(p) => (p, "added"),
             Change::Removed(p) => (p, "removed"),
             Change::Modified(p) => (p, "changed"),
         };
-        let text = |s: &Snapshot| s.get(path).map(|f| String::from_utf8_lossy(&f.bytes).into_owned());
-        let (old, new) = (text(before).unwrap_or_default(), text(after).unwrap_or_default());
-        let binary =
-            [before.get(path), after.get(path)].iter().flatten().any(|f| std::str::from_utf8(&f.bytes).is_err());
+        let old_file = before.get(shadowed.unwrap_or(path));
+        let text = |f: Option<&tessera_content::SnapshotFile>| {
+            f.map(|f| String::from_utf8_lossy(&f.bytes).into_owned()).unwrap_or_default()
+        };
+        let (old, new) = (text(old_file), text(after.get(path)));
+        let binary = [old_file, after.get(path)].iter().flatten().any(|f| std::str::from_utf8(&f.bytes).is_err());
         let lines = if binary {
             vec![("same", format!("binary file, {} → {} bytes", old.len(), new.len()))]
         } else {

@@ -356,3 +356,24 @@ fn a_missing_asset_is_a_template_error_naming_the_asset() {
     assert!(message.contains("asset(path=\"images/printhub-mark.svg\")"), "{message}");
     assert!(message.contains("not in assets/ of any layer"), "{message}");
 }
+
+/// Regression: an unknown filter fails while the set compiles, where Tera
+/// reports the template only inside its message; the refusal used to name
+/// the file `templates` without line or column.
+#[test]
+fn an_unknown_filter_is_refused_at_its_file_line_and_column() {
+    let (dir, loaded) = acme_copy();
+    let footer = dir.path().join("printhub/content/fragments/footer.html.tera");
+    let text = std::fs::read_to_string(&footer).unwrap();
+    std::fs::write(&footer, format!("{text}{{{{ customer.name | nosuchfilter }}}}\n")).unwrap();
+    let line = text.lines().count() + 1;
+    match loaded.content.reload(Duration::ZERO) {
+        ReloadOutcome::Refused(f) => {
+            let error = f.error.expect("a file is to blame");
+            assert_eq!(error.file, Path::new("printhub/content/fragments/footer.html.tera"), "{}", f.message);
+            assert_eq!((error.line, error.column), (Some(line), Some(20)), "{}", f.message);
+            assert!(error.message.contains("nosuchfilter"), "{}", f.message);
+        }
+        other => panic!("an unknown filter went live: {other:?}"),
+    }
+}

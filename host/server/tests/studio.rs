@@ -109,6 +109,17 @@ impl Client {
         Client::answer(agent().run(req).unwrap())
     }
 
+    fn post_json(&self, path: &str, json: &serde_json::Value) -> Answer {
+        let mut req = agent().post(format!("{}{path}", self.base)).header("content-type", "application/json");
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        Client::answer(req.send(json.to_string()).unwrap())
+    }
+
     fn sign_in(tenant: &str, user: &str) -> Client {
         let mut client = Client::new();
         let mut r = agent()
@@ -345,4 +356,30 @@ fn five_wrong_passwords_lock_the_account() {
     }
     // Locked: even the right password is refused now.
     assert_eq!(wrong("mallory-pw"), 429);
+}
+
+#[test]
+fn a_brand_label_is_edited_as_a_form() {
+    let alice = Client::sign_in("acme-energy", "alice");
+    let draft = alice.start_draft();
+    const LABEL: &str = "labels/acme.toml";
+    let file = alice.get(&format!("/studio/acme-energy/drafts/{draft}/file?path={LABEL}")).json();
+    let fields = &file["label"];
+    assert_eq!(fields["colors.primary"], "#0b4f8a");
+    assert!(fields["legal"].as_str().unwrap().contains('\n'), "legal lines come one per line: {fields}");
+    let form = serde_json::json!({ "colors.primary": "#112233", "legal": "One legal line\nAnother" });
+    let url = format!("/studio/acme-energy/drafts/{draft}/label?path={LABEL}");
+    let saved = alice.post_json(&url, &form);
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json()["errors"], serde_json::json!([]));
+    let text = alice.get(&format!("/studio/acme-energy/drafts/{draft}/file?path={LABEL}")).json()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("primary = \"#112233\"") && text.contains("\"Another\""), "{text}");
+    let html = alice.get(&format!("/studio/acme-energy/drafts/{draft}/render?side=draft&channel=html&label=acme"));
+    assert!(html.body.contains("#112233") && html.body.contains("One legal line"), "the letter uses the new label");
+    // A field the label does not have is refused, not added.
+    let bad = alice.post_json(&url, &serde_json::json!({ "colors.nope": "x" }));
+    assert_eq!(bad.status, 422, "{}", bad.body);
 }

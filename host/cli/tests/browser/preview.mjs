@@ -8,7 +8,7 @@
 // Prints one JSON line per step (with how long the update took) and exits
 // non-zero on the first failed expectation.
 
-import { chromium } from 'playwright-core';
+import { launch, report, sleep, until } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -19,40 +19,9 @@ if (!base || !footerFile || !shots) {
 }
 fs.mkdirSync(shots, { recursive: true });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const report = (step, extra = {}) => console.log(JSON.stringify({ step, ...extra }));
 
-/** Waits until `check` returns something truthy; returns [value, milliseconds]. */
-async function until(what, check, timeoutMs = 10000) {
-  const started = Date.now();
-  let last;
-  while (Date.now() - started < timeoutMs) {
-    try {
-      last = await check();
-      if (last) return [last, Date.now() - started];
-    } catch (e) {
-      last = e.message;
-    }
-    await sleep(20);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last).slice(0, 300)})`);
-}
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  // As root on a machine with no outside network: no sandbox, and none of
-  // Chromium's background connections.
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launch();
 
 let failed = false;
 const original = fs.readFileSync(footerFile, 'utf8');

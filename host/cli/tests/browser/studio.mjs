@@ -10,7 +10,7 @@
 // node studio.mjs BASE_URL SHOTS_DIR
 // Prints one JSON line per step and exits non-zero on the first failure.
 
-import { chromium } from 'playwright-core';
+import { launch, report, until } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -23,30 +23,9 @@ fs.mkdirSync(shots, { recursive: true });
 const MARKER = 'Winter opening hours: 9 to 17';
 const FOOTER = 'fragments/footer.html.tera';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const report = (step, extra = {}) => console.log(JSON.stringify({ step, ...extra }));
 
-async function until(what, check, timeoutMs = 15000) {
-  const started = Date.now();
-  let last;
-  while (Date.now() - started < timeoutMs) {
-    try {
-      last = await check();
-      if (last) return [last, Date.now() - started];
-    } catch (e) {
-      last = e.message;
-    }
-    await sleep(20);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last).slice(0, 300)})`);
-}
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 async function signIn(user) {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });

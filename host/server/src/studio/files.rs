@@ -183,6 +183,17 @@ mod tests {
     }
 
     #[test]
+    fn images_over_the_pixel_cap_are_refused() {
+        // A PNG header claiming 5000×10 pixels: the size is read, not decoded.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&5000u32.to_be_bytes());
+        png.extend_from_slice(&10u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let err = check_image("assets/images/wide.png", &png).unwrap_err().to_string();
+        assert!(err.contains("5000×10"), "{err}");
+    }
+
+    #[test]
     fn svgs_must_be_inert() {
         let ok = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>"#;
         assert!(check_image("assets/images/a.svg", ok).is_ok());

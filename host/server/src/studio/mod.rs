@@ -450,6 +450,15 @@ fn shadowed_file(layers: &[String], before: &Snapshot, full: &str) -> Option<Str
 
 // ---- files ----------------------------------------------------------------
 
+/// A change to one file of a draft: signed in for the tenant, with the
+/// CSRF token, at a path inside the tenant's layer.
+fn file_change(state: &AppState, headers: &HeaderMap, tenant: &str, path: &str) -> Result<(Session, String), Problem> {
+    let session = session(state, headers, tenant)?;
+    change_allowed(&session, headers, None)?;
+    let path = files::logical_path(path).map_err(|e| forbidden(e.to_string()))?.to_owned();
+    Ok((session, path))
+}
+
 #[derive(Deserialize)]
 struct FileQuery {
     path: String,
@@ -518,6 +527,10 @@ fn label_fields(path: &str, text: Option<&str>) -> Option<BTreeMap<String, Strin
                 toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
                     out.insert(name, value.to_string());
                 }
+                // Lists of lines (legal lines, the sender's address): one per line.
+                toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => {
+                    out.insert(name, items.iter().filter_map(toml::Value::as_str).collect::<Vec<_>>().join("\n"));
+                }
                 _ => {}
             }
         }
@@ -533,9 +546,7 @@ async fn save_file(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let session = session(&state, &headers, &tenant)?;
-    change_allowed(&session, &headers, None)?;
-    let path = files::logical_path(&q.path).map_err(|e| forbidden(e.to_string()))?.to_owned();
+    let (session, path) = file_change(&state, &headers, &tenant, &q.path)?;
     if path.starts_with("assets/") {
         files::check_image(&path, &body).map_err(|e: FileRefusal| refused(e.to_string()))?;
     } else if std::str::from_utf8(&body).is_err() {
@@ -583,9 +594,7 @@ async fn save_label(
     headers: HeaderMap,
     axum::Json(fields): axum::Json<BTreeMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let session = session(&state, &headers, &tenant)?;
-    change_allowed(&session, &headers, None)?;
-    let path = files::logical_path(&q.path).map_err(|e| forbidden(e.to_string()))?.to_owned();
+    let (session, path) = file_change(&state, &headers, &tenant, &q.path)?;
     let (t, i, p) = (tenant.clone(), id.clone(), path.clone());
     let current = blocking(&state, false, move |state| {
         let (_, snapshot) = load_draft(state, &t, &i)?;
@@ -621,6 +630,14 @@ fn set_field(table: &mut toml::Table, key: &str, value: &str) -> Result<(), Stri
                 toml::Value::Boolean(_) => {
                     toml::Value::Boolean(value.trim().parse().map_err(|_| format!("`{key}` must be true or false"))?)
                 }
+                toml::Value::Array(_) => toml::Value::Array(
+                    value
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| toml::Value::String(l.to_owned()))
+                        .collect(),
+                ),
                 _ => return Err(format!("`{key}` is not a simple field")),
             };
             return Ok(());
@@ -693,9 +710,7 @@ async fn check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let session = session(&state, &headers, &tenant)?;
-    change_allowed(&session, &headers, None)?;
-    let path = files::logical_path(&q.path).map_err(|e| forbidden(e.to_string()))?.to_owned();
+    let (_, path) = file_change(&state, &headers, &tenant, &q.path)?;
     let errors = blocking(&state, false, move |state| {
         let entry = entry(state, &tenant)?;
         let draft = repo(entry).draft(&tenant, &id).map_err(repo_problem)?;
@@ -948,17 +963,21 @@ mod tests {
 
     #[test]
     fn label_fields_are_flattened_and_set_back_with_their_types() {
-        let text = "name = \"ACME\"\n[colors]\nprimary = \"#00a\"\n[payment]\ndays = 14\n";
+        let text = "name = \"ACME\"\nlegal = [\"a\", \"b\"]\n[colors]\nprimary = \"#00a\"\n[payment]\ndays = 14\n";
         let fields = label_fields("labels/acme.toml", Some(text)).unwrap();
         assert_eq!(fields["colors.primary"], "#00a");
         assert_eq!(fields["payment.days"], "14");
+        assert_eq!(fields["legal"], "a\nb");
         assert!(label_fields("labels/acme/locales/en.toml", Some(text)).is_none());
         let mut table: toml::Table = toml::from_str(text).unwrap();
         set_field(&mut table, "colors.primary", "#0a0").unwrap();
         set_field(&mut table, "payment.days", "30").unwrap();
+        set_field(&mut table, "legal", "first line\n\nsecond line\n").unwrap();
         assert!(set_field(&mut table, "payment.days", "soon").is_err());
         assert!(set_field(&mut table, "colors.nope", "x").is_err());
         let back = toml::to_string(&table).unwrap();
         assert!(back.contains("primary = \"#0a0\"") && back.contains("days = 30"), "{back}");
+        let legal: Vec<&str> = table["legal"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        assert_eq!(legal, ["first line", "second line"]);
     }
 }

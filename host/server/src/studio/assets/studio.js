@@ -150,9 +150,10 @@
     for (const [key, value] of Object.entries(fields)) {
       const label = document.createElement("label");
       label.textContent = key + " ";
-      const input = document.createElement("input");
+      const input = document.createElement(value.includes("\n") || /legal|address/.test(key) ? "textarea" : "input");
       input.name = key;
       input.value = value;
+      if (input.tagName === "TEXTAREA") input.rows = Math.max(2, value.split("\n").length);
       if (/colou?r/.test(key) && /^#[0-9a-f]{6}$/i.test(value)) input.type = "color";
       label.append(input);
       form.append(label);

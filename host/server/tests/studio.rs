@@ -282,6 +282,10 @@ fn a_second_change_to_the_same_file_is_refused_with_the_conflict() {
     let refused = bob.form(&format!("/studio/acme-energy/drafts/{second}/approve"), &[], true);
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.body.contains(&format!("acme-energy/content/{LEGAL}")), "{}", refused.body);
+    // Both sides are shown: what was published meanwhile, and this change.
+    assert!(refused.body.contains("published since the change started") && refused.body.contains("this change"));
+    assert!(refused.body.contains("+conflict_note = &quot;first&quot;"), "{}", refused.body);
+    assert!(refused.body.contains("+conflict_note = &quot;second&quot;"), "{}", refused.body);
     let repo = ContentRepo::open(&fixture().samples).unwrap();
     let snap = repo.snapshot("published", DEFAULT_PUBLISHED_REF, &[String::new()]).unwrap();
     let published =

@@ -95,6 +95,13 @@ impl Studio {
     }
 }
 
+impl Studio {
+    /// Tenants someone can sign in to.
+    fn tenants(&self) -> Vec<&String> {
+        self.people.iter().filter(|(_, people)| !people.is_empty()).map(|(id, _)| id).collect()
+    }
+}
+
 /// The studio's routes.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -224,8 +231,7 @@ async fn blocking<T: Send + 'static>(
 
 async fn sign_in_page(State(state): State<Arc<AppState>>) -> Result<Response, Problem> {
     studio(&state)?;
-    let tenants: Vec<&String> = state.studio.as_ref().map(|s| s.people.keys().collect()).unwrap_or_default();
-    Ok(page_response(pages::sign_in(&tenants, None)))
+    Ok(page_response(pages::sign_in(&studio(&state)?.tenants(), None)))
 }
 
 #[derive(Deserialize)]
@@ -240,7 +246,7 @@ async fn sign_in(
     axum::Form(form): axum::Form<SignIn>,
 ) -> Result<Response, Problem> {
     let studio_state = studio(&state)?;
-    let tenants: Vec<&String> = studio_state.people.keys().collect();
+    let tenants = studio_state.tenants();
     if let Some(left) = studio_state.sessions.locked(&form.tenant, &form.user) {
         let minutes = left.as_secs().div_ceil(60);
         let message = format!("Too many failed sign-ins: this account is locked for {minutes} more minutes.");
@@ -874,7 +880,13 @@ async fn act(
                 Err(forbidden(format!("{user} is an author: only an approver may {action} a change")))
             }
             "approve" => {
-                let result = repo.approve_draft(&draft, &user, &published).map_err(repo_problem)?;
+                let result = repo.approve_draft(&draft, &user, &published).map_err(|e| match e {
+                    RepoError::Conflict { published: ref now, ref paths, .. } => {
+                        let sides = conflict_sides(repo, &draft, now, paths);
+                        repo_problem(e).with("sides", sides)
+                    }
+                    other => repo_problem(other),
+                })?;
                 tracing::info!(tenant = %t, draft = %i, approver = %user, commit = %result.commit, "studio change approved and published");
                 Ok(format!("/studio/{t}?published={}", result.commit))
             }
@@ -902,6 +914,24 @@ async fn act(
             Ok((problem.status, page_response(pages::refusal(&session, &problem, Some(&back)))).into_response())
         }
     }
+}
+
+/// Both sides of each conflicting file against the draft's base: what the
+/// published content changed since, and what this change does.
+fn conflict_sides(repo: &ContentRepo, draft: &Draft, published: &str, paths: &[String]) -> serde_json::Value {
+    let all = [String::new()];
+    let (Ok(base), Ok(now), Ok(mine)) =
+        (repo.snapshot(&draft.base, "", &all), repo.snapshot(published, "", &all), repo.draft_snapshot(draft, &all))
+    else {
+        return serde_json::Value::Null;
+    };
+    let mut sides = Vec::new();
+    for path in paths {
+        let change = tessera_content::Change::Modified(path.clone());
+        sides.push(pages::FileDiff::of(&change, &base, &now, None).titled("published since the change started").view());
+        sides.push(pages::FileDiff::of(&change, &base, &mine, None).titled("this change").view());
+    }
+    serde_json::Value::Array(sides)
 }
 
 /// Before a change is submitted, the first sample record renders in every

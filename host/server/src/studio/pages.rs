@@ -164,6 +164,21 @@ impl FileDiff {
     }
 }
 
+impl FileDiff {
+    /// What the templates show of it.
+    pub(crate) fn view(&self) -> Value {
+        let lines: Vec<Line> = self.lines.iter().map(|(c, t)| Line { class: c, text: t }).collect();
+        json!({ "path": self.path, "kind": self.kind, "lines": lines })
+    }
+
+    /// Names the diff's side (`the published content since the draft
+    /// started`, `this change`) for the conflict page.
+    pub(crate) fn titled(mut self, kind: &'static str) -> FileDiff {
+        self.kind = kind;
+        self
+    }
+}
+
 #[derive(Serialize)]
 struct Line<'a> {
     class: &'a str,
@@ -171,13 +186,7 @@ struct Line<'a> {
 }
 
 pub(crate) fn review(session: &Session, draft: &Draft, diffs: &[FileDiff], choices: &PreviewChoices) -> String {
-    let diffs: Vec<Value> = diffs
-        .iter()
-        .map(|d| {
-            let lines: Vec<Line> = d.lines.iter().map(|(c, t)| Line { class: c, text: t }).collect();
-            json!({ "path": d.path, "kind": d.kind, "lines": lines })
-        })
-        .collect();
+    let diffs: Vec<Value> = diffs.iter().map(FileDiff::view).collect();
     render(
         "review.html",
         json!({ "title": format!("Review {}", draft.id), "session": who(session), "draft": draft_view(draft),
@@ -190,7 +199,7 @@ pub(crate) fn refusal(session: &Session, problem: &Problem, back: Option<&str>) 
     render(
         "refusal.html",
         json!({ "title": "Refused", "session": who(session), "heading": problem.title(), "detail": problem.detail(),
-                "paths": problem.extra("paths"), "back": back }),
+                "paths": problem.extra("paths"), "sides": problem.extra("sides"), "back": back }),
     )
 }
 

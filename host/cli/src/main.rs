@@ -202,7 +202,7 @@ enum Command {
         #[arg(long)]
         preview: bool,
         /// Also serve the content studio at /studio (sign-in per tenant
-        /// user from tenant.toml's [studio]); on loopback unless
+        /// user from `[studio]` in tenant.toml); on loopback unless
         /// --behind-tls-proxy says a proxy in front terminates TLS.
         #[arg(long)]
         studio: bool,

@@ -158,6 +158,13 @@ impl ContentRepo {
         Ok(ContentRepo { root, git })
     }
 
+    /// Makes the folder `root` a git repository of its own and opens it
+    /// (a fresh content repository; benchmarks and tests start from one).
+    pub fn init(root: &Path) -> Result<ContentRepo, RepoError> {
+        gix::init(root).map_err(|e| RepoError::Git { action: "init", message: e.to_string() })?;
+        ContentRepo::open(root)
+    }
+
     /// The folder.
     pub fn root(&self) -> &Path {
         &self.root

@@ -150,6 +150,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Content studio: approval-to-live latency in a serving server.
+    Approve {
+        /// Approvals per run.
+        #[arg(long, default_value_t = 10)]
+        approvals: usize,
+        /// Runs (the report gives medians).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hot reload: save-to-live latency while rendering continuously.
     Reload {
         /// Good saves per run (one broken save is added per nine good ones).
@@ -223,6 +235,9 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             },
         ),
         BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
+        BenchCommand::Approve { approvals, runs, json } => {
+            crate::bench_approve::run(ctx, approvals.max(1), runs.max(1), json)
+        }
     }
 }
 

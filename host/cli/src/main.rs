@@ -7,6 +7,7 @@
 #![allow(rustdoc::invalid_html_tags)]
 
 mod bench;
+mod bench_approve;
 mod bench_batch;
 mod bench_cluster;
 mod bench_fixture;

@@ -387,3 +387,30 @@ fn a_brand_label_is_edited_as_a_form() {
     let bad = alice.post_json(&url, &serde_json::json!({ "colors.nope": "x" }));
     assert_eq!(bad.status, 422, "{}", bad.body);
 }
+
+#[test]
+fn the_providers_users_edit_the_base_and_only_they_approve_it() {
+    let pat = Client::sign_in("acme-energy", "pat");
+    let draft = pat.start_draft();
+    let meta = pat.get(&format!("/studio/acme-energy/drafts/{draft}/file?path={FOOTER}")).json();
+    // The provider edits its own base file, not an override in the tenant's layer.
+    assert_eq!((meta["own"].as_bool(), meta["layer"].as_str()), (Some(true), Some("printhub/content")), "{meta}");
+    let page = pat.get(&format!("/studio/acme-energy/drafts/{draft}"));
+    assert!(!page.body.contains("labels/acme.toml"), "the provider sees the base layer only");
+    let text = meta["text"].as_str().unwrap().replacen("</footer>", "<p>Provider-wide notice</p></footer>", 1);
+    assert_eq!(pat.save(&draft, FOOTER, &text).status, 200);
+    let submit = pat.form(&format!("/studio/acme-energy/drafts/{draft}/submit"), &[("message", "Notice")], true);
+    assert_eq!(submit.status, 303, "{}", submit.body);
+    // A tenant's approver cannot publish a change to the provider's base.
+    let bob = Client::sign_in("acme-energy", "bob");
+    let no = bob.form(&format!("/studio/acme-energy/drafts/{draft}/approve"), &[], true);
+    assert_eq!(no.status, 403, "{}", no.body);
+    assert!(no.body.contains("printhub/content/fragments/footer.html.tera"), "{}", no.body);
+    let pam = Client::sign_in("acme-energy", "pam");
+    let yes = pam.form(&format!("/studio/acme-energy/drafts/{draft}/approve"), &[], true);
+    assert_eq!(yes.status, 303, "{}", yes.body);
+    let repo = ContentRepo::open(&fixture().samples).unwrap();
+    let snap = repo.snapshot("published", DEFAULT_PUBLISHED_REF, &[String::new()]).unwrap();
+    let base = String::from_utf8_lossy(&snap.get(&format!("printhub/content/{FOOTER}")).unwrap().bytes).into_owned();
+    assert!(base.contains("Provider-wide notice"), "{base}");
+}

@@ -30,7 +30,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use files::FileRefusal;
-use people::{Person, Session, Sessions};
+use people::{Person, Scope, Session, Sessions};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -73,7 +73,16 @@ impl Studio {
         let mut people = BTreeMap::new();
         for (id, entry) in tenants {
             let config = &entry.loaded.tenant.config;
-            let list = people::people(id, &config.studio.users)?;
+            let mut list = people::people(&format!("tenant `{id}`"), &config.studio.users, Scope::Tenant)?;
+            for person in provider_people(entry)? {
+                if list.iter().any(|p| p.name == person.name) {
+                    return Err(format!(
+                        "tenant `{id}` and its provider both have a studio user `{}`: names must be unique",
+                        person.name
+                    ));
+                }
+                list.push(person);
+            }
             if !list.is_empty() && !matches!(entry.loaded.content.source().mode(), SourceMode::Published(_)) {
                 return Err(format!(
                     "tenant `{id}` has studio users but renders its working tree: the studio publishes through \
@@ -93,6 +102,40 @@ impl Studio {
             libraries: Mutex::new(Vec::new()),
         })
     }
+}
+
+/// The provider's `provider.toml`: beside its base layer folder (for the
+/// samples, `printhub/provider.toml` beside `printhub/content`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderFile {
+    /// The provider's name, for people reading the file.
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    #[serde(default)]
+    studio: tessera_pipeline::StudioConfig,
+}
+
+/// The provider's studio users for a tenant built on a base layer: they
+/// edit the base (every tenant on it sees the change), never a tenant's own
+/// layer. A tenant with one layer has no provider.
+fn provider_people(entry: &TenantEntry) -> Result<Vec<Person>, String> {
+    let all = layers(entry);
+    let [base, _, ..] = all.as_slice() else { return Ok(Vec::new()) };
+    let base_dir = repo(entry).root().join(base);
+    let Some(file) = base_dir.parent().map(|d| d.join("provider.toml")) else { return Ok(Vec::new()) };
+    if !file.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed: ProviderFile = toml::from_str(&text).map_err(|e| tessera_diagnostic_message(&file, &text, &e))?;
+    people::people(&file.display().to_string(), &parsed.studio.users, Scope::Provider)
+}
+
+fn tessera_diagnostic_message(file: &std::path::Path, text: &str, e: &toml::de::Error) -> String {
+    let (line, column) = e.span().map(|s| tessera_content::line_col(text, s.start)).unwrap_or((1, 1));
+    format!("{}:{line}:{column}: {}", file.display(), e.message())
 }
 
 impl Studio {
@@ -202,12 +245,24 @@ fn layers(entry: &TenantEntry) -> Vec<String> {
     entry.loaded.content.source().layers().roots().to_vec()
 }
 
-fn own_layer(entry: &TenantEntry) -> String {
-    layers(entry).pop().unwrap_or_default()
+/// The layers a user sees, most general first; the last is the one they
+/// edit: all of the tenant's for its own users, only the base for the
+/// provider's.
+fn visible_layers(entry: &TenantEntry, session: &Session) -> Vec<String> {
+    let mut all = layers(entry);
+    if session.scope == Scope::Provider {
+        all.truncate(1);
+    }
+    all
 }
 
-fn full_path(entry: &TenantEntry, logical: &str) -> String {
-    let own = own_layer(entry);
+/// The layer a user's saves go to.
+fn own_layer(entry: &TenantEntry, session: &Session) -> String {
+    visible_layers(entry, session).pop().unwrap_or_default()
+}
+
+fn full_path(entry: &TenantEntry, session: &Session, logical: &str) -> String {
+    let own = own_layer(entry, session);
     if own.is_empty() { logical.to_owned() } else { format!("{own}/{logical}") }
 }
 
@@ -258,16 +313,16 @@ async fn sign_in(
     let checked = blocking(&state, false, move |state| {
         let studio = studio(state)?;
         let person = studio.people.get(&tenant).and_then(|list| list.iter().find(|p| p.name == user));
-        Ok(people::verify(person, &password).then(|| person.map(|p| p.role)).flatten())
+        Ok(people::verify(person, &password).then(|| person.map(|p| (p.role, p.scope))).flatten())
     })
     .await?;
-    let Some(role) = checked else {
+    let Some((role, scope)) = checked else {
         studio_state.sessions.failed(&form.tenant, &form.user);
         let message = "Wrong tenant, name or password.";
         return Ok((StatusCode::UNAUTHORIZED, page_response(pages::sign_in(&tenants, Some(message)))).into_response());
     };
     studio_state.sessions.succeeded(&form.tenant, &form.user);
-    let (id, _) = studio_state.sessions.open(&form.tenant, &form.user, role);
+    let (id, _) = studio_state.sessions.open(&form.tenant, &form.user, role, scope);
     tracing::info!(tenant = %form.tenant, user = %form.user, "studio sign-in");
     let secure = if studio_state.secure { "; Secure" } else { "" };
     let cookie = format!("{}={id}; Path=/studio; HttpOnly; SameSite=Strict{secure}", people::COOKIE);
@@ -356,10 +411,10 @@ async fn history(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let session = session(&state, &headers, &tenant)?;
-    let t = tenant.clone();
+    let (t, s) = (tenant.clone(), session.clone());
     let log = blocking(&state, false, move |state| {
         let entry = entry(state, &t)?;
-        let own = own_layer(entry);
+        let own = own_layer(entry, &s);
         repo(entry).log(&published_ref(entry), Some(&own), 200).map_err(repo_problem)
     })
     .await?;
@@ -398,18 +453,18 @@ async fn draft_page(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let session = session(&state, &headers, &tenant)?;
-    let (t, i) = (tenant.clone(), id.clone());
+    let (t, i, s) = (tenant.clone(), id.clone(), session.clone());
     let (draft, tree, changed) = blocking(&state, false, move |state| {
         let (draft, snapshot) = load_draft(state, &t, &i)?;
         let entry = entry(state, &t)?;
-        let tree = files::tree(&snapshot, &layers(entry));
+        let tree = files::tree(&snapshot, &visible_layers(entry, &s));
         let changed = repo(entry).draft_changes(&draft).map_err(repo_problem)?;
         Ok((draft, tree, changed))
     })
     .await?;
     let entry = entry(&state, &tenant)?;
     let choices = preview_choices(entry).await?;
-    Ok(page_response(pages::draft(&session, &draft, &tree, &changed, &choices, &own_layer(entry))))
+    Ok(page_response(pages::draft(&session, &draft, &tree, &changed, &choices, &own_layer(entry, &session))))
 }
 
 async fn review_page(
@@ -479,12 +534,12 @@ async fn read_file(
     Query(q): Query<FileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    session(&state, &headers, &tenant)?;
+    let session = session(&state, &headers, &tenant)?;
     let path = files::logical_path(&q.path).map_err(|e| forbidden(e.to_string()))?.to_owned();
     let answer = blocking(&state, false, move |state| {
         let (draft, snapshot) = load_draft(state, &tenant, &id)?;
         let entry = entry(state, &tenant)?;
-        let all = layers(entry);
+        let all = visible_layers(entry, &session);
         let found = all
             .iter()
             .rev()
@@ -503,7 +558,7 @@ async fn read_file(
             "path": path,
             "tip": draft.tip,
             "layer": layer,
-            "own": layer == own_layer(entry),
+            "own": layer == own_layer(entry, &session),
             "text": text,
             "bytes": bytes.len(),
             "label": label,
@@ -582,7 +637,7 @@ async fn save(
                 "someone saved this draft after you opened it: reload the page to see their changes",
             ));
         }
-        let full = full_path(entry, &path);
+        let full = full_path(entry, &session, &path);
         let draft = repo
             .save_draft(&draft, &session.user, &[(full, Some(bytes))], &format!("Edit {path}"))
             .map_err(repo_problem)?;
@@ -601,11 +656,14 @@ async fn save_label(
     axum::Json(fields): axum::Json<BTreeMap<String, String>>,
 ) -> Result<Response, Problem> {
     let (session, path) = file_change(&state, &headers, &tenant, &q.path)?;
-    let (t, i, p) = (tenant.clone(), id.clone(), path.clone());
+    let (t, i, p, s) = (tenant.clone(), id.clone(), path.clone(), session.clone());
     let current = blocking(&state, false, move |state| {
         let (_, snapshot) = load_draft(state, &t, &i)?;
         let entry = entry(state, &t)?;
-        let found = layers(entry).iter().rev().find_map(|l| snapshot.get(&format!("{l}/{p}")).map(|f| f.bytes.clone()));
+        let found = visible_layers(entry, &s)
+            .iter()
+            .rev()
+            .find_map(|l| snapshot.get(&format!("{l}/{p}")).map(|f| f.bytes.clone()));
         found.ok_or_else(|| refused(format!("`{p}` is not a label file")))
     })
     .await?;
@@ -685,7 +743,7 @@ fn check_draft(
     ensure_canary(entry);
     let snapshot = repo(entry).draft_snapshot(draft, &layers(entry)).map_err(repo_problem)?;
     let snapshot = match overlay {
-        Some((path, bytes)) => snapshot.with_file(&full_path(entry, path), Some(bytes)),
+        Some((full, bytes)) => snapshot.with_file(full, Some(bytes)),
         None => snapshot,
     };
     Ok(match entry.loaded.content.check(snapshot) {
@@ -716,11 +774,11 @@ async fn check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let (_, path) = file_change(&state, &headers, &tenant, &q.path)?;
+    let (session, path) = file_change(&state, &headers, &tenant, &q.path)?;
     let errors = blocking(&state, false, move |state| {
         let entry = entry(state, &tenant)?;
         let draft = repo(entry).draft(&tenant, &id).map_err(repo_problem)?;
-        check_draft(entry, &draft, Some((&path, &body)))
+        check_draft(entry, &draft, Some((&full_path(entry, &session, &path), &body)))
     })
     .await?;
     Ok(axum::Json(json!({ "errors": errors })).into_response())
@@ -856,6 +914,7 @@ async fn act(
     let (t, i) = (tenant.clone(), id.clone());
     let user = session.user.clone();
     let role = session.role;
+    let me = session.clone();
     let done = blocking(&state, true, move |state| {
         let entry = entry(state, &t)?;
         let repo = repo(entry);
@@ -880,6 +939,18 @@ async fn act(
                 Err(forbidden(format!("{user} is an author: only an approver may {action} a change")))
             }
             "approve" => {
+                // An approver answers for their own layer only: a tenant's
+                // approver never publishes a change to the provider's base.
+                let own = format!("{}/", own_layer(entry, &me));
+                let changes = repo.draft_changes(&draft).map_err(repo_problem)?;
+                let outside: Vec<&str> =
+                    changes.iter().map(tessera_content::change_path).filter(|p| !p.starts_with(&own)).collect();
+                if !outside.is_empty() {
+                    return Err(forbidden(format!(
+                        "{user} approves changes to {own} only; this change also touches {}",
+                        outside.join(", ")
+                    )));
+                }
                 let result = repo.approve_draft(&draft, &user, &published).map_err(|e| match e {
                     RepoError::Conflict { published: ref now, ref paths, .. } => {
                         let sides = conflict_sides(repo, &draft, now, paths);

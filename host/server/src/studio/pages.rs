@@ -209,7 +209,7 @@ mod tests {
 
     fn session() -> Session {
         let sessions = super::super::people::Sessions::default();
-        sessions.open("acme", "<alice>", StudioRole::Approver).1
+        sessions.open("acme", "<alice>", StudioRole::Approver, super::super::people::Scope::Tenant).1
     }
 
     #[test]

@@ -19,10 +19,21 @@ const IDLE: Duration = Duration::from_secs(8 * 60 * 60);
 /// The session cookie.
 pub(crate) const COOKIE: &str = "tessera_studio";
 
+/// Which layer a user edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The tenant's own layer (users in the tenant's `tenant.toml`).
+    Tenant,
+    /// The provider's base layer (users in the provider's `provider.toml`):
+    /// a change there reaches every tenant built on it.
+    Provider,
+}
+
 /// A studio user, checked at start-up.
 pub(crate) struct Person {
     pub name: String,
     pub role: StudioRole,
+    pub scope: Scope,
     password: Option<String>,
     token: Option<[u8; 32]>,
 }
@@ -36,10 +47,10 @@ impl std::fmt::Debug for Person {
 
 /// Parses a tenant's users; a malformed hash or a duplicate name is an
 /// error naming the tenant and the user, never a silent lock-out.
-pub(crate) fn people(tenant: &str, users: &[StudioUser]) -> Result<Vec<Person>, String> {
+pub(crate) fn people(owner: &str, users: &[StudioUser], scope: Scope) -> Result<Vec<Person>, String> {
     let mut out: Vec<Person> = Vec::new();
     for user in users {
-        let at = format!("tenant `{tenant}`: [[studio.users]] `{}`", user.name);
+        let at = format!("{owner}: [[studio.users]] `{}`", user.name);
         if user.name.trim().is_empty() || user.name.chars().any(|c| c.is_control() || c == '<' || c == '>') {
             return Err(format!("{at}: the name must be printable and without `<` or `>`"));
         }
@@ -50,13 +61,19 @@ pub(crate) fn people(tenant: &str, users: &[StudioUser]) -> Result<Vec<Person>, 
             PasswordHash::new(hash).map_err(|e| format!("{at}: password_argon2 is not an argon2 PHC string: {e}"))?;
         }
         let token = match &user.token_sha256 {
-            Some(hex) => Some(crate::auth::parse_digests(tenant, std::slice::from_ref(hex))?[0]),
+            Some(hex) => Some(crate::auth::parse_digests(owner, std::slice::from_ref(hex))?[0]),
             None => None,
         };
         if user.password_argon2.is_none() && token.is_none() {
             return Err(format!("{at} has neither password_argon2 nor token_sha256 and so could never sign in"));
         }
-        out.push(Person { name: user.name.clone(), role: user.role, password: user.password_argon2.clone(), token });
+        out.push(Person {
+            name: user.name.clone(),
+            role: user.role,
+            scope,
+            password: user.password_argon2.clone(),
+            token,
+        });
     }
     Ok(out)
 }
@@ -100,6 +117,7 @@ pub(crate) struct Session {
     pub tenant: String,
     pub user: String,
     pub role: StudioRole,
+    pub scope: Scope,
     pub csrf: String,
     last_used: Instant,
 }
@@ -123,11 +141,12 @@ pub(crate) fn random_token() -> String {
 
 impl Sessions {
     /// Starts a session; the id goes into the cookie.
-    pub fn open(&self, tenant: &str, user: &str, role: StudioRole) -> (String, Session) {
+    pub fn open(&self, tenant: &str, user: &str, role: StudioRole, scope: Scope) -> (String, Session) {
         let session = Session {
             tenant: tenant.to_owned(),
             user: user.to_owned(),
             role,
+            scope,
             csrf: random_token(),
             last_used: Instant::now(),
         };
@@ -207,8 +226,12 @@ mod tests {
 
     #[test]
     fn passwords_and_tokens_verify_only_themselves() {
-        let people =
-            people("acme", &[user("alice", Some("correct horse"), None), user("bot", None, Some("tok"))]).unwrap();
+        let people = people(
+            "tenant `acme`",
+            &[user("alice", Some("correct horse"), None), user("bot", None, Some("tok"))],
+            Scope::Tenant,
+        )
+        .unwrap();
         assert!(verify(Some(&people[0]), "correct horse"));
         assert!(!verify(Some(&people[0]), "correct horse "));
         assert!(verify(Some(&people[1]), "tok"));
@@ -220,10 +243,12 @@ mod tests {
     fn bad_user_lists_are_named() {
         let mut broken = user("alice", None, None);
         broken.password_argon2 = Some("plain-text".into());
-        assert!(people("acme", &[broken]).unwrap_err().contains("alice"));
-        assert!(people("acme", &[user("bob", None, None)]).unwrap_err().contains("never sign in"));
+        assert!(people("tenant `acme`", &[broken], Scope::Tenant).unwrap_err().contains("alice"));
+        assert!(
+            people("tenant `acme`", &[user("bob", None, None)], Scope::Tenant).unwrap_err().contains("never sign in")
+        );
         let twice = [user("a", Some("x"), None), user("a", Some("y"), None)];
-        assert!(people("acme", &twice).unwrap_err().contains("twice"));
+        assert!(people("tenant `acme`", &twice, Scope::Tenant).unwrap_err().contains("twice"));
     }
 
     #[test]
@@ -244,7 +269,7 @@ mod tests {
     #[test]
     fn sessions_and_cookies() {
         let sessions = Sessions::default();
-        let (id, s) = sessions.open("acme", "alice", StudioRole::Author);
+        let (id, s) = sessions.open("acme", "alice", StudioRole::Author, Scope::Tenant);
         assert_eq!((id.len(), s.csrf.len()), (64, 64));
         assert_ne!(id, s.csrf);
         assert_eq!(sessions.get(&id).unwrap().user, "alice");

@@ -29,16 +29,26 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Adds `[studio]` users and renders from the published ref.
-fn with_studio(tenant_toml: &Path, users: &[(&str, &str)]) {
-    let mut text = std::fs::read_to_string(tenant_toml).unwrap();
-    text = text.replacen("layers = [", "source = \"published\"\nlayers = [", 1);
+/// (name, role) of the provider's studio users (`printhub/provider.toml`).
+pub const PROVIDER_USERS: [(&str, &str); 2] = [("pat", "author"), ("pam", "approver")];
+
+/// `[[studio.users]]` entries with password `<name>-pw`.
+fn users_toml(users: &[(&str, &str)]) -> String {
+    let mut text = String::new();
     for (name, role) in users {
         let hash = tessera_server::hash_password(&format!("{name}-pw")).unwrap();
         text.push_str(&format!(
             "\n[[studio.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{hash}\"\n"
         ));
     }
+    text
+}
+
+/// Adds `[studio]` users and renders from the published ref.
+fn with_studio(tenant_toml: &Path, users: &[(&str, &str)]) {
+    let mut text = std::fs::read_to_string(tenant_toml).unwrap();
+    text = text.replacen("layers = [", "source = \"published\"\nlayers = [", 1);
+    text.push_str(&users_toml(users));
     std::fs::write(tenant_toml, text).unwrap();
 }
 
@@ -50,6 +60,8 @@ pub fn studio_repo(dir: &Path) -> PathBuf {
     }
     with_studio(&samples.join("acme-energy/tenant.toml"), &ACME_USERS);
     with_studio(&samples.join("northwind-telecom/tenant.toml"), &[("nora", "author")]);
+    let provider = format!("name = \"PrintHub\"\n{}", users_toml(&PROVIDER_USERS));
+    std::fs::write(samples.join("printhub/provider.toml"), provider).unwrap();
     let git = |args: &[&str]| {
         let status = std::process::Command::new("git")
             .args(args)

@@ -271,9 +271,7 @@ impl ContentRepo {
 
     /// Files the draft changes against its base (paths relative to the content folder).
     pub fn draft_changes(&self, draft: &Draft) -> Result<Vec<crate::Change>, RepoError> {
-        let base = self.snapshot(&draft.base, "", &[String::new()])?;
-        let tip = self.snapshot(&draft.tip, "", &[String::new()])?;
-        Ok(crate::changes(&base, &tip))
+        Ok(crate::repo::blob_changes(&self.blobs(&draft.base)?, &self.blobs(&draft.tip)?))
     }
 
     /// Moves the draft onto the published commit now, keeping its changes;
@@ -315,13 +313,7 @@ impl ContentRepo {
         }
         let published = self.published(published_ref)?.ok_or_else(|| RepoError::NotPublished(published_ref.into()))?;
         let tree = self.merged_tree(draft, &published)?;
-        let changes = {
-            let before = self.snapshot(&published, "", &[String::new()])?;
-            let g = self.git_location()?;
-            let repo = g.repo.to_thread_local();
-            let after = self.tree_snapshot(&repo, tree)?;
-            crate::changes(&before, &after)
-        };
+        let changes = crate::repo::blob_changes(&self.blobs(&published)?, &self.tree_blob_ids(tree)?);
         if changes.is_empty() {
             return Err(RepoError::Unchanged(format!(
                 "draft {} changes nothing the published content lacks",
@@ -407,36 +399,11 @@ impl ContentRepo {
         Ok(editor.write().map_err(git("write tree"))?.detach())
     }
 
-    /// Every file of a commit's content folder with its blob id.
+    /// Every file of a commit's content folder with its blob id (no blob is read).
     fn blobs(&self, commit: &str) -> Result<Blobs, RepoError> {
-        let snapshot = self.snapshot(commit, "", &[String::new()])?;
-        Ok(snapshot.files().map(|(p, f)| (p.to_owned(), f.blob.clone())).collect())
-    }
-
-    fn tree_snapshot(&self, repo: &gix::Repository, tree: gix::ObjectId) -> Result<Snapshot, RepoError> {
-        let g = self.git_location()?;
-        let tree = repo.find_tree(tree).map_err(git("read tree"))?;
-        let sub = if g.prefix.is_empty() {
-            Some(tree)
-        } else {
-            match tree.lookup_entry_by_path(&g.prefix).map_err(git("look up path"))? {
-                Some(e) if e.mode().is_tree() => Some(e.object().map_err(git("read tree"))?.into_tree()),
-                _ => None,
-            }
-        };
-        let mut files = BTreeMap::new();
-        if let Some(sub) = sub {
-            for entry in sub.traverse().breadthfirst.files().map_err(git("walk tree"))? {
-                if entry.mode.is_blob() {
-                    let data = repo.find_object(entry.oid).map_err(git("read blob"))?.detach().data;
-                    files.insert(
-                        entry.filepath.to_str_lossy().into_owned(),
-                        crate::SnapshotFile { bytes: data.into(), blob: entry.oid.to_string() },
-                    );
-                }
-            }
-        }
-        Ok(Snapshot::from_commit(String::new(), files))
+        let repo = self.git_location()?.repo.to_thread_local();
+        let tree = repo.find_commit(oid(commit)?).map_err(git("read commit"))?.tree_id().map_err(git("read tree"))?;
+        self.tree_blob_ids(tree.detach())
     }
 
     fn draft_tip(&self, tenant: &str, id: &str) -> Result<String, RepoError> {

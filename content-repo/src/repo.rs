@@ -323,10 +323,40 @@ impl ContentRepo {
 
     /// Files of a commit under `dirs` (relative to the content folder).
     fn commit_files(&self, commit: &str, dirs: &[String]) -> Result<BTreeMap<String, SnapshotFile>, RepoError> {
-        let g = self.git()?;
-        let repo = g.repo.to_thread_local();
-        let tree = repo.find_commit(oid(commit)?).map_err(git("read commit"))?.tree().map_err(git("read tree"))?;
+        let repo = self.git()?.repo.to_thread_local();
+        let tree = repo.find_commit(oid(commit)?).map_err(git("read commit"))?.tree_id().map_err(git("read tree"))?;
         let mut files = BTreeMap::new();
+        self.walk_tree(&repo, tree.detach(), dirs, |path, id| {
+            let data = repo.find_object(id).map_err(git("read blob"))?.detach().data;
+            files.insert(path, SnapshotFile { bytes: data.into(), blob: id.to_string() });
+            Ok(())
+        })?;
+        Ok(files)
+    }
+
+    /// Every content file of a tree (the whole content folder) with its blob
+    /// id, without reading a blob: what comparing revisions needs.
+    pub(crate) fn tree_blob_ids(&self, tree: gix::ObjectId) -> Result<BTreeMap<String, String>, RepoError> {
+        let repo = self.git()?.repo.to_thread_local();
+        let mut ids = BTreeMap::new();
+        self.walk_tree(&repo, tree, &[String::new()], |path, id| {
+            ids.insert(path, id.to_string());
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+
+    /// Calls `found(path, blob id)` for each content file under `dirs`
+    /// (relative to the content folder) of `tree`.
+    fn walk_tree(
+        &self,
+        repo: &gix::Repository,
+        tree: gix::ObjectId,
+        dirs: &[String],
+        mut found: impl FnMut(String, gix::ObjectId) -> Result<(), RepoError>,
+    ) -> Result<(), RepoError> {
+        let g = self.git()?;
+        let tree = repo.find_tree(tree).map_err(git("read tree"))?;
         for dir in dirs {
             let full = join(&g.prefix, dir.trim_matches('/'));
             let subtree = if full.is_empty() {
@@ -345,12 +375,10 @@ impl ContentRepo {
                 if name.rsplit('/').next().is_some_and(is_ignored_name) {
                     continue;
                 }
-                let data = repo.find_object(entry.oid).map_err(git("read blob"))?.detach().data;
-                let path = join(dir.trim_matches('/'), &name);
-                files.insert(path, SnapshotFile { bytes: data.into(), blob: entry.oid.to_string() });
+                found(join(dir.trim_matches('/'), &name), entry.oid)?;
             }
         }
-        Ok(files)
+        Ok(())
     }
 
     /// Writes `files` (relative to the content folder) as the content
@@ -443,19 +471,21 @@ pub(crate) fn join(a: &str, b: &str) -> String {
 
 /// Files added, removed or modified from `a` to `b`, by path.
 pub fn changes(a: &Snapshot, b: &Snapshot) -> Vec<Change> {
+    let ids = |s: &Snapshot| s.files().map(|(p, f)| (p.to_owned(), f.blob.clone())).collect();
+    blob_changes(&ids(a), &ids(b))
+}
+
+/// [`changes`] over (path → blob id) maps.
+pub(crate) fn blob_changes(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<Change> {
     let mut out = Vec::new();
-    for (path, file) in a.files() {
+    for (path, blob) in a {
         match b.get(path) {
-            None => out.push(Change::Removed(path.to_owned())),
-            Some(other) if other.blob != file.blob => out.push(Change::Modified(path.to_owned())),
+            None => out.push(Change::Removed(path.clone())),
+            Some(other) if other != blob => out.push(Change::Modified(path.clone())),
             Some(_) => {}
         }
     }
-    for (path, _) in b.files() {
-        if a.get(path).is_none() {
-            out.push(Change::Added(path.to_owned()));
-        }
-    }
+    out.extend(b.keys().filter(|p| !a.contains_key(*p)).map(|p| Change::Added(p.clone())));
     out.sort_by(|x, y| change_path(x).cmp(change_path(y)));
     out
 }

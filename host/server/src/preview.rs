@@ -176,17 +176,25 @@ pub(crate) async fn samples(entry: &TenantEntry) -> Result<Arc<Samples>, Problem
         return Ok(Arc::clone(done));
     }
     let loaded = Arc::clone(&entry.loaded);
-    let translated = tokio::task::spawn_blocking(move || tessera_pipeline::sample_records(&loaded))
-        .await
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Translating failed", e.to_string()))?
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no-samples",
-                "The sample input cannot be read",
-                e.to_string(),
-            )
-        })?;
+    let samples = tokio::task::spawn_blocking(move || translate_samples(&loaded)).await.map_err(|e| {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Translating failed", e.to_string())
+    })??;
+    Ok(Arc::clone(entry.samples.get_or_init(|| Arc::new(samples))))
+}
+
+/// [`samples`] for code already off the async threads (the studio's checks).
+pub(crate) fn samples_now(entry: &TenantEntry) -> Result<Arc<Samples>, Problem> {
+    if let Some(done) = entry.samples.get() {
+        return Ok(Arc::clone(done));
+    }
+    let samples = translate_samples(&entry.loaded)?;
+    Ok(Arc::clone(entry.samples.get_or_init(|| Arc::new(samples))))
+}
+
+fn translate_samples(loaded: &LoadedTenant) -> Result<Samples, Problem> {
+    let translated = tessera_pipeline::sample_records(loaded).map_err(|e| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "no-samples", "The sample input cannot be read", e.to_string())
+    })?;
     let mut samples = Samples { records: Vec::new(), refused: Vec::new() };
     for result in translated {
         match result {
@@ -196,7 +204,7 @@ pub(crate) async fn samples(entry: &TenantEntry) -> Result<Arc<Samples>, Problem
             Err(rejection) => samples.refused.push(rejection.reason.clone()),
         }
     }
-    Ok(Arc::clone(entry.samples.get_or_init(|| Arc::new(samples))))
+    Ok(samples)
 }
 
 async fn choices(state: &AppState, picked: Picked) -> Result<(Arc<LoadedTenant>, Choices), Problem> {

@@ -109,10 +109,9 @@ impl Studio {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProviderFile {
-    /// The provider's name, for people reading the file.
-    #[serde(default)]
-    #[allow(dead_code)]
-    name: Option<String>,
+    /// The provider's name, for people reading the file (read, not used).
+    #[serde(default, rename = "name")]
+    _name: Option<String>,
     #[serde(default)]
     studio: tessera_pipeline::StudioConfig,
 }
@@ -129,13 +128,9 @@ fn provider_people(entry: &TenantEntry) -> Result<Vec<Person>, String> {
         return Ok(Vec::new());
     }
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let parsed: ProviderFile = toml::from_str(&text).map_err(|e| tessera_diagnostic_message(&file, &text, &e))?;
+    let parsed: ProviderFile =
+        toml::from_str(&text).map_err(|e| tessera_content::ContentError::toml(&file, &text, &e).to_string())?;
     people::people(&file.display().to_string(), &parsed.studio.users, Scope::Provider)
-}
-
-fn tessera_diagnostic_message(file: &std::path::Path, text: &str, e: &toml::de::Error) -> String {
-    let (line, column) = e.span().map(|s| tessera_content::line_col(text, s.start)).unwrap_or((1, 1));
-    format!("{}:{line}:{column}: {}", file.display(), e.message())
 }
 
 impl Studio {
@@ -758,12 +753,11 @@ fn ensure_canary(entry: &TenantEntry) {
     if entry.loaded.content.has_canary() {
         return;
     }
-    if let Ok(records) = tessera_pipeline::sample_records(&entry.loaded)
-        && let Some(Ok(record)) = records.into_iter().next()
+    if let Some(sample) =
+        crate::preview::samples_now(entry).ok().and_then(|s| s.records.first().map(|r| r.record.value.to_string()))
     {
-        let cdm = record.value.to_string();
         let _ =
-            tessera_pipeline::render_record(&entry.loaded, RenderRequest { cdm: &cdm, channels: None, as_of: None });
+            tessera_pipeline::render_record(&entry.loaded, RenderRequest { cdm: &sample, channels: None, as_of: None });
     }
 }
 
@@ -1008,9 +1002,9 @@ fn conflict_sides(repo: &ContentRepo, draft: &Draft, published: &str, paths: &[S
 /// Before a change is submitted, the first sample record renders in every
 /// channel of the tenant from the draft (print and PDF included).
 fn every_channel_renders(entry: &TenantEntry, library: Arc<Library>) -> Result<(), Problem> {
-    let records = tessera_pipeline::sample_records(&entry.loaded).map_err(|e| refused(e.to_string()))?;
-    let Some(Ok(record)) = records.into_iter().next() else { return Ok(()) };
-    let cdm = record.value.to_string();
+    let samples = crate::preview::samples_now(entry)?;
+    let Some(first) = samples.records.first() else { return Ok(()) };
+    let cdm = first.record.value.to_string();
     let channels: Vec<String> = entry.loaded.routing.names().iter().cloned().collect();
     for channel in channels {
         let only = vec![channel.clone()];

@@ -5,6 +5,10 @@
 // Test binaries of two crates include this file; each uses part of it.
 #![allow(dead_code)]
 
+#[path = "../../../pipeline/tests/common/fs.rs"]
+mod fs;
+
+use fs::copy_dir;
 use std::path::{Path, PathBuf};
 
 /// (name, role) of ACME's studio users.
@@ -14,19 +18,6 @@ pub const ACME_USERS: [(&str, &str); 4] =
 /// The repository's samples folder.
 pub fn samples() -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples")).to_path_buf()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// (name, role) of the provider's studio users (`printhub/provider.toml`).

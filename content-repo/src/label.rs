@@ -65,6 +65,19 @@ pub struct Sender {
     /// Chamber of commerce / company registration.
     #[serde(default)]
     pub registration: Option<String>,
+    /// The seller's address as data, for e-invoices (EN 16931 BG-5), where
+    /// `address` is lines for print: street and house number.
+    #[serde(default)]
+    pub street: Option<String>,
+    /// Postcode (BT-38).
+    #[serde(default)]
+    pub postcode: Option<String>,
+    /// City (BT-37).
+    #[serde(default)]
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2 country code (BT-40), checked on load.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 /// The account customers pay into; [`Label::parse`] checks it and keeps the
@@ -116,6 +129,11 @@ impl Label {
         }
         if label.name.trim().is_empty() {
             return Err(key_error(&["name"], "must not be empty".into()));
+        }
+        if let Some(country) = &label.sender.country
+            && (country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(key_error(&["sender", "country"], format!("`{country}` is not an ISO 3166 code like NL")));
         }
         if label.sender.address.is_empty() {
             return Err(key_error(&["sender", "address"], "the sender needs at least one address line".into()));

@@ -5,7 +5,7 @@
 //! own, so that the plugin kit and other tools can check records without
 //! the pipeline:
 //!
-//! * [`record`]: the CDM 1.0 JSON Schema (`schema/cdm-1.0.schema.json`, the
+//! * [`record`]: the CDM 1.1 JSON Schema (`schema/cdm-1.1.schema.json`, the
 //!   one source for validation and for `docs/cdm.md`) and [`CdmRecord`], a
 //!   record that passed it;
 //! * [`rules`]: the amount rules an invoice-like record must keep (EN 16931's

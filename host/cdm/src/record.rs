@@ -1,5 +1,5 @@
-//! CDM records: JSON validated against the CDM 1.0 JSON Schema
-//! (`host/cdm/schema/cdm-1.0.schema.json`, the single source of truth for
+//! CDM records: JSON validated against the CDM 1.1 JSON Schema
+//! (`host/cdm/schema/cdm-1.1.schema.json`, the single source of truth for
 //! validation and documentation).
 //!
 //! A violation names the JSON path, the schema rule and what the rule
@@ -12,15 +12,15 @@
 use serde_json::Value;
 use std::sync::LazyLock;
 
-/// The CDM 1.0 JSON Schema.
-pub const CDM_SCHEMA: &str = include_str!("../schema/cdm-1.0.schema.json");
+/// The CDM 1.1 JSON Schema.
+pub const CDM_SCHEMA: &str = include_str!("../schema/cdm-1.1.schema.json");
 
 /// The schema compiled into Rust at build time: the check every record
 /// takes. Only a record it refuses goes through [`VALIDATOR`], the runtime
 /// validator, for the violations' paths and messages (the same crate, the
 /// same schema: `the_compiled_and_the_runtime_validator_agree` checks both
 /// on every sample and bad-input record and on mutations of them).
-#[jsonschema::validator(path = "schema/cdm-1.0.schema.json", methods = { is_valid = true, validate = false, iter_errors = false })]
+#[jsonschema::validator(path = "schema/cdm-1.1.schema.json", methods = { is_valid = true, validate = false, iter_errors = false })]
 struct CompiledSchema;
 
 static VALIDATOR: LazyLock<jsonschema::Validator> =
@@ -143,17 +143,18 @@ impl CdmRecord {
             return Err(err("$", "a CDM record is a JSON object"));
         }
         match value.get("cdm").and_then(Value::as_str) {
-            Some("1.0") => {}
+            // 1.1 only adds optional fields: a 1.0 record is a valid 1.1 one.
+            Some("1.0" | "1.1") => {}
             Some(other) => {
                 return Err(CdmError {
                     rule: "const".into(),
-                    ..err("$.cdm", &format!("version `{other}` is not supported (expected 1.0)"))
+                    ..err("$.cdm", &format!("version `{other}` is not supported (expected 1.1 or 1.0)"))
                 });
             }
             None => {
                 return Err(CdmError {
                     rule: "required".into(),
-                    ..err("$.cdm", "missing: a CDM record states its version, \"1.0\"")
+                    ..err("$.cdm", "missing: a CDM record states its version, \"1.1\"")
                 });
             }
         }
@@ -429,6 +430,54 @@ mod tests {
         let r = CdmRecord::parse(&record(LETTER, "{}")).unwrap();
         assert_eq!((r.customer_ref.as_str(), r.document_id.as_str()), ("C1", "L-1"));
         CdmRecord::parse(&record(INVOICE_REF, INVOICE)).unwrap();
+    }
+
+    #[test]
+    fn reads_cdm_1_1_e_invoice_fields_and_still_1_0_records() {
+        let content = r#"{"invoice":{"date":"2026-11-01","currency":"EUR","type_code":"380"},
+            "supplier":{"name":"ACME Energy B.V.","vat_id":"NL123456789B01","legal_id":"12345678","legal_id_scheme":"0106",
+                "address":{"street":"Stationsplein 1","postcode":"1012 AB","city":"Amsterdam","country":"NL"}},
+            "buyer":{"vat_id":"NL987654321B01"},
+            "lines":[{"description":"Power","quantity":"1","unit_code":"KWH","vat_category":"S","vat_rate":"21","net":"10.00"}],
+            "vat":[{"category":"S","rate":"21","base":"10.00","amount":"2.10"}],
+            "totals":{"net":"10.00","vat":"2.10","gross":"12.10"},
+            "payment":{"amount":"12.10","currency":"EUR","means_code":"58","iban":"NL91ABNA0417164300"}}"#;
+        let v11 = record(INVOICE_REF, content).replace(r#""cdm":"1.0""#, r#""cdm":"1.1""#);
+        CdmRecord::parse(&v11).unwrap();
+        CdmRecord::parse(&record(INVOICE_REF, content)).unwrap();
+        let bad_category = v11.replace(r#""vat_category":"S""#, r#""vat_category":"X""#);
+        let e = CdmRecord::parse(&bad_category).unwrap_err();
+        assert_eq!((e.path.as_str(), e.rule.as_str()), ("$.content.lines[0].vat_category", "enum"), "{e}");
+        let bad_country = v11.replace(r#""country":"NL"}}"#, r#""country":"Netherlands"}}"#);
+        let e = CdmRecord::parse(&bad_country).unwrap_err();
+        assert_eq!(e.path, "$.content.supplier.address.country", "{e}");
+    }
+
+    #[test]
+    fn the_1_0_schema_stays_frozen_and_1_1_only_adds() {
+        // 1.0 is a published contract: it is never edited, and every
+        // property it defines keeps its place in 1.1.
+        let v10: Value = serde_json::from_str(include_str!("../schema/cdm-1.0.schema.json")).unwrap();
+        assert_eq!(v10["properties"]["cdm"]["const"], "1.0");
+        fn properties(node: &Value, at: String, out: &mut Vec<String>) {
+            if let Some(map) = node.get("properties").and_then(Value::as_object) {
+                for (name, child) in map {
+                    out.push(format!("{at}/{name}"));
+                    properties(child, format!("{at}/{name}"), out);
+                }
+            }
+            if let Some(defs) = node.get("$defs").and_then(Value::as_object) {
+                for (name, child) in defs {
+                    properties(child, format!("{at}#{name}"), out);
+                }
+            }
+        }
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        properties(&v10, String::new(), &mut old);
+        properties(&SCHEMA, String::new(), &mut new);
+        let missing: Vec<_> = old.iter().filter(|p| !new.contains(p)).collect();
+        assert!(missing.is_empty(), "1.1 dropped {missing:?}");
+        assert!(new.len() > old.len());
     }
 
     #[test]

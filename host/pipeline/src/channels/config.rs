@@ -51,6 +51,17 @@ pub struct ChannelConfig {
     /// Extra metadata for this channel's formatter (over `[outputs.metadata]`).
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// For plugins: also pass the CDM record itself, as JSON text in the
+    /// `cdm` metadata entry — what formatters that write structured data
+    /// (e-invoices) read instead of the renditions.
+    #[serde(default)]
+    pub cdm: bool,
+    /// For PDF/A channels: make each PDF a Factur-X / ZUGFeRD invoice. The
+    /// formatter plugin named here (`cii-invoice-out`) writes the CII XML
+    /// from the record; the host attaches it as `factur-x.xml` and declares
+    /// the PDF/A-3b and Factur-X metadata (`docs/einvoice.md`).
+    #[serde(default)]
+    pub factur_x: Option<String>,
     /// Print spools instead of one file per letter (Typst markup channels):
     /// `spool = { letters = 500, sort = ["address.country", "address.postcode"], duplex = true }`.
     #[serde(default)]

@@ -47,6 +47,10 @@ pub struct Channel {
     pub short_name: bool,
     /// Its letters go into print spools made at the end of the run.
     pub spool: Option<crate::spool::SpoolSettings>,
+    /// Its formatter also receives the CDM record (the `cdm` metadata entry).
+    pub with_record: bool,
+    /// The formatter whose CII XML makes this channel's PDFs Factur-X invoices.
+    pub factur_x: Option<Arc<Plugin>>,
 }
 
 impl Channel {
@@ -96,6 +100,14 @@ pub enum RoutingError {
         /// What is wrong with its `spool` settings.
         problem: String,
     },
+    /// A `factur_x` option on a channel that cannot carry it.
+    #[error("channel `{channel}`: {problem}")]
+    FacturX {
+        /// The channel.
+        channel: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// Every channel of a tenant and how records are routed to them.
@@ -142,6 +154,8 @@ impl Routing {
                     metadata: base.clone(),
                     short_name: true,
                     spool: None,
+                    with_record: false,
+                    factur_x: None,
                 },
             );
         }
@@ -150,7 +164,15 @@ impl Routing {
             let maker = Maker::Plugin { plugin: formatter(&f.plugin, &f.channel)?, markup: None };
             channels.insert(
                 f.channel.clone(),
-                Channel { name: f.channel.clone(), maker, metadata: base.clone(), short_name: true, spool: None },
+                Channel {
+                    name: f.channel.clone(),
+                    maker,
+                    metadata: base.clone(),
+                    short_name: true,
+                    spool: None,
+                    with_record: false,
+                    factur_x: None,
+                },
             );
         }
         for (name, c) in configured {
@@ -183,10 +205,30 @@ impl Routing {
                     return Err(problem(&zone));
                 }
             }
+            let factur_x = match &c.factur_x {
+                Some(id) if c.spool.is_some() || !matches!(maker, Maker::Plugin { .. }) => {
+                    return Err(RoutingError::FacturX {
+                        channel: name.clone(),
+                        problem: format!(
+                            "`factur_x = \"{id}\"` needs a channel whose plugin makes one PDF/A per letter (not a spool, not a built-in format)"
+                        ),
+                    });
+                }
+                Some(id) => Some(formatter(id, name)?),
+                None => None,
+            };
             // A channel defined in [channels] replaces a fixed output of the same name.
             channels.insert(
                 name.clone(),
-                Channel { name: name.clone(), maker, metadata, short_name: scenario.is_none(), spool: c.spool.clone() },
+                Channel {
+                    name: name.clone(),
+                    maker,
+                    metadata,
+                    short_name: scenario.is_none(),
+                    spool: c.spool.clone(),
+                    with_record: c.cdm,
+                    factur_x,
+                },
             );
         }
         let names = channels.keys().cloned().collect();

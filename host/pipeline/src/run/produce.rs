@@ -420,6 +420,9 @@ fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, mark
         metadata.push(("markup".into(), text.clone()));
         metadata.push(("markup.language".into(), language.name().into()));
     }
+    if channel.with_record {
+        record_metadata(&mut metadata, plan, composed);
+    }
     DocumentInput {
         channel: channel.name.clone(),
         document_id: plan.record.document_id.clone(),
@@ -427,6 +430,40 @@ fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, mark
         text: composed.text.clone(),
         subject: composed.subject.clone(),
         metadata,
+    }
+}
+
+/// What a formatter that writes structured data from the record is given
+/// beside it: the brand label's sender (the seller when the record names
+/// none) and the account the letter names — decided once by the host, so an
+/// e-invoice never names another account than its letter.
+fn record_metadata(metadata: &mut Vec<(String, String)>, plan: &Plan<'_>, composed: &Composed) {
+    metadata.push(("cdm".into(), plan.record.json.to_string()));
+    let label = &composed.view.label;
+    let sender = &label.sender;
+    let mut put = |key: &str, value: Option<&String>| {
+        if let Some(value) = value {
+            metadata.push((key.to_owned(), value.clone()));
+        }
+    };
+    put("seller.name", Some(&sender.name));
+    put("seller.vat_id", sender.vat_id.as_ref());
+    put("seller.registration", sender.registration.as_ref());
+    put("seller.street", sender.street.as_ref());
+    put("seller.postcode", sender.postcode.as_ref());
+    put("seller.city", sender.city.as_ref());
+    put("seller.country", sender.country.as_ref());
+    put("seller.email", label.contact.email.as_ref());
+    put("seller.phone", label.contact.phone.as_ref());
+    if let Some(settlement) = &composed.settlement {
+        let direction = serde_json::to_value(settlement.direction).ok();
+        put("settlement.direction", direction.as_ref().and_then(|d| d.as_str()).map(str::to_owned).as_ref());
+        if let Some(payee) = &settlement.payee {
+            put("payee.iban", payee.iban.as_ref());
+            put("payee.account", payee.account.as_ref());
+            put("payee.bic", payee.bic.as_ref());
+            put("payee.creditor", Some(&payee.creditor));
+        }
     }
 }
 

@@ -1,0 +1,115 @@
+//! The EN 16931 business terms the model reads, with where each comes from
+//! in a CDM record. Rejections quote this table (term, name, path), and
+//! `docs/einvoice.md` prints it — a test there keeps the two the same.
+
+/// One business term: its id, its name in the standard, and the CDM path
+/// (several, `|`-separated, in the order they are tried; `meta:` names the
+/// channel metadata the host fills from the brand label or its settlement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    /// `BT-31`.
+    pub id: &'static str,
+    /// `Seller VAT identifier`.
+    pub name: &'static str,
+    /// `$.content.supplier.vat_id | meta:seller.vat_id`.
+    pub cdm: &'static str,
+    /// Whether EN 16931 requires it in every invoice (cardinality 1..).
+    pub required: bool,
+}
+
+const fn t(id: &'static str, name: &'static str, cdm: &'static str, required: bool) -> Term {
+    Term { id, name, cdm, required }
+}
+
+/// Every term the formatters write.
+pub const TERMS: &[Term] = &[
+    t("BT-1", "Invoice number", "$.content.invoice.number | $.reference.document_id", true),
+    t("BT-2", "Invoice issue date", "$.content.invoice.date", true),
+    t("BT-3", "Invoice type code", "$.content.invoice.type_code | $.reference.document_type", true),
+    t("BT-5", "Invoice currency code", "$.content.invoice.currency", true),
+    t("BT-7", "Value added tax point date", "$.content.invoice.tax_point_date", false),
+    t("BT-9", "Payment due date", "$.content.invoice.due_date | $.content.payment.due_date", false),
+    t("BT-10", "Buyer reference", "$.content.invoice.buyer_reference", false),
+    t("BT-12", "Contract reference", "$.content.invoice.contract_reference", false),
+    t("BT-13", "Purchase order reference", "$.content.invoice.order_reference", false),
+    t("BT-20", "Payment terms", "$.content.invoice.payment_terms", false),
+    t("BT-22", "Invoice note", "$.content.invoice.note", false),
+    t("BT-25", "Preceding Invoice reference", "$.content.invoice.preceding_invoice", false),
+    t("BT-27", "Seller name", "$.content.supplier.name | meta:seller.name", true),
+    t("BT-29", "Seller identifier", "$.content.supplier.id", false),
+    t("BT-30", "Seller legal registration identifier", "$.content.supplier.legal_id", false),
+    t("BT-31", "Seller VAT identifier", "$.content.supplier.vat_id | meta:seller.vat_id", false),
+    t("BT-32", "Seller tax registration identifier", "$.content.supplier.tax_registration", false),
+    t("BT-34", "Seller electronic address", "$.content.supplier.electronic_address", false),
+    t("BT-35", "Seller address line 1", "$.content.supplier.address.street | meta:seller.street", false),
+    t("BT-37", "Seller city", "$.content.supplier.address.city | meta:seller.city", false),
+    t("BT-38", "Seller post code", "$.content.supplier.address.postcode | meta:seller.postcode", false),
+    t("BT-40", "Seller country code", "$.content.supplier.address.country | meta:seller.country", true),
+    t("BT-44", "Buyer name", "$.content.buyer.name | $.personal.company | $.personal.last_name", true),
+    t("BT-46", "Buyer identifier", "$.content.buyer.id | $.reference.customer_ref", false),
+    t("BT-47", "Buyer legal registration identifier", "$.content.buyer.legal_id", false),
+    t("BT-48", "Buyer VAT identifier", "$.content.buyer.vat_id", false),
+    t("BT-49", "Buyer electronic address", "$.content.buyer.electronic_address", false),
+    t("BT-50", "Buyer address line 1", "$.content.buyer.address.street | $.address.street", false),
+    t("BT-52", "Buyer city", "$.content.buyer.address.city | $.address.city", false),
+    t("BT-53", "Buyer post code", "$.content.buyer.address.postcode | $.address.postcode", false),
+    t("BT-55", "Buyer country code", "$.content.buyer.address.country | $.address.country", true),
+    t("BT-59", "Payee name", "$.content.payment.payee | meta:payee.creditor (when not the seller)", false),
+    t("BT-73", "Invoicing period start date", "$.content.invoice.period_start", false),
+    t("BT-74", "Invoicing period end date", "$.content.invoice.period_end", false),
+    t("BT-81", "Payment means type code", "$.content.payment.means_code | $.content.payment.means", false),
+    t("BT-83", "Remittance information", "$.content.payment.reference | $.content.invoice.payment_reference", false),
+    t("BT-84", "Payment account identifier", "meta:payee.iban | meta:payee.account (the letter's account)", false),
+    t("BT-86", "Payment service provider identifier", "meta:payee.bic", false),
+    t("BT-89", "Mandate reference identifier", "$.content.payment.mandate", false),
+    t("BT-90", "Bank assigned creditor identifier", "$.content.payment.creditor_id", false),
+    t("BT-91", "Debited account identifier", "$.content.payment.debited_account", false),
+    t("BT-92", "Document level allowance amount", "$.content.allowances_charges[charge=false].amount", false),
+    t("BT-95", "Document level allowance VAT category code", "$.content.allowances_charges[].vat_category", false),
+    t("BT-97", "Document level allowance reason", "$.content.allowances_charges[].reason", false),
+    t("BT-99", "Document level charge amount", "$.content.allowances_charges[charge=true].amount", false),
+    t("BT-106", "Sum of Invoice line net amount", "Σ $.content.lines[].net", true),
+    t("BT-107", "Sum of allowances on document level", "$.content.totals.allowances", false),
+    t("BT-108", "Sum of charges on document level", "$.content.totals.charges", false),
+    t("BT-109", "Invoice total amount without VAT", "$.content.totals.net", true),
+    t("BT-110", "Invoice total VAT amount", "$.content.totals.vat", false),
+    t("BT-112", "Invoice total amount with VAT", "$.content.totals.gross", true),
+    t("BT-113", "Paid amount", "$.content.totals.prepaid", false),
+    t("BT-114", "Rounding amount", "$.content.totals.rounding", false),
+    t("BT-115", "Amount due for payment", "$.content.totals.payable | $.content.totals.gross", true),
+    t("BT-116", "VAT category taxable amount", "$.content.vat[].base", true),
+    t("BT-117", "VAT category tax amount", "$.content.vat[].amount", true),
+    t("BT-118", "VAT category code", "$.content.vat[].category", true),
+    t("BT-119", "VAT category rate", "$.content.vat[].rate", false),
+    t("BT-120", "VAT exemption reason text", "$.content.vat[].exemption_reason", false),
+    t("BT-121", "VAT exemption reason code", "$.content.vat[].exemption_code", false),
+    t("BT-126", "Invoice line identifier", "$.content.lines[].id", true),
+    t("BT-129", "Invoiced quantity", "$.content.lines[].quantity", true),
+    t("BT-130", "Invoiced quantity unit of measure code", "$.content.lines[].unit_code | $.content.lines[].unit", true),
+    t("BT-131", "Invoice line net amount", "$.content.lines[].net", true),
+    t("BT-134", "Invoice line period start date", "$.content.lines[].period_start", false),
+    t("BT-135", "Invoice line period end date", "$.content.lines[].period_end", false),
+    t("BT-146", "Item net price", "$.content.lines[].unit_price | net ÷ quantity", true),
+    t("BT-151", "Invoiced item VAT category code", "$.content.lines[].vat_category", true),
+    t("BT-152", "Invoiced item VAT rate", "$.content.lines[].vat_rate", false),
+    t("BT-153", "Item name", "$.content.lines[].description", true),
+    t("BT-155", "Item Seller's identifier", "$.content.lines[].item_id", false),
+];
+
+/// A term by id; the table has every id the model names.
+pub fn term(id: &str) -> &'static Term {
+    TERMS.iter().find(|t| t.id == id).unwrap_or_else(|| panic!("{id} is not in the terms table"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        for (i, a) in TERMS.iter().enumerate() {
+            assert!(a.id.starts_with("BT-") && a.id[3..].parse::<u32>().is_ok(), "{}", a.id);
+            assert!(TERMS[i + 1..].iter().all(|b| b.id != a.id), "{} twice", a.id);
+        }
+    }
+}

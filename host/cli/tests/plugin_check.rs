@@ -28,8 +28,11 @@ fn every_sample_plugin_passes_with_its_declared_world_and_digest() {
     let samples = [
         ("csv-billing", "0.2.0"),
         ("tmf678-bill", "0.2.0"),
-        ("ubl-invoice", "0.2.0"),
+        ("ubl-invoice", "0.3.0"),
+        ("cii-invoice", "0.1.0"),
         ("payment-qr", "0.1.0"),
+        ("cii-invoice-out", "0.1.0"),
+        ("ubl-invoice-out", "0.1.0"),
         ("print-asa", "0.1.0"),
         ("typst-pdf", "0.1.0"),
     ];

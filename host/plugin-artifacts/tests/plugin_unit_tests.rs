@@ -9,7 +9,18 @@ use std::process::Command;
 
 /// Plugins of the small plugins' workspace whose unit tests run natively
 /// (they call no host import from code the test harness links).
-const TESTED: &[&str] = &["csv-billing", "tmf678-bill", "ubl-invoice", "document-buffer", "payment-qr", "print-asa"];
+const TESTED: &[&str] = &[
+    "csv-billing",
+    "tmf678-bill",
+    "ubl-invoice",
+    "cii-invoice",
+    "document-buffer",
+    "en16931",
+    "payment-qr",
+    "print-asa",
+    "cii-invoice-out",
+    "ubl-invoice-out",
+];
 
 /// Runs `cargo test` on the workspace of `manifest` (the packages given, or
 /// all) and returns how many tests passed.

@@ -95,9 +95,11 @@ pub struct Progress {
 }
 
 /// The translator for a source file: by extension, then by the first
-/// non-blank byte, through `[job.translators]`; else `job.translator`.
+/// non-blank byte, through `[job.translators]`; else `job.translator`. An
+/// XML file whose head names a `CrossIndustryInvoice` takes the `cii` entry
+/// first, when there is one: CII and UBL invoices both come as `.xml`.
 pub(crate) fn pick_translator(job: &crate::tenant::JobDefaults, input: &Path) -> Option<String> {
-    let mut head = [0u8; 512];
+    let mut head = [0u8; 2048];
     let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     pick_translator_for(job, input, &head[..n])
 }
@@ -118,8 +120,12 @@ pub(crate) fn pick_translator_for(job: &crate::tenant::JobDefaults, name: &Path,
             .to_owned(),
         )
     };
-    by_extension
-        .and_then(|ext| job.translators.get(&ext).cloned())
+    let cii = || {
+        let is_cii = head.windows(b"CrossIndustryInvoice".len()).any(|w| w == b"CrossIndustryInvoice");
+        is_cii.then(|| job.translators.get("cii").cloned()).flatten()
+    };
+    cii()
+        .or_else(|| by_extension.and_then(|ext| job.translators.get(&ext).cloned()))
         .or_else(|| sniffed().and_then(|kind| job.translators.get(&kind).cloned()))
         .or_else(|| job.translator.clone())
 }
@@ -148,6 +154,16 @@ mod tests {
         assert_eq!(pick_translator(&job, &file("export.dat", b"\xEF\xBB\xBF  \n[{}]")).as_deref(), Some("j"));
         assert_eq!(pick_translator(&job, &file("invoice.txt", b"<?xml version=\"1.0\"?>")).as_deref(), Some("x"));
         assert_eq!(pick_translator(&job, &file("rows.dat", b"id;name")).as_deref(), Some("c"));
+        let with_cii = crate::tenant::JobDefaults {
+            translators: [("xml", "ubl"), ("cii", "cii")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        let cii = b"<?xml version=\"1.0\"?>\n<!-- a comment -->\n<rsm:CrossIndustryInvoice xmlns:rsm=\"urn:x\"/>";
+        assert_eq!(pick_translator(&with_cii, &file("in.xml", cii)).as_deref(), Some("cii"));
+        assert_eq!(pick_translator(&with_cii, &file("u.xml", b"<Invoice/>")).as_deref(), Some("ubl"));
         let no_map = crate::tenant::JobDefaults { translator: Some("fallback".into()), ..Default::default() };
         assert_eq!(pick_translator(&no_map, &file("b.json", b"{}")).as_deref(), Some("fallback"));
     }

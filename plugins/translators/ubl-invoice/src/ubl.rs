@@ -126,6 +126,60 @@ fn document_id(raw: &str) -> String {
     id.trim_start_matches('.').to_owned()
 }
 
+/// A seller or buyer party as CDM 1.1 `content.supplier` / `content.buyer`
+/// (EN 16931 BG-4 / BG-7): names, identifiers, the address and contact.
+fn party(p: Node<'_, '_>, seller: bool) -> Value {
+    let tax_schemes: Vec<_> = children(p, CAC, "PartyTaxScheme").collect();
+    let scheme_id = |t: &Node<'_, '_>| text(*t, "TaxScheme/ID").map(str::to_ascii_uppercase);
+    let vat_id =
+        tax_schemes.iter().find(|t| scheme_id(t).as_deref() == Some("VAT")).and_then(|t| text(*t, "CompanyID"));
+    let local = tax_schemes.iter().find(|t| scheme_id(t).as_deref() != Some("VAT")).and_then(|t| text(*t, "CompanyID"));
+    let legal = at(p, "PartyLegalEntity/CompanyID");
+    let endpoint = child(p, CBC, "EndpointID");
+    let id = children(p, CAC, "PartyIdentification")
+        .filter_map(|i| child(i, CBC, "ID"))
+        .find(|id| id.attribute("schemeID") != Some("SEPA"))
+        .and_then(|id| id.text())
+        .map(str::trim);
+    let address = at(p, "PostalAddress");
+    let addr = |path: &str| address.and_then(|a| text(a, path));
+    let extra: Vec<&str> = addr("AdditionalStreetName")
+        .into_iter()
+        .chain(address.into_iter().flat_map(|a| children(a, CAC, "AddressLine").filter_map(|l| text(l, "Line"))))
+        .take(2)
+        .collect();
+    let contact = at(p, "Contact");
+    let name = text(p, "PartyLegalEntity/RegistrationName").or(text(p, "PartyName/Name"));
+    let mut party = json!({
+        "name": name,
+        "id": id,
+        "legal_id": legal.and_then(|l| l.text()).map(str::trim),
+        "legal_id_scheme": legal.and_then(|l| l.attribute("schemeID")),
+        "vat_id": vat_id,
+        "electronic_address": endpoint.and_then(|e| e.text()).map(str::trim),
+        "electronic_address_scheme": endpoint.and_then(|e| e.attribute("schemeID")),
+        "address": {
+            "street": addr("StreetName"),
+            "lines": extra,
+            "postcode": addr("PostalZone"),
+            "city": addr("CityName"),
+            "region": addr("CountrySubentity"),
+            "country": addr("Country/IdentificationCode").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
+        },
+        "contact": {
+            "name": contact.and_then(|c| text(c, "Name")),
+            "phone": contact.and_then(|c| text(c, "Telephone")),
+            "email": contact.and_then(|c| text(c, "ElectronicMail")),
+        },
+    });
+    if seller {
+        party["trading_name"] = json!(text(p, "PartyName/Name").filter(|t| Some(*t) != name));
+        party["tax_registration"] = json!(local);
+        party["legal_info"] = json!(text(p, "PartyLegalEntity/CompanyLegalForm"));
+    }
+    party
+}
+
 /// Translates one UBL document (the whole file).
 pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
     let root = doc.root_element();
@@ -207,6 +261,10 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             "description": description,
             "quantity": quantity,
             "unit": unit,
+            "unit_code": Some(unit).filter(|u| !u.is_empty()),
+            "vat_category": text(line, "Item/ClassifiedTaxCategory/ID"),
+            "item_id": text(line, "Item/SellersItemIdentification/ID"),
+            "note": text(line, "Note"),
             "unit_price": amount(line, "Price/PriceAmount")?,
             "vat_rate": amount(line, "Item/ClassifiedTaxCategory/Percent")?.unwrap_or_else(|| "0".into()),
             "net": required_amount(line, "LineExtensionAmount")?,
@@ -229,6 +287,8 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             "reason": text(ac, "AllowanceChargeReason").unwrap_or(if charge { "Charge" } else { "Allowance" }),
             "amount": required_amount(ac, "Amount")?,
             "vat_rate": amount(ac, "TaxCategory/Percent")?,
+            "vat_category": text(ac, "TaxCategory/ID"),
+            "reason_code": text(ac, "AllowanceChargeReasonCode"),
         }));
     }
 
@@ -244,6 +304,8 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
                 "rate": amount(sub, "TaxCategory/Percent")?.unwrap_or_else(|| "0".into()),
                 "base": required_amount(sub, "TaxableAmount")?,
                 "amount": required_amount(sub, "TaxAmount")?,
+                "exemption_reason": text(sub, "TaxCategory/TaxExemptionReason"),
+                "exemption_code": text(sub, "TaxCategory/TaxExemptionReasonCode"),
             }));
         }
     }
@@ -315,10 +377,19 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
         // host leaves a malformed one out of the letter.
         "bic": means.and_then(|m| text(m, "PayeeFinancialAccount/FinancialInstitutionBranch/ID")),
         "mandate": means.and_then(|m| text(m, "PaymentMandate/ID")),
+        "means_code": means_code,
+        "debited_account": means.and_then(|m| text(m, "PaymentMandate/PayerFinancialAccount/ID")),
+        "creditor_id": supplier.and_then(|s| {
+            children(s, CAC, "PartyIdentification")
+                .filter_map(|p| child(p, CBC, "ID"))
+                .find(|id| id.attribute("schemeID") == Some("SEPA"))
+                .and_then(|id| id.text())
+                .map(str::trim)
+        }),
     });
 
     Ok(json!({
-        "cdm": "1.0",
+        "cdm": "1.1",
         "reference": {
             "customer_ref": customer_ref,
             "document_id": document_id(number),
@@ -356,11 +427,14 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
                 "buyer_reference": text(root, "BuyerReference"),
                 "order_reference": text(root, "OrderReference/ID"),
                 "note": text(root, "Note"),
+                "type_code": text(root, if credit { "CreditNoteTypeCode" } else { "InvoiceTypeCode" }),
+                "tax_point_date": date(root, "TaxPointDate")?,
+                "preceding_invoice": text(root, "BillingReference/InvoiceDocumentReference/ID"),
+                "contract_reference": text(root, "ContractDocumentReference/ID"),
+                "payment_terms": text(root, "PaymentTerms/Note"),
             },
-            "supplier": {
-                "name": supplier_name,
-                "vat_id": supplier.and_then(|s| text(s, "PartyTaxScheme/CompanyID")),
-            },
+            "supplier": supplier.map(|s| party(s, true)),
+            "buyer": party(customer, false),
             "lines": lines,
             "allowances_charges": allowances_charges,
             "vat": vat,

@@ -329,8 +329,14 @@ impl Producer<'_> {
                     } else {
                         format!("{id}.{name}.{}", formatted.extension)
                     };
-                    let plugins = uses.list(Some((plugin, &usage)));
-                    (file, formatted.media_type, formatted.bytes, formatted.pages, plugins)
+                    let mut plugins = uses.list(Some((plugin, &usage)));
+                    let mut bytes = formatted.bytes;
+                    if let Some(xml_maker) = channel.factur_x.as_ref().filter(|_| is_invoice(record)) {
+                        let (with_xml, xml_usage) = self.factur_x(plan, composed, channel, xml_maker, &bytes)?;
+                        bytes = with_xml;
+                        plugins.push(plugin_use(xml_maker, &xml_usage));
+                    }
+                    (file, formatted.media_type, bytes, formatted.pages, plugins)
                 }
             };
             if files.iter().any(|(f, _)| *f == file) {
@@ -349,6 +355,31 @@ impl Producer<'_> {
             letter.only_output = lines.is_empty();
         }
         Ok((files, lines, staged))
+    }
+
+    /// The channel's PDF made a Factur-X invoice: `xml_maker` writes the CII
+    /// XML from the record (as a `cdm = true` channel would be given it), and
+    /// the host attaches it ([`crate::channels::factur_x`]).
+    fn factur_x(
+        &self,
+        plan: &Plan<'_>,
+        composed: &Composed,
+        channel: &Channel,
+        xml_maker: &Plugin,
+        pdf: &[u8],
+    ) -> Result<(Vec<u8>, CallUsage), Failure> {
+        let mut input = formatter_input(plan, composed, channel, None);
+        input.metadata.retain(|(k, _)| k != "markup" && k != "markup.language");
+        if !channel.with_record {
+            record_metadata(&mut input.metadata, plan, composed);
+        }
+        let (xml, usage) = xml_maker.format(&plan.call, input).map_err(|fault| Failure::fault(Stage::Format, fault))?;
+        let date = plan.record.value["content"]["invoice"]["date"].as_str().unwrap_or("2000-01-01");
+        let bytes = crate::channels::factur_x::attach(pdf, &xml.bytes, date).map_err(|e| Failure {
+            plugin: Some(xml_maker.name().to_owned()),
+            ..Failure::plain(Stage::Format, format!("channel `{}`: Factur-X: {e}", channel.name))
+        })?;
+        Ok((bytes, usage))
     }
 
     /// A spooled channel's letter, kept for its spool: the markup, what its
@@ -431,6 +462,12 @@ fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, mark
         subject: composed.subject.clone(),
         metadata,
     }
+}
+
+/// Invoices and credit notes (by type or by carrying an invoice block) get
+/// the e-invoice; a letter or notice on the same channel stays a plain PDF.
+fn is_invoice(record: &CdmRecord) -> bool {
+    matches!(record.value["reference"]["document_type"].as_str(), Some("invoice" | "credit-note"))
 }
 
 /// What a formatter that writes structured data from the record is given

@@ -117,7 +117,10 @@ impl Failure {
             plugin: Some(fault.plugin.clone()),
             limit: fault.kind.limit().map(str::to_owned),
             reason: fault.to_string(),
-            field: None,
+            field: match &*fault.kind {
+                tessera_runtime::FaultKind::Reported { field, .. } => field.clone(),
+                _ => None,
+            },
             rule: None,
         }
     }

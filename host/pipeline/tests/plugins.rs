@@ -56,7 +56,7 @@ fn payment_qr_refuses_an_iban_with_wrong_check_digits() {
         .render(&call(), "payment-qr", &qr_params("NL02ABNA0417164300"), CONTEXT)
         .unwrap_err();
     match &*fault.kind {
-        FaultKind::Reported { code, message, location } => {
+        FaultKind::Reported { code, message, location, .. } => {
             assert_eq!(code, "invalid-input");
             assert!(message.contains("check digits are wrong"), "{message}");
             assert_eq!(location.as_deref(), Some("field iban"));

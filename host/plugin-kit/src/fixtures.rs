@@ -276,7 +276,7 @@ fn bless_outputs(dir: &Path, files: &[(String, Vec<u8>)], had_error_file: bool) 
 
 /// A fault becomes a problem; a reported error becomes `expected-error.json`.
 fn fault_output(fault: &PluginFault) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
-    if let tessera_runtime::FaultKind::Reported { code, message, location } = &*fault.kind {
+    if let tessera_runtime::FaultKind::Reported { code, message, location, .. } = &*fault.kind {
         let mut v = json!({ "code": code, "message": message });
         if let Some(l) = location {
             v["location"] = json!(l);

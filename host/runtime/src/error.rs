@@ -181,6 +181,9 @@ pub enum FaultKind {
         message: String,
         /// `source:line:col field`, when given.
         location: Option<String>,
+        /// The field or JSON path the plugin named (`$.content.lines[0].unit_code`),
+        /// for the rejection's `field`.
+        field: Option<String>,
     },
     /// The host could not run the call (instantiation failed, ...).
     Host {
@@ -216,7 +219,7 @@ impl fmt::Display for FaultKind {
                 write!(f, "output limit hit: returned {size} bytes, the cap is {limit} bytes")
             }
             FaultKind::Trap { message } => write!(f, "trapped: {message}"),
-            FaultKind::Reported { code, message, location } => match location {
+            FaultKind::Reported { code, message, location, .. } => match location {
                 Some(l) => write!(f, "{code} at {l}: {message}"),
                 None => write!(f, "{code}: {message}"),
             },

@@ -178,6 +178,7 @@ impl From<ContractError> for crate::error::FaultKind {
         crate::error::FaultKind::Reported {
             code: e.code.as_str().into(),
             message: e.message,
+            field: e.location.as_ref().and_then(|l| l.field.clone()),
             location: e.location.map(|l| l.to_string()).filter(|s| !s.is_empty()),
         }
     }

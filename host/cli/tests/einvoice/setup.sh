@@ -5,6 +5,9 @@
 # checks Factur-X PDFs. Quick when both are there.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Tests run in parallel: one set-up at a time.
+exec 9>.setup.lock
+flock 9
 
 if ! command -v saxonb-xslt >/dev/null 2>&1; then
   echo "== installing Debian's libsaxonb-java (the EN 16931 validators)" >&2

@@ -749,18 +749,15 @@ fn flip(lines: &mut [Line], acs: &mut [AllowanceCharge], vat: &mut [VatBreakdown
     t.payable = n(t.payable);
 }
 
-fn address(
-    value: &Value,
-) -> (Option<String>, Vec<String>, Option<String>, Option<String>, Option<String>, Option<String>) {
-    let lines = value["lines"].as_array().into_iter().flatten().filter_map(text).take(2).collect();
-    (
-        text(&value["street"]),
-        lines,
-        text(&value["postcode"]),
-        text(&value["city"]),
-        text(&value["region"]),
-        text(&value["country"]),
-    )
+/// Fills `party`'s address from a CDM address object; the country is
+/// returned for the caller to require.
+fn address_into(value: &Value, party: &mut Party) -> Option<String> {
+    party.street = text(&value["street"]);
+    party.lines = value["lines"].as_array().into_iter().flatten().filter_map(text).take(2).collect();
+    party.postcode = text(&value["postcode"]);
+    party.city = text(&value["city"]);
+    party.region = text(&value["region"]);
+    text(&value["country"])
 }
 
 fn party_ids(p: &Value, party: &mut Party) {
@@ -789,8 +786,7 @@ fn read_seller(content: &Value, meta: Meta<'_>) -> Result<Party, Missing> {
         party.tax_registration = text(&supplier["tax_registration"]);
         party.legal_info = text(&supplier["legal_info"]);
         party_ids(supplier, &mut party);
-        let (street, lines, postcode, city, region, country) = address(&supplier["address"]);
-        (party.street, party.lines, party.postcode, party.city, party.region) = (street, lines, postcode, city, region);
+        let country = address_into(&supplier["address"], &mut party);
         party.country = country.ok_or_else(|| {
             missing("BT-40", "$.content.supplier.address.country", "the seller's country is required")
         })?;
@@ -841,9 +837,7 @@ fn read_buyer(record: &Value) -> Result<Party, Missing> {
         party.contact = Some((person, None, None));
     }
     let own = &buyer["address"];
-    let (street, lines, postcode, city, region, country) =
-        if own.is_object() { address(own) } else { address(&record["address"]) };
-    (party.street, party.lines, party.postcode, party.city, party.region) = (street, lines, postcode, city, region);
+    let country = address_into(if own.is_object() { own } else { &record["address"] }, &mut party);
     party.country =
         country.ok_or_else(|| missing("BT-55", "$.address.country", "the buyer's country is required (BG-8)"))?;
     Ok(party)

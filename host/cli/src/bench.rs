@@ -150,6 +150,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// EN 16931 e-invoices per second: CII and UBL XML, Factur-X PDFs.
+    Einvoice {
+        /// Invoices per run.
+        #[arg(long, default_value_t = 500)]
+        records: usize,
+        /// Runs (the report gives medians).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Content studio: approval-to-live latency in a serving server.
     Approve {
         /// Approvals per run.
@@ -235,6 +247,9 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             },
         ),
         BenchCommand::Reload { saves, runs, json } => crate::bench_reload::run(ctx, saves.max(1), runs.max(1), json),
+        BenchCommand::Einvoice { records, runs, json } => {
+            crate::bench_einvoice::run(ctx, records.max(1), runs.max(1), json)
+        }
         BenchCommand::Approve { approvals, runs, json } => {
             crate::bench_approve::run(ctx, approvals.max(1), runs.max(1), json)
         }

@@ -10,6 +10,7 @@ mod bench;
 mod bench_approve;
 mod bench_batch;
 mod bench_cluster;
+mod bench_einvoice;
 mod bench_fixture;
 mod bench_pdf;
 mod bench_reload;

@@ -43,6 +43,7 @@ mod tenant;
 pub mod truth;
 pub mod verify;
 
+pub use channels::factur_x;
 pub use channels::routing::{Channel, Maker, Routing, RoutingError};
 pub use channels::scenario::{Choice, Scenario};
 pub use compose::filters::{format_decimal, format_long_date, format_money};

@@ -3,7 +3,7 @@
 //! `docs/einvoice.md` prints it — a test there keeps the two the same.
 
 /// One business term: its id, its name in the standard, and the CDM path
-/// (several, `|`-separated, in the order they are tried; `meta:` names the
+/// (several joined by `, else`, in the order they are tried; `meta:` names the
 /// channel metadata the host fills from the brand label or its settlement).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Term {
@@ -11,7 +11,7 @@ pub struct Term {
     pub id: &'static str,
     /// `Seller VAT identifier`.
     pub name: &'static str,
-    /// `$.content.supplier.vat_id | meta:seller.vat_id`.
+    /// `$.content.supplier.vat_id, else meta:seller.vat_id`.
     pub cdm: &'static str,
     /// Whether EN 16931 requires it in every invoice (cardinality 1..).
     pub required: bool,
@@ -23,43 +23,48 @@ const fn t(id: &'static str, name: &'static str, cdm: &'static str, required: bo
 
 /// Every term the formatters write.
 pub const TERMS: &[Term] = &[
-    t("BT-1", "Invoice number", "$.content.invoice.number | $.reference.document_id", true),
+    t("BT-1", "Invoice number", "$.content.invoice.number, else $.reference.document_id", true),
     t("BT-2", "Invoice issue date", "$.content.invoice.date", true),
-    t("BT-3", "Invoice type code", "$.content.invoice.type_code | $.reference.document_type", true),
+    t("BT-3", "Invoice type code", "$.content.invoice.type_code, else $.reference.document_type", true),
     t("BT-5", "Invoice currency code", "$.content.invoice.currency", true),
     t("BT-7", "Value added tax point date", "$.content.invoice.tax_point_date", false),
-    t("BT-9", "Payment due date", "$.content.invoice.due_date | $.content.payment.due_date", false),
+    t("BT-9", "Payment due date", "$.content.invoice.due_date, else $.content.payment.due_date", false),
     t("BT-10", "Buyer reference", "$.content.invoice.buyer_reference", false),
     t("BT-12", "Contract reference", "$.content.invoice.contract_reference", false),
     t("BT-13", "Purchase order reference", "$.content.invoice.order_reference", false),
     t("BT-20", "Payment terms", "$.content.invoice.payment_terms", false),
     t("BT-22", "Invoice note", "$.content.invoice.note", false),
     t("BT-25", "Preceding Invoice reference", "$.content.invoice.preceding_invoice", false),
-    t("BT-27", "Seller name", "$.content.supplier.name | meta:seller.name", true),
+    t("BT-27", "Seller name", "$.content.supplier.name, else meta:seller.name", true),
     t("BT-29", "Seller identifier", "$.content.supplier.id", false),
     t("BT-30", "Seller legal registration identifier", "$.content.supplier.legal_id", false),
-    t("BT-31", "Seller VAT identifier", "$.content.supplier.vat_id | meta:seller.vat_id", false),
+    t("BT-31", "Seller VAT identifier", "$.content.supplier.vat_id, else meta:seller.vat_id", false),
     t("BT-32", "Seller tax registration identifier", "$.content.supplier.tax_registration", false),
     t("BT-34", "Seller electronic address", "$.content.supplier.electronic_address", false),
-    t("BT-35", "Seller address line 1", "$.content.supplier.address.street | meta:seller.street", false),
-    t("BT-37", "Seller city", "$.content.supplier.address.city | meta:seller.city", false),
-    t("BT-38", "Seller post code", "$.content.supplier.address.postcode | meta:seller.postcode", false),
-    t("BT-40", "Seller country code", "$.content.supplier.address.country | meta:seller.country", true),
-    t("BT-44", "Buyer name", "$.content.buyer.name | $.personal.company | $.personal.last_name", true),
-    t("BT-46", "Buyer identifier", "$.content.buyer.id | $.reference.customer_ref", false),
+    t("BT-35", "Seller address line 1", "$.content.supplier.address.street, else meta:seller.street", false),
+    t("BT-37", "Seller city", "$.content.supplier.address.city, else meta:seller.city", false),
+    t("BT-38", "Seller post code", "$.content.supplier.address.postcode, else meta:seller.postcode", false),
+    t("BT-40", "Seller country code", "$.content.supplier.address.country, else meta:seller.country", true),
+    t("BT-44", "Buyer name", "$.content.buyer.name, else $.personal.company, else $.personal.last_name", true),
+    t("BT-46", "Buyer identifier", "$.content.buyer.id, else $.reference.customer_ref", false),
     t("BT-47", "Buyer legal registration identifier", "$.content.buyer.legal_id", false),
     t("BT-48", "Buyer VAT identifier", "$.content.buyer.vat_id", false),
     t("BT-49", "Buyer electronic address", "$.content.buyer.electronic_address", false),
-    t("BT-50", "Buyer address line 1", "$.content.buyer.address.street | $.address.street", false),
-    t("BT-52", "Buyer city", "$.content.buyer.address.city | $.address.city", false),
-    t("BT-53", "Buyer post code", "$.content.buyer.address.postcode | $.address.postcode", false),
-    t("BT-55", "Buyer country code", "$.content.buyer.address.country | $.address.country", true),
-    t("BT-59", "Payee name", "$.content.payment.payee | meta:payee.creditor (when not the seller)", false),
+    t("BT-50", "Buyer address line 1", "$.content.buyer.address.street, else $.address.street", false),
+    t("BT-52", "Buyer city", "$.content.buyer.address.city, else $.address.city", false),
+    t("BT-53", "Buyer post code", "$.content.buyer.address.postcode, else $.address.postcode", false),
+    t("BT-55", "Buyer country code", "$.content.buyer.address.country, else $.address.country", true),
+    t("BT-59", "Payee name", "$.content.payment.payee, else meta:payee.creditor (when not the seller)", false),
     t("BT-73", "Invoicing period start date", "$.content.invoice.period_start", false),
     t("BT-74", "Invoicing period end date", "$.content.invoice.period_end", false),
-    t("BT-81", "Payment means type code", "$.content.payment.means_code | $.content.payment.means", false),
-    t("BT-83", "Remittance information", "$.content.payment.reference | $.content.invoice.payment_reference", false),
-    t("BT-84", "Payment account identifier", "meta:payee.iban | meta:payee.account (the letter's account)", false),
+    t("BT-81", "Payment means type code", "$.content.payment.means_code, else $.content.payment.means", false),
+    t(
+        "BT-83",
+        "Remittance information",
+        "$.content.payment.reference, else $.content.invoice.payment_reference",
+        false,
+    ),
+    t("BT-84", "Payment account identifier", "meta:payee.iban, else meta:payee.account (the letter's account)", false),
     t("BT-86", "Payment service provider identifier", "meta:payee.bic", false),
     t("BT-89", "Mandate reference identifier", "$.content.payment.mandate", false),
     t("BT-90", "Bank assigned creditor identifier", "$.content.payment.creditor_id", false),
@@ -76,7 +81,7 @@ pub const TERMS: &[Term] = &[
     t("BT-112", "Invoice total amount with VAT", "$.content.totals.gross", true),
     t("BT-113", "Paid amount", "$.content.totals.prepaid", false),
     t("BT-114", "Rounding amount", "$.content.totals.rounding", false),
-    t("BT-115", "Amount due for payment", "$.content.totals.payable | $.content.totals.gross", true),
+    t("BT-115", "Amount due for payment", "$.content.totals.payable, else $.content.totals.gross", true),
     t("BT-116", "VAT category taxable amount", "$.content.vat[].base", true),
     t("BT-117", "VAT category tax amount", "$.content.vat[].amount", true),
     t("BT-118", "VAT category code", "$.content.vat[].category", true),
@@ -85,11 +90,16 @@ pub const TERMS: &[Term] = &[
     t("BT-121", "VAT exemption reason code", "$.content.vat[].exemption_code", false),
     t("BT-126", "Invoice line identifier", "$.content.lines[].id", true),
     t("BT-129", "Invoiced quantity", "$.content.lines[].quantity", true),
-    t("BT-130", "Invoiced quantity unit of measure code", "$.content.lines[].unit_code | $.content.lines[].unit", true),
+    t(
+        "BT-130",
+        "Invoiced quantity unit of measure code",
+        "$.content.lines[].unit_code, else $.content.lines[].unit",
+        true,
+    ),
     t("BT-131", "Invoice line net amount", "$.content.lines[].net", true),
     t("BT-134", "Invoice line period start date", "$.content.lines[].period_start", false),
     t("BT-135", "Invoice line period end date", "$.content.lines[].period_end", false),
-    t("BT-146", "Item net price", "$.content.lines[].unit_price | net ÷ quantity", true),
+    t("BT-146", "Item net price", "$.content.lines[].unit_price, else net ÷ quantity", true),
     t("BT-151", "Invoiced item VAT category code", "$.content.lines[].vat_category", true),
     t("BT-152", "Invoiced item VAT rate", "$.content.lines[].vat_rate", false),
     t("BT-153", "Item name", "$.content.lines[].description", true),
@@ -104,6 +114,23 @@ pub fn term(id: &str) -> &'static Term {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `docs/einvoice.md` prints this table; a term added or changed here
+    /// must be there too, as the rejections users read quote it.
+    #[test]
+    fn the_docs_show_this_table() {
+        let docs = include_str!("../../../../docs/einvoice.md");
+        for term in TERMS {
+            let row = format!(
+                "| {} | {} | `{}` | {} |",
+                term.id,
+                term.name,
+                term.cdm,
+                if term.required { "yes" } else { "" }
+            );
+            assert!(docs.contains(&row), "docs/einvoice.md lacks the row\n{row}");
+        }
+    }
 
     #[test]
     fn ids_are_unique_and_well_formed() {

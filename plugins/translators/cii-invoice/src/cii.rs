@@ -12,19 +12,11 @@ const RSM: &str = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 const RAM: &str = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100";
 const UDT: &str = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100";
 
-/// Why a document could not be translated: where (an XPath) and what.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// `/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:ID`.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-    /// Something required is absent (rather than malformed).
-    pub missing: bool,
-}
+pub use document_buffer::xml::Problem;
+use document_buffer::xml::{decimal_of, document_id, is_country, is_decimal};
 
 fn missing(path: impl Into<String>, what: &str) -> Problem {
-    Problem { path: path.into(), message: format!("{what} is missing"), missing: true }
+    Problem::missing(path, what)
 }
 
 fn is(node: &Node<'_, '_>, name: &str) -> bool {
@@ -44,49 +36,24 @@ fn text<'a>(node: Node<'a, '_>, path: &str) -> Option<&'a str> {
     at(node, path).and_then(|n| n.text()).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// An XPath for messages: `/rsm:CrossIndustryInvoice/.../ram:IncludedSupplyChainTradeLineItem[3]`.
-fn xpath(node: Node<'_, '_>) -> String {
-    let mut parts = Vec::new();
-    let mut cur = Some(node);
-    while let Some(n) = cur {
-        if n.is_element() {
-            let prefix = match n.tag_name().namespace() {
-                Some(RSM) => "rsm:",
-                Some(RAM) => "ram:",
-                Some(UDT) => "udt:",
-                _ => "",
-            };
-            let name = n.tag_name().name();
-            let same: Vec<_> = n
-                .parent()
-                .map(|p| p.children().filter(|c| c.is_element() && c.tag_name() == n.tag_name()).collect())
-                .unwrap_or_default();
-            match same.iter().position(|c| *c == n) {
-                Some(i) if same.len() > 1 => parts.push(format!("{prefix}{name}[{}]", i + 1)),
-                _ => parts.push(format!("{prefix}{name}")),
-            }
-        }
-        cur = n.parent();
+/// The prefix messages give each CII namespace.
+fn prefix(namespace: Option<&str>) -> &'static str {
+    match namespace {
+        Some(RSM) => "rsm:",
+        Some(RAM) => "ram:",
+        Some(UDT) => "udt:",
+        _ => "",
     }
-    parts.reverse();
-    format!("/{}", parts.join("/"))
 }
 
-fn is_decimal(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    !int.is_empty() && int.len() <= 15 && frac.len() <= 6 && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+/// An XPath for messages: `/rsm:CrossIndustryInvoice/.../ram:IncludedSupplyChainTradeLineItem[3]`.
+fn xpath(node: Node<'_, '_>) -> String {
+    document_buffer::xml::xpath(node, prefix)
 }
 
 /// A decimal element's text, checked; `None` when absent.
 fn amount(node: Node<'_, '_>, path: &str) -> Result<Option<String>, Problem> {
-    let Some(n) = at(node, path) else { return Ok(None) };
-    let value = n.text().map(str::trim).unwrap_or("");
-    if is_decimal(value) {
-        Ok(Some(value.to_owned()))
-    } else {
-        Err(Problem { path: xpath(n), message: format!("`{value}` is not a decimal amount"), missing: false })
-    }
+    decimal_of(at(node, path), prefix)
 }
 
 fn required_amount(node: Node<'_, '_>, path: &str) -> Result<String, Problem> {
@@ -116,17 +83,10 @@ fn date(node: Node<'_, '_>, path: &str) -> Result<Option<String>, Problem> {
     })
 }
 
-/// Letters, digits, `-`, `_`, `.`: what a document id may hold.
-fn document_id(raw: &str) -> String {
-    let id: String =
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).take(128).collect();
-    id.trim_start_matches('.').to_owned()
-}
-
 fn country(node: Option<Node<'_, '_>>) -> Result<Option<String>, Problem> {
     let Some(n) = node.and_then(|a| at(a, "CountryID")) else { return Ok(None) };
     let c = n.text().map(str::trim).unwrap_or("");
-    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+    if is_country(c) {
         Ok(Some(c.to_owned()))
     } else {
         Err(Problem { path: xpath(n), message: format!("`{c}` is not an ISO 3166 alpha-2 code"), missing: false })

@@ -10,8 +10,6 @@
 pub mod amount;
 pub mod bill;
 
-use document_buffer::DocumentBuffer;
-
 wit_bindgen::generate!({
     world: "translator",
     path: "../../../wit/v0.3",
@@ -24,84 +22,43 @@ use tessera::plugin::types::{ErrorCode, Location, PluginError};
 /// of bills is megabytes).
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 
-struct Tmf678Bill;
+document_buffer::whole_document_translator!(Tmf678Bill, max_bytes = MAX_BYTES, finish = finish_document);
 
-impl Guest for Tmf678Bill {
-    type Session = Session;
-    type Splitter = Splitter;
-}
-
-/// A TMF678 document is one JSON value, parsed whole at `finish`:
-/// the source is never cut, so it is one shard (a delivery of many files
-/// is sharded by file instead).
-pub struct Splitter;
-
-impl GuestSplitter for Splitter {
-    fn new(_source_name: String, _min_gap: u64) -> Self {
-        Splitter
-    }
-
-    fn feed(&self, _chunk: Vec<u8>) -> Vec<Cut> {
-        Vec::new()
-    }
-
-    fn finish(&self) -> Vec<Cut> {
-        Vec::new()
-    }
-}
-
-/// One TMF678 document being collected.
-pub struct Session {
-    source: String,
-    buffer: DocumentBuffer,
-}
-
-impl GuestSession for Session {
-    /// Always from the source's start: the splitter makes no cuts.
-    fn new(source_name: String, _start: Option<Cut>) -> Self {
-        Session { source: source_name, buffer: DocumentBuffer::new(MAX_BYTES) }
-    }
-
-    fn feed(&self, chunk: Vec<u8>) -> Vec<Outcome> {
-        self.buffer.feed(&chunk);
-        Vec::new()
-    }
-
-    fn finish(&self) -> Vec<Outcome> {
-        let text = match self.buffer.take() {
-            Ok(text) => text,
-            Err(too_large) => {
-                return vec![reject(&self.source, None, None, ErrorCode::Unsupported, too_large.to_string())];
-            }
-        };
-        let doc: serde_json::Value = match serde_json::from_slice(&text) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let what = if e.is_eof() { "the JSON ends too early" } else { "not valid JSON" };
-                return vec![reject(
-                    &self.source,
-                    Some(e.line() as u32),
-                    Some(e.column() as u32),
-                    ErrorCode::InvalidInput,
-                    format!("{what}: {e}"),
-                )];
-            }
-        };
-        bill::translate(&doc, &self.source)
-            .into_iter()
-            .map(|item| match item {
-                bill::Item::Record { cdm, pointer } => Outcome::Translated(Emitted {
-                    cdm: cdm.to_string(),
-                    location: Some(location(&self.source, None, None, &pointer)),
-                }),
-                bill::Item::Problem { pointer, message, missing } => Outcome::Rejected(PluginError {
-                    code: if missing { ErrorCode::MissingData } else { ErrorCode::InvalidInput },
-                    message: format!("{}: {message}", if pointer.is_empty() { "/" } else { &pointer }),
-                    location: Some(location(&self.source, None, None, &pointer)),
-                }),
-            })
-            .collect()
-    }
+/// The collected document, translated: each bill or statement an outcome.
+fn finish_document(source: &str, bytes: Result<Vec<u8>, document_buffer::TooLarge>) -> Vec<Outcome> {
+    let text = match bytes {
+        Ok(text) => text,
+        Err(too_large) => {
+            return vec![reject(source, None, None, ErrorCode::Unsupported, too_large.to_string())];
+        }
+    };
+    let doc: serde_json::Value = match serde_json::from_slice(&text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let what = if e.is_eof() { "the JSON ends too early" } else { "not valid JSON" };
+            return vec![reject(
+                source,
+                Some(e.line() as u32),
+                Some(e.column() as u32),
+                ErrorCode::InvalidInput,
+                format!("{what}: {e}"),
+            )];
+        }
+    };
+    bill::translate(&doc, source)
+        .into_iter()
+        .map(|item| match item {
+            bill::Item::Record { cdm, pointer } => Outcome::Translated(Emitted {
+                cdm: cdm.to_string(),
+                location: Some(location(source, None, None, &pointer)),
+            }),
+            bill::Item::Problem { pointer, message, missing } => Outcome::Rejected(PluginError {
+                code: if missing { ErrorCode::MissingData } else { ErrorCode::InvalidInput },
+                message: format!("{}: {message}", if pointer.is_empty() { "/" } else { &pointer }),
+                location: Some(location(source, None, None, &pointer)),
+            }),
+        })
+        .collect()
 }
 
 fn location(source: &str, line: Option<u32>, column: Option<u32>, pointer: &str) -> Location {
@@ -120,5 +77,3 @@ fn reject(source: &str, line: Option<u32>, column: Option<u32>, code: ErrorCode,
         location: Some(Location { source: Some(source.to_owned()), line, column, field: None }),
     })
 }
-
-export!(Tmf678Bill);

@@ -11,19 +11,11 @@ const CBC: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicCompo
 const INVOICE: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
 const CREDIT_NOTE: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
 
-/// Why a document could not be translated: where (an XPath) and what.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// `/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount`.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-    /// Something required is absent (rather than malformed).
-    pub missing: bool,
-}
+pub use document_buffer::xml::Problem;
+use document_buffer::xml::{decimal_of, document_id};
 
 fn missing(path: impl Into<String>, what: &str) -> Problem {
-    Problem { path: path.into(), message: format!("{what} is missing"), missing: true }
+    Problem::missing(path, what)
 }
 
 /// A child in the `cac` or `cbc` namespace.
@@ -53,51 +45,23 @@ fn text<'a>(node: Node<'a, '_>, path: &str) -> Option<&'a str> {
     at(node, path).and_then(|n| n.text()).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// An XPath for messages: `/Invoice/cac:InvoiceLine[3]/cbc:LineExtensionAmount`.
-fn xpath(node: Node<'_, '_>) -> String {
-    let mut parts = Vec::new();
-    let mut cur = Some(node);
-    while let Some(n) = cur {
-        if n.is_element() {
-            let name = n.tag_name().name();
-            let prefix = match n.tag_name().namespace() {
-                Some(CAC) => "cac:",
-                Some(CBC) => "cbc:",
-                _ => "",
-            };
-            let same: Vec<_> = n
-                .parent()
-                .map(|p| p.children().filter(|c| c.is_element() && c.tag_name() == n.tag_name()).collect())
-                .unwrap_or_default();
-            if same.len() > 1 {
-                let index = same.iter().position(|c| *c == n).unwrap_or(0) + 1;
-                parts.push(format!("{prefix}{name}[{index}]"));
-            } else {
-                parts.push(format!("{prefix}{name}"));
-            }
-        }
-        cur = n.parent();
+/// The prefix messages give each UBL namespace.
+fn prefix(namespace: Option<&str>) -> &'static str {
+    match namespace {
+        Some(CAC) => "cac:",
+        Some(CBC) => "cbc:",
+        _ => "",
     }
-    parts.reverse();
-    format!("/{}", parts.join("/"))
 }
 
-fn is_decimal(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    !int.is_empty() && int.len() <= 15 && frac.len() <= 6 && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+/// An XPath for messages: `/Invoice/cac:InvoiceLine[3]/cbc:LineExtensionAmount`.
+fn xpath(node: Node<'_, '_>) -> String {
+    document_buffer::xml::xpath(node, prefix)
 }
 
 /// A decimal element's text, checked; `None` when absent.
 fn amount(node: Node<'_, '_>, path: &str) -> Result<Option<String>, Problem> {
-    let Some(n) = at(node, path) else { return Ok(None) };
-    let value = n.text().map(str::trim).unwrap_or("");
-    if is_decimal(value) {
-        // `+`-free, `.`-separated already; drop a trailing `.` form like "12."
-        Ok(Some(value.to_owned()))
-    } else {
-        Err(Problem { path: xpath(n), message: format!("`{value}` is not a decimal amount"), missing: false })
-    }
+    decimal_of(at(node, path), prefix)
 }
 
 fn required_amount(node: Node<'_, '_>, path: &str) -> Result<String, Problem> {
@@ -117,13 +81,6 @@ fn date(node: Node<'_, '_>, path: &str) -> Result<Option<String>, Problem> {
     } else {
         Err(Problem { path: xpath(n), message: format!("`{value}` is not a date YYYY-MM-DD"), missing: false })
     }
-}
-
-/// Letters, digits, `-`, `_`, `.`: what a document id may hold.
-fn document_id(raw: &str) -> String {
-    let id: String =
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).take(128).collect();
-    id.trim_start_matches('.').to_owned()
 }
 
 /// A seller or buyer party as CDM 1.1 `content.supplier` / `content.buyer`

@@ -478,6 +478,50 @@ mod tests {
         let missing: Vec<_> = old.iter().filter(|p| !new.contains(p)).collect();
         assert!(missing.is_empty(), "1.1 dropped {missing:?}");
         assert!(new.len() > old.len());
+        // And constrains none of them more: each 1.0 property's rule is the
+        // same in 1.1 but for its description (the version itself aside).
+        fn without_descriptions(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .filter(|(k, _)| *k != "description")
+                        .map(|(k, v)| (k.clone(), without_descriptions(v)))
+                        .collect(),
+                ),
+                Value::Array(a) => Value::Array(a.iter().map(without_descriptions).collect()),
+                other => other.clone(),
+            }
+        }
+        fn rules_of<'v>(schema: &'v Value, path: &str) -> Option<&'v Value> {
+            let (def, props) = match path.split_once('#') {
+                Some((_, rest)) => {
+                    let (def, props) = rest.split_once('/').unwrap_or((rest, ""));
+                    (Some(def), props)
+                }
+                None => (None, path.trim_start_matches('/')),
+            };
+            let mut node = match def {
+                Some(def) => &schema["$defs"][def],
+                None => schema,
+            };
+            for name in props.split('/').filter(|n| !n.is_empty()) {
+                node = node.get("properties")?.get(name)?;
+            }
+            Some(node)
+        }
+        for path in old.iter().filter(|p| p.as_str() != "/cdm") {
+            let (was, is) = (rules_of(&v10, path).unwrap(), rules_of(&SCHEMA, path).unwrap());
+            let (was, is) = (without_descriptions(was), without_descriptions(is));
+            // A property may gain sub-properties (typed optional fields), never lose or tighten a rule.
+            if let (Value::Object(was), Value::Object(is)) = (&was, &is) {
+                for (key, rule) in was.iter().filter(|(k, _)| k.as_str() != "properties") {
+                    assert_eq!(Some(rule), is.get(key), "{path}: `{key}` differs in 1.1");
+                }
+                for key in is.keys().filter(|k| !was.contains_key(*k)) {
+                    assert_eq!(key, "properties", "{path}: 1.1 adds the rule `{key}`");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The official EN 16931 validators (the CEN Schematron compiled to XSLT
-//! 2.0, `../shared/conformance/en16931-validation/`), run by Debian's
+//! 2.0, copied to `samples/sources/en16931-validation/`), run by Debian's
 //! Saxon-B over a folder of files in one JVM start, with the SVRL reports
 //! read back: a failed assert flagged `fatal` is a broken business rule.
 
@@ -38,8 +38,10 @@ pub struct Verdict {
     pub warnings: usize,
 }
 
+/// The repository's copy of the conformance set (`samples/sources/`,
+/// compared with the shared set by the pipeline's conformance test).
 fn conformance() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/sources")
 }
 
 /// Installs Saxon-B (and the Factur-X checker) when missing.

@@ -374,6 +374,11 @@ impl Producer<'_> {
             record_metadata(&mut input.metadata, plan, composed);
         }
         let (xml, usage) = xml_maker.format(&plan.call, input).map_err(|fault| Failure::fault(Stage::Format, fault))?;
+        // The attached invoice is held to the record as a separate one is.
+        let output = format!("`{}` Factur-X invoice", channel.name);
+        crate::verify::einvoice::check(&output, &xml.bytes, plan.record, composed.settlement.as_ref()).map_err(
+            |c| Failure { plugin: Some(xml_maker.name().to_owned()), ..Failure::plain(Stage::Verify, c.to_string()) },
+        )?;
         let date = plan.record.value["content"]["invoice"]["date"].as_str().unwrap_or("2000-01-01");
         let bytes = crate::channels::factur_x::attach(pdf, &xml.bytes, date).map_err(|e| Failure {
             plugin: Some(xml_maker.name().to_owned()),
@@ -464,8 +469,8 @@ fn formatter_input(plan: &Plan<'_>, composed: &Composed, channel: &Channel, mark
     }
 }
 
-/// Invoices and credit notes (by type or by carrying an invoice block) get
-/// the e-invoice; a letter or notice on the same channel stays a plain PDF.
+/// Invoices and credit notes (by `reference.document_type`) get the
+/// e-invoice; a letter or notice on the same channel stays a plain PDF.
 fn is_invoice(record: &CdmRecord) -> bool {
     matches!(record.value["reference"]["document_type"].as_str(), Some("invoice" | "credit-note"))
 }
@@ -611,12 +616,13 @@ fn self_check(
                 Maker::BuiltIn { format: BuiltIn::Email, .. } => Output::Email,
                 Maker::BuiltIn { format: BuiltIn::Sms, .. } => Output::Sms,
                 Maker::Plugin { .. } if line.media_type.starts_with("application/pdf") => Output::Pdf(bytes),
+                Maker::Plugin { .. } if line.media_type.contains("xml") => Output::Xml(bytes),
                 Maker::Plugin { .. } => Output::Opaque,
             };
             (channel.name.as_str(), output)
         })
         .collect();
-    outputs(&facts, composed, &read)
+    outputs(&facts, record, composed, &read)
 }
 
 /// A settlement that cannot be shown as the record says: a validation

@@ -11,6 +11,7 @@
 //! and spacing of its layout) and uses the locale's own formatting of each
 //! figure — the same functions the templates format with.
 
+pub mod einvoice;
 pub mod pdf;
 
 use crate::compose::Composed;
@@ -99,6 +100,9 @@ pub enum Output<'a> {
     Sms,
     /// A PDF a formatter made: its text is extracted.
     Pdf(&'a [u8]),
+    /// XML a formatter made: an e-invoice (CII or UBL) has its terms read
+    /// back and compared ([`einvoice`]); other XML is opaque.
+    Xml(&'a [u8]),
     /// A format the host cannot read (a plugin's line data): the
     /// renditions it was made from are checked through the other outputs.
     Opaque,
@@ -106,7 +110,17 @@ pub enum Output<'a> {
 
 /// Checks every output of a composed document; `outputs` are (channel,
 /// output) in the document's order.
-pub fn outputs(facts: &Facts, composed: &Composed, outputs: &[(&str, Output<'_>)]) -> Result<(), Contradiction> {
+pub fn outputs(
+    facts: &Facts,
+    record: &tessera_cdm::CdmRecord,
+    composed: &Composed,
+    outputs: &[(&str, Output<'_>)],
+) -> Result<(), Contradiction> {
+    for (channel, output) in outputs {
+        if let Output::Xml(bytes) = output {
+            einvoice::check(&format!("`{channel}` e-invoice"), bytes, record, composed.settlement.as_ref())?;
+        }
+    }
     if facts.is_empty() {
         return Ok(());
     }
@@ -139,7 +153,7 @@ pub fn outputs(facts: &Facts, composed: &Composed, outputs: &[(&str, Output<'_>)
                 })?;
                 facts.check(name("PDF"), &text, Scope::Letter)?;
             }
-            Output::Opaque => {}
+            Output::Opaque | Output::Xml(_) => {}
         }
     }
     Ok(())

@@ -49,6 +49,11 @@ impl Amount {
         self.0 == 0
     }
 
+    /// Without its sign.
+    pub fn abs(self) -> Amount {
+        Amount(self.0.abs())
+    }
+
     /// The same with the other sign.
     pub fn negated(self) -> Amount {
         Amount(-self.0)

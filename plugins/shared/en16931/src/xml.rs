@@ -95,6 +95,12 @@ impl Default for Xml {
 /// dropped (they cannot be written, and a source system's stray one must
 /// not make the file unreadable).
 fn escape_into(out: &mut String, text: &str, attribute: bool) {
+    // Most values need nothing: copy them whole.
+    let plain = |b: u8| !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\n' | b'\r' | b'\t') && b >= 0x20 && b != 0xEF;
+    if text.bytes().all(plain) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

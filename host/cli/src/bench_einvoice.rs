@@ -1,6 +1,6 @@
 //! `tessera bench einvoice`: EN 16931 e-invoices per second on ACME's
 //! generated invoices (5–30 lines each) — the CII XML (`cii-invoice-out`),
-//! the UBL XML (`ubl-invoice-out`) and Factur-X PDFs (the archive letter
+//! the UBL XML (`ubl-invoice-out`) and Factur-X PDFs (the `facturx` channel: the letter
 //! typeset by Typst with the CII XML attached by the host) — each a whole
 //! batch to that one channel, medians over runs; and, alone, the host's
 //! Factur-X step (attach + XMP) on one letter.
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, records: usize, runs: usize, json: bool) -> anyhow::Re
     for (channel, makes, suffix) in [
         ("cii", "CII D16B XML (cii-invoice-out)", ".cii.xml"),
         ("ubl", "UBL 2.1 XML (ubl-invoice-out)", ".ubl.xml"),
-        ("archive", "Factur-X PDF/A-3b (typst-pdf + cii-invoice-out + host attach)", ".archive.pdf"),
+        ("facturx", "Factur-X PDF/A-3b (typst-pdf + cii-invoice-out + host attach)", ".facturx.pdf"),
     ] {
         let warm_out = work.path().join(format!("warm-{channel}"));
         run_batch(&loaded, &job(&warm, &warm_out, channel))?;
@@ -132,10 +132,10 @@ fn job<'a>(input: &'a std::path::Path, out: &'a std::path::Path, channel: &str) 
 }
 
 /// A plain PDF/A letter and its CII XML: the CII channel's XML and the
-/// archive PDF with the attachment cut off (the bytes before the update).
+/// Factur-X PDF with the attachment cut off (the bytes before the update).
 fn one_letter(dir: &std::path::Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let find = |suffix: &str| -> anyhow::Result<Vec<u8>> {
-        let folder = dir.join(format!("warm-{}", if suffix.ends_with(".pdf") { "archive" } else { "cii" }));
+        let folder = dir.join(format!("warm-{}", if suffix.ends_with(".pdf") { "facturx" } else { "cii" }));
         for block in std::fs::read_dir(&folder)?.flatten().filter(|e| e.path().is_dir()) {
             for file in std::fs::read_dir(block.path())?.flatten() {
                 if file.file_name().to_string_lossy().ends_with(suffix) {
@@ -146,7 +146,7 @@ fn one_letter(dir: &std::path::Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
         anyhow::bail!("no {suffix} in {}", folder.display())
     };
     let xml = find(".cii.xml")?;
-    let with = find(".archive.pdf")?;
+    let with = find(".facturx.pdf")?;
     // An incremental update appends: the original PDF ends at the first %%EOF.
     let end = with.windows(5).position(|w| w == b"%%EOF").map(|p| p + 5).unwrap_or(with.len());
     Ok((with[..end].to_vec(), xml))

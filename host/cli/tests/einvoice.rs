@@ -3,7 +3,7 @@
 //! and written out by `cii-invoice-out` and `ubl-invoice-out`, passes the
 //! official validators with no fatal assert, and states the same number,
 //! dates, parties, line amounts, VAT breakdown and totals as its source; the
-//! archive PDFs are Factur-X (the PyPI `factur-x` package finds and checks
+//! `facturx` channel's PDFs are Factur-X (the PyPI `factur-x` package finds and checks
 //! the XML, the XMP says PDF/A-3B and Factur-X EN 16931, qpdf and poppler
 //! read them, and their text holds the XML's totals); a record lacking a
 //! term is rejected naming it.
@@ -148,13 +148,13 @@ fn tool(name: &str, args: &[&str]) -> String {
 }
 
 #[test]
-fn archive_pdfs_of_invoices_are_factur_x() {
+fn the_facturx_channel_makes_factur_x_pdfs() {
     setup();
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
-    let report = batch(&repo().join("samples/acme-energy/data/billing.csv"), &out, "archive");
+    let report = batch(&repo().join("samples/acme-energy/data/billing.csv"), &out, "facturx");
     assert_eq!(report["rejected"], 0, "{report:#}");
-    let pdfs = outputs(&out, ".archive.pdf");
+    let pdfs = outputs(&out, ".facturx.pdf");
     assert!(pdfs.len() >= 4, "{pdfs:?}");
     let checker = repo().join("host/cli/tests/einvoice/check_facturx.py");
     let python = repo().join("host/cli/tests/einvoice/.venv/bin/python");

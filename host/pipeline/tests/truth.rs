@@ -321,13 +321,6 @@ fn a_template_that_contradicts_its_record_is_caught_by_the_self_check() {
         std::fs::read_to_string(samples().join("printhub/content/templates/invoice.html.tera")).unwrap(),
     )
     .unwrap();
-    // The truth fixtures are letters, not complete EN 16931 invoices (no
-    // seller VAT id): the archive channel stays a plain PDF/A here, so its
-    // self-check is what is tested (Factur-X has its own tests, in the CLI's).
-    let tenant_toml = dir.path().join("acme-energy/tenant.toml");
-    let config = std::fs::read_to_string(&tenant_toml).unwrap();
-    assert!(config.contains("factur_x = \"cii-invoice-out\"\n"));
-    std::fs::write(&tenant_toml, config.replace("factur_x = \"cii-invoice-out\"\n", "")).unwrap();
     let loaded = LoadedTenant::load(runtime(), &dir.path().join("acme-energy"), &store()).unwrap();
     for channel in ["print", "archive"] {
         let run = Run::of(&loaded, &samples().join("truth/ubl/foreign-payee.xml"), &["html", channel]);

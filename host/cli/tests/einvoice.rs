@@ -185,9 +185,11 @@ fn the_facturx_channel_makes_factur_x_pdfs() {
         // Digits only: the letter writes 2.561,73 or 2,561.73 by its locale.
         let text: String = tool("pdftotext", &[file, "-"]).chars().filter(|c| !c.is_whitespace()).collect();
         let digits: String = text.chars().filter(|c| c.is_ascii_digit() || c.is_alphabetic() || *c == '-').collect();
-        let due = &facts.totals[4];
-        let (int, frac) = due.split_once('.').unwrap_or((due, ""));
-        assert!(digits.contains(&format!("{int}{frac:0<2}")), "{file}: the letter does not show {due}");
+        // The totals: without VAT (BT-109), VAT (BT-110), with VAT (BT-112), due (BT-115).
+        for (term, amount) in ["BT-109", "BT-110", "BT-112", "BT-115"].iter().zip(&facts.totals[1..]) {
+            let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
+            assert!(digits.contains(&format!("{int}{frac:0<2}")), "{file}: the letter does not show {term} {amount}");
+        }
         assert!(text.contains(&facts.number), "{file}: the letter does not show {}", facts.number);
         let path = PathBuf::from(file);
         let xml = work.path().join(format!("{}.xml", path.file_stem().unwrap().to_string_lossy()));

@@ -138,18 +138,33 @@ impl ContentRepo {
         let g = self.git_location()?;
         let repo = g.repo.to_thread_local();
         let prefix = format!("{DRAFTS_REF_PREFIX}/{tenant}/");
-        let platform = repo.references().map_err(|e| RepoError::Git { action: "list refs", message: e.to_string() })?;
-        let iter = platform
-            .prefixed(prefix.as_bytes().as_bstr())
-            .map_err(|e| RepoError::Git { action: "list refs", message: e.to_string() })?;
+        let list = || -> Result<Vec<(String, String)>, RepoError> {
+            let listing = |e: &dyn std::fmt::Display| RepoError::Git { action: "list refs", message: e.to_string() };
+            let platform = repo.references().map_err(|e| listing(&e))?;
+            let iter = platform.prefixed(prefix.as_bytes().as_bstr()).map_err(|e| listing(&e))?;
+            let mut tips = Vec::new();
+            for reference in iter {
+                let mut reference = reference.map_err(|e| listing(&e))?;
+                let name = reference.name().as_bstr().to_str_lossy().into_owned();
+                let Some(id) = name.strip_prefix(&prefix) else { continue };
+                let tip = reference.peel_to_id().map_err(git("peel reference"))?.to_string();
+                tips.push((id.to_owned(), tip));
+            }
+            Ok(tips)
+        };
+        // A draft approved (its ref deleted) or started while the folder is
+        // read makes the listing fail on the file that came or went; a
+        // second look sees the refs as they are now.
+        let mut tips = list();
+        for _ in 0..3 {
+            if tips.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            tips = list();
+        }
         let mut out = Vec::new();
-        for reference in iter {
-            let mut reference =
-                reference.map_err(|e| RepoError::Git { action: "list refs", message: e.to_string() })?;
-            let name = reference.name().as_bstr().to_str_lossy().into_owned();
-            let Some(id) = name.strip_prefix(&prefix) else { continue };
-            let id = id.to_owned();
-            let tip = reference.peel_to_id().map_err(git("peel reference"))?.to_string();
+        for (id, tip) in tips? {
             out.push(self.describe_draft(tenant, &id, &tip)?);
         }
         out.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| b.id.cmp(&a.id)));
@@ -574,6 +589,26 @@ mod tests {
         assert_eq!((log[0].author.as_str(), log[0].approved_by.as_deref()), ("alice", Some("bob")));
         assert_eq!(log[0].summary, "New footer for winter");
         assert_eq!(log[1].approved_by, None);
+    }
+
+    /// Regression (seen in CI): listing drafts while another session
+    /// started or discarded one failed with "Could not read reference".
+    #[test]
+    fn listing_drafts_while_others_come_and_go_never_fails() {
+        let (dir, repo) = repo_with(&[("a.txt", "a")]);
+        let path = dir.path().to_path_buf();
+        let churn = std::thread::spawn(move || {
+            let other = ContentRepo::open(&path).unwrap();
+            for _ in 0..150 {
+                let draft = other.start_draft("acme", PUB, "alice").unwrap();
+                other.discard_draft(&draft).unwrap();
+            }
+        });
+        while !churn.is_finished() {
+            repo.drafts("acme").unwrap();
+        }
+        churn.join().unwrap();
+        assert!(repo.drafts("acme").unwrap().is_empty());
     }
 
     #[test]

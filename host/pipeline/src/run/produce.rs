@@ -368,8 +368,8 @@ impl Producer<'_> {
         xml_maker: &Plugin,
         pdf: &[u8],
     ) -> Result<(Vec<u8>, CallUsage), Failure> {
+        // No markup (`None`): the XML plugin reads the record, not the letter's Typst.
         let mut input = formatter_input(plan, composed, channel, None);
-        input.metadata.retain(|(k, _)| k != "markup" && k != "markup.language");
         if !channel.with_record {
             record_metadata(&mut input.metadata, plan, composed);
         }

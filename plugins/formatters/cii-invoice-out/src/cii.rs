@@ -2,35 +2,14 @@
 //! Factur-X check validates against the XSD, not only the business rules).
 
 use en16931::model::{Party, Payment};
-use en16931::{Amount, Invoice, xml::Xml};
+use en16931::{Amount, Invoice, Refusal, xml::Xml};
 
 /// The EN 16931 guideline (Factur-X profile "EN 16931", a.k.a. Comfort).
 pub const GUIDELINE: &str = "urn:cen.eu:en16931:2017";
 
-/// What kind of refusal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
-    /// The channel passed no (readable) record.
-    NoRecord,
-    /// The record lacks a business term.
-    Missing,
-}
-
-/// Reads the record from the `cdm` metadata entry and writes it; a refusal
-/// is (kind, message, CDM path).
-pub fn write_from_metadata(meta: &dyn Fn(&str) -> Option<String>) -> Result<String, (Problem, String, Option<String>)> {
-    let Some(json) = meta("cdm") else {
-        return Err((
-            Problem::NoRecord,
-            "no CDM record in the metadata: give the channel `cdm = true` in tenant.toml".into(),
-            None,
-        ));
-    };
-    let record: serde_json::Value = serde_json::from_str(&json)
-        .map_err(|e| (Problem::NoRecord, format!("the `cdm` metadata entry is not JSON: {e}"), None))?;
-    let invoice =
-        Invoice::from_cdm(&record, meta).map_err(|m| (Problem::Missing, m.to_string(), Some(m.path.clone())))?;
-    Ok(write(&invoice))
+/// Reads the record from the `cdm` metadata entry and writes it.
+pub fn write_from_metadata(meta: &dyn Fn(&str) -> Option<String>) -> Result<String, Refusal> {
+    Ok(write(&Invoice::from_metadata(meta)?))
 }
 
 fn money(a: Amount) -> String {

@@ -23,13 +23,13 @@ struct CiiInvoiceOut;
 impl Guest for CiiInvoiceOut {
     fn format(doc: Document) -> Result<Formatted, PluginError> {
         let meta = |key: &str| doc.metadata.iter().find(|e| e.name == key).map(|e| e.value.clone());
-        let xml = cii::write_from_metadata(&meta).map_err(|(code, message, field)| PluginError {
-            code: match code {
-                cii::Problem::NoRecord => ErrorCode::InvalidInput,
-                cii::Problem::Missing => ErrorCode::MissingData,
+        let xml = cii::write_from_metadata(&meta).map_err(|refusal| PluginError {
+            code: match refusal {
+                en16931::Refusal::Setup(_) => ErrorCode::InvalidInput,
+                en16931::Refusal::Missing(_) => ErrorCode::MissingData,
             },
-            message,
-            location: Some(Location { source: None, line: None, column: None, field }),
+            message: refusal.to_string(),
+            location: Some(Location { source: None, line: None, column: None, field: refusal.field() }),
         })?;
         Ok(Formatted {
             bytes: xml.into_bytes(),

@@ -26,12 +26,12 @@ impl Guest for UblInvoiceOut {
     fn format(doc: Document) -> Result<Formatted, PluginError> {
         let meta = |key: &str| doc.metadata.iter().find(|e| e.name == key).map(|e| e.value.clone());
         let xml = ubl::write_from_metadata(&meta).map_err(|refusal| PluginError {
-            code: match refusal.kind {
-                ubl::Problem::Missing => ErrorCode::MissingData,
-                ubl::Problem::NoRecord | ubl::Problem::Option => ErrorCode::InvalidInput,
+            code: match refusal {
+                en16931::Refusal::Setup(_) => ErrorCode::InvalidInput,
+                en16931::Refusal::Missing(_) => ErrorCode::MissingData,
             },
-            message: refusal.message,
-            location: Some(Location { source: None, line: None, column: None, field: refusal.field }),
+            message: refusal.to_string(),
+            location: Some(Location { source: None, line: None, column: None, field: refusal.field() }),
         })?;
         Ok(Formatted {
             bytes: xml.into_bytes(),

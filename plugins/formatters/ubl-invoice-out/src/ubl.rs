@@ -1,7 +1,7 @@
 //! One [`Invoice`] as UBL 2.1 XML, elements in the schema's order.
 
 use en16931::model::{Party, Payment};
-use en16931::{Amount, Invoice, Missing, terms, xml::Xml};
+use en16931::{Amount, Invoice, Missing, Refusal, terms, xml::Xml};
 
 /// Which specification the invoice claims (BT-24) and must then meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,42 +99,13 @@ impl Customization {
     }
 }
 
-/// What kind of refusal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
-    /// The channel passed no (readable) record.
-    NoRecord,
-    /// An unknown `ubl.customization`.
-    Option,
-    /// The record lacks a business term.
-    Missing,
-}
-
-/// A refusal: its kind, the message, the CDM path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Its kind.
-    pub kind: Problem,
-    /// What is wrong.
-    pub message: String,
-    /// The CDM path, for a missing term.
-    pub field: Option<String>,
-}
-
-/// Reads the record from the `cdm` metadata entry and writes it.
+/// Reads the record from the `cdm` metadata entry and writes it with the
+/// customisation `ubl.customization` picks.
 pub fn write_from_metadata(meta: &dyn Fn(&str) -> Option<String>) -> Result<String, Refusal> {
-    let refuse = |kind, message: String| Refusal { kind, message, field: None };
-    let customization = Customization::parse(meta("ubl.customization").as_deref()).ok_or_else(|| {
-        refuse(Problem::Option, "ubl.customization must be `en16931`, `xrechnung` or `peppol`".into())
-    })?;
-    let json = meta("cdm").ok_or_else(|| {
-        refuse(Problem::NoRecord, "no CDM record in the metadata: give the channel `cdm = true` in tenant.toml".into())
-    })?;
-    let record: serde_json::Value = serde_json::from_str(&json)
-        .map_err(|e| refuse(Problem::NoRecord, format!("the `cdm` metadata entry is not JSON: {e}")))?;
-    let missing = |m: Missing| Refusal { kind: Problem::Missing, message: m.to_string(), field: Some(m.path.clone()) };
-    let invoice = Invoice::from_cdm(&record, meta).map_err(missing)?;
-    customization.check(&invoice).map_err(missing)?;
+    let customization = Customization::parse(meta("ubl.customization").as_deref())
+        .ok_or_else(|| Refusal::Setup("ubl.customization must be `en16931`, `xrechnung` or `peppol`".into()))?;
+    let invoice = Invoice::from_metadata(meta)?;
+    customization.check(&invoice).map_err(Refusal::Missing)?;
     Ok(write(&invoice, customization))
 }
 
@@ -152,7 +123,7 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
     let amount = |x: &mut Xml, tag: &'static str, a: Amount| {
         x.leaf_with(tag, &[("currencyID", cur)], &money(a));
     };
-    let (root, namespace, type_tag, line_tag, quantity_tag) = if inv.credit_note {
+    let (root, namespace, type_tag, line_tag, quantity_tag) = if inv.is_credit_note() {
         (
             "CreditNote",
             "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
@@ -182,7 +153,7 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
     x.maybe("cbc:ProfileID", customization.profile());
     x.leaf("cbc:ID", &inv.number).leaf("cbc:IssueDate", &inv.issue_date);
     // UBL 2.1 has no due date on a credit note's root: it goes with the payment means.
-    if !inv.credit_note {
+    if !inv.is_credit_note() {
         x.maybe("cbc:DueDate", inv.due_date.as_deref());
     }
     x.leaf(type_tag, &inv.type_code);
@@ -212,7 +183,7 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
         x.open("cac:PayeeParty", &[]).open("cac:PartyName", &[]).leaf("cbc:Name", payee).close().close();
     }
     if let Some(p) = &inv.payment {
-        payment_means(&mut x, p, inv.credit_note.then_some(inv.due_date.as_deref()).flatten());
+        payment_means(&mut x, p, inv.is_credit_note().then_some(inv.due_date.as_deref()).flatten());
     }
     if let Some(terms) = &inv.payment_terms {
         x.open("cac:PaymentTerms", &[]).leaf("cbc:Note", terms).close();

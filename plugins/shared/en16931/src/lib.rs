@@ -16,4 +16,4 @@ pub mod terms;
 pub mod xml;
 
 pub use decimal::Amount;
-pub use model::{Invoice, Missing};
+pub use model::{Invoice, Missing, Refusal};

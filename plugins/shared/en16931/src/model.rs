@@ -186,9 +186,6 @@ pub struct Invoice {
     pub number: String,
     /// BT-3.
     pub type_code: String,
-    /// Whether it is a credit note (381, 261, 262, 296, 308, 532 written as
-    /// a UBL `CreditNote`).
-    pub credit_note: bool,
     /// BT-2, `YYYY-MM-DD`.
     pub issue_date: String,
     /// BT-5.
@@ -227,6 +224,35 @@ pub struct Invoice {
     pub vat: Vec<VatBreakdown>,
     /// BG-22.
     pub totals: Totals,
+}
+
+/// Why a formatter writes no invoice for a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The channel is not set up for e-invoices: no (readable) record, or
+    /// an option the formatter does not know.
+    Setup(String),
+    /// The record lacks a business term.
+    Missing(Missing),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Setup(why) => f.write_str(why),
+            Refusal::Missing(m) => m.fmt(f),
+        }
+    }
+}
+
+impl Refusal {
+    /// The CDM path to fill, for a missing term.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Refusal::Setup(_) => None,
+            Refusal::Missing(m) => Some(m.path.clone()),
+        }
+    }
 }
 
 /// Channel metadata, by name.
@@ -316,7 +342,28 @@ fn exemption_for(category: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// UNTDID 1001 codes of credit notes (written as a UBL `CreditNote`).
+fn is_credit_note(type_code: &str) -> bool {
+    matches!(type_code, "381" | "261" | "262" | "296" | "308" | "532")
+}
+
 impl Invoice {
+    /// Whether it is a credit note (by its type code, BT-3).
+    pub fn is_credit_note(&self) -> bool {
+        is_credit_note(&self.type_code)
+    }
+
+    /// Reads the record a `cdm = true` channel passes in its `cdm` metadata
+    /// entry (what both e-invoice formatters do first).
+    pub fn from_metadata(meta: Meta<'_>) -> Result<Invoice, Refusal> {
+        let json = meta("cdm").ok_or_else(|| {
+            Refusal::Setup("no CDM record in the metadata: give the channel `cdm = true` in tenant.toml".into())
+        })?;
+        let record: Value = serde_json::from_str(&json)
+            .map_err(|e| Refusal::Setup(format!("the `cdm` metadata entry is not JSON: {e}")))?;
+        Invoice::from_cdm(&record, meta).map_err(Refusal::Missing)
+    }
+
     /// Reads a CDM record; `meta` is the channel's metadata (the brand
     /// label's sender and the letter's account, see the module docs).
     pub fn from_cdm(record: &Value, meta: Meta<'_>) -> Result<Invoice, Missing> {
@@ -337,7 +384,7 @@ impl Invoice {
                 }
             },
         };
-        let credit_note = matches!(type_code.as_str(), "381" | "261" | "262" | "296" | "308" | "532");
+        let credit_note = is_credit_note(&type_code);
         let number = text(&invoice["number"])
             .or_else(|| text(&record["reference"]["document_id"]))
             .ok_or_else(|| missing("BT-1", "$.content.invoice.number", "is required"))?;
@@ -390,7 +437,6 @@ impl Invoice {
         Ok(Invoice {
             number,
             type_code,
-            credit_note,
             issue_date,
             currency,
             tax_point_date: date(&invoice["tax_point_date"], "BT-7", "$.content.invoice.tax_point_date")?,
@@ -478,31 +524,34 @@ fn read_allowances_charges(content: &Value) -> Result<Vec<AllowanceCharge>, Miss
     let mut out = Vec::new();
     for (i, row) in content["allowances_charges"].as_array().into_iter().flatten().enumerate() {
         let charge = row["charge"].as_bool().unwrap_or(false);
-        let bt = if charge { "BT-99" } else { "BT-92" };
+        // (amount, reason, VAT category, VAT rate): the charge's terms or the allowance's.
+        let (amount_bt, reason_bt, category_bt, rate_bt) =
+            if charge { ("BT-99", "BT-104", "BT-102", "BT-103") } else { ("BT-92", "BT-97", "BT-95", "BT-96") };
         let at = |field: &str| format!("$.content.allowances_charges[{i}].{field}");
         let category = text(&row["vat_category"]).unwrap_or_default();
         if !category.is_empty() && !CATEGORIES.contains(&category.as_str()) {
-            let bt = if charge { "BT-102" } else { "BT-95" };
-            return Err(missing(bt, at("vat_category"), format!("`{category}` is not a UNCL 5305 VAT category")));
+            return Err(missing(
+                category_bt,
+                at("vat_category"),
+                format!("`{category}` is not a UNCL 5305 VAT category"),
+            ));
         }
         let reason = text(&row["reason"]);
         let reason_code = text(&row["reason_code"]);
         if reason.is_none() && reason_code.is_none() {
-            let bt = if charge { "BT-104" } else { "BT-97" };
-            let _ = bt;
             return Err(missing(
-                if charge { "BT-99" } else { "BT-97" },
+                reason_bt,
                 at("reason"),
                 "BR-33/BR-38: an allowance or charge needs a reason or a reason code",
             ));
         }
         out.push(AllowanceCharge {
             charge,
-            amount: required_money(&row["amount"], bt, &at("amount"))?,
+            amount: required_money(&row["amount"], amount_bt, &at("amount"))?,
             reason,
             reason_code,
             category,
-            rate: amount(&row["vat_rate"], if charge { "BT-99" } else { "BT-92" }, &at("vat_rate"))?,
+            rate: amount(&row["vat_rate"], rate_bt, &at("vat_rate"))?,
         });
     }
     Ok(out)
@@ -992,7 +1041,7 @@ mod tests {
     #[test]
     fn reads_a_csv_style_record_with_the_label_as_seller() {
         let inv = Invoice::from_cdm(&sample(), &label).unwrap();
-        assert_eq!((inv.type_code.as_str(), inv.credit_note), ("380", false));
+        assert_eq!((inv.type_code.as_str(), inv.is_credit_note()), ("380", false));
         assert_eq!(inv.seller.name, "ACME Energy B.V.");
         assert_eq!(inv.buyer.name, "Anna de Vries");
         assert_eq!(inv.lines[0].unit_code, "KWH");
@@ -1051,6 +1100,23 @@ mod tests {
         assert_eq!(e.term.id, "BT-110", "{e}");
     }
 
+    /// Regression: these named terms missing from the table trapped the plugin.
+    #[test]
+    fn allowance_and_charge_gaps_are_refusals_naming_their_terms() {
+        let mut r = sample();
+        r["content"]["allowances_charges"] = json!([{"charge": false, "amount": "1.00", "reason": "Loyalty"}]);
+        let e = Invoice::from_cdm(&r, &label).unwrap_err();
+        assert_eq!((e.term.id, e.path.as_str()), ("BT-96", "$.content.allowances_charges[0].vat_rate"), "{e}");
+        r["content"]["allowances_charges"] = json!([{"charge": true, "amount": "1.00", "vat_rate": "21"}]);
+        let e = Invoice::from_cdm(&r, &label).unwrap_err();
+        assert_eq!((e.term.id, e.path.as_str()), ("BT-104", "$.content.allowances_charges[0].reason"), "{e}");
+        r["content"]["allowances_charges"] =
+            json!([{"charge": true, "amount": "1.00", "reason": "x", "vat_category": "Q"}]);
+        assert_eq!(Invoice::from_cdm(&r, &label).unwrap_err().term.id, "BT-102");
+        let e = Invoice::from_metadata(&|_: &str| None).unwrap_err();
+        assert!(matches!(e, Refusal::Setup(_)) && e.field().is_none(), "{e}");
+    }
+
     #[test]
     fn a_negative_credit_note_is_written_positive() {
         let mut r = sample();
@@ -1063,7 +1129,7 @@ mod tests {
         r["content"]["lines"][0]["quantity"] = json!("-212.4");
         r["content"]["totals"] = json!({"net": "-63.30", "vat": "-13.29", "gross": "-76.59"});
         let inv = Invoice::from_cdm(&r, &label).unwrap();
-        assert!(inv.credit_note);
+        assert!(inv.is_credit_note());
         assert_eq!(inv.totals.payable.to_string_min(2), "76.59");
         assert_eq!(inv.lines[0].quantity.to_string_min(0), "212.4");
         assert_eq!(inv.vat[0].amount.to_string_min(2), "13.29");

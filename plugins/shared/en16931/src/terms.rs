@@ -71,8 +71,12 @@ pub const TERMS: &[Term] = &[
     t("BT-91", "Debited account identifier", "$.content.payment.debited_account", false),
     t("BT-92", "Document level allowance amount", "$.content.allowances_charges[charge=false].amount", false),
     t("BT-95", "Document level allowance VAT category code", "$.content.allowances_charges[].vat_category", false),
+    t("BT-96", "Document level allowance VAT rate", "$.content.allowances_charges[].vat_rate", false),
     t("BT-97", "Document level allowance reason", "$.content.allowances_charges[].reason", false),
     t("BT-99", "Document level charge amount", "$.content.allowances_charges[charge=true].amount", false),
+    t("BT-102", "Document level charge VAT category code", "$.content.allowances_charges[].vat_category", false),
+    t("BT-103", "Document level charge VAT rate", "$.content.allowances_charges[].vat_rate", false),
+    t("BT-104", "Document level charge reason", "$.content.allowances_charges[].reason", false),
     t("BT-106", "Sum of Invoice line net amount", "Σ $.content.lines[].net", true),
     t("BT-107", "Sum of allowances on document level", "$.content.totals.allowances", false),
     t("BT-108", "Sum of charges on document level", "$.content.totals.charges", false),
@@ -129,6 +133,25 @@ mod tests {
                 if term.required { "yes" } else { "" }
             );
             assert!(docs.contains(&row), "docs/einvoice.md lacks the row\n{row}");
+        }
+    }
+
+    /// Every term the model or a formatter names is in the table: `term()`
+    /// of one that is not would trap the plugin instead of refusing the
+    /// record (BT-96/102/103/104 were missing once).
+    #[test]
+    fn every_term_the_code_names_is_in_the_table() {
+        let sources = [
+            include_str!("model.rs"),
+            include_str!("../../../formatters/ubl-invoice-out/src/ubl.rs"),
+            include_str!("../../../formatters/cii-invoice-out/src/cii.rs"),
+        ];
+        for source in sources {
+            for (at, _) in source.match_indices("\"BT-") {
+                let digits: String = source[at + 4..].chars().take_while(char::is_ascii_digit).collect();
+                let id = format!("BT-{digits}");
+                assert!(TERMS.iter().any(|t| t.id == id), "{id} is named in code but not in TERMS");
+            }
         }
     }
 

@@ -19,6 +19,60 @@ pub struct Facts {
     pub totals: [String; 5],
     /// (BT-118, BT-119, BT-116, BT-117) of every VAT breakdown, sorted.
     pub vat: Vec<(String, String, String, String)>,
+    /// Every line's details beyond its net amount, in order.
+    pub lines: Vec<LineFacts>,
+    /// BT-72, BT-70, BT-80 (empty when the invoice names no delivery).
+    pub delivery: (String, String, String),
+}
+
+/// A line's item description, price and allowances or charges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFacts {
+    /// BT-154.
+    pub description: String,
+    /// BT-146, BT-147 (empty when none or zero), BT-149.
+    pub price: (String, String, String),
+    /// (charge?, BT-136/141, BT-139/144, BT-140/145) of each, in order.
+    pub allowances_charges: Vec<(bool, String, String, String)>,
+}
+
+/// Which of the details beyond the totals a set of invoices stated at all.
+#[derive(Debug, Default)]
+pub struct Seen {
+    descriptions: bool,
+    discounts: bool,
+    base_quantities: bool,
+    line_allowances: bool,
+    line_charges: bool,
+    deliveries: bool,
+}
+
+impl Seen {
+    pub fn note(&mut self, f: &Facts) {
+        for l in &f.lines {
+            self.descriptions |= !l.description.is_empty();
+            self.discounts |= !l.price.1.is_empty();
+            self.base_quantities |= !l.price.2.is_empty();
+            self.line_allowances |= l.allowances_charges.iter().any(|a| !a.0);
+            self.line_charges |= l.allowances_charges.iter().any(|a| a.0);
+        }
+        self.deliveries |= !f.delivery.0.is_empty() && !f.delivery.1.is_empty();
+    }
+
+    pub fn all(&self) -> bool {
+        self.descriptions
+            && self.discounts
+            && self.base_quantities
+            && self.line_allowances
+            && self.line_charges
+            && self.deliveries
+    }
+}
+
+/// A price discount of zero is no discount.
+fn discount(amount: &str) -> String {
+    let a = canonical(amount);
+    if a == "0" { String::new() } else { a }
 }
 
 /// A decimal without trailing zeros: `19.90` and `19.9` are the same amount.
@@ -90,7 +144,39 @@ fn ubl(root: Node<'_, '_>) -> Facts {
             canonical(&text(money, "PayableAmount")),
         ],
         vat,
+        lines: all(root, line)
+            .map(|l| LineFacts {
+                description: text(l, "Item/Description"),
+                price: (
+                    canonical(&text(l, "Price/PriceAmount")),
+                    discount(&text(l, "Price/AllowanceCharge/Amount")),
+                    canonical(&text(l, "Price/BaseQuantity")),
+                ),
+                allowances_charges: all(l, "AllowanceCharge")
+                    .map(|a| {
+                        (
+                            text(a, "ChargeIndicator") == "true",
+                            canonical(&text(a, "Amount")),
+                            text(a, "AllowanceChargeReason"),
+                            text(a, "AllowanceChargeReasonCode"),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+        delivery: local(root, "Delivery").map_or_else(Default::default, |d| {
+            (
+                text(d, "ActualDeliveryDate"),
+                text(d, "DeliveryParty/PartyName/Name"),
+                text(d, "DeliveryLocation/Address/Country/IdentificationCode"),
+            )
+        }),
     }
+}
+
+/// A CII date (format 102) as YYYY-MM-DD; empty stays empty.
+fn date102(date: &str) -> String {
+    if date.len() == 8 { format!("{}-{}-{}", &date[..4], &date[4..6], &date[6..8]) } else { date.to_owned() }
 }
 
 fn cii(root: Node<'_, '_>) -> Facts {
@@ -144,5 +230,44 @@ fn cii(root: Node<'_, '_>) -> Facts {
             canonical(&text(sums, "DuePayableAmount")),
         ],
         vat,
+        lines: all(t, "IncludedSupplyChainTradeLineItem")
+            .map(|l| {
+                let agreement = local(l, "SpecifiedLineTradeAgreement").unwrap();
+                let mut base = text(agreement, "NetPriceProductTradePrice/BasisQuantity");
+                if base.is_empty() {
+                    base = text(agreement, "GrossPriceProductTradePrice/BasisQuantity");
+                }
+                LineFacts {
+                    description: text(l, "SpecifiedTradeProduct/Description"),
+                    price: (
+                        canonical(&text(agreement, "NetPriceProductTradePrice/ChargeAmount")),
+                        discount(&text(
+                            agreement,
+                            "GrossPriceProductTradePrice/AppliedTradeAllowanceCharge/ActualAmount",
+                        )),
+                        canonical(&base),
+                    ),
+                    allowances_charges: local(l, "SpecifiedLineTradeSettlement")
+                        .into_iter()
+                        .flat_map(|s| all(s, "SpecifiedTradeAllowanceCharge"))
+                        .map(|a| {
+                            (
+                                text(a, "ChargeIndicator/Indicator") == "true",
+                                canonical(&text(a, "ActualAmount")),
+                                text(a, "Reason"),
+                                text(a, "ReasonCode"),
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        delivery: local(t, "ApplicableHeaderTradeDelivery").map_or_else(Default::default, |d| {
+            (
+                date102(&text(d, "ActualDeliverySupplyChainEvent/OccurrenceDateTime/DateTimeString")),
+                text(d, "ShipToTradeParty/Name"),
+                text(d, "ShipToTradeParty/PostalTradeAddress/CountryID"),
+            )
+        }),
     }
 }

@@ -1,7 +1,7 @@
 //! One [`Invoice`] as CII D16B XML, elements in the schema's order (the
 //! Factur-X check validates against the XSD, not only the business rules).
 
-use en16931::model::{Party, Payment};
+use en16931::model::{Address, Delivery, Party, Payment};
 use en16931::{Amount, Invoice, Refusal, xml::Xml};
 
 /// The EN 16931 guideline (Factur-X profile "EN 16931", a.k.a. Comfort).
@@ -62,9 +62,26 @@ pub fn write(inv: &Invoice) -> String {
         }
         x.close();
         x.open("ram:SpecifiedTradeProduct", &[]).maybe("ram:SellerAssignedID", line.item_id.as_deref());
-        x.leaf("ram:Name", &line.name).close();
+        x.leaf("ram:Name", &line.name).maybe("ram:Description", line.description.as_deref()).close();
         x.open("ram:SpecifiedLineTradeAgreement", &[]);
-        x.open("ram:NetPriceProductTradePrice", &[]).leaf("ram:ChargeAmount", &money(line.price)).close();
+        let basis = |x: &mut Xml| {
+            if let Some(base) = line.base_quantity {
+                x.leaf_with("ram:BasisQuantity", &[("unitCode", &line.unit_code)], &number(base));
+            }
+        };
+        if let Some((gross, discount)) = line.gross_price {
+            x.open("ram:GrossPriceProductTradePrice", &[]).leaf("ram:ChargeAmount", &money(gross));
+            basis(&mut x);
+            if let Some(discount) = discount {
+                x.open("ram:AppliedTradeAllowanceCharge", &[]);
+                x.open("ram:ChargeIndicator", &[]).leaf("udt:Indicator", "false").close();
+                x.leaf("ram:ActualAmount", &money(discount)).close();
+            }
+            x.close();
+        }
+        x.open("ram:NetPriceProductTradePrice", &[]).leaf("ram:ChargeAmount", &money(line.price));
+        basis(&mut x);
+        x.close();
         x.close();
         x.open("ram:SpecifiedLineTradeDelivery", &[]);
         x.leaf_with("ram:BilledQuantity", &[("unitCode", &line.unit_code)], &number(line.quantity));
@@ -76,6 +93,13 @@ pub fn write(inv: &Invoice) -> String {
         }
         x.close();
         period(&mut x, &line.period);
+        for ac in &line.allowances_charges {
+            x.open("ram:SpecifiedTradeAllowanceCharge", &[]);
+            x.open("ram:ChargeIndicator", &[]).leaf("udt:Indicator", if ac.charge { "true" } else { "false" }).close();
+            x.leaf("ram:ActualAmount", &money(ac.amount));
+            x.maybe("ram:ReasonCode", ac.reason_code.as_deref()).maybe("ram:Reason", ac.reason.as_deref());
+            x.close();
+        }
         x.open("ram:SpecifiedTradeSettlementLineMonetarySummation", &[]).leaf("ram:LineTotalAmount", &money(line.net));
         x.close();
         x.close();
@@ -94,7 +118,11 @@ pub fn write(inv: &Invoice) -> String {
     }
     x.close();
 
-    x.open("ram:ApplicableHeaderTradeDelivery", &[]).close();
+    x.open("ram:ApplicableHeaderTradeDelivery", &[]);
+    if let Some(d) = &inv.delivery {
+        delivery(&mut x, d);
+    }
+    x.close();
 
     x.open("ram:ApplicableHeaderTradeSettlement", &[]);
     if let Some(p) = &inv.payment {
@@ -217,13 +245,7 @@ fn party(x: &mut Xml, tag: &'static str, p: &Party, seller: bool) {
         }
         x.close();
     }
-    x.open("ram:PostalTradeAddress", &[]);
-    x.maybe("ram:PostcodeCode", p.postcode.as_deref()).maybe("ram:LineOne", p.street.as_deref());
-    x.maybe("ram:LineTwo", p.lines.first().map(String::as_str))
-        .maybe("ram:LineThree", p.lines.get(1).map(String::as_str));
-    x.maybe("ram:CityName", p.city.as_deref()).leaf("ram:CountryID", &p.country);
-    x.maybe("ram:CountrySubDivisionName", p.region.as_deref());
-    x.close();
+    postal_address(x, &p.address);
     if let Some((address, scheme)) = &p.electronic_address {
         x.open("ram:URIUniversalCommunication", &[]).leaf_with("ram:URIID", &[("schemeID", scheme)], address).close();
     }
@@ -234,6 +256,33 @@ fn party(x: &mut Xml, tag: &'static str, p: &Party, seller: bool) {
         x.open("ram:SpecifiedTaxRegistration", &[]).leaf_with("ram:ID", &[("schemeID", "FC")], local).close();
     }
     x.close();
+}
+
+fn postal_address(x: &mut Xml, a: &Address) {
+    x.open("ram:PostalTradeAddress", &[]);
+    x.maybe("ram:PostcodeCode", a.postcode.as_deref()).maybe("ram:LineOne", a.street.as_deref());
+    x.maybe("ram:LineTwo", a.lines.first().map(String::as_str))
+        .maybe("ram:LineThree", a.lines.get(1).map(String::as_str));
+    x.maybe("ram:CityName", a.city.as_deref()).leaf("ram:CountryID", &a.country);
+    x.maybe("ram:CountrySubDivisionName", a.region.as_deref());
+    x.close();
+}
+
+/// The deliver-to party and the delivery date (BG-13), in CII's order.
+fn delivery(x: &mut Xml, d: &Delivery) {
+    if d.name.is_some() || d.location_id.is_some() || d.address.is_some() {
+        x.open("ram:ShipToTradeParty", &[]).maybe("ram:ID", d.location_id.as_deref());
+        x.maybe("ram:Name", d.name.as_deref());
+        if let Some(address) = &d.address {
+            postal_address(x, address);
+        }
+        x.close();
+    }
+    if let Some(date) = &d.date {
+        x.open("ram:ActualDeliverySupplyChainEvent", &[]);
+        date_time(x, "ram:OccurrenceDateTime", date);
+        x.close();
+    }
 }
 
 fn payment_means(x: &mut Xml, p: &Payment) {

@@ -1,6 +1,6 @@
 //! One [`Invoice`] as UBL 2.1 XML, elements in the schema's order.
 
-use en16931::model::{Party, Payment};
+use en16931::model::{Address, Delivery, Party, Payment};
 use en16931::{Amount, Invoice, Missing, Refusal, terms, xml::Xml};
 
 /// Which specification the invoice claims (BT-24) and must then meet.
@@ -72,8 +72,18 @@ impl Customization {
                     "$.content.buyer.electronic_address",
                     "XRechnung BR-DE-BUY",
                 )?;
-                need(inv.seller.city.is_some(), "BT-37", "$.content.supplier.address.city", "XRechnung BR-DE-3")?;
-                need(inv.seller.postcode.is_some(), "BT-38", "$.content.supplier.address.postcode", "XRechnung BR-DE-4")
+                need(
+                    inv.seller.address.city.is_some(),
+                    "BT-37",
+                    "$.content.supplier.address.city",
+                    "XRechnung BR-DE-3",
+                )?;
+                need(
+                    inv.seller.address.postcode.is_some(),
+                    "BT-38",
+                    "$.content.supplier.address.postcode",
+                    "XRechnung BR-DE-4",
+                )
             }
             Customization::Peppol => {
                 need(
@@ -182,6 +192,9 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
     if let Some(payee) = &inv.payee {
         x.open("cac:PayeeParty", &[]).open("cac:PartyName", &[]).leaf("cbc:Name", payee).close().close();
     }
+    if let Some(d) = &inv.delivery {
+        delivery(&mut x, d);
+    }
     if let Some(p) = &inv.payment {
         payment_means(&mut x, p, inv.is_credit_note().then_some(inv.due_date.as_deref()).flatten());
     }
@@ -232,7 +245,14 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
         x.leaf_with(quantity_tag, &[("unitCode", &line.unit_code)], &number(line.quantity));
         amount(&mut x, "cbc:LineExtensionAmount", line.net);
         period(&mut x, &line.period);
-        x.open("cac:Item", &[]).leaf("cbc:Name", &line.name);
+        for ac in &line.allowances_charges {
+            x.open("cac:AllowanceCharge", &[]).leaf("cbc:ChargeIndicator", if ac.charge { "true" } else { "false" });
+            x.maybe("cbc:AllowanceChargeReasonCode", ac.reason_code.as_deref());
+            x.maybe("cbc:AllowanceChargeReason", ac.reason.as_deref());
+            amount(&mut x, "cbc:Amount", ac.amount);
+            x.close();
+        }
+        x.open("cac:Item", &[]).maybe("cbc:Description", line.description.as_deref()).leaf("cbc:Name", &line.name);
         if let Some(id) = &line.item_id {
             x.open("cac:SellersItemIdentification", &[]).leaf("cbc:ID", id).close();
         }
@@ -240,6 +260,15 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
         x.close();
         x.open("cac:Price", &[]);
         amount(&mut x, "cbc:PriceAmount", line.price);
+        if let Some(base) = line.base_quantity {
+            x.leaf_with("cbc:BaseQuantity", &[("unitCode", &line.unit_code)], &number(base));
+        }
+        if let Some((gross, discount)) = line.gross_price {
+            x.open("cac:AllowanceCharge", &[]).leaf("cbc:ChargeIndicator", "false");
+            amount(&mut x, "cbc:Amount", discount.unwrap_or(Amount::ZERO));
+            amount(&mut x, "cbc:BaseAmount", gross);
+            x.close();
+        }
         x.close();
         x.close();
     }
@@ -287,16 +316,7 @@ fn party(x: &mut Xml, p: &Party, seller: bool, creditor_id: Option<&str>) {
     if let Some(trading) = &p.trading_name {
         x.open("cac:PartyName", &[]).leaf("cbc:Name", trading).close();
     }
-    x.open("cac:PostalAddress", &[]);
-    x.maybe("cbc:StreetName", p.street.as_deref())
-        .maybe("cbc:AdditionalStreetName", p.lines.first().map(String::as_str));
-    x.maybe("cbc:CityName", p.city.as_deref()).maybe("cbc:PostalZone", p.postcode.as_deref());
-    x.maybe("cbc:CountrySubentity", p.region.as_deref());
-    if let Some(third) = p.lines.get(1) {
-        x.open("cac:AddressLine", &[]).leaf("cbc:Line", third).close();
-    }
-    x.open("cac:Country", &[]).leaf("cbc:IdentificationCode", &p.country).close();
-    x.close();
+    postal_address(x, "cac:PostalAddress", &p.address);
     if let Some(vat) = &p.vat_id {
         x.open("cac:PartyTaxScheme", &[]).leaf("cbc:CompanyID", vat);
         x.open("cac:TaxScheme", &[]).leaf("cbc:ID", "VAT").close().close();
@@ -319,6 +339,34 @@ fn party(x: &mut Xml, p: &Party, seller: bool, creditor_id: Option<&str>) {
     if let Some((name, phone, email)) = &p.contact {
         x.open("cac:Contact", &[]).maybe("cbc:Name", name.as_deref()).maybe("cbc:Telephone", phone.as_deref());
         x.maybe("cbc:ElectronicMail", email.as_deref()).close();
+    }
+    x.close();
+}
+
+fn postal_address(x: &mut Xml, tag: &'static str, a: &Address) {
+    x.open(tag, &[]);
+    x.maybe("cbc:StreetName", a.street.as_deref())
+        .maybe("cbc:AdditionalStreetName", a.lines.first().map(String::as_str));
+    x.maybe("cbc:CityName", a.city.as_deref()).maybe("cbc:PostalZone", a.postcode.as_deref());
+    x.maybe("cbc:CountrySubentity", a.region.as_deref());
+    if let Some(third) = a.lines.get(1) {
+        x.open("cac:AddressLine", &[]).leaf("cbc:Line", third).close();
+    }
+    x.open("cac:Country", &[]).leaf("cbc:IdentificationCode", &a.country).close();
+    x.close();
+}
+
+fn delivery(x: &mut Xml, d: &Delivery) {
+    x.open("cac:Delivery", &[]).maybe("cbc:ActualDeliveryDate", d.date.as_deref());
+    if d.location_id.is_some() || d.address.is_some() {
+        x.open("cac:DeliveryLocation", &[]).maybe("cbc:ID", d.location_id.as_deref());
+        if let Some(address) = &d.address {
+            postal_address(x, "cac:Address", address);
+        }
+        x.close();
+    }
+    if let Some(name) = &d.name {
+        x.open("cac:DeliveryParty", &[]).open("cac:PartyName", &[]).leaf("cbc:Name", name).close().close();
     }
     x.close();
 }

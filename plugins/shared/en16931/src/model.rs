@@ -58,6 +58,15 @@ pub struct Party {
     pub legal_info: Option<String>,
     /// BT-34 / BT-49 with its scheme.
     pub electronic_address: Option<(String, String)>,
+    /// BG-5 / BG-8.
+    pub address: Address,
+    /// Contact name, phone, e-mail.
+    pub contact: Option<(Option<String>, Option<String>, Option<String>)>,
+}
+
+/// A postal address (BG-5, BG-8, BG-15).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
     /// Address line 1.
     pub street: Option<String>,
     /// Address lines 2 and 3.
@@ -70,8 +79,6 @@ pub struct Party {
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: String,
-    /// Contact name, phone, e-mail.
-    pub contact: Option<(Option<String>, Option<String>, Option<String>)>,
 }
 
 /// Payment instructions (BG-16).
@@ -108,10 +115,17 @@ pub struct Line {
     pub unit_code: String,
     /// BT-131.
     pub net: Amount,
-    /// BT-146.
+    /// BT-146, per [`Line::base_quantity`] units.
     pub price: Amount,
+    /// BT-149: how many units the price is for (one when absent).
+    pub base_quantity: Option<Amount>,
+    /// BT-148 and BT-147: the gross price and the discount that makes it the
+    /// net price (gross − discount = net, up to the source's rounding).
+    pub gross_price: Option<(Amount, Option<Amount>)>,
     /// BT-153.
     pub name: String,
+    /// BT-154.
+    pub description: Option<String>,
     /// BT-155.
     pub item_id: Option<String>,
     /// BT-151.
@@ -120,6 +134,35 @@ pub struct Line {
     pub rate: Option<Amount>,
     /// BT-134 / BT-135.
     pub period: (Option<String>, Option<String>),
+    /// BG-27 / BG-28.
+    pub allowances_charges: Vec<LineAllowanceCharge>,
+}
+
+/// A line's allowance or charge (BG-27 / BG-28): already in the line's net
+/// amount, with the line's VAT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineAllowanceCharge {
+    /// A charge (true) or an allowance.
+    pub charge: bool,
+    /// BT-136 / BT-141.
+    pub amount: Amount,
+    /// BT-139 / BT-144.
+    pub reason: Option<String>,
+    /// BT-140 / BT-145.
+    pub reason_code: Option<String>,
+}
+
+/// Where the goods or services went (BG-13).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// BT-70.
+    pub name: Option<String>,
+    /// BT-71.
+    pub location_id: Option<String>,
+    /// BT-72.
+    pub date: Option<String>,
+    /// BG-15 (its country BT-80 is required when it is given).
+    pub address: Option<Address>,
 }
 
 /// A document-level allowance or charge (BG-20 / BG-21).
@@ -212,6 +255,8 @@ pub struct Invoice {
     pub seller: Party,
     /// BG-7.
     pub buyer: Party,
+    /// BG-13.
+    pub delivery: Option<Delivery>,
     /// BT-59, when someone other than the seller is paid.
     pub payee: Option<String>,
     /// BG-16, when the invoice asks for a payment.
@@ -451,6 +496,7 @@ impl Invoice {
                 date(&invoice["period_start"], "BT-73", "$.content.invoice.period_start")?,
                 date(&invoice["period_end"], "BT-74", "$.content.invoice.period_end")?,
             ),
+            delivery: read_delivery(content)?,
             seller,
             buyer,
             payee,
@@ -490,10 +536,24 @@ fn read_lines(content: &Value) -> Result<Vec<Line>, Missing> {
             None if quantity == Amount::parse("1").unwrap_or_default() => net,
             None => return Err(missing("BT-146", at("unit_price"), "is required when the quantity is not 1")),
         };
+        let base_quantity = amount(&row["price_base_quantity"], "BT-149", &at("price_base_quantity"))?;
+        if base_quantity.is_some_and(|b| b <= Amount::ZERO) {
+            return Err(missing("BT-149", at("price_base_quantity"), "the price's base quantity must be above zero"));
+        }
+        let mut gross = amount(&row["gross_price"], "BT-148", &at("gross_price"))?;
+        let discount = amount(&row["price_discount"], "BT-147", &at("price_discount"))?;
+        // A source may give the discount alone: the gross price is then the
+        // net price plus it. Both given are taken as they are: sources round
+        // the net price (2.75 − 0.275 is written 2.48), and EN 16931 does not
+        // require the difference to be exact.
+        if let (None, Some(discount)) = (gross, discount) {
+            gross = Some(price + discount);
+        }
         let mut quantity = quantity;
-        // BR-27: the price is never negative; a negative line is a negative quantity.
+        // BR-27/BR-28: prices are never negative; a negative line is a negative quantity.
         if price.is_negative() {
             price = price.negated();
+            gross = gross.map(Amount::negated);
             quantity = quantity.negated();
         }
         let category = text(&row["vat_category"]).unwrap_or_default();
@@ -507,7 +567,10 @@ fn read_lines(content: &Value) -> Result<Vec<Line>, Missing> {
             unit_code,
             net,
             price,
+            base_quantity,
+            gross_price: gross.map(|g| (g, discount)),
             name,
+            description: text(&row["item_description"]),
             item_id: text(&row["item_id"]),
             category,
             rate: amount(&row["vat_rate"], "BT-152", &at("vat_rate"))?,
@@ -515,9 +578,57 @@ fn read_lines(content: &Value) -> Result<Vec<Line>, Missing> {
                 date(&row["period_start"], "BT-134", &at("period_start"))?,
                 date(&row["period_end"], "BT-135", &at("period_end"))?,
             ),
+            allowances_charges: read_line_allowances_charges(&row["allowances_charges"], i)?,
         });
     }
     Ok(lines)
+}
+
+fn read_line_allowances_charges(rows: &Value, line: usize) -> Result<Vec<LineAllowanceCharge>, Missing> {
+    let mut out = Vec::new();
+    for (i, row) in rows.as_array().into_iter().flatten().enumerate() {
+        let charge = row["charge"].as_bool().unwrap_or(false);
+        let (amount_bt, reason_bt) = if charge { ("BT-141", "BT-144") } else { ("BT-136", "BT-139") };
+        let at = |field: &str| format!("$.content.lines[{line}].allowances_charges[{i}].{field}");
+        let reason = text(&row["reason"]);
+        let reason_code = text(&row["reason_code"]);
+        if reason.is_none() && reason_code.is_none() {
+            return Err(missing(
+                reason_bt,
+                at("reason"),
+                "BR-42/BR-44: a line's allowance or charge needs a reason or a reason code",
+            ));
+        }
+        out.push(LineAllowanceCharge {
+            charge,
+            amount: required_money(&row["amount"], amount_bt, &at("amount"))?,
+            reason,
+            reason_code,
+        });
+    }
+    Ok(out)
+}
+
+/// The delivery (BG-13), when the record says anything of it.
+fn read_delivery(content: &Value) -> Result<Option<Delivery>, Missing> {
+    let value = &content["delivery"];
+    if !value.is_object() {
+        return Ok(None);
+    }
+    let mut delivery = Delivery {
+        name: text(&value["name"]),
+        location_id: text(&value["location_id"]),
+        date: date(&value["date"], "BT-72", "$.content.delivery.date")?,
+        address: None,
+    };
+    if value["address"].is_object() {
+        let mut address = Address::default();
+        address.country = address_into(&value["address"], &mut address).ok_or_else(|| {
+            missing("BT-80", "$.content.delivery.address.country", "BR-57: a deliver-to address needs its country")
+        })?;
+        delivery.address = Some(address);
+    }
+    Ok((delivery != Delivery::default()).then_some(delivery))
 }
 
 fn read_allowances_charges(content: &Value) -> Result<Vec<AllowanceCharge>, Missing> {
@@ -787,6 +898,9 @@ fn flip(lines: &mut [Line], acs: &mut [AllowanceCharge], vat: &mut [VatBreakdown
     for l in lines {
         l.quantity = l.quantity.negated();
         l.net = l.net.negated();
+        for a in &mut l.allowances_charges {
+            a.amount = a.amount.negated();
+        }
     }
     for a in acs {
         a.amount = a.amount.negated();
@@ -807,14 +921,14 @@ fn flip(lines: &mut [Line], acs: &mut [AllowanceCharge], vat: &mut [VatBreakdown
     t.payable = n(t.payable);
 }
 
-/// Fills `party`'s address from a CDM address object; the country is
+/// Fills an address from a CDM address object; the country is
 /// returned for the caller to require.
-fn address_into(value: &Value, party: &mut Party) -> Option<String> {
-    party.street = text(&value["street"]);
-    party.lines = value["lines"].as_array().into_iter().flatten().filter_map(text).take(2).collect();
-    party.postcode = text(&value["postcode"]);
-    party.city = text(&value["city"]);
-    party.region = text(&value["region"]);
+fn address_into(value: &Value, address: &mut Address) -> Option<String> {
+    address.street = text(&value["street"]);
+    address.lines = value["lines"].as_array().into_iter().flatten().filter_map(text).take(2).collect();
+    address.postcode = text(&value["postcode"]);
+    address.city = text(&value["city"]);
+    address.region = text(&value["region"]);
     text(&value["country"])
 }
 
@@ -844,8 +958,8 @@ fn read_seller(content: &Value, meta: Meta<'_>) -> Result<Party, Missing> {
         party.tax_registration = text(&supplier["tax_registration"]);
         party.legal_info = text(&supplier["legal_info"]);
         party_ids(supplier, &mut party);
-        let country = address_into(&supplier["address"], &mut party);
-        party.country = country.ok_or_else(|| {
+        let country = address_into(&supplier["address"], &mut party.address);
+        party.address.country = country.ok_or_else(|| {
             missing("BT-40", "$.content.supplier.address.country", "the seller's country is required")
         })?;
         return Ok(party);
@@ -856,10 +970,10 @@ fn read_seller(content: &Value, meta: Meta<'_>) -> Result<Party, Missing> {
     })?;
     party.vat_id = m("seller.vat_id");
     party.legal_info = m("seller.registration");
-    party.street = m("seller.street");
-    party.postcode = m("seller.postcode");
-    party.city = m("seller.city");
-    party.country = m("seller.country").ok_or_else(|| {
+    party.address.street = m("seller.street");
+    party.address.postcode = m("seller.postcode");
+    party.address.city = m("seller.city");
+    party.address.country = m("seller.country").ok_or_else(|| {
         missing(
             "BT-40",
             "$.content.supplier.address.country",
@@ -895,8 +1009,8 @@ fn read_buyer(record: &Value) -> Result<Party, Missing> {
         party.contact = Some((person, None, None));
     }
     let own = &buyer["address"];
-    let country = address_into(if own.is_object() { own } else { &record["address"] }, &mut party);
-    party.country =
+    let country = address_into(if own.is_object() { own } else { &record["address"] }, &mut party.address);
+    party.address.country =
         country.ok_or_else(|| missing("BT-55", "$.address.country", "the buyer's country is required (BG-8)"))?;
     Ok(party)
 }
@@ -1084,6 +1198,69 @@ mod tests {
         r["content"]["totals"] = json!({"net": "63.30", "vat": "12.24", "gross": "75.54"});
         let e = Invoice::from_cdm(&r, &label).unwrap_err();
         assert_eq!((e.term.id, e.path.as_str()), ("BT-120", "$.content.vat[0].exemption_reason"), "{e}");
+    }
+
+    #[test]
+    fn line_allowances_price_details_and_the_delivery_are_read() {
+        let mut r = sample();
+        let line = &mut r["content"]["lines"][0];
+        line["item_description"] = json!("Green electricity, single rate");
+        line["unit_price"] = json!("27.45");
+        line["price_base_quantity"] = json!("100");
+        line["price_discount"] = json!("2.55");
+        line["allowances_charges"] = json!([
+            {"charge": false, "amount": "1.00", "reason": "Loyalty"},
+            {"charge": true, "amount": "1.00", "reason_code": "FC"}
+        ]);
+        r["content"]["delivery"] = json!({
+            "date": "2026-10-31", "name": "Anna de Vries", "location_id": "EAN-871685900000000012",
+            "address": {"street": "Keizersgracht 12", "city": "Amsterdam", "country": "NL"}
+        });
+        let inv = Invoice::from_cdm(&r, &label).unwrap();
+        let line = &inv.lines[0];
+        assert_eq!(line.description.as_deref(), Some("Green electricity, single rate"));
+        assert_eq!(line.base_quantity.map(|b| b.to_string_min(0)).as_deref(), Some("100"));
+        // The discount alone names the gross price: net + discount.
+        let (gross, discount) = line.gross_price.unwrap();
+        assert_eq!(
+            (gross.to_string_min(2), discount.map(|d| d.to_string_min(2))),
+            ("30.00".into(), Some("2.55".into()))
+        );
+        let acs: Vec<_> =
+            line.allowances_charges.iter().map(|a| (a.charge, a.reason.as_deref(), a.reason_code.as_deref())).collect();
+        assert_eq!(acs, [(false, Some("Loyalty"), None), (true, None, Some("FC"))]);
+        let delivery = inv.delivery.unwrap();
+        assert_eq!((delivery.date.as_deref(), delivery.name.as_deref()), (Some("2026-10-31"), Some("Anna de Vries")));
+        assert_eq!(delivery.address.unwrap().country, "NL");
+        assert_eq!(Invoice::from_cdm(&sample(), &label).unwrap().delivery, None);
+    }
+
+    #[test]
+    fn line_allowance_price_and_delivery_gaps_are_refusals_naming_their_terms() {
+        let refused = |edit: &dyn Fn(&mut Value)| {
+            let mut r = sample();
+            edit(&mut r);
+            let e = Invoice::from_cdm(&r, &label).unwrap_err();
+            (e.term.id, e.path)
+        };
+        let (term, path) =
+            refused(&|r| r["content"]["lines"][0]["allowances_charges"] = json!([{"charge": false, "amount": "1.00"}]));
+        assert_eq!((term, path.as_str()), ("BT-139", "$.content.lines[0].allowances_charges[0].reason"));
+        let (term, _) =
+            refused(&|r| r["content"]["lines"][1]["allowances_charges"] = json!([{"charge": true, "amount": "1.00"}]));
+        assert_eq!(term, "BT-144");
+        let (term, _) = refused(&|r| {
+            r["content"]["lines"][0]["allowances_charges"] = json!([{"charge": true, "amount": "1.005", "reason": "x"}])
+        });
+        assert_eq!(term, "BT-141");
+        let (term, path) = refused(&|r| r["content"]["lines"][0]["price_discount"] = json!("1,5"));
+        assert_eq!((term, path.as_str()), ("BT-147", "$.content.lines[0].price_discount"));
+        let (term, _) = refused(&|r| r["content"]["lines"][0]["price_base_quantity"] = json!("0"));
+        assert_eq!(term, "BT-149");
+        let (term, path) = refused(&|r| r["content"]["delivery"] = json!({"address": {"city": "Amsterdam"}}));
+        assert_eq!((term, path.as_str()), ("BT-80", "$.content.delivery.address.country"));
+        let (term, _) = refused(&|r| r["content"]["delivery"] = json!({"date": "31-10-2026"}));
+        assert_eq!(term, "BT-72");
     }
 
     #[test]

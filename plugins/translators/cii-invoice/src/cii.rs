@@ -93,6 +93,53 @@ fn country(node: Option<Node<'_, '_>>) -> Result<Option<String>, Problem> {
     }
 }
 
+/// A `ram:PostalTradeAddress` as a CDM 1.1 party address.
+fn postal_address(a: Node<'_, '_>) -> Result<Value, Problem> {
+    let lines: Vec<&str> = [text(a, "LineTwo"), text(a, "LineThree")].into_iter().flatten().collect();
+    Ok(json!({
+        "street": text(a, "LineOne"),
+        "lines": lines,
+        "postcode": text(a, "PostcodeCode"),
+        "city": text(a, "CityName"),
+        "region": text(a, "CountrySubDivisionName"),
+        "country": country(Some(a))?,
+    }))
+}
+
+/// The delivery (BG-13): the ship-to party and the actual delivery date.
+fn delivery(d: Option<Node<'_, '_>>) -> Result<Value, Problem> {
+    let Some(d) = d else { return Ok(Value::Null) };
+    let ship_to = at(d, "ShipToTradeParty");
+    let date = date(d, "ActualDeliverySupplyChainEvent/OccurrenceDateTime")?;
+    if ship_to.is_none() && date.is_none() {
+        return Ok(Value::Null);
+    }
+    Ok(json!({
+        "date": date,
+        "name": ship_to.and_then(|p| text(p, "Name")),
+        "location_id": ship_to.and_then(|p| text(p, "ID").or_else(|| text(p, "GlobalID"))),
+        "address": match ship_to.and_then(|p| at(p, "PostalTradeAddress")) { Some(a) => postal_address(a)?, None => Value::Null },
+    }))
+}
+
+/// A line's allowances and charges (BG-27 / BG-28).
+fn line_allowances_charges(item: Node<'_, '_>) -> Result<Vec<Value>, Problem> {
+    let mut out = Vec::new();
+    let Some(settlement) = at(item, "SpecifiedLineTradeSettlement") else { return Ok(out) };
+    for ac in all(settlement, "SpecifiedTradeAllowanceCharge") {
+        let Some(charge) = text(ac, "ChargeIndicator/Indicator").map(|t| t.eq_ignore_ascii_case("true")) else {
+            return Err(missing(format!("{}/ram:ChargeIndicator", xpath(ac)), "ram:ChargeIndicator/udt:Indicator"));
+        };
+        out.push(json!({
+            "charge": charge,
+            "amount": required_amount(ac, "ActualAmount")?,
+            "reason": text(ac, "Reason"),
+            "reason_code": text(ac, "ReasonCode"),
+        }));
+    }
+    Ok(out)
+}
+
 /// A trade party as CDM 1.1 `content.supplier` / `content.buyer`.
 fn party(p: Node<'_, '_>, seller: bool) -> Result<Value, Problem> {
     let registration = |scheme: &str| {
@@ -104,9 +151,6 @@ fn party(p: Node<'_, '_>, seller: bool) -> Result<Value, Problem> {
     };
     let legal = at(p, "SpecifiedLegalOrganization/ID");
     let uri = at(p, "URIUniversalCommunication/URIID");
-    let address = at(p, "PostalTradeAddress");
-    let addr = |path: &str| address.and_then(|a| text(a, path));
-    let lines: Vec<&str> = [addr("LineTwo"), addr("LineThree")].into_iter().flatten().collect();
     let contact = at(p, "DefinedTradeContact");
     let id = text(p, "ID").or_else(|| text(p, "GlobalID"));
     let mut party = json!({
@@ -117,14 +161,7 @@ fn party(p: Node<'_, '_>, seller: bool) -> Result<Value, Problem> {
         "vat_id": registration("VA"),
         "electronic_address": uri.and_then(|u| u.text()).map(str::trim),
         "electronic_address_scheme": uri.and_then(|u| u.attribute("schemeID")),
-        "address": {
-            "street": addr("LineOne"),
-            "lines": lines,
-            "postcode": addr("PostcodeCode"),
-            "city": addr("CityName"),
-            "region": addr("CountrySubDivisionName"),
-            "country": country(address)?,
-        },
+        "address": match at(p, "PostalTradeAddress") { Some(a) => postal_address(a)?, None => json!({}) },
         "contact": {
             "name": contact.and_then(|c| text(c, "PersonName")),
             "phone": contact.and_then(|c| text(c, "TelephoneUniversalCommunication/CompleteNumber")),
@@ -205,8 +242,9 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
     let mut lines = Vec::new();
     for item in all(transaction, "IncludedSupplyChainTradeLineItem") {
         let product = at(item, "SpecifiedTradeProduct");
-        let description = product
-            .and_then(|p| text(p, "Name").or(text(p, "Description")))
+        let name = product.and_then(|p| text(p, "Name"));
+        let description = name
+            .or(product.and_then(|p| text(p, "Description")))
             .ok_or_else(|| missing(format!("{}/ram:SpecifiedTradeProduct/ram:Name", xpath(item)), "ram:Name"))?;
         let quantity_node = at(item, "SpecifiedLineTradeDelivery/BilledQuantity");
         let quantity = required_amount(item, "SpecifiedLineTradeDelivery/BilledQuantity")?;
@@ -221,6 +259,14 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             "unit": unit.unwrap_or(""),
             "unit_code": unit,
             "unit_price": amount(item, "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount")?,
+            "price_base_quantity": match amount(item, "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/BasisQuantity")? {
+                Some(base) => Some(base),
+                None => amount(item, "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/BasisQuantity")?,
+            },
+            "gross_price": amount(item, "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/ChargeAmount")?,
+            "price_discount": amount(item, "SpecifiedLineTradeAgreement/GrossPriceProductTradePrice/AppliedTradeAllowanceCharge/ActualAmount")?,
+            "item_description": name.and(product.and_then(|p| text(p, "Description"))),
+            "allowances_charges": line_allowances_charges(item)?,
             "vat_category": tax.and_then(|t| text(t, "CategoryCode")),
             "vat_rate": match tax { Some(t) => amount(t, "RateApplicablePercent")?, None => None }.unwrap_or_else(|| "0".into()),
             "net": required_amount(item, "SpecifiedLineTradeSettlement/SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount")?,
@@ -383,6 +429,7 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             },
             "supplier": party(seller, true)?,
             "buyer": party(buyer, false)?,
+            "delivery": delivery(at(transaction, "ApplicableHeaderTradeDelivery"))?,
             "lines": lines,
             "allowances_charges": allowances_charges,
             "vat": vat,

@@ -98,13 +98,6 @@ fn party(p: Node<'_, '_>, seller: bool) -> Value {
         .find(|id| id.attribute("schemeID") != Some("SEPA"))
         .and_then(|id| id.text())
         .map(str::trim);
-    let address = at(p, "PostalAddress");
-    let addr = |path: &str| address.and_then(|a| text(a, path));
-    let extra: Vec<&str> = addr("AdditionalStreetName")
-        .into_iter()
-        .chain(address.into_iter().flat_map(|a| children(a, CAC, "AddressLine").filter_map(|l| text(l, "Line"))))
-        .take(2)
-        .collect();
     let contact = at(p, "Contact");
     let name = text(p, "PartyLegalEntity/RegistrationName").or(text(p, "PartyName/Name"));
     let mut party = json!({
@@ -115,14 +108,7 @@ fn party(p: Node<'_, '_>, seller: bool) -> Value {
         "vat_id": vat_id,
         "electronic_address": endpoint.and_then(|e| e.text()).map(str::trim),
         "electronic_address_scheme": endpoint.and_then(|e| e.attribute("schemeID")),
-        "address": {
-            "street": addr("StreetName"),
-            "lines": extra,
-            "postcode": addr("PostalZone"),
-            "city": addr("CityName"),
-            "region": addr("CountrySubentity"),
-            "country": addr("Country/IdentificationCode").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
-        },
+        "address": at(p, "PostalAddress").map_or_else(|| json!({}), postal_address),
         "contact": {
             "name": contact.and_then(|c| text(c, "Name")),
             "phone": contact.and_then(|c| text(c, "Telephone")),
@@ -135,6 +121,52 @@ fn party(p: Node<'_, '_>, seller: bool) -> Value {
         party["legal_info"] = json!(text(p, "PartyLegalEntity/CompanyLegalForm"));
     }
     party
+}
+
+/// A line's allowances and charges (BG-27 / BG-28); the price's discount
+/// (`Price/AllowanceCharge`) is not one of them.
+fn line_allowances_charges(line: Node<'_, '_>) -> Result<Vec<Value>, Problem> {
+    let mut out = Vec::new();
+    for ac in children(line, CAC, "AllowanceCharge") {
+        let Some(charge) = text(ac, "ChargeIndicator").map(|t| t.eq_ignore_ascii_case("true")) else {
+            return Err(missing(format!("{}/cbc:ChargeIndicator", xpath(ac)), "cbc:ChargeIndicator"));
+        };
+        out.push(json!({
+            "charge": charge,
+            "amount": required_amount(ac, "Amount")?,
+            "reason": text(ac, "AllowanceChargeReason"),
+            "reason_code": text(ac, "AllowanceChargeReasonCode"),
+        }));
+    }
+    Ok(out)
+}
+
+/// The delivery (BG-13): date, deliver-to party and address.
+fn delivery(root: Node<'_, '_>) -> Result<Value, Problem> {
+    let Some(d) = child(root, CAC, "Delivery") else { return Ok(Value::Null) };
+    Ok(json!({
+        "date": date(d, "ActualDeliveryDate")?,
+        "name": text(d, "DeliveryParty/PartyName/Name"),
+        "location_id": text(d, "DeliveryLocation/ID"),
+        "address": at(d, "DeliveryLocation/Address").map(postal_address),
+    }))
+}
+
+/// A `cac:PostalAddress` (or a delivery's `cac:Address`) as a CDM 1.1 party address.
+fn postal_address(a: Node<'_, '_>) -> Value {
+    let extra: Vec<&str> = text(a, "AdditionalStreetName")
+        .into_iter()
+        .chain(children(a, CAC, "AddressLine").filter_map(|l| text(l, "Line")))
+        .take(2)
+        .collect();
+    json!({
+        "street": text(a, "StreetName"),
+        "lines": extra,
+        "postcode": text(a, "PostalZone"),
+        "city": text(a, "CityName"),
+        "region": text(a, "CountrySubentity"),
+        "country": text(a, "Country/IdentificationCode").filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
+    })
 }
 
 /// Translates one UBL document (the whole file).
@@ -207,7 +239,8 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
     let mut lines = Vec::new();
     for line in children(root, CAC, line_name) {
         let id = text(line, "ID").unwrap_or_default();
-        let description = text(line, "Item/Name")
+        let name = text(line, "Item/Name");
+        let description = name
             .or(text(line, "Item/Description"))
             .ok_or_else(|| missing(format!("{}/cac:Item/cbc:Name", xpath(line)), "cac:Item/cbc:Name"))?;
         let quantity_node = child(line, CBC, quantity_name);
@@ -223,6 +256,11 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             "item_id": text(line, "Item/SellersItemIdentification/ID"),
             "note": text(line, "Note"),
             "unit_price": amount(line, "Price/PriceAmount")?,
+            "price_base_quantity": amount(line, "Price/BaseQuantity")?,
+            "gross_price": amount(line, "Price/AllowanceCharge/BaseAmount")?,
+            "price_discount": amount(line, "Price/AllowanceCharge/Amount")?,
+            "item_description": name.and(text(line, "Item/Description")),
+            "allowances_charges": line_allowances_charges(line)?,
             "vat_rate": amount(line, "Item/ClassifiedTaxCategory/Percent")?.unwrap_or_else(|| "0".into()),
             "net": required_amount(line, "LineExtensionAmount")?,
             "period_start": date(line, "InvoicePeriod/StartDate")?,
@@ -392,6 +430,7 @@ pub fn translate(doc: &Document<'_>, source: &str) -> Result<Value, Problem> {
             },
             "supplier": supplier.map(|s| party(s, true)),
             "buyer": party(customer, false),
+            "delivery": delivery(root)?,
             "lines": lines,
             "allowances_charges": allowances_charges,
             "vat": vat,

@@ -1,7 +1,7 @@
 //! One [`Invoice`] as CII D16B XML, elements in the schema's order (the
 //! Factur-X check validates against the XSD, not only the business rules).
 
-use en16931::model::{Address, Delivery, Party, Payment};
+use en16931::model::{Address, Adjustment, Delivery, Party, Payment};
 use en16931::{Amount, Invoice, Refusal, xml::Xml};
 
 /// The EN 16931 guideline (Factur-X profile "EN 16931", a.k.a. Comfort).
@@ -94,11 +94,7 @@ pub fn write(inv: &Invoice) -> String {
         x.close();
         period(&mut x, &line.period);
         for ac in &line.allowances_charges {
-            x.open("ram:SpecifiedTradeAllowanceCharge", &[]);
-            x.open("ram:ChargeIndicator", &[]).leaf("udt:Indicator", if ac.charge { "true" } else { "false" }).close();
-            x.leaf("ram:ActualAmount", &money(ac.amount));
-            x.maybe("ram:ReasonCode", ac.reason_code.as_deref()).maybe("ram:Reason", ac.reason.as_deref());
-            x.close();
+            adjustment(&mut x, ac).close();
         }
         x.open("ram:SpecifiedTradeSettlementLineMonetarySummation", &[]).leaf("ram:LineTotalAmount", &money(line.net));
         x.close();
@@ -153,10 +149,7 @@ pub fn write(inv: &Invoice) -> String {
     }
     period(&mut x, &inv.period);
     for ac in &inv.allowances_charges {
-        x.open("ram:SpecifiedTradeAllowanceCharge", &[]);
-        x.open("ram:ChargeIndicator", &[]).leaf("udt:Indicator", if ac.charge { "true" } else { "false" }).close();
-        x.leaf("ram:ActualAmount", &money(ac.amount));
-        x.maybe("ram:ReasonCode", ac.reason_code.as_deref()).maybe("ram:Reason", ac.reason.as_deref());
+        adjustment(&mut x, &ac.adjustment);
         x.open("ram:CategoryTradeTax", &[]).leaf("ram:TypeCode", "VAT").leaf("ram:CategoryCode", &ac.category);
         if let Some(rate) = ac.rate.filter(|_| ac.category != "O") {
             x.leaf("ram:RateApplicablePercent", &number(rate));
@@ -256,6 +249,15 @@ fn party(x: &mut Xml, tag: &'static str, p: &Party, seller: bool) {
         x.open("ram:SpecifiedTaxRegistration", &[]).leaf_with("ram:ID", &[("schemeID", "FC")], local).close();
     }
     x.close();
+}
+
+/// Opens a `ram:SpecifiedTradeAllowanceCharge` with what every allowance or
+/// charge states; a document-level one adds its tax category before closing.
+fn adjustment<'x>(x: &'x mut Xml, a: &Adjustment) -> &'x mut Xml {
+    x.open("ram:SpecifiedTradeAllowanceCharge", &[]);
+    x.open("ram:ChargeIndicator", &[]).leaf("udt:Indicator", if a.charge { "true" } else { "false" }).close();
+    x.leaf("ram:ActualAmount", &money(a.amount));
+    x.maybe("ram:ReasonCode", a.reason_code.as_deref()).maybe("ram:Reason", a.reason.as_deref())
 }
 
 fn postal_address(x: &mut Xml, a: &Address) {

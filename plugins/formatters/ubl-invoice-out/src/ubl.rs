@@ -1,6 +1,6 @@
 //! One [`Invoice`] as UBL 2.1 XML, elements in the schema's order.
 
-use en16931::model::{Address, Delivery, Party, Payment};
+use en16931::model::{Address, Adjustment, Delivery, Party, Payment};
 use en16931::{Amount, Invoice, Missing, Refusal, terms, xml::Xml};
 
 /// Which specification the invoice claims (BT-24) and must then meet.
@@ -202,10 +202,7 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
         x.open("cac:PaymentTerms", &[]).leaf("cbc:Note", terms).close();
     }
     for ac in &inv.allowances_charges {
-        x.open("cac:AllowanceCharge", &[]).leaf("cbc:ChargeIndicator", if ac.charge { "true" } else { "false" });
-        x.maybe("cbc:AllowanceChargeReasonCode", ac.reason_code.as_deref());
-        x.maybe("cbc:AllowanceChargeReason", ac.reason.as_deref());
-        amount(&mut x, "cbc:Amount", ac.amount);
+        adjustment(&mut x, &ac.adjustment, cur);
         tax_category(&mut x, "cac:TaxCategory", &ac.category, ac.rate, None);
         x.close();
     }
@@ -246,11 +243,7 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
         amount(&mut x, "cbc:LineExtensionAmount", line.net);
         period(&mut x, &line.period);
         for ac in &line.allowances_charges {
-            x.open("cac:AllowanceCharge", &[]).leaf("cbc:ChargeIndicator", if ac.charge { "true" } else { "false" });
-            x.maybe("cbc:AllowanceChargeReasonCode", ac.reason_code.as_deref());
-            x.maybe("cbc:AllowanceChargeReason", ac.reason.as_deref());
-            amount(&mut x, "cbc:Amount", ac.amount);
-            x.close();
+            adjustment(&mut x, ac, cur).close();
         }
         x.open("cac:Item", &[]).maybe("cbc:Description", line.description.as_deref()).leaf("cbc:Name", &line.name);
         if let Some(id) = &line.item_id {
@@ -274,6 +267,15 @@ pub fn write(inv: &Invoice, customization: Customization) -> String {
     }
     x.close();
     x.finish()
+}
+
+/// Opens a `cac:AllowanceCharge` with what every allowance or charge states;
+/// a document-level one adds its tax category before closing.
+fn adjustment<'x>(x: &'x mut Xml, a: &Adjustment, currency: &str) -> &'x mut Xml {
+    x.open("cac:AllowanceCharge", &[]).leaf("cbc:ChargeIndicator", if a.charge { "true" } else { "false" });
+    x.maybe("cbc:AllowanceChargeReasonCode", a.reason_code.as_deref());
+    x.maybe("cbc:AllowanceChargeReason", a.reason.as_deref());
+    x.leaf_with("cbc:Amount", &[("currencyID", currency)], &money(a.amount))
 }
 
 fn period(x: &mut Xml, (start, end): &(Option<String>, Option<String>)) {

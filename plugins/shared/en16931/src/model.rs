@@ -135,20 +135,21 @@ pub struct Line {
     /// BT-134 / BT-135.
     pub period: (Option<String>, Option<String>),
     /// BG-27 / BG-28.
-    pub allowances_charges: Vec<LineAllowanceCharge>,
+    pub allowances_charges: Vec<Adjustment>,
 }
 
-/// A line's allowance or charge (BG-27 / BG-28): already in the line's net
-/// amount, with the line's VAT.
+/// What every allowance or charge states, on a line (BG-27 / BG-28, already
+/// in the line's net amount, with the line's VAT) or on the document (inside
+/// [`AllowanceCharge`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineAllowanceCharge {
+pub struct Adjustment {
     /// A charge (true) or an allowance.
     pub charge: bool,
-    /// BT-136 / BT-141.
+    /// BT-92 / BT-99 on the document, BT-136 / BT-141 on a line.
     pub amount: Amount,
-    /// BT-139 / BT-144.
+    /// BT-97 / BT-104, BT-139 / BT-144.
     pub reason: Option<String>,
-    /// BT-140 / BT-145.
+    /// BT-98 / BT-105, BT-140 / BT-145.
     pub reason_code: Option<String>,
 }
 
@@ -168,14 +169,8 @@ pub struct Delivery {
 /// A document-level allowance or charge (BG-20 / BG-21).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowanceCharge {
-    /// A charge (true) or an allowance.
-    pub charge: bool,
-    /// BT-92 / BT-99.
-    pub amount: Amount,
-    /// BT-97 / BT-104.
-    pub reason: Option<String>,
-    /// BT-98 / BT-105.
-    pub reason_code: Option<String>,
+    /// Charge or allowance, amount and reason.
+    pub adjustment: Adjustment,
     /// BT-95 / BT-102.
     pub category: String,
     /// BT-96 / BT-103.
@@ -584,29 +579,35 @@ fn read_lines(content: &Value) -> Result<Vec<Line>, Missing> {
     Ok(lines)
 }
 
-fn read_line_allowances_charges(rows: &Value, line: usize) -> Result<Vec<LineAllowanceCharge>, Missing> {
-    let mut out = Vec::new();
-    for (i, row) in rows.as_array().into_iter().flatten().enumerate() {
-        let charge = row["charge"].as_bool().unwrap_or(false);
-        let (amount_bt, reason_bt) = if charge { ("BT-141", "BT-144") } else { ("BT-136", "BT-139") };
-        let at = |field: &str| format!("$.content.lines[{line}].allowances_charges[{i}].{field}");
-        let reason = text(&row["reason"]);
-        let reason_code = text(&row["reason_code"]);
-        if reason.is_none() && reason_code.is_none() {
-            return Err(missing(
-                reason_bt,
-                at("reason"),
-                "BR-42/BR-44: a line's allowance or charge needs a reason or a reason code",
-            ));
-        }
-        out.push(LineAllowanceCharge {
-            charge,
-            amount: required_money(&row["amount"], amount_bt, &at("amount"))?,
-            reason,
-            reason_code,
-        });
+/// An allowance's or charge's own terms; `terms` are (amount, reason) of
+/// the charge's and the allowance's, `rule` the rule a missing reason breaks.
+fn read_adjustment(
+    row: &Value,
+    at: &dyn Fn(&str) -> String,
+    terms: [(&str, &str); 2],
+    rule: &str,
+) -> Result<Adjustment, Missing> {
+    let charge = row["charge"].as_bool().unwrap_or(false);
+    let (amount_bt, reason_bt) = terms[usize::from(!charge)];
+    let reason = text(&row["reason"]);
+    let reason_code = text(&row["reason_code"]);
+    if reason.is_none() && reason_code.is_none() {
+        return Err(missing(
+            reason_bt,
+            at("reason"),
+            format!("{rule}: an allowance or charge needs a reason or a reason code"),
+        ));
     }
-    Ok(out)
+    Ok(Adjustment { charge, amount: required_money(&row["amount"], amount_bt, &at("amount"))?, reason, reason_code })
+}
+
+fn read_line_allowances_charges(rows: &Value, line: usize) -> Result<Vec<Adjustment>, Missing> {
+    let rows = rows.as_array().into_iter().flatten().enumerate();
+    rows.map(|(i, row)| {
+        let at = |field: &str| format!("$.content.lines[{line}].allowances_charges[{i}].{field}");
+        read_adjustment(row, &at, [("BT-141", "BT-144"), ("BT-136", "BT-139")], "BR-42/BR-44")
+    })
+    .collect()
 }
 
 /// The delivery (BG-13), when the record says anything of it.
@@ -635,9 +636,8 @@ fn read_allowances_charges(content: &Value) -> Result<Vec<AllowanceCharge>, Miss
     let mut out = Vec::new();
     for (i, row) in content["allowances_charges"].as_array().into_iter().flatten().enumerate() {
         let charge = row["charge"].as_bool().unwrap_or(false);
-        // (amount, reason, VAT category, VAT rate): the charge's terms or the allowance's.
-        let (amount_bt, reason_bt, category_bt, rate_bt) =
-            if charge { ("BT-99", "BT-104", "BT-102", "BT-103") } else { ("BT-92", "BT-97", "BT-95", "BT-96") };
+        // (VAT category, VAT rate): the charge's terms or the allowance's.
+        let (category_bt, rate_bt) = if charge { ("BT-102", "BT-103") } else { ("BT-95", "BT-96") };
         let at = |field: &str| format!("$.content.allowances_charges[{i}].{field}");
         let category = text(&row["vat_category"]).unwrap_or_default();
         if !category.is_empty() && !CATEGORIES.contains(&category.as_str()) {
@@ -647,23 +647,8 @@ fn read_allowances_charges(content: &Value) -> Result<Vec<AllowanceCharge>, Miss
                 format!("`{category}` is not a UNCL 5305 VAT category"),
             ));
         }
-        let reason = text(&row["reason"]);
-        let reason_code = text(&row["reason_code"]);
-        if reason.is_none() && reason_code.is_none() {
-            return Err(missing(
-                reason_bt,
-                at("reason"),
-                "BR-33/BR-38: an allowance or charge needs a reason or a reason code",
-            ));
-        }
-        out.push(AllowanceCharge {
-            charge,
-            amount: required_money(&row["amount"], amount_bt, &at("amount"))?,
-            reason,
-            reason_code,
-            category,
-            rate: amount(&row["vat_rate"], rate_bt, &at("vat_rate"))?,
-        });
+        let adjustment = read_adjustment(row, &at, [("BT-99", "BT-104"), ("BT-92", "BT-97")], "BR-33/BR-38")?;
+        out.push(AllowanceCharge { adjustment, category, rate: amount(&row["vat_rate"], rate_bt, &at("vat_rate"))? });
     }
     Ok(out)
 }
@@ -673,11 +658,13 @@ fn read_totals(content: &Value, lines: &[Line], acs: &[AllowanceCharge]) -> Resu
     let line_sum: Amount = lines.iter().map(|l| l.net).sum();
     let allowances = match money(&t["allowances"], "BT-107", "$.content.totals.allowances")? {
         Some(a) => Some(a),
-        None => Some(acs.iter().filter(|a| !a.charge).map(|a| a.amount).sum()).filter(|a: &Amount| !a.is_zero()),
+        None => Some(acs.iter().filter(|a| !a.adjustment.charge).map(|a| a.adjustment.amount).sum())
+            .filter(|a: &Amount| !a.is_zero()),
     };
     let charges = match money(&t["charges"], "BT-108", "$.content.totals.charges")? {
         Some(c) => Some(c),
-        None => Some(acs.iter().filter(|a| a.charge).map(|a| a.amount).sum()).filter(|a: &Amount| !a.is_zero()),
+        None => Some(acs.iter().filter(|a| a.adjustment.charge).map(|a| a.adjustment.amount).sum())
+            .filter(|a: &Amount| !a.is_zero()),
     };
     let net = required_money(&t["net"], "BT-109", "$.content.totals.net")?;
     let gross = required_money(&t["gross"], "BT-112", "$.content.totals.gross")?;
@@ -721,13 +708,13 @@ fn read_vat(content: &Value, lines: &[Line], acs: &[AllowanceCharge]) -> Result<
         for (i, a) in acs.iter().enumerate() {
             let rate = a.rate.ok_or_else(|| {
                 missing(
-                    if a.charge { "BT-103" } else { "BT-96" },
+                    if a.adjustment.charge { "BT-103" } else { "BT-96" },
                     format!("$.content.allowances_charges[{i}].vat_rate"),
                     "is required when the record has no VAT breakdown",
                 )
             })?;
             let category = if !a.category.is_empty() { a.category.clone() } else { "S".to_owned() };
-            let signed = if a.charge { a.amount } else { a.amount.negated() };
+            let signed = if a.adjustment.charge { a.adjustment.amount } else { a.adjustment.amount.negated() };
             *groups.entry((category, rate)).or_default() += signed;
         }
         return Ok(groups
@@ -810,7 +797,7 @@ fn settle_categories(lines: &mut [Line], acs: &mut [AllowanceCharge], vat: &mut 
                 _ if zero.len() == 1 => zero[0].clone(),
                 _ => {
                     return Err(missing(
-                        if a.charge { "BT-102" } else { "BT-95" },
+                        if a.adjustment.charge { "BT-102" } else { "BT-95" },
                         format!("$.content.allowances_charges[{i}].vat_category"),
                         "an allowance or charge at rate 0 must say its VAT category",
                     ));
@@ -903,7 +890,7 @@ fn flip(lines: &mut [Line], acs: &mut [AllowanceCharge], vat: &mut [VatBreakdown
         }
     }
     for a in acs {
-        a.amount = a.amount.negated();
+        a.adjustment.amount = a.adjustment.amount.negated();
     }
     for v in vat {
         v.base = v.base.negated();
